@@ -1,0 +1,1 @@
+"""The composition root: settings, the FastAPI app, persistence, services and the CLI."""

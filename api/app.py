@@ -1,0 +1,84 @@
+"""The FastAPI application and its lifespan: where resources are built and torn down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from api import problems
+from api.config import load_config
+from api.db import make_engine, make_session_factory
+from api.evaluate import EvaluationService
+from api.limits import BodyLimit
+from api.migrate import upgrade
+from api.routes import catalog, evaluations, health
+from api.settings import Settings
+from judges import ChatClient, PanelRunner
+
+log = logging.getLogger("quorum")
+
+SWEEP_INTERVAL_S = 30.0
+
+
+async def _sweep(service: EvaluationService) -> None:
+    """Resume evaluations whose worker died, now and then every SWEEP_INTERVAL_S."""
+    while True:
+        try:
+            n = await service.resume_stale()
+            if n:
+                log.info("resumed %d interrupted evaluation(s)", n)
+        except Exception:
+            log.exception("resume sweep failed; will retry")
+        await asyncio.sleep(SWEEP_INTERVAL_S)
+
+
+def create_app(settings: Settings | None = None, client: ChatClient | None = None) -> FastAPI:
+    """Build the app. `client` defaults to the litellm adapter (tests pass nothing else)."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        config = load_config(settings.config)
+        if settings.auto_migrate:
+            await asyncio.to_thread(upgrade, settings.database_url)
+        chat = client
+        if chat is None:
+            from judges.litellm_client import LiteLLMClient, configure_litellm
+
+            configure_litellm()
+            chat = LiteLLMClient()
+        engine = make_engine(settings.database_url, settings.db_pool_size)
+        sessions = make_session_factory(engine)
+        service = EvaluationService(config, sessions, PanelRunner(chat))
+        app.state.settings = settings
+        app.state.config = config
+        app.state.sessions = sessions
+        app.state.service = service
+        sweeper = asyncio.create_task(_sweep(service))
+        log.info("quorum ready: %d panel(s), %d judge(s), config %s",
+                 len(config.panels), len(config.judges), config.path)
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await service.drain()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Quorum",
+        version="0.1.0",
+        summary="Judge LLM output with a jury of judge models.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(evaluations.router)
+    app.include_router(catalog.router)
+    app.include_router(health.router)
+    return app

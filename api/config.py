@@ -1,0 +1,154 @@
+"""Load `quorum.yaml`: judges, panels and extra rubric directories, validated at start-up.
+
+Any problem stops start-up with one line naming the file, the key and the problem:
+
+    quorum.yaml: panels[0].judges[2]: unknown judge 'llama' (known: gpt, claude)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from api.errors import ConfigError
+from judges import JudgeConfig
+from routing import Aggregation, RoutingPolicy, allowed
+from rubrics import LIBRARY_DIR, Mode, Rubric, RubricError, load_rubrics
+from rubrics.loader import first_error
+
+log = logging.getLogger("quorum.config")
+
+PANEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class PanelConfig(BaseModel):
+    """A jury: which judges, on which rubric, aggregated how, routed how."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=PANEL_NAME)
+    rubric: str
+    judges: tuple[str, ...] = Field(min_length=1)
+    aggregation: Aggregation = Aggregation.MAJORITY
+    quorum: int | None = Field(default=None, ge=1)
+    """Minimum usable votes; default: a strict majority of the judges."""
+    position_swap: bool = True
+    """Pairwise: show every judge both orders (strongly recommended)."""
+    deadline_s: float = Field(default=60.0, gt=0, le=600)
+    """All judge calls of one evaluation finish (or are abandoned) within this."""
+    routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _quorum(self) -> PanelConfig:
+        if self.quorum is not None and self.quorum > len(self.judges):
+            raise ValueError(f"quorum {self.quorum} exceeds the {len(self.judges)} judges")
+        return self
+
+    @property
+    def effective_quorum(self) -> int:
+        return self.quorum if self.quorum is not None else len(self.judges) // 2 + 1
+
+
+class ConfigFile(BaseModel):
+    """The file's shape, before cross-references are checked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rubric_dirs: tuple[str, ...] = ()
+    """Extra rubric directories, relative to the config file."""
+    judges: tuple[JudgeConfig, ...] = Field(min_length=1)
+    panels: tuple[PanelConfig, ...] = Field(min_length=1)
+
+
+class QuorumConfig(BaseModel):
+    """The loaded, cross-checked configuration the service runs on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    judges: dict[str, JudgeConfig]
+    panels: dict[str, PanelConfig]
+    rubrics: dict[str, Rubric]
+
+    def panel_judges(self, panel: PanelConfig) -> tuple[JudgeConfig, ...]:
+        return tuple(self.judges[name] for name in panel.judges)
+
+
+def _dupes(names: list[str]) -> list[str]:
+    return [n for n, c in Counter(names).items() if c > 1]
+
+
+def _second(names: list[str], name: str) -> int:
+    """Index of the second occurrence of `name`: the entry that clashes."""
+    return names.index(name, names.index(name) + 1)
+
+
+def load_config(path: Path) -> QuorumConfig:
+    """Read and validate the config file; raise `ConfigError` with file, key and problem."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(path, "", "file not found (set QUORUM_CONFIG or --config)") from exc
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(path, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(path, "", "expected a mapping with 'judges' and 'panels'")
+    try:
+        parsed = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        key, msg = first_error(exc)
+        raise ConfigError(path, key, msg) from exc
+
+    dirs = [LIBRARY_DIR, *((path.parent / d).resolve() for d in parsed.rubric_dirs)]
+    try:
+        rubrics = load_rubrics(dirs)
+    except RubricError as exc:
+        raise ConfigError(path, "rubric_dirs", str(exc)) from exc
+
+    judge_names = [j.name for j in parsed.judges]
+    for dupe in _dupes(judge_names):
+        raise ConfigError(path, f"judges[{_second(judge_names, dupe)}].name",
+                          f"duplicate judge name {dupe!r}")
+    panel_names = [p.name for p in parsed.panels]
+    for dupe in _dupes(panel_names):
+        raise ConfigError(path, f"panels[{_second(panel_names, dupe)}].name",
+                          f"duplicate panel name {dupe!r}")
+    judges = {j.name: j for j in parsed.judges}
+    for i, panel in enumerate(parsed.panels):
+        where = f"panels[{i}]"
+        if panel.rubric not in rubrics:
+            raise ConfigError(path, f"{where}.rubric",
+                              f"unknown rubric {panel.rubric!r} (known: {', '.join(sorted(rubrics))})")
+        for k, name in enumerate(panel.judges):
+            if name not in judges:
+                raise ConfigError(path, f"{where}.judges[{k}]",
+                                  f"unknown judge {name!r} (known: {', '.join(judge_names)})")
+        for dupe in _dupes(list(panel.judges)):
+            raise ConfigError(path, f"{where}.judges", f"judge {dupe!r} listed twice")
+        rubric = rubrics[panel.rubric]
+        problem = allowed(rubric, panel.aggregation)
+        if problem:
+            raise ConfigError(path, f"{where}.aggregation",
+                              f"{problem}; rubric {rubric.id!r} has scale {list(rubric.scale)}")
+        families = [judges[n].family for n in panel.judges if judges[n].family]
+        for fam in _dupes(families):
+            log.warning("%s: %s: several judges of family %r: their errors may be correlated",
+                        path, where, fam)
+        if rubric.mode is Mode.PAIRWISE and not panel.position_swap:
+            log.warning("%s: %s: position_swap is off: verdicts are exposed to position bias",
+                        path, where)
+    return QuorumConfig(
+        path=str(path),
+        judges=judges,
+        panels={p.name: p for p in parsed.panels},
+        rubrics=rubrics,
+    )

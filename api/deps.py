@@ -1,0 +1,28 @@
+"""FastAPI dependencies: the resources built in the lifespan, handed to routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.config import QuorumConfig
+from api.db import SessionFactory
+from api.evaluate import EvaluationService
+
+
+def _service(request: Request) -> EvaluationService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def _config(request: Request) -> QuorumConfig:
+    return request.app.state.config  # type: ignore[no-any-return]
+
+
+def _sessions(request: Request) -> SessionFactory:
+    return request.app.state.sessions  # type: ignore[no-any-return]
+
+
+Service = Annotated[EvaluationService, Depends(_service)]
+Config = Annotated[QuorumConfig, Depends(_config)]
+Sessions = Annotated[SessionFactory, Depends(_sessions)]

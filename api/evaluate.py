@@ -1,0 +1,306 @@
+"""The evaluate service: accept, persist, judge, conclude, persist again.
+
+An accepted request is committed (status `pending`, with a lease) before any judge is
+called, so a crash leaves a visible record; `resume_stale` picks up records whose lease
+ran out and judges them again, or marks them failed after `MAX_RUNS` tries. This module
+owns its short transactions on purpose: the acceptance must be durable before the judges
+are called, which a request-scoped session committing at the end cannot give.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import uuid
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+
+from api import present
+from api.config import PanelConfig, QuorumConfig
+from api.db import SessionFactory
+from api.errors import Conflict, InvalidInput, NotFound
+from api.repository import EvaluationRepository
+from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
+from api.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
+from judges import PanelRunner, Vote
+from routing import Aggregation, PanelVerdict, conclude
+from rubrics import Item, ItemError, Mode, Rubric
+
+log = logging.getLogger("quorum.evaluate")
+
+Kind = Literal["evaluation", "comparison"]
+LEASE_GRACE_S = 30.0
+"""Added to the panel deadline to form the lease of the worker judging an evaluation."""
+MAX_RUNS = 3
+"""Judging attempts (first run plus resumes) before an evaluation is marked failed."""
+
+
+def audit_draw(evaluation_id: str) -> float:
+    """A uniform number in [0, 1) fixed by the id, so audit sampling is reproducible."""
+    return int(hashlib.sha256(evaluation_id.encode()).hexdigest()[:13], 16) / 16**13
+
+
+def request_digest(kind: Kind, request: EvaluationCreate | ComparisonCreate) -> str:
+    body = {"kind": kind, **request.model_dump(mode="json", exclude={"idempotency_key"})}
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class EvaluationService:
+    """Judges requests on configured panels and keeps every accepted one."""
+
+    def __init__(self, config: QuorumConfig, sessions: SessionFactory, runner: PanelRunner) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.runner = runner
+        self._running: set[asyncio.Task[EvaluationPublic]] = set()
+
+    def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
+        panel = self.config.panels.get(name)
+        if panel is None:
+            known = ", ".join(sorted(self.config.panels))
+            raise NotFound(f"no panel named {name!r} (configured: {known})")
+        rubric = self.config.rubrics[panel.rubric]
+        want = Mode.PAIRWISE if kind == "comparison" else Mode.POINTWISE
+        if rubric.mode is not want:
+            other = "/v1/comparisons" if rubric.mode is Mode.PAIRWISE else "/v1/evaluations"
+            raise InvalidInput(f"panel {name!r} is {rubric.mode.value}: use {other}")
+        return panel, rubric
+
+    async def submit(
+        self, kind: Kind, request: EvaluationCreate | ComparisonCreate
+    ) -> EvaluationPublic:
+        """Judge one request, or return the stored evaluation for a repeated idempotency key."""
+        panel, rubric = self.panel(request.panel, kind)
+        item = Item(**request.input.model_dump())
+        try:
+            item.check_for(rubric)
+        except ItemError as exc:
+            raise InvalidInput(str(exc)) from exc
+        digest = request_digest(kind, request)
+        key = request.idempotency_key
+        if key is not None:
+            existing = await self._replay(key, digest)
+            if existing is not None:
+                return existing
+        now = utcnow()
+        row = EvaluationRow(
+            id=uuid.uuid4().hex,
+            kind=kind,
+            panel=panel.name,
+            rubric_id=rubric.id,
+            rubric_version=rubric.version,
+            status="pending",
+            input=request.input.model_dump(exclude_none=True),
+            request_metadata=request.metadata,
+            app=request.metadata.get("app"),
+            idempotency_key=key,
+            request_sha256=digest,
+            audit_draw=0.0,
+            runs=1,
+            lease_until=now + timedelta(seconds=panel.deadline_s + LEASE_GRACE_S),
+            created_at=now,
+            updated_at=now,
+        )
+        row.audit_draw = audit_draw(row.id)
+        try:
+            async with self.sessions() as session:
+                session.add(row)
+                await session.commit()
+        except IntegrityError:
+            if key is None:
+                raise
+            existing = await self._replay(key, digest)  # a concurrent twin won the race
+            if existing is None:
+                raise
+            return existing
+        # Shielded: a client that hangs up does not abandon a judged-half evaluation.
+        task = asyncio.create_task(self._judge(row.id, panel, rubric, item))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+    async def get(self, evaluation_id: str) -> EvaluationPublic:
+        async with self.sessions() as session:
+            repo = EvaluationRepository(session)
+            row = await repo.get(evaluation_id)
+            if row is None:
+                raise NotFound(f"no evaluation with id {evaluation_id!r}")
+            return present.evaluation(
+                row, await repo.votes(row.id), await repo.review_item(row.id)
+            )
+
+    async def _replay(self, key: str, digest: str) -> EvaluationPublic | None:
+        async with self.sessions() as session:
+            repo = EvaluationRepository(session)
+            row = await repo.by_idempotency_key(key)
+            if row is None:
+                return None
+            if row.request_sha256 != digest:
+                raise Conflict(
+                    f"idempotency key {key!r} was used for a different request "
+                    f"(evaluation {row.id})"
+                )
+            return present.evaluation(
+                row, await repo.votes(row.id), await repo.review_item(row.id)
+            )
+
+    async def _judge(
+        self, evaluation_id: str, panel: PanelConfig, rubric: Rubric, item: Item
+    ) -> EvaluationPublic:
+        try:
+            votes = await self.runner.run(
+                self.config.panel_judges(panel),
+                rubric,
+                item,
+                deadline_s=panel.deadline_s,
+                position_swap=panel.position_swap,
+            )
+            return await self._complete(evaluation_id, panel, rubric, votes)
+        except Exception as exc:
+            log.exception("evaluation %s failed", evaluation_id)
+            await self._fail(evaluation_id, f"internal error while judging: {type(exc).__name__}")
+            raise
+
+    def _weights(self, panel: PanelConfig) -> dict[str, float]:
+        if panel.aggregation is Aggregation.WEIGHTED:
+            return {j.name: j.weight for j in self.config.panel_judges(panel)}
+        return {name: 1.0 for name in panel.judges}
+
+    async def _complete(
+        self, evaluation_id: str, panel: PanelConfig, rubric: Rubric, votes: tuple[Vote, ...]
+    ) -> EvaluationPublic:
+        async with self.sessions() as session:
+            repo = EvaluationRepository(session)
+            row = await repo.get(evaluation_id)
+            if row is None:
+                raise NotFound(f"evaluation {evaluation_id!r} vanished while being judged")
+            if row.status != "pending":  # another worker finished it first (after a resume)
+                return present.evaluation(
+                    row, await repo.votes(row.id), await repo.review_item(row.id)
+                )
+            verdict = conclude(
+                rubric,
+                votes,
+                aggregation=panel.aggregation,
+                quorum=panel.effective_quorum,
+                policy=panel.routing,
+                weights=self._weights(panel),
+                audit_draw=row.audit_draw,
+            )
+            vote_rows = [self._vote_row(evaluation_id, v) for v in votes]
+            review = self._apply(row, verdict)
+            session.add(row)
+            session.add_all(vote_rows)
+            if review is not None:
+                session.add(review)
+            await session.commit()
+            return present.evaluation(row, vote_rows, review)
+
+    def _apply(self, row: EvaluationRow, verdict: PanelVerdict) -> ReviewItemRow | None:
+        now = utcnow()
+        human = verdict.routing.decision == "human"
+        row.status = "in_review" if human else "decided"
+        row.verdict_value = verdict.value
+        row.verdict_compliant = verdict.compliant
+        row.verdict_source = "panel" if verdict.value is not None else None
+        row.confidence = verdict.confidence
+        row.agreement = verdict.agreement.model_dump()
+        row.outcome = {
+            "distribution": verdict.distribution,
+            "judges": [j.model_dump(mode="json") for j in verdict.judges],
+            "weights": verdict.weights,
+        }
+        row.routing_decision = verdict.routing.decision
+        row.routing_reasons = [r.model_dump(mode="json") for r in verdict.routing.reasons]
+        row.lease_until = None
+        row.updated_at = now
+        row.completed_at = now
+        if not human:
+            return None
+        return ReviewItemRow(
+            id=uuid.uuid4().hex,
+            evaluation_id=row.id,
+            panel=row.panel,
+            status="pending",
+            uncertainty=round(1 - verdict.confidence, 12),
+            reasons=[r.code.value for r in verdict.routing.reasons],
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _vote_row(self, evaluation_id: str, vote: Vote) -> VoteRow:
+        judge = self.config.judges.get(vote.judge)
+        return VoteRow(
+            evaluation_id=evaluation_id,
+            judge=vote.judge,
+            model=vote.model,
+            family=vote.family,
+            params=dict(judge.params) if judge else {},
+            order=vote.order,
+            reversed_scale=vote.reversed_scale,
+            value=vote.value,
+            shown_value=vote.shown_value,
+            unscored=vote.unscored.value if vote.unscored else None,
+            error=vote.error.value if vote.error else None,
+            detail=vote.detail,
+            rationale=vote.rationale,
+            raw_output=vote.raw_output,
+            prompt_sha256=vote.prompt_sha256,
+            latency_ms=vote.latency_ms,
+            attempts=vote.attempts,
+            prompt_tokens=vote.prompt_tokens,
+            completion_tokens=vote.completion_tokens,
+            cost_usd=vote.cost_usd,
+            distribution=vote.distribution,
+        )
+
+    async def _fail(self, evaluation_id: str, reason: str) -> None:
+        try:
+            async with self.sessions() as session:
+                row = await session.get(EvaluationRow, evaluation_id)
+                if row is not None and row.status == "pending":
+                    row.status = "failed"
+                    row.error = reason
+                    row.lease_until = None
+                    row.updated_at = row.completed_at = utcnow()
+                    session.add(row)
+                    await session.commit()
+        except Exception:  # the lease will expire and a sweeper will retry or fail it
+            log.exception("could not mark evaluation %s failed", evaluation_id)
+
+    async def resume_stale(self) -> int:
+        """Judge again (or fail) pending evaluations whose worker died. Returns how many."""
+        now = utcnow()
+        async with self.sessions() as session:
+            stale = list(await EvaluationRepository(session).stale_pending(now))
+        resumed = 0
+        for row in stale:
+            panel = self.config.panels.get(row.panel)
+            if row.runs >= MAX_RUNS or panel is None or panel.rubric != row.rubric_id:
+                why = (
+                    f"interrupted {row.runs} times" if panel is not None and row.runs >= MAX_RUNS
+                    else f"panel {row.panel!r} or its rubric changed since it was accepted"
+                )
+                await self._fail(row.id, f"could not be completed: {why}")
+                continue
+            rubric = self.config.rubrics[panel.rubric]
+            until = utcnow() + timedelta(seconds=panel.deadline_s + LEASE_GRACE_S)
+            async with self.sessions() as session:
+                taken = await EvaluationRepository(session).take_lease(row.id, row.lease_until, until)
+                await session.commit()
+            if not taken:
+                continue
+            log.info("resuming evaluation %s (run %d)", row.id, row.runs + 1)
+            await self._judge(row.id, panel, rubric, Item(**row.input))
+            resumed += 1
+        return resumed
+
+    async def drain(self) -> None:
+        """Wait for judging in flight (at shutdown)."""
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)

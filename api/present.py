@@ -1,0 +1,127 @@
+"""Turn stored rows into API responses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from api.config import PanelConfig
+from api.schemas import (
+    AgreementPublic,
+    EvaluationPublic,
+    JudgePublic,
+    JudgeVerdictPublic,
+    PanelPublic,
+    ReasonPublic,
+    RoutingPublic,
+    RubricPublic,
+    RubricRef,
+    VerdictPublic,
+    VotePublic,
+)
+from api.tables import EvaluationRow, ReviewItemRow, VoteRow
+from judges import JudgeConfig
+from rubrics import Rubric
+
+WINNERS = {"A": "a", "B": "b", "tie": "tie"}
+
+
+def evaluation(
+    row: EvaluationRow, votes: Sequence[VoteRow], review: ReviewItemRow | None
+) -> EvaluationPublic:
+    outcome: dict[str, Any] = row.outcome or {}
+    weights: dict[str, float] = outcome.get("weights", {})
+    verdict = None
+    if row.verdict_source is not None:
+        verdict = VerdictPublic(
+            value=row.verdict_value,
+            compliant=row.verdict_compliant,
+            source=row.verdict_source,  # type: ignore[arg-type]
+        )
+    winner = None
+    if row.kind == "comparison" and verdict is not None and verdict.value is not None:
+        winner = WINNERS.get(str(verdict.value))
+    return EvaluationPublic(
+        id=row.id,
+        kind=row.kind,  # type: ignore[arg-type]
+        panel=row.panel,
+        rubric=RubricRef(id=row.rubric_id, version=row.rubric_version),
+        status=row.status,  # type: ignore[arg-type]
+        verdict=verdict,
+        winner=winner,  # type: ignore[arg-type]
+        confidence=row.confidence,
+        agreement=AgreementPublic(**row.agreement) if row.agreement else None,
+        routing=RoutingPublic(
+            decision=row.routing_decision,  # type: ignore[arg-type]
+            reasons=[ReasonPublic(**r) for r in row.routing_reasons or []],
+        )
+        if row.routing_decision
+        else None,
+        votes=[
+            VotePublic(
+                judge=v.judge,
+                model=v.model,
+                order=v.order,
+                value=v.value,
+                unscored=v.unscored,
+                error=v.error,
+                detail=v.detail,
+                rationale=v.rationale,
+                latency_ms=v.latency_ms,
+                attempts=v.attempts,
+                prompt_tokens=v.prompt_tokens,
+                completion_tokens=v.completion_tokens,
+                cost_usd=v.cost_usd,
+            )
+            for v in votes
+        ],
+        judges=[
+            JudgeVerdictPublic(
+                judge=j["judge"],
+                value=j["value"],
+                consistent=j.get("consistent"),
+                weight=weights.get(j["judge"], 1.0),
+            )
+            for j in outcome.get("judges", [])
+        ],
+        review_id=review.id if review else None,
+        error=row.error,
+        input=row.input,
+        metadata=row.request_metadata or {},
+        idempotency_key=row.idempotency_key,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+    )
+
+
+def rubric(r: Rubric) -> RubricPublic:
+    return RubricPublic(
+        id=r.id,
+        version=r.version,
+        description=r.description,
+        mode=r.mode.value,
+        scale=list(r.scale),
+        criteria=r.criteria,
+        anchors=dict(r.anchors),
+        compliant=r.compliant.model_dump() if r.compliant else None,
+        requires=list(r.requires),
+        standards=[s.model_dump() for s in r.standards],
+    )
+
+
+def panel(p: PanelConfig, r: Rubric, judges: Sequence[JudgeConfig]) -> PanelPublic:
+    return PanelPublic(
+        name=p.name,
+        description=p.description,
+        rubric=RubricRef(id=r.id, version=r.version),
+        mode=r.mode.value,
+        judges=[
+            JudgePublic(name=j.name, model=j.model, family=j.family, weight=j.weight)
+            for j in judges
+        ],
+        aggregation=p.aggregation.value,
+        quorum=p.effective_quorum,
+        position_swap=p.position_swap,
+        deadline_s=p.deadline_s,
+        routing=p.routing.model_dump(),
+    )

@@ -1,0 +1,87 @@
+"""RFC 9457 problem details: the one place that maps errors to HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.errors import QuorumError
+
+log = logging.getLogger("quorum.api")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://quorum.dev/problems/"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """A problem+json response. `type` is about:blank for plain HTTP statuses."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append({"location": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem details."""
+
+    @app.exception_handler(QuorumError)
+    async def _domain(request: Request, exc: QuorumError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, slug=exc.slug, instance=request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        first = errors[0] if errors else {"location": "", "message": "invalid request"}
+        detail = f"{first['location']}: {first['message']}" if first["location"] else first["message"]
+        return problem(422, "Invalid request", detail, slug="invalid-request",
+                       instance=request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        from http import HTTPStatus
+
+        title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+        return problem(exc.status_code, title, str(exc.detail), instance=request.url.path,
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def _db(request: Request, exc: Exception) -> JSONResponse:
+        log.error("database error on %s: %s", request.url.path, exc)
+        return problem(503, "Service unavailable", "the database is unavailable; retry later",
+                       slug="unavailable", instance=request.url.path, headers={"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(500, "Internal error", "an unexpected error occurred; it has been logged",
+                       slug="internal", instance=request.url.path)

@@ -1,0 +1,63 @@
+"""Queries over evaluations, votes and review items. Services call these; routes do not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
+
+
+class EvaluationRepository:
+    """Evaluation persistence over one session (the caller owns the transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, evaluation_id: str) -> EvaluationRow | None:
+        return await self.session.get(EvaluationRow, evaluation_id)
+
+    async def by_idempotency_key(self, key: str) -> EvaluationRow | None:
+        result = await self.session.exec(
+            select(EvaluationRow).where(EvaluationRow.idempotency_key == key)
+        )
+        return result.first()
+
+    async def votes(self, evaluation_id: str) -> Sequence[VoteRow]:
+        result = await self.session.exec(
+            select(VoteRow).where(VoteRow.evaluation_id == evaluation_id).order_by(col(VoteRow.id))
+        )
+        return result.all()
+
+    async def review_item(self, evaluation_id: str) -> ReviewItemRow | None:
+        result = await self.session.exec(
+            select(ReviewItemRow).where(ReviewItemRow.evaluation_id == evaluation_id)
+        )
+        return result.first()
+
+    async def stale_pending(self, now: datetime, limit: int = 100) -> Sequence[EvaluationRow]:
+        """Pending evaluations whose worker's lease has run out (it crashed or was killed)."""
+        result = await self.session.exec(
+            select(EvaluationRow)
+            .where(EvaluationRow.status == "pending", col(EvaluationRow.lease_until) < now)
+            .order_by(col(EvaluationRow.created_at))
+            .limit(limit)
+        )
+        return result.all()
+
+    async def take_lease(self, evaluation_id: str, seen: datetime | None, until: datetime) -> bool:
+        """Atomically move a stale pending evaluation's lease to us; False if someone else did."""
+        result = await self.session.exec(
+            update(EvaluationRow)
+            .where(
+                col(EvaluationRow.id) == evaluation_id,
+                col(EvaluationRow.status) == "pending",
+                col(EvaluationRow.lease_until) == seen,
+            )
+            .values(lease_until=until, runs=EvaluationRow.runs + 1, updated_at=utcnow())
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,34 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import Sessions
+from api.problems import problem
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up and serving."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+async def readyz(request: Request, sessions: Sessions) -> Any:
+    """Ready when the config is loaded and the database answers."""
+    if getattr(request.app.state, "config", None) is None:
+        return problem(503, "Service unavailable", "configuration not loaded", slug="unavailable")
+    try:
+        async with sessions() as session:
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except Exception as exc:
+        return problem(503, "Service unavailable", f"database unreachable: {type(exc).__name__}",
+                       slug="unavailable", headers={"Retry-After": "5"})
+    return JSONResponse({"status": "ready", "config": request.app.state.config.path})

@@ -1,0 +1,188 @@
+"""Request and response schemas of the REST API (v1). One family per resource."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rubrics import ScaleValue
+
+MAX_TEXT = 200_000
+"""Characters per judged text field; longer is 422 (the body limit applies first)."""
+MAX_METADATA_KEYS = 32
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """A list response."""
+
+    data: list[T]
+    count: int
+
+
+class PointwiseInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(max_length=MAX_TEXT)
+    response: str = Field(max_length=MAX_TEXT)
+    context: str | None = Field(default=None, max_length=MAX_TEXT)
+    reference: str | None = Field(default=None, max_length=MAX_TEXT)
+
+
+class PairwiseInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(max_length=MAX_TEXT)
+    response_a: str = Field(max_length=MAX_TEXT)
+    response_b: str = Field(max_length=MAX_TEXT)
+    context: str | None = Field(default=None, max_length=MAX_TEXT)
+    reference: str | None = Field(default=None, max_length=MAX_TEXT)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    panel: str = Field(min_length=1, max_length=64)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Free-form, stored with the evaluation; `app` labels metrics."""
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+    """Repeat a request with the same key to get the stored evaluation, not a new one."""
+
+    @field_validator("metadata")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > MAX_METADATA_KEYS:
+            raise ValueError(f"at most {MAX_METADATA_KEYS} metadata keys")
+        app = value.get("app")
+        if app is not None and (not isinstance(app, str) or not 0 < len(app) <= 128):
+            raise ValueError("metadata.app must be a string of 1 to 128 characters")
+        return value
+
+
+class EvaluationCreate(_Request):
+    """Judge one response on a pointwise panel."""
+
+    input: PointwiseInput
+
+
+class ComparisonCreate(_Request):
+    """Compare two responses on a pairwise panel."""
+
+    input: PairwiseInput
+
+
+class RubricRef(BaseModel):
+    id: str
+    version: int
+
+
+class VerdictPublic(BaseModel):
+    value: ScaleValue | None
+    """Pointwise: the scale value. Pairwise: "A" (response_a), "B" or "tie"."""
+    compliant: bool | None
+    source: Literal["panel", "human"]
+
+
+class AgreementPublic(BaseModel):
+    fleiss_p_i: float | None
+    """Share of agreeing pairs among usable votes (Fleiss' P_i); None under two votes."""
+    margin: float | None
+    spread: int | None = None
+    usable_votes: int
+    total_votes: int
+    position_consistency: float | None = None
+
+
+class ReasonPublic(BaseModel):
+    code: str
+    detail: str
+
+
+class RoutingPublic(BaseModel):
+    decision: Literal["auto", "human"]
+    reasons: list[ReasonPublic]
+
+
+class VotePublic(BaseModel):
+    judge: str
+    model: str
+    order: str | None
+    value: ScaleValue | None
+    """Canonical frame; pairwise "A" means response_a whatever the order shown."""
+    unscored: str | None
+    error: str | None
+    detail: str
+    rationale: str | None
+    latency_ms: float
+    attempts: int
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost_usd: float | None
+
+
+class JudgeVerdictPublic(BaseModel):
+    judge: str
+    value: ScaleValue | None
+    consistent: bool | None = None
+    weight: float
+
+
+class EvaluationPublic(BaseModel):
+    """An evaluation as stored: input, votes, verdict, agreement, routing."""
+
+    id: str
+    kind: Literal["evaluation", "comparison"]
+    panel: str
+    rubric: RubricRef
+    status: Literal["pending", "decided", "in_review", "failed"]
+    verdict: VerdictPublic | None
+    winner: Literal["a", "b", "tie"] | None = None
+    """Comparisons only: the winning response."""
+    confidence: float | None
+    agreement: AgreementPublic | None
+    routing: RoutingPublic | None
+    votes: list[VotePublic]
+    judges: list[JudgeVerdictPublic]
+    review_id: str | None = None
+    error: str | None = None
+    input: dict[str, Any]
+    metadata: dict[str, Any]
+    idempotency_key: str | None = None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class JudgePublic(BaseModel):
+    name: str
+    model: str
+    family: str | None
+    weight: float
+
+
+class PanelPublic(BaseModel):
+    name: str
+    description: str
+    rubric: RubricRef
+    mode: str
+    judges: list[JudgePublic]
+    aggregation: str
+    quorum: int
+    position_swap: bool
+    deadline_s: float
+    routing: dict[str, Any]
+
+
+class RubricPublic(BaseModel):
+    id: str
+    version: int
+    description: str
+    mode: str
+    scale: list[ScaleValue]
+    criteria: str
+    anchors: dict[str, str]
+    compliant: dict[str, Any] | None
+    requires: list[str]
+    standards: list[dict[str, str]]

@@ -1,0 +1,25 @@
+"""Service settings, from `QUORUM_*` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment. Read only in `api`."""
+
+    model_config = SettingsConfigDict(env_prefix="QUORUM_", extra="ignore")
+
+    database_url: str = "sqlite:///quorum.db"
+    """SQLAlchemy URL: a SQLite file by default; `postgresql+psycopg://...` for replicas."""
+    config: Path = Path("quorum.yaml")
+    """The judges-and-panels YAML file."""
+    auto_migrate: bool = True
+    """Apply Alembic migrations at start-up (turn off when a migration job does it)."""
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    """Requests with a larger body get 413."""
+    db_pool_size: int = Field(default=10, gt=0)
+    log_level: str = "info"

@@ -1,0 +1,131 @@
+"""Database tables (SQLModel). Schema changes go through Alembic (`api/migrations`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), **kw))
+
+
+class EvaluationRow(SQLModel, table=True):
+    """One request judged by one panel; inserted before any judge is called."""
+
+    __tablename__ = "evaluations"
+
+    id: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(max_length=16)
+    """evaluation (pointwise) or comparison (pairwise)."""
+    panel: str = Field(index=True, max_length=64)
+    rubric_id: str = Field(max_length=64)
+    rubric_version: int
+    status: str = Field(index=True, max_length=16)
+    """pending -> decided | in_review | failed."""
+    input: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    request_metadata: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    app: str | None = Field(default=None, index=True, max_length=128)
+    idempotency_key: str | None = Field(
+        default=None, sa_column=Column(String(256), unique=True, nullable=True)
+    )
+    request_sha256: str = Field(max_length=64)
+    verdict_value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    verdict_compliant: bool | None = None
+    verdict_source: str | None = Field(default=None, max_length=16)
+    confidence: float | None = None
+    agreement: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    """Distribution, per-judge reconciled verdicts and weights."""
+    routing_decision: str | None = Field(default=None, max_length=16)
+    routing_reasons: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    audit_draw: float
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    runs: int = 0
+    """How many times judging started (more than 1 after a resume)."""
+    lease_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True)
+    )
+    """While pending: the worker's claim on judging it; past it, another worker may resume."""
+    created_at: datetime = _ts(nullable=False, index=True)
+    updated_at: datetime = _ts(nullable=False)
+    completed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class VoteRow(SQLModel, table=True):
+    """One judge call's outcome, with everything an auditor needs to replay it."""
+
+    __tablename__ = "votes"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    evaluation_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("evaluations.id", ondelete="CASCADE"),
+                         nullable=False, index=True)
+    )
+    judge: str = Field(max_length=64)
+    model: str = Field(max_length=256)
+    family: str | None = Field(default=None, max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    order: str | None = Field(default=None, max_length=2)
+    reversed_scale: bool = False
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    shown_value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    unscored: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, max_length=32)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    rationale: str | None = Field(default=None, sa_column=Column(Text))
+    raw_output: str | None = Field(default=None, sa_column=Column(Text))
+    prompt_sha256: str = Field(max_length=64)
+    latency_ms: float
+    attempts: int
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    distribution: dict[str, float] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = _ts(nullable=False)
+
+
+class ReviewItemRow(SQLModel, table=True):
+    """An evaluation routed to humans: pending -> claimed -> decided."""
+
+    __tablename__ = "review_items"
+
+    id: str = Field(primary_key=True, max_length=32)
+    evaluation_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("evaluations.id", ondelete="CASCADE"),
+                         nullable=False, unique=True)
+    )
+    panel: str = Field(index=True, max_length=64)
+    status: str = Field(index=True, max_length=16)
+    uncertainty: float
+    """1 - confidence: the claim order puts the most uncertain first."""
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    created_at: datetime = _ts(nullable=False, index=True)
+    updated_at: datetime = _ts(nullable=False)

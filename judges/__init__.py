@@ -1,0 +1,33 @@
+"""Who judges: judge config, the ChatClient protocol, the litellm adapter, the panel runner."""
+
+from judges.client import ChatClient, ChatRequest, ChatResult, TokenLogprob, TopLogprob
+from judges.config import JudgeConfig
+from judges.errors import (
+    CallErrorKind,
+    JudgeCallError,
+    JudgeConfigError,
+    JudgeError,
+    PermanentCallError,
+    RetryableCallError,
+)
+from judges.runner import PanelRunner, RetryPolicy
+from judges.vote import Vote, canonical
+
+__all__ = [
+    "CallErrorKind",
+    "ChatClient",
+    "ChatRequest",
+    "ChatResult",
+    "JudgeCallError",
+    "JudgeConfig",
+    "JudgeConfigError",
+    "JudgeError",
+    "PanelRunner",
+    "PermanentCallError",
+    "RetryPolicy",
+    "RetryableCallError",
+    "TokenLogprob",
+    "TopLogprob",
+    "Vote",
+    "canonical",
+]

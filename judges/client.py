@@ -1,0 +1,63 @@
+"""The ChatClient protocol: the one thing the panel runner needs from an LLM SDK.
+
+`judges.litellm_client.LiteLLMClient` is the production implementation; tests point it
+at an OpenAI-compatible server on loopback rather than replacing it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TopLogprob(BaseModel):
+    """One alternative token and its log-probability."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    logprob: float
+
+
+class TokenLogprob(BaseModel):
+    """One generated token, its log-probability and the top alternatives."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    logprob: float
+    top: tuple[TopLogprob, ...] = ()
+
+
+class ChatRequest(BaseModel):
+    """One judge call, provider-neutral."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    messages: tuple[dict[str, str], ...]
+    api_base: str | None = None
+    api_key_env: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float = 30.0
+    json_mode: bool = True
+    logprobs: bool = False
+
+
+class ChatResult(BaseModel):
+    """What came back from one successful call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    logprobs: tuple[TokenLogprob, ...] | None = None
+
+
+class ChatClient(Protocol):
+    """Sends one chat request; raises `JudgeCallError` subclasses on failure."""
+
+    async def complete(self, request: ChatRequest) -> ChatResult: ...

@@ -1,0 +1,162 @@
+"""The litellm adapter: the only module that imports litellm.
+
+`configure_litellm()` sets litellm's global flags; call it once at start-up (the api
+lifespan does). `LiteLLMClient.complete` sends one request through `litellm.acompletion`
+and maps litellm's exceptions onto our retryable/permanent call errors.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import litellm
+
+from judges.client import ChatRequest, ChatResult, TokenLogprob, TopLogprob
+from judges.errors import CallErrorKind, JudgeCallError, PermanentCallError, RetryableCallError
+
+NO_KEY_PLACEHOLDER = "no-key"
+"""Sent to keyless OpenAI-compatible servers (vLLM, Ollama): the OpenAI SDK insists on a key."""
+
+_configured = False
+
+
+def configure_litellm() -> None:
+    """Set litellm's process-wide flags. Idempotent; never called from a constructor."""
+    global _configured
+    if _configured:
+        return
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    litellm.drop_params = True  # providers without JSON mode or logprobs just ignore them
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    _configured = True
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    raw = headers.get("retry-after")
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def map_exception(exc: Exception) -> JudgeCallError:
+    """Translate a litellm/OpenAI SDK exception into our error tree."""
+    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, litellm.Timeout | TimeoutError):
+        return RetryableCallError(CallErrorKind.TIMEOUT, detail)
+    if isinstance(exc, litellm.RateLimitError):
+        return RetryableCallError(
+            CallErrorKind.RATE_LIMITED, detail, retry_after_s=_retry_after(exc)
+        )
+    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+        return PermanentCallError(CallErrorKind.AUTH, detail)
+    if isinstance(exc, litellm.NotFoundError):
+        return PermanentCallError(CallErrorKind.NOT_FOUND, detail)
+    if isinstance(exc, litellm.BadRequestError | litellm.UnprocessableEntityError):
+        return PermanentCallError(CallErrorKind.BAD_REQUEST, detail)
+    if isinstance(exc, litellm.APIConnectionError):
+        return RetryableCallError(CallErrorKind.CONNECTION, detail)
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        if status == 429:
+            return RetryableCallError(
+                CallErrorKind.RATE_LIMITED, detail, retry_after_s=_retry_after(exc)
+            )
+        if status >= 500:
+            return RetryableCallError(CallErrorKind.SERVER_ERROR, detail)
+        if status in (401, 403):
+            return PermanentCallError(CallErrorKind.AUTH, detail)
+        if status == 404:
+            return PermanentCallError(CallErrorKind.NOT_FOUND, detail)
+        if 400 <= status < 500:
+            return PermanentCallError(CallErrorKind.BAD_REQUEST, detail)
+    return RetryableCallError(CallErrorKind.OTHER, detail)
+
+
+def _logprobs(choice: Any) -> tuple[TokenLogprob, ...] | None:
+    lp = getattr(choice, "logprobs", None)
+    content = getattr(lp, "content", None) if lp is not None else None
+    if content is None and isinstance(lp, dict):
+        content = lp.get("content")
+    if not content:
+        return None
+    out = []
+    for tok in content:
+        get = tok.get if isinstance(tok, dict) else lambda k, t=tok: getattr(t, k, None)
+        tops = get("top_logprobs") or []
+        out.append(
+            TokenLogprob(
+                token=str(get("token")),
+                logprob=float(get("logprob")),
+                top=tuple(
+                    TopLogprob(
+                        token=str(t["token"] if isinstance(t, dict) else t.token),
+                        logprob=float(t["logprob"] if isinstance(t, dict) else t.logprob),
+                    )
+                    for t in tops
+                ),
+            )
+        )
+    return tuple(out)
+
+
+class LiteLLMClient:
+    """ChatClient over `litellm.acompletion`; retries are the panel runner's job."""
+
+    def __init__(self, top_logprobs: int = 5) -> None:
+        self._top_logprobs = top_logprobs
+
+    def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            **request.params,
+            "model": request.model,
+            "messages": [dict(m) for m in request.messages],
+            "timeout": request.timeout_s,
+            "num_retries": 0,
+        }
+        if request.api_base:
+            kwargs["api_base"] = request.api_base
+        if request.api_key_env:
+            key = os.environ.get(request.api_key_env)
+            if not key:
+                raise PermanentCallError(
+                    CallErrorKind.AUTH, f"environment variable {request.api_key_env} is not set"
+                )
+            kwargs["api_key"] = key
+        elif request.api_base:
+            kwargs["api_key"] = NO_KEY_PLACEHOLDER
+        if request.json_mode:
+            kwargs["response_format"] = {"type": "json_object"}
+        if request.logprobs:
+            kwargs["logprobs"] = True
+            kwargs["top_logprobs"] = self._top_logprobs
+        return kwargs
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        kwargs = self._kwargs(request)
+        try:
+            response = await litellm.acompletion(**kwargs)
+        except JudgeCallError:
+            raise
+        except Exception as exc:
+            raise map_exception(exc) from exc
+        choice = response.choices[0]
+        text = getattr(choice.message, "content", None) or ""
+        usage = getattr(response, "usage", None)
+        try:
+            cost: float | None = float(litellm.completion_cost(completion_response=response))
+        except Exception:
+            cost = None  # unknown model price: the cost is unknown, not zero
+        return ChatResult(
+            text=text,
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            cost_usd=cost,
+            logprobs=_logprobs(choice),
+        )

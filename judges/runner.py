@@ -1,0 +1,173 @@
+"""The panel runner: ask every judge concurrently, under one deadline, with retries.
+
+Pairwise items are shown to each judge in both orders when `position_swap` is on. Every
+call ends as a `Vote`: a failure (timeout, 429, 5xx, garbage) degrades the panel to the
+votes that came back; it never raises. Quorum and aggregation are `routing`'s job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from judges.client import ChatClient, ChatRequest, ChatResult
+from judges.config import JudgeConfig
+from judges.errors import CallErrorKind, JudgeCallError, RetryableCallError
+from judges.vote import Vote, canonical
+from rubrics import Item, Mode, Order, RenderedPrompt, Rubric, parse_verdict, render
+
+
+class RetryPolicy(BaseModel):
+    """Exponential backoff with full jitter, bounded by the panel deadline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    base_s: float = Field(default=0.25, ge=0)
+    cap_s: float = Field(default=4.0, ge=0)
+
+    def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
+        """Seconds to wait before retry number `attempt` (1-based)."""
+        backoff = rng.uniform(0, min(self.cap_s, self.base_s * 2 ** (attempt - 1)))
+        return max(backoff, retry_after_s or 0.0)
+
+
+class PanelRunner:
+    """Fans one item out to a panel's judges through a `ChatClient`."""
+
+    def __init__(
+        self,
+        client: ChatClient,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
+
+    async def run(
+        self,
+        judges: Sequence[JudgeConfig],
+        rubric: Rubric,
+        item: Item,
+        *,
+        deadline_s: float,
+        position_swap: bool = True,
+    ) -> tuple[Vote, ...]:
+        """Ask every judge (both orders for pairwise with `position_swap`); one vote per call."""
+        item.check_for(rubric)
+        orders: tuple[Order | None, ...] = (None,)
+        if rubric.mode is Mode.PAIRWISE:
+            orders = ("AB", "BA") if position_swap else ("AB",)
+        calls = [(j, render(rubric, item, order=o)) for j in judges for o in orders]
+        deadline = time.monotonic() + deadline_s
+        tasks = [
+            asyncio.create_task(self._ask(j, p, rubric, item, deadline)) for j, p in calls
+        ]
+        # The grace lets each call record its own deadline error before we cancel it.
+        done, pending = await asyncio.wait(tasks, timeout=deadline_s + 0.5)
+        for task in pending:
+            task.cancel()
+        votes = []
+        for (judge, prompt), task in zip(calls, tasks, strict=True):
+            if task in done and not task.cancelled() and task.exception() is None:
+                votes.append(task.result())
+            else:
+                votes.append(
+                    self._failed(judge, prompt, CallErrorKind.DEADLINE, "panel deadline passed",
+                                 latency_ms=deadline_s * 1000, attempts=0)
+                )
+        return tuple(votes)
+
+    async def _ask(
+        self, judge: JudgeConfig, prompt: RenderedPrompt, rubric: Rubric, item: Item,
+        deadline: float,
+    ) -> Vote:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return self._failed(judge, prompt, CallErrorKind.DEADLINE, "panel deadline passed",
+                                    latency_ms=_ms(started), attempts=attempt - 1)
+            request = ChatRequest(
+                model=judge.model,
+                messages=tuple(m.model_dump() for m in prompt.messages),
+                api_base=judge.api_base,
+                api_key_env=judge.api_key_env,
+                params=judge.params,
+                timeout_s=min(judge.timeout_s, remaining),
+                json_mode=judge.json_mode,
+                logprobs=judge.logprobs,
+            )
+            try:
+                result = await asyncio.wait_for(self._client.complete(request), remaining)
+            except TimeoutError:
+                error: JudgeCallError = RetryableCallError(
+                    CallErrorKind.TIMEOUT, "no answer in time"
+                )
+            except JudgeCallError as exc:
+                error = exc
+            else:
+                return self._vote(judge, prompt, rubric, item, result, _ms(started), attempt)
+            if not error.retryable or attempt > judge.max_retries:
+                return self._failed(judge, prompt, error.kind, error.detail,
+                                    latency_ms=_ms(started), attempts=attempt)
+            wait = self._retry.delay(attempt, error.retry_after_s, self._rng)
+            if time.monotonic() + wait >= deadline:
+                return self._failed(judge, prompt, error.kind,
+                                    f"{error.detail} (no time left to retry)",
+                                    latency_ms=_ms(started), attempts=attempt)
+            await asyncio.sleep(wait)
+
+    @staticmethod
+    def _vote(
+        judge: JudgeConfig, prompt: RenderedPrompt, rubric: Rubric, item: Item,
+        result: ChatResult, latency_ms: float, attempts: int,
+    ) -> Vote:
+        parsed = parse_verdict(rubric, result.text, item.texts())
+        return Vote(
+            judge=judge.name,
+            model=judge.model,
+            family=judge.family,
+            order=prompt.order,
+            reversed_scale=prompt.reversed_scale,
+            value=canonical(parsed.value, prompt.order),
+            shown_value=parsed.value,
+            unscored=parsed.unscored,
+            detail=parsed.detail,
+            rationale=parsed.rationale,
+            raw_output=result.text,
+            prompt_sha256=prompt.sha256,
+            latency_ms=latency_ms,
+            attempts=attempts,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            cost_usd=result.cost_usd,
+        )
+
+    @staticmethod
+    def _failed(
+        judge: JudgeConfig, prompt: RenderedPrompt, kind: CallErrorKind, detail: str,
+        *, latency_ms: float, attempts: int,
+    ) -> Vote:
+        return Vote(
+            judge=judge.name,
+            model=judge.model,
+            family=judge.family,
+            order=prompt.order,
+            reversed_scale=prompt.reversed_scale,
+            error=kind,
+            detail=detail,
+            prompt_sha256=prompt.sha256,
+            latency_ms=latency_ms,
+            attempts=attempts,
+        )
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 3)

@@ -1,0 +1,66 @@
+"""From a panel's votes to its verdict, agreement, confidence and routing decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from judges import Vote
+from routing.aggregate import Aggregation, aggregate
+from routing.agreement import ItemAgreement, item_agreement
+from routing.confidence import confidence
+from routing.policy import RoutingDecision, RoutingPolicy, decide
+from routing.position import JudgeVerdict, consistency_rate, reconcile
+from rubrics import Rubric, ScaleValue
+
+
+class PanelVerdict(BaseModel):
+    """What the panel concluded about one item."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: ScaleValue | None
+    """The panel's value (pairwise: canonical A = response_a); None without usable votes."""
+    compliant: bool | None
+    confidence: float
+    agreement: ItemAgreement
+    distribution: dict[str, float]
+    """Share of (weighted) usable judge verdicts per scale value."""
+    judges: tuple[JudgeVerdict, ...]
+    """Each judge's reconciled verdict."""
+    weights: dict[str, float]
+    """The weight each judge carried in this verdict."""
+    routing: RoutingDecision
+
+
+def conclude(
+    rubric: Rubric,
+    votes: Sequence[Vote],
+    *,
+    aggregation: Aggregation,
+    quorum: int,
+    policy: RoutingPolicy,
+    weights: Mapping[str, float],
+    audit_draw: float,
+) -> PanelVerdict:
+    """Reconcile orders, aggregate, measure agreement and confidence, and route."""
+    judged = reconcile(votes)
+    used = {j.judge: weights.get(j.judge, 1.0) for j in judged}
+    usable = [(j.value, used[j.judge]) for j in judged if j.value is not None]
+    tally = aggregate(rubric, usable, aggregation)
+    agreement = item_agreement(
+        rubric, usable, total_votes=len(judged), position_consistency=consistency_rate(judged)
+    )
+    conf = confidence(rubric, usable, tally.value, aggregation)
+    routing = decide(policy, agreement, conf, quorum, audit_draw)
+    return PanelVerdict(
+        value=tally.value,
+        compliant=rubric.is_compliant(tally.value),
+        confidence=conf,
+        agreement=agreement,
+        distribution=tally.distribution,
+        judges=judged,
+        weights=used,
+        routing=routing,
+    )

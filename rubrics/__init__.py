@@ -1,0 +1,44 @@
+"""What is judged: rubrics, the judged item, prompt rendering and verdict parsing."""
+
+from rubrics.errors import RubricError, RubricLoadError
+from rubrics.item import Item, ItemError
+from rubrics.loader import LIBRARY_DIR, load_rubric, load_rubrics
+from rubrics.models import (
+    PAIRWISE_SCALE,
+    CompliantMin,
+    CompliantValues,
+    Mode,
+    Rubric,
+    ScaleValue,
+    Standard,
+    value_key,
+)
+from rubrics.parse import ParsedVerdict, Unscored, coerce, parse_verdict
+from rubrics.prompt import Message, Order, RenderedPrompt, escape, render
+
+__all__ = [
+    "LIBRARY_DIR",
+    "PAIRWISE_SCALE",
+    "CompliantMin",
+    "CompliantValues",
+    "Item",
+    "ItemError",
+    "Message",
+    "Mode",
+    "Order",
+    "ParsedVerdict",
+    "RenderedPrompt",
+    "Rubric",
+    "RubricError",
+    "RubricLoadError",
+    "ScaleValue",
+    "Standard",
+    "Unscored",
+    "coerce",
+    "escape",
+    "load_rubric",
+    "load_rubrics",
+    "parse_verdict",
+    "render",
+    "value_key",
+]

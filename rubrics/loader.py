@@ -1,0 +1,74 @@
+"""Load rubric YAML files into `Rubric` models, with one-line errors naming file and key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from rubrics.errors import RubricLoadError
+from rubrics.models import Rubric
+
+LIBRARY_DIR = Path(__file__).parent / "library"
+"""The rubrics shipped with Quorum."""
+
+
+def error_location(loc: tuple[int | str, ...]) -> str:
+    """Render a pydantic error location as a dotted key path: `panels[0].judges`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """The (key path, message) of a validation error's first problem."""
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
+    msg = err["msg"].removeprefix("Value error, ")
+    return error_location(loc), msg
+
+
+def load_rubric(path: Path) -> Rubric:
+    """Parse and validate one rubric file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RubricLoadError(path, "", f"cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        raise RubricLoadError(path, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise RubricLoadError(path, "", "expected a mapping at the top level")
+    try:
+        rubric = Rubric.model_validate(data)
+    except ValidationError as exc:
+        key, msg = first_error(exc)
+        raise RubricLoadError(path, key, msg) from exc
+    if rubric.id != path.stem:
+        raise RubricLoadError(path, "id", f"id {rubric.id!r} must match the file name {path.stem!r}")
+    return rubric
+
+
+def load_rubrics(dirs: Iterable[Path]) -> dict[str, Rubric]:
+    """Load every `*.yaml`/`*.yml` rubric in `dirs`, keyed by id; duplicate ids are an error."""
+    found: dict[str, Rubric] = {}
+    origin: dict[str, Path] = {}
+    for directory in dirs:
+        if not directory.is_dir():
+            raise RubricLoadError(directory, "", "rubric directory does not exist")
+        for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+            rubric = load_rubric(path)
+            if rubric.id in found:
+                raise RubricLoadError(
+                    path, "id", f"duplicate rubric id {rubric.id!r} (also in {origin[rubric.id]})"
+                )
+            found[rubric.id] = rubric
+            origin[rubric.id] = path
+    return found

@@ -1,0 +1,155 @@
+"""Rubric, Scale and compliance models: what is judged.
+
+A rubric is loaded from YAML (see `rubrics.loader`) into these frozen models. Scale
+values are JSON scalars (ints, strings or booleans); their order in `scale` is the
+ordinal order, so index arithmetic (median, spread, normalised score) is well defined.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+ScaleValue = StrictBool | StrictInt | StrictStr
+"""One allowed value of a rubric's scale: `4`, `"pass"`, `true`, `"A"`."""
+
+PAIRWISE_SCALE: tuple[str, ...] = ("A", "B", "tie")
+"""The fixed scale of every pairwise rubric; "A" is the response shown first."""
+
+RUBRIC_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class Mode(StrEnum):
+    """Whether one response is scored or two are compared."""
+
+    POINTWISE = "pointwise"
+    PAIRWISE = "pairwise"
+
+
+class Standard(BaseModel):
+    """A regulation or standard a compliance rubric serves (audit metadata)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    """e.g. "EU AI Act", "GDPR", "OWASP Top 10 for LLM Applications 2025"."""
+    ref: str = Field(min_length=1)
+    """The article or entry: "Art. 15", "Art. 5(1)(f)", "LLM01:2025"."""
+    note: str = ""
+
+
+class CompliantMin(BaseModel):
+    """Values at or above `min` (in scale order) count as compliant."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min: ScaleValue
+
+
+class CompliantValues(BaseModel):
+    """Exactly these values count as compliant."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    values: tuple[ScaleValue, ...] = Field(min_length=1)
+
+
+class Rubric(BaseModel):
+    """One versioned rubric. The (id, version) pair identifies it in every stored vote."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Annotated[str, Field(pattern=RUBRIC_ID_PATTERN)]
+    """Stable identifier, used by panels and stored with every evaluation."""
+    version: StrictInt = Field(ge=1)
+    """Bumped on any change to criteria, scale or anchors."""
+    description: str = Field(min_length=1)
+    mode: Mode
+    scale: tuple[ScaleValue, ...] = Field(min_length=2)
+    """Allowed values in ordinal order (worst first); pairwise is always A, B, tie."""
+    criteria: str = Field(min_length=1)
+    """What the judge must weigh, in prose; rendered into the judge's instructions."""
+    anchors: dict[str, str] = Field(default_factory=dict)
+    """Per-value descriptions, keyed by the value as text ("1", "pass", "A")."""
+    compliant: CompliantMin | CompliantValues | None = None
+    """Which verdicts count as compliant; None for rubrics that are not compliance checks."""
+    requires: tuple[Literal["context", "reference"], ...] = ()
+    """Input fields the rubric cannot be judged without (faithfulness needs context)."""
+    standards: tuple[Standard, ...] = ()
+    """Regulations or standards this rubric serves, for audit reports."""
+    ordinal: bool = True
+    """Whether the scale order is meaningful (mean/median/weighted kappa allowed)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_input(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if isinstance(data.get("anchors"), dict):
+                data["anchors"] = {value_key(k): v for k, v in data["anchors"].items()}
+            if data.get("mode") == Mode.PAIRWISE.value:
+                data.setdefault("ordinal", False)
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Rubric:
+        keys = [value_key(v) for v in self.scale]
+        if len(set(keys)) != len(keys):
+            raise ValueError("scale values must be distinct")
+        if self.mode is Mode.PAIRWISE and tuple(self.scale) != PAIRWISE_SCALE:
+            raise ValueError(f"a pairwise scale must be exactly {list(PAIRWISE_SCALE)}")
+        unknown = sorted(set(self.anchors) - set(keys))
+        if unknown:
+            raise ValueError(f"anchors name values not on the scale: {unknown}")
+        if isinstance(self.compliant, CompliantMin) and self.index(self.compliant.min) is None:
+            raise ValueError(f"compliant.min {self.compliant.min!r} is not on the scale")
+        if isinstance(self.compliant, CompliantValues):
+            off = [v for v in self.compliant.values if self.index(v) is None]
+            if off:
+                raise ValueError(f"compliant.values not on the scale: {off}")
+        return self
+
+    @property
+    def key(self) -> str:
+        """`id@version`, the rubric's identity in stored records."""
+        return f"{self.id}@{self.version}"
+
+    @property
+    def numeric(self) -> bool:
+        """True when every scale value is an integer (so a mean is meaningful)."""
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in self.scale)
+
+    def index(self, value: object) -> int | None:
+        """Position of `value` on the scale, or None when it is not a scale value."""
+        for i, v in enumerate(self.scale):
+            if type(v) is type(value) and v == value:
+                return i
+        return None
+
+    def is_compliant(self, value: ScaleValue | None) -> bool | None:
+        """Whether a verdict value counts as compliant; None when undefined."""
+        if value is None or self.compliant is None:
+            return None
+        idx = self.index(value)
+        if idx is None:
+            return None
+        if isinstance(self.compliant, CompliantMin):
+            floor = self.index(self.compliant.min)
+            return floor is not None and idx >= floor
+        return any(self.index(v) == idx for v in self.compliant.values)
+
+    def normalised(self, value: ScaleValue | None) -> float | None:
+        """The value's position scaled to 0..1 (worst 0, best 1); None when off-scale."""
+        idx = None if value is None else self.index(value)
+        if idx is None:
+            return None
+        return idx / (len(self.scale) - 1)
+
+
+def value_key(value: object) -> str:
+    """The text form of a scale value, as used for anchors and YAML keys."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,131 @@
+"""Shared fixtures: the loopback judge double and a real Quorum server over HTTP."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+import yaml
+
+from tests.doubles.judge_server import JudgeDouble
+
+
+@pytest.fixture(scope="session")
+def double() -> Iterator[JudgeDouble]:
+    with JudgeDouble() as d:
+        yield d
+
+
+class ServerThread:
+    """Runs an ASGI app under uvicorn on a free loopback port, in a thread."""
+
+    def __init__(self, app: object) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="on",  # type: ignore[arg-type]
+                                timeout_graceful_shutdown=5)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("Quorum server failed to start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def judge(name: str, behaviour: str, base: str, **extra: object) -> dict[str, object]:
+    return {"name": name, "model": f"openai/{behaviour}", "api_base": base, **extra}
+
+
+def write_config(path: Path, double: JudgeDouble) -> Path:
+    """The test panels: honest juries, split juries, and juries with misbehaving judges."""
+    b = double.base_url
+    fast = {"max_retries": 0}
+    config = {
+        "judges": [
+            judge("honest-1", "honest", b, family="a"),
+            judge("honest-2", "honest", b, family="b"),
+            judge("honest-3", "honest", b, family="c"),
+            judge("fixed-1", "fixed-1", b),
+            judge("fixed-3", "fixed-3", b),
+            judge("fixed-5", "fixed-5", b),
+            judge("garbage", "garbage", b),
+            judge("offscale", "offscale", b),
+            judge("echo", "echo", b),
+            judge("fenced", "fenced-honest", b),
+            judge("boom", "status-500", b, max_retries=1),
+            judge("limited", "flaky-1-429-honest", b, max_retries=2),
+            judge("slow", "sleep-5000-honest", b, timeout_s=0.5, **fast),
+            judge("obedient", "obedient", b),
+        ],
+        "panels": [
+            {"name": "jury", "rubric": "helpfulness", "aggregation": "median",
+             "judges": ["honest-1", "honest-2", "honest-3"]},
+            {"name": "mean-jury", "rubric": "helpfulness", "aggregation": "mean",
+             "judges": ["honest-1", "fixed-5", "fixed-3"]},
+            {"name": "split", "rubric": "helpfulness",
+             "judges": ["fixed-1", "fixed-3", "fixed-5"]},
+            {"name": "degraded", "rubric": "helpfulness", "quorum": 2,
+             "judges": ["honest-1", "boom", "garbage"]},
+            {"name": "unparsable", "rubric": "helpfulness",
+             "judges": ["offscale", "echo", "fenced"], "quorum": 1,
+             "routing": {"min_confidence": None}},
+            {"name": "flaky", "rubric": "helpfulness",
+             "judges": ["limited", "honest-1", "honest-2"]},
+            {"name": "slow", "rubric": "helpfulness", "deadline_s": 3,
+             "judges": ["slow", "honest-1", "honest-2"]},
+            {"name": "safety", "rubric": "safety",
+             "judges": ["honest-1", "honest-2", "honest-3"]},
+            {"name": "injectable", "rubric": "safety",
+             "judges": ["obedient", "honest-1", "honest-2"]},
+            {"name": "pair", "rubric": "pairwise-preference",
+             "judges": ["honest-1", "honest-2", "honest-3"]},
+        ],
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def quorum(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Iterator[ServerThread]:
+    """A real Quorum service on SQLite, judging through litellm against the double."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    root = tmp_path_factory.mktemp("quorum")
+    settings = Settings(
+        database_url=f"sqlite:///{root / 'quorum.db'}",
+        config=write_config(root / "quorum.yaml", double),
+        max_body_bytes=64 * 1024,
+    )
+    with ServerThread(create_app(settings)) as server:
+        yield server
+
+
+@pytest.fixture
+def http(quorum: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=quorum.url, timeout=30) as client:
+        yield client
