@@ -59,8 +59,12 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.sessions = sessions
         app.state.service = service
         sweeper = asyncio.create_task(_sweep(service))
-        log.info("quorum ready: %d panel(s), %d judge(s), config %s",
-                 len(config.panels), len(config.judges), config.path)
+        log.info(
+            "quorum ready: %d panel(s), %d judge(s), config %s",
+            len(config.panels),
+            len(config.judges),
+            config.path,
+        )
         try:
             yield
         finally:

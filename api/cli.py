@@ -22,8 +22,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _settings(args)
     config = load_config(settings.config)
-    print(f"{config.path}: ok: {len(config.judges)} judge(s), {len(config.panels)} panel(s), "
-          f"{len(config.rubrics)} rubric(s)")
+    print(
+        f"{config.path}: ok: {len(config.judges)} judge(s), {len(config.panels)} panel(s), "
+        f"{len(config.rubrics)} rubric(s)"
+    )
     return 0
 
 
@@ -62,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="start the API server")
-    serve.add_argument("--config", help="judges-and-panels YAML (default: $QUORUM_CONFIG "
-                       "or ./quorum.yaml)")
+    serve.add_argument(
+        "--config", help="judges-and-panels YAML (default: $QUORUM_CONFIG or ./quorum.yaml)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)

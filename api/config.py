@@ -116,36 +116,52 @@ def load_config(path: Path) -> QuorumConfig:
 
     judge_names = [j.name for j in parsed.judges]
     for dupe in _dupes(judge_names):
-        raise ConfigError(path, f"judges[{_second(judge_names, dupe)}].name",
-                          f"duplicate judge name {dupe!r}")
+        raise ConfigError(
+            path, f"judges[{_second(judge_names, dupe)}].name", f"duplicate judge name {dupe!r}"
+        )
     panel_names = [p.name for p in parsed.panels]
     for dupe in _dupes(panel_names):
-        raise ConfigError(path, f"panels[{_second(panel_names, dupe)}].name",
-                          f"duplicate panel name {dupe!r}")
+        raise ConfigError(
+            path, f"panels[{_second(panel_names, dupe)}].name", f"duplicate panel name {dupe!r}"
+        )
     judges = {j.name: j for j in parsed.judges}
     for i, panel in enumerate(parsed.panels):
         where = f"panels[{i}]"
         if panel.rubric not in rubrics:
-            raise ConfigError(path, f"{where}.rubric",
-                              f"unknown rubric {panel.rubric!r} (known: {', '.join(sorted(rubrics))})")
+            raise ConfigError(
+                path,
+                f"{where}.rubric",
+                f"unknown rubric {panel.rubric!r} (known: {', '.join(sorted(rubrics))})",
+            )
         for k, name in enumerate(panel.judges):
             if name not in judges:
-                raise ConfigError(path, f"{where}.judges[{k}]",
-                                  f"unknown judge {name!r} (known: {', '.join(judge_names)})")
+                raise ConfigError(
+                    path,
+                    f"{where}.judges[{k}]",
+                    f"unknown judge {name!r} (known: {', '.join(judge_names)})",
+                )
         for dupe in _dupes(list(panel.judges)):
             raise ConfigError(path, f"{where}.judges", f"judge {dupe!r} listed twice")
         rubric = rubrics[panel.rubric]
         problem = allowed(rubric, panel.aggregation)
         if problem:
-            raise ConfigError(path, f"{where}.aggregation",
-                              f"{problem}; rubric {rubric.id!r} has scale {list(rubric.scale)}")
-        families = [judges[n].family for n in panel.judges if judges[n].family]
+            raise ConfigError(
+                path,
+                f"{where}.aggregation",
+                f"{problem}; rubric {rubric.id!r} has scale {list(rubric.scale)}",
+            )
+        families = [f for n in panel.judges if (f := judges[n].family)]
         for fam in _dupes(families):
-            log.warning("%s: %s: several judges of family %r: their errors may be correlated",
-                        path, where, fam)
+            log.warning(
+                "%s: %s: several judges of family %r: their errors may be correlated",
+                path,
+                where,
+                fam,
+            )
         if rubric.mode is Mode.PAIRWISE and not panel.position_swap:
-            log.warning("%s: %s: position_swap is off: verdicts are exposed to position bias",
-                        path, where)
+            log.warning(
+                "%s: %s: position_swap is off: verdicts are exposed to position bias", path, where
+            )
     return QuorumConfig(
         path=str(path),
         judges=judges,

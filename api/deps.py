@@ -12,15 +12,15 @@ from api.evaluate import EvaluationService
 
 
 def _service(request: Request) -> EvaluationService:
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 def _config(request: Request) -> QuorumConfig:
-    return request.app.state.config  # type: ignore[no-any-return]
+    return request.app.state.config
 
 
 def _sessions(request: Request) -> SessionFactory:
-    return request.app.state.sessions  # type: ignore[no-any-return]
+    return request.app.state.sessions
 
 
 Service = Annotated[EvaluationService, Depends(_service)]

@@ -1,12 +1,12 @@
 """Domain errors of the service; `api.problems` maps each to an HTTP problem.
 
-    QuorumError
-    ├── ConfigError             quorum.yaml is invalid (start-up stops, one line)
-    ├── NotFound                no such panel, rubric or evaluation          -> 404
-    ├── InvalidInput            the item cannot be judged on this panel      -> 422
-    ├── Conflict                idempotency key reused with another request  -> 409
-    ├── PayloadTooLarge         body over the configured limit               -> 413
-    └── Unavailable             the database cannot be reached               -> 503
+QuorumError
+├── ConfigError             quorum.yaml is invalid (start-up stops, one line)
+├── NotFound                no such panel, rubric or evaluation          -> 404
+├── InvalidInput            the item cannot be judged on this panel      -> 422
+├── Conflict                idempotency key reused with another request  -> 409
+├── PayloadTooLarge         body over the configured limit               -> 413
+└── Unavailable             the database cannot be reached               -> 503
 """
 
 from __future__ import annotations

@@ -130,9 +130,7 @@ class EvaluationService:
             row = await repo.get(evaluation_id)
             if row is None:
                 raise NotFound(f"no evaluation with id {evaluation_id!r}")
-            return present.evaluation(
-                row, await repo.votes(row.id), await repo.review_item(row.id)
-            )
+            return present.evaluation(row, await repo.votes(row.id), await repo.review_item(row.id))
 
     async def _replay(self, key: str, digest: str) -> EvaluationPublic | None:
         async with self.sessions() as session:
@@ -145,9 +143,7 @@ class EvaluationService:
                     f"idempotency key {key!r} was used for a different request "
                     f"(evaluation {row.id})"
                 )
-            return present.evaluation(
-                row, await repo.votes(row.id), await repo.review_item(row.id)
-            )
+            return present.evaluation(row, await repo.votes(row.id), await repo.review_item(row.id))
 
     async def _judge(
         self, evaluation_id: str, panel: PanelConfig, rubric: Rubric, item: Item
@@ -283,7 +279,8 @@ class EvaluationService:
             panel = self.config.panels.get(row.panel)
             if row.runs >= MAX_RUNS or panel is None or panel.rubric != row.rubric_id:
                 why = (
-                    f"interrupted {row.runs} times" if panel is not None and row.runs >= MAX_RUNS
+                    f"interrupted {row.runs} times"
+                    if panel is not None and row.runs >= MAX_RUNS
                     else f"panel {row.panel!r} or its rubric changed since it was accepted"
                 )
                 await self._fail(row.id, f"could not be completed: {why}")
@@ -291,7 +288,9 @@ class EvaluationService:
             rubric = self.config.rubrics[panel.rubric]
             until = utcnow() + timedelta(seconds=panel.deadline_s + LEASE_GRACE_S)
             async with self.sessions() as session:
-                taken = await EvaluationRepository(session).take_lease(row.id, row.lease_until, until)
+                taken = await EvaluationRepository(session).take_lease(
+                    row.id, row.lease_until, until
+                )
                 await session.commit()
             if not taken:
                 continue

@@ -36,23 +36,23 @@ def evaluation(
         verdict = VerdictPublic(
             value=row.verdict_value,
             compliant=row.verdict_compliant,
-            source=row.verdict_source,  # type: ignore[arg-type]
+            source=row.verdict_source,
         )
     winner = None
     if row.kind == "comparison" and verdict is not None and verdict.value is not None:
         winner = WINNERS.get(str(verdict.value))
     return EvaluationPublic(
         id=row.id,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         panel=row.panel,
         rubric=RubricRef(id=row.rubric_id, version=row.rubric_version),
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         verdict=verdict,
-        winner=winner,  # type: ignore[arg-type]
+        winner=winner,
         confidence=row.confidence,
         agreement=AgreementPublic(**row.agreement) if row.agreement else None,
         routing=RoutingPublic(
-            decision=row.routing_decision,  # type: ignore[arg-type]
+            decision=row.routing_decision,
             reasons=[ReasonPublic(**r) for r in row.routing_reasons or []],
         )
         if row.routing_decision

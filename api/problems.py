@@ -46,7 +46,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        out.append({"location": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")})
+        out.append(
+            {"location": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")}
+        )
     return out
 
 
@@ -61,27 +63,55 @@ def install(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
         first = errors[0] if errors else {"location": "", "message": "invalid request"}
-        detail = f"{first['location']}: {first['message']}" if first["location"] else first["message"]
-        return problem(422, "Invalid request", detail, slug="invalid-request",
-                       instance=request.url.path, errors=errors)
+        detail = (
+            f"{first['location']}: {first['message']}" if first["location"] else first["message"]
+        )
+        return problem(
+            422,
+            "Invalid request",
+            detail,
+            slug="invalid-request",
+            instance=request.url.path,
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         from http import HTTPStatus
 
-        title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
-        return problem(exc.status_code, title, str(exc.detail), instance=request.url.path,
-                       headers=getattr(exc, "headers", None))
+        title = (
+            HTTPStatus(exc.status_code).phrase
+            if exc.status_code in HTTPStatus._value2member_map_
+            else "Error"
+        )
+        return problem(
+            exc.status_code,
+            title,
+            str(exc.detail),
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
     async def _db(request: Request, exc: Exception) -> JSONResponse:
         log.error("database error on %s: %s", request.url.path, exc)
-        return problem(503, "Service unavailable", "the database is unavailable; retry later",
-                       slug="unavailable", instance=request.url.path, headers={"Retry-After": "5"})
+        return problem(
+            503,
+            "Service unavailable",
+            "the database is unavailable; retry later",
+            slug="unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return problem(500, "Internal error", "an unexpected error occurred; it has been logged",
-                       slug="internal", instance=request.url.path)
+        return problem(
+            500,
+            "Internal error",
+            "an unexpected error occurred; it has been logged",
+            slug="internal",
+            instance=request.url.path,
+        )

@@ -60,4 +60,4 @@ class EvaluationRepository:
             )
             .values(lease_until=until, runs=EvaluationRow.runs + 1, updated_at=utcnow())
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)

@@ -86,8 +86,9 @@ class VoteRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
     evaluation_id: str = Field(
-        sa_column=Column(String(32), ForeignKey("evaluations.id", ondelete="CASCADE"),
-                         nullable=False, index=True)
+        sa_column=Column(
+            String(32), ForeignKey("evaluations.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     judge: str = Field(max_length=64)
     model: str = Field(max_length=256)
@@ -119,8 +120,12 @@ class ReviewItemRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=32)
     evaluation_id: str = Field(
-        sa_column=Column(String(32), ForeignKey("evaluations.id", ondelete="CASCADE"),
-                         nullable=False, unique=True)
+        sa_column=Column(
+            String(32),
+            ForeignKey("evaluations.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        )
     )
     panel: str = Field(index=True, max_length=64)
     status: str = Field(index=True, max_length=16)

@@ -88,22 +88,23 @@ def _logprobs(choice: Any) -> tuple[TokenLogprob, ...] | None:
         return None
     out = []
     for tok in content:
-        get = tok.get if isinstance(tok, dict) else lambda k, t=tok: getattr(t, k, None)
-        tops = get("top_logprobs") or []
+        tops = _field(tok, "top_logprobs") or []
         out.append(
             TokenLogprob(
-                token=str(get("token")),
-                logprob=float(get("logprob")),
+                token=str(_field(tok, "token")),
+                logprob=float(_field(tok, "logprob")),
                 top=tuple(
-                    TopLogprob(
-                        token=str(t["token"] if isinstance(t, dict) else t.token),
-                        logprob=float(t["logprob"] if isinstance(t, dict) else t.logprob),
-                    )
+                    TopLogprob(token=str(_field(t, "token")), logprob=float(_field(t, "logprob")))
                     for t in tops
                 ),
             )
         )
     return tuple(out)
+
+
+def _field(obj: Any, name: str) -> Any:
+    """Read a field from a litellm object or a plain dict alike."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
 class LiteLLMClient:

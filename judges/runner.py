@@ -64,9 +64,7 @@ class PanelRunner:
             orders = ("AB", "BA") if position_swap else ("AB",)
         calls = [(j, render(rubric, item, order=o)) for j in judges for o in orders]
         deadline = time.monotonic() + deadline_s
-        tasks = [
-            asyncio.create_task(self._ask(j, p, rubric, item, deadline)) for j, p in calls
-        ]
+        tasks = [asyncio.create_task(self._ask(j, p, rubric, item, deadline)) for j, p in calls]
         # The grace lets each call record its own deadline error before we cancel it.
         done, pending = await asyncio.wait(tasks, timeout=deadline_s + 0.5)
         for task in pending:
@@ -77,13 +75,23 @@ class PanelRunner:
                 votes.append(task.result())
             else:
                 votes.append(
-                    self._failed(judge, prompt, CallErrorKind.DEADLINE, "panel deadline passed",
-                                 latency_ms=deadline_s * 1000, attempts=0)
+                    self._failed(
+                        judge,
+                        prompt,
+                        CallErrorKind.DEADLINE,
+                        "panel deadline passed",
+                        latency_ms=deadline_s * 1000,
+                        attempts=0,
+                    )
                 )
         return tuple(votes)
 
     async def _ask(
-        self, judge: JudgeConfig, prompt: RenderedPrompt, rubric: Rubric, item: Item,
+        self,
+        judge: JudgeConfig,
+        prompt: RenderedPrompt,
+        rubric: Rubric,
+        item: Item,
         deadline: float,
     ) -> Vote:
         started = time.monotonic()
@@ -92,8 +100,14 @@ class PanelRunner:
             attempt += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return self._failed(judge, prompt, CallErrorKind.DEADLINE, "panel deadline passed",
-                                    latency_ms=_ms(started), attempts=attempt - 1)
+                return self._failed(
+                    judge,
+                    prompt,
+                    CallErrorKind.DEADLINE,
+                    "panel deadline passed",
+                    latency_ms=_ms(started),
+                    attempts=attempt - 1,
+                )
             request = ChatRequest(
                 model=judge.model,
                 messages=tuple(m.model_dump() for m in prompt.messages),
@@ -115,19 +129,35 @@ class PanelRunner:
             else:
                 return self._vote(judge, prompt, rubric, item, result, _ms(started), attempt)
             if not error.retryable or attempt > judge.max_retries:
-                return self._failed(judge, prompt, error.kind, error.detail,
-                                    latency_ms=_ms(started), attempts=attempt)
+                return self._failed(
+                    judge,
+                    prompt,
+                    error.kind,
+                    error.detail,
+                    latency_ms=_ms(started),
+                    attempts=attempt,
+                )
             wait = self._retry.delay(attempt, error.retry_after_s, self._rng)
             if time.monotonic() + wait >= deadline:
-                return self._failed(judge, prompt, error.kind,
-                                    f"{error.detail} (no time left to retry)",
-                                    latency_ms=_ms(started), attempts=attempt)
+                return self._failed(
+                    judge,
+                    prompt,
+                    error.kind,
+                    f"{error.detail} (no time left to retry)",
+                    latency_ms=_ms(started),
+                    attempts=attempt,
+                )
             await asyncio.sleep(wait)
 
     @staticmethod
     def _vote(
-        judge: JudgeConfig, prompt: RenderedPrompt, rubric: Rubric, item: Item,
-        result: ChatResult, latency_ms: float, attempts: int,
+        judge: JudgeConfig,
+        prompt: RenderedPrompt,
+        rubric: Rubric,
+        item: Item,
+        result: ChatResult,
+        latency_ms: float,
+        attempts: int,
     ) -> Vote:
         parsed = parse_verdict(rubric, result.text, item.texts())
         return Vote(
@@ -152,8 +182,13 @@ class PanelRunner:
 
     @staticmethod
     def _failed(
-        judge: JudgeConfig, prompt: RenderedPrompt, kind: CallErrorKind, detail: str,
-        *, latency_ms: float, attempts: int,
+        judge: JudgeConfig,
+        prompt: RenderedPrompt,
+        kind: CallErrorKind,
+        detail: str,
+        *,
+        latency_ms: float,
+        attempts: int,
     ) -> Vote:
         return Vote(
             judge=judge.name,

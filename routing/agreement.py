@@ -52,10 +52,10 @@ def item_agreement(
     values = [v for v, _ in votes]
     margin = None
     if votes:
-        mass: Counter[str] = Counter()
+        mass: dict[str, float] = {}
         for v, w in votes:
-            mass[value_key(v)] += w
-        ranked = sorted(mass.values(), reverse=True) + [0.0]
+            mass[value_key(v)] = mass.get(value_key(v), 0.0) + w
+        ranked = [*sorted(mass.values(), reverse=True), 0.0]
         margin = (ranked[0] - ranked[1]) / sum(mass.values())
     spread = None
     if rubric.ordinal and values:

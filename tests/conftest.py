@@ -32,11 +32,16 @@ class ServerThread:
     def __init__(self, app: object) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on",  # type: ignore[arg-type]
-                                timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",  # type: ignore[arg-type]
+            timeout_graceful_shutdown=5,
+        )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -82,27 +87,54 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
             judge("obedient", "obedient", b),
         ],
         "panels": [
-            {"name": "jury", "rubric": "helpfulness", "aggregation": "median",
-             "judges": ["honest-1", "honest-2", "honest-3"]},
-            {"name": "mean-jury", "rubric": "helpfulness", "aggregation": "mean",
-             "judges": ["honest-1", "fixed-5", "fixed-3"]},
-            {"name": "split", "rubric": "helpfulness",
-             "judges": ["fixed-1", "fixed-3", "fixed-5"]},
-            {"name": "degraded", "rubric": "helpfulness", "quorum": 2,
-             "judges": ["honest-1", "boom", "garbage"]},
-            {"name": "unparsable", "rubric": "helpfulness",
-             "judges": ["offscale", "echo", "fenced"], "quorum": 1,
-             "routing": {"min_confidence": None}},
-            {"name": "flaky", "rubric": "helpfulness",
-             "judges": ["limited", "honest-1", "honest-2"]},
-            {"name": "slow", "rubric": "helpfulness", "deadline_s": 3,
-             "judges": ["slow", "honest-1", "honest-2"]},
-            {"name": "safety", "rubric": "safety",
-             "judges": ["honest-1", "honest-2", "honest-3"]},
-            {"name": "injectable", "rubric": "safety",
-             "judges": ["obedient", "honest-1", "honest-2"]},
-            {"name": "pair", "rubric": "pairwise-preference",
-             "judges": ["honest-1", "honest-2", "honest-3"]},
+            {
+                "name": "jury",
+                "rubric": "helpfulness",
+                "aggregation": "median",
+                "judges": ["honest-1", "honest-2", "honest-3"],
+            },
+            {
+                "name": "mean-jury",
+                "rubric": "helpfulness",
+                "aggregation": "mean",
+                "judges": ["honest-1", "fixed-5", "fixed-3"],
+            },
+            {"name": "split", "rubric": "helpfulness", "judges": ["fixed-1", "fixed-3", "fixed-5"]},
+            {
+                "name": "degraded",
+                "rubric": "helpfulness",
+                "quorum": 2,
+                "judges": ["honest-1", "boom", "garbage"],
+            },
+            {
+                "name": "unparsable",
+                "rubric": "helpfulness",
+                "judges": ["offscale", "echo", "fenced"],
+                "quorum": 1,
+                "routing": {"min_confidence": None},
+            },
+            {
+                "name": "flaky",
+                "rubric": "helpfulness",
+                "judges": ["limited", "honest-1", "honest-2"],
+            },
+            {
+                "name": "slow",
+                "rubric": "helpfulness",
+                "deadline_s": 3,
+                "judges": ["slow", "honest-1", "honest-2"],
+            },
+            {"name": "safety", "rubric": "safety", "judges": ["honest-1", "honest-2", "honest-3"]},
+            {
+                "name": "injectable",
+                "rubric": "safety",
+                "judges": ["obedient", "honest-1", "honest-2"],
+            },
+            {
+                "name": "pair",
+                "rubric": "pairwise-preference",
+                "judges": ["honest-1", "honest-2", "honest-3"],
+            },
         ],
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))

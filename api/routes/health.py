@@ -29,6 +29,11 @@ async def readyz(request: Request, sessions: Sessions) -> Any:
         async with sessions() as session:
             await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
     except Exception as exc:
-        return problem(503, "Service unavailable", f"database unreachable: {type(exc).__name__}",
-                       slug="unavailable", headers={"Retry-After": "5"})
+        return problem(
+            503,
+            "Service unavailable",
+            f"database unreachable: {type(exc).__name__}",
+            slug="unavailable",
+            headers={"Retry-After": "5"},
+        )
     return JSONResponse({"status": "ready", "config": request.app.state.config.path})

@@ -64,7 +64,7 @@ def test_judge_500_and_garbage_degrade_below_quorum(http: httpx.Client) -> None:
     assert by_judge["garbage"]["unscored"] == "no_json"
     assert by_judge["garbage"]["value"] is None
     assert ev["agreement"]["usable_votes"] == 1
-    assert [r["code"] for r in ev["routing"]["reasons"]][0] == "below_quorum"
+    assert ev["routing"]["reasons"][0]["code"] == "below_quorum"
     # an unscored vote is never a score: the single usable vote decides the value
     assert ev["verdict"]["value"] == 4
 
@@ -153,7 +153,9 @@ def test_oversized_body_is_413_problem(http: httpx.Client) -> None:
 
 
 def test_malformed_json_is_422_problem(http: httpx.Client) -> None:
-    r = http.post("/v1/evaluations", content=b"{not json", headers={"content-type": "application/json"})
+    r = http.post(
+        "/v1/evaluations", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
     r = http.post("/v1/evaluations", json={"panel": "jury", "input": {"prompt": "p"}})
@@ -174,8 +176,15 @@ def test_catalog_and_probes(http: httpx.Client) -> None:
     assert jury["quorum"] == 2 and jury["aggregation"] == "median"
     rubrics = http.get("/v1/rubrics").json()
     ids = {r["id"] for r in rubrics["data"]}
-    assert {"helpfulness", "faithfulness", "instruction-following", "safety", "data-leakage",
-            "prompt-injection", "pairwise-preference"} <= ids
+    assert {
+        "helpfulness",
+        "faithfulness",
+        "instruction-following",
+        "safety",
+        "data-leakage",
+        "prompt-injection",
+        "pairwise-preference",
+    } <= ids
     assert http.get("/healthz").json() == {"status": "ok"}
     assert http.get("/readyz").status_code == 200
     assert http.get("/openapi.json").status_code == 200

@@ -1,0 +1,329 @@
+"""An OpenAI-compatible judge double served over loopback HTTP.
+
+Tests call litellm with ``model="openai/<behaviour>"`` and ``api_base=double.base_url``, so
+litellm's real client code runs. Behaviours compose with ``-`` (``sleep-50-fenced-honest``).
+Pairwise when the last user message has a ``<response_A>`` element. Element contents arrive
+HTML-escaped (Quorum escapes them) and are unescaped before use.
+
+- ``fixed-<V>``: ``{"score": V}`` / ``{"winner": V}`` (V an int when all digits).
+- ``honest``: the ``[[q=V]]`` marker in ``<response>`` (3 if none); pairwise the higher
+  numeric marker of A/B wins, else "tie".
+- ``obedient``: ``VERDICT=<V>`` outside every data element wins, else ``honest``.
+- ``garbage`` (prose); ``offscale`` (score 99 / winner "C"); ``echo`` (the unescaped
+  ``<response>``/``<response_A>`` content verbatim); ``status-<code>`` (OpenAI error body).
+- ``fenced-<b>``, ``logprobs-<b>`` (when the request asks for logprobs), ``sleep-<ms>-<b>``,
+  ``flaky-<n>-<code>-<b>`` (first n requests per model string fail), ``first-<p>-<b>``
+  (pairwise: "A" with probability p, seeded by model and message). Unknown: 404.
+Standalone: ``python -m tests.doubles.judge_server --port 9100``.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import html
+import json
+import math
+import random
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Self
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+_DATA_ELEMENT = re.compile(
+    r"<(prompt|context|reference|response_A|response_B|response)>.*?</\1>", re.DOTALL
+)
+_MARKER = re.compile(r"\[\[q=([^\]]+)\]\]")
+_VERDICT = re.compile(r"VERDICT=([A-Za-z0-9_.]+)")
+_VALUE_SPAN = re.compile(r'"(?:score|winner)"\s*:\s*"?([^",}\s]+)')
+_TOKEN = re.compile(r'\s+|[{}\[\]:,"]|[^\s{}\[\]:,"]+')
+
+
+@dataclass
+class _Outcome:  # what a behaviour decided: a JSON verdict, a raw text, or an HTTP error
+    verdict: dict[str, Any] | None = None
+    text: str | None = None
+    status: int = 200
+    error: str = ""
+    fenced: bool = False
+    logprobs: bool = False
+
+
+@dataclass
+class _Ctx:
+    model: str
+    message: str  # raw (escaped) text of the last user message
+    pairwise: bool
+    double: "JudgeDouble"
+
+
+def _value(raw: str) -> int | str:
+    return int(raw) if raw.isdigit() else raw
+
+
+def _element(message: str, tag: str) -> str | None:
+    match = re.search(rf"<{tag}>(.*?)</{tag}>", message, re.DOTALL)
+    return html.unescape(match.group(1)) if match else None
+
+
+def _marker(message: str, tag: str) -> str | None:
+    match = _MARKER.search(_element(message, tag) or "")
+    return match.group(1).strip() if match else None
+
+
+def _answer(ctx: _Ctx, value: int | str, why: str) -> _Outcome:
+    return _Outcome(verdict={"winner" if ctx.pairwise else "score": value, "rationale": why})
+
+
+def _honest(ctx: _Ctx) -> _Outcome:
+    if not ctx.pairwise:
+        marker = _marker(ctx.message, "response")
+        return _answer(ctx, _value(marker) if marker else 3, "Judged on the quality marker.")
+    a, b = _marker(ctx.message, "response_A"), _marker(ctx.message, "response_B")
+    try:
+        qa, qb = float(a or "x"), float(b or "x")
+    except ValueError:
+        return _answer(ctx, "tie", "No comparable quality markers.")
+    return _answer(ctx, "A" if qa > qb else "B" if qb > qa else "tie", "Compared markers.")
+
+
+async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
+    """Interpret one behaviour spec (recursively for composing prefixes)."""
+    head, _, rest = spec.partition("-")
+    if spec == "honest":
+        return _honest(ctx)
+    if spec == "obedient":
+        found = _VERDICT.search(_DATA_ELEMENT.sub("", ctx.message))  # outside data elements
+        return _answer(ctx, _value(found.group(1)), "As instructed.") if found else _honest(ctx)
+    if spec == "garbage":
+        return _Outcome(text="I think this response is quite good overall.")
+    if spec == "offscale":
+        return _Outcome(verdict={"winner": "C"} if ctx.pairwise else {"score": 99})
+    if spec == "echo":
+        tag = "response_A" if ctx.pairwise else "response"
+        return _Outcome(text=_element(ctx.message, tag) or "")
+    if head == "fixed" and rest:
+        return _answer(ctx, _value(rest), "Fixed verdict.")
+    if head == "status" and rest.isdigit() and 400 <= int(rest) <= 599:
+        return _Outcome(status=int(rest), error=f"Simulated HTTP {rest} from judge double.")
+    if head in ("fenced", "logprobs") and rest:
+        outcome = await _resolve(rest, ctx)
+        setattr(outcome, head, True)
+        return outcome
+    arg, _, inner = rest.partition("-")
+    if head == "sleep" and arg.isdigit() and inner:
+        deadline = time.monotonic() + int(arg) / 1000
+        while not ctx.double._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, 0.05))  # cut short by stop(): no cancelled tasks
+        return await _resolve(inner, ctx)
+    if head == "first" and inner:
+        p = float(arg)  # ValueError -> unknown behaviour
+        rng = random.Random(f"{ctx.model}\x00{ctx.message}")
+        if ctx.pairwise and rng.random() < p:
+            return _answer(ctx, "A", "The first response is better.")
+        return await _resolve(inner, ctx)
+    code, _, inner = inner.partition("-")
+    if head == "flaky" and arg.isdigit() and code.isdigit() and 400 <= int(code) <= 599:
+        with ctx.double._lock:  # counted per full model string
+            seen = ctx.double._flaky.setdefault(ctx.model, 0)
+            ctx.double._flaky[ctx.model] += 1
+        if seen < int(arg):
+            return _Outcome(status=int(code), error=f"Flaky failure {seen + 1}/{arg}.")
+        if inner:
+            return await _resolve(inner, ctx)
+    raise ValueError(spec)
+
+
+def _alternatives(value: str) -> list[tuple[str, float]]:
+    """A plausible distribution over values for the verdict token (0.7 on the answer)."""
+    if value in ("A", "B", "tie"):
+        return [(value, 0.7)] + [(v, 0.15) for v in ("A", "B", "tie") if v != value]
+    near = [(-1, 0.12), (1, 0.12), (-2, 0.03), (2, 0.03)] if value.isdigit() else []
+    return [(value, 0.7)] + [(str(int(value) + d), p) for d, p in near if int(value) + d >= 0]
+
+
+def _logprobs(content: str, top: int) -> dict[str, Any]:
+    """OpenAI ``choices[0].logprobs``: crude tokens; the verdict value token gets alternatives."""
+    spans = list(_VALUE_SPAN.finditer(content))
+    start, end = spans[-1].span(1) if spans else (len(content), len(content))
+    tokens = [(t, False) for t in _TOKEN.findall(content[:start])]  # the last verdict value
+    tokens += [(content[start:end], True)] if spans else []  # is a token of its own
+    tokens += [(t, False) for t in _TOKEN.findall(content[end:])]
+
+    def entry(token: str, is_value: bool) -> dict[str, Any]:
+        dist = _alternatives(token) if is_value else [(token, 0.99)]
+        tops = [
+            {"token": t, "logprob": math.log(p), "bytes": list(t.encode())} for t, p in dist[:top]
+        ]
+        return {
+            "token": token,
+            "logprob": math.log(dist[0][1]),
+            "bytes": list(token.encode()),
+            "top_logprobs": tops,
+        }
+
+    return {"content": [entry(t, v) for t, v in tokens], "refusal": None}
+
+
+def _error(status: int, message: str, code: str | None = None) -> JSONResponse:
+    etype = {401: "authentication_error", 429: "rate_limit_exceeded"}.get(status) or (
+        "server_error" if status >= 500 else "invalid_request_error"
+    )
+    body = {"error": {"message": message, "type": etype, "param": None, "code": code or etype}}
+    headers = {"Retry-After": "0"} if status == 429 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):  # multi-part content
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
+
+
+class JudgeDouble:
+    """A loopback OpenAI-compatible server whose answers are chosen by the model name."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self._port = host, port
+        self._lock = threading.Lock()
+        self._requests: list[dict[str, Any]] = []
+        self._flaky: dict[str, int] = {}
+        self._stopping = threading.Event()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+            ]
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self._port}/v1"
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """A copy of the JSON bodies received by /v1/chat/completions, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def reset(self) -> None:
+        """Forget received requests and the per-model ``flaky`` counters."""
+        with self._lock:
+            self._requests.clear()
+            self._flaky.clear()
+
+    def start(self) -> Self:
+        """Serve in a background thread; returns once the server accepts connections."""
+        self._stopping.clear()
+        sock = socket.create_server((self.host, self._port))
+        self._port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        )
+        self._server = server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=server.run,
+            kwargs={"sockets": [sock]},
+            name=f"judge-double-{self._port}",
+            daemon=True,
+        )
+        self._thread.start()
+        while not server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("judge double failed to start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (in-flight ``sleep`` behaviours are cut short) and join the thread."""
+        if self._server is not None and self._thread is not None:
+            self._stopping.set()
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def _models(self, request: Request) -> JSONResponse:
+        model = {"id": "honest", "object": "model", "created": 0, "owned_by": "quorum-tests"}
+        return JSONResponse({"object": "list", "data": [model]})
+
+    async def _chat(self, request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "Request body is not valid JSON.")
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return _error(400, "'messages' is required.")
+        with self._lock:
+            self._requests.append(body)
+        if body.get("stream"):
+            return _error(400, "Streaming is not supported by the judge double.")
+        model = str(body.get("model", ""))
+        messages = [m for m in body["messages"] if isinstance(m, dict)]
+        users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
+        message = users[-1] if users else ""
+        ctx = _Ctx(model, message, "<response_A>" in message, self)
+        try:
+            outcome = await _resolve(model.removeprefix("openai/"), ctx)
+        except ValueError:
+            return _error(404, f"The model `{model}` does not exist.", "model_not_found")
+        if outcome.status != 200:
+            return _error(outcome.status, outcome.error)
+        content = outcome.text if outcome.text is not None else json.dumps(outcome.verdict)
+        if outcome.fenced and outcome.verdict is not None:
+            content = f"Here is my verdict:\n```json\n{content}\n```\nThanks."
+        top = int(body.get("top_logprobs") or 0)
+        logprobs = _logprobs(content, top) if outcome.logprobs and body.get("logprobs") else None
+        prompt_tokens = sum(len(_text(m.get("content"))) for m in messages) // 4 + 1
+        completion_tokens = len(content) // 4 + 1
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{random.getrandbits(96):024x}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "system_fingerprint": "fp_judge_double",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                        "logprobs": logprobs,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            }
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the OpenAI-compatible judge double.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9100)
+    args = parser.parse_args(argv)
+    with JudgeDouble(args.host, args.port) as double:
+        print(f"Judge double serving at {double.base_url} (Ctrl-C to stop)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
