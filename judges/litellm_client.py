@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+# litellm fetches its price list from the network at import unless told not to; the
+# packaged copy is used instead (set LITELLM_LOCAL_MODEL_COST_MAP=False to fetch).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 import litellm
 
 from judges.client import ChatRequest, ChatResult, TokenLogprob, TopLogprob
@@ -26,7 +30,6 @@ def configure_litellm() -> None:
     global _configured
     if _configured:
         return
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     litellm.drop_params = True  # providers without JSON mode or logprobs just ignore them
     litellm.suppress_debug_info = True
     litellm.telemetry = False

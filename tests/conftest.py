@@ -161,3 +161,38 @@ def quorum(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Ite
 def http(quorum: ServerThread) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=quorum.url, timeout=30) as client:
         yield client
+
+
+POSTGRES_ENV = "QUORUM_TEST_POSTGRES_URL"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL tests run when QUORUM_TEST_POSTGRES_URL is set (CI sets it), else skip."""
+    if os.environ.get(POSTGRES_ENV):
+        return
+    skip = pytest.mark.skip(reason=f"set {POSTGRES_ENV} to run PostgreSQL tests")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the server named by QUORUM_TEST_POSTGRES_URL."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(os.environ[POSTGRES_ENV])
+    name = f"quorum_test_{uuid.uuid4().hex[:12]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name, drivername="postgresql+psycopg").render_as_string(
+            hide_password=False
+        )
+    finally:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
