@@ -29,7 +29,9 @@ def double() -> Iterator[JudgeDouble]:
 class ServerThread:
     """Runs an ASGI app under uvicorn on a free loopback port, in a thread."""
 
-    def __init__(self, app: object) -> None:
+    def __init__(self, app: object, database: Path | None = None) -> None:
+        self.database = database
+        """The SQLite file behind the app, for tests that look at what was stored."""
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(
@@ -148,12 +150,13 @@ def quorum(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Ite
     from api.settings import Settings
 
     root = tmp_path_factory.mktemp("quorum")
+    database = root / "quorum.db"
     settings = Settings(
-        database_url=f"sqlite:///{root / 'quorum.db'}",
+        database_url=f"sqlite:///{database}",
         config=write_config(root / "quorum.yaml", double),
         max_body_bytes=64 * 1024,
     )
-    with ServerThread(create_app(settings)) as server:
+    with ServerThread(create_app(settings), database) as server:
         yield server
 
 

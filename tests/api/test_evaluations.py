@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
+from tests.conftest import ServerThread
 from tests.doubles.judge_server import JudgeDouble
 
 
@@ -188,3 +191,31 @@ def test_catalog_and_probes(http: httpx.Client) -> None:
     assert http.get("/healthz").json() == {"status": "ok"}
     assert http.get("/readyz").status_code == 200
     assert http.get("/openapi.json").status_code == 200
+
+
+def test_evaluation_is_stored_before_judges_answer(
+    http: httpx.Client, quorum: ServerThread
+) -> None:
+    """While the judges are still working, the accepted request is already in the database."""
+    import concurrent.futures
+    import sqlite3
+
+    body = {
+        "panel": "slow",
+        "input": {"prompt": "p", "response": "[[q=4]]"},
+        "idempotency_key": "stored-first",
+    }
+    query = "SELECT id, status FROM evaluations WHERE idempotency_key = 'stored-first'"
+    seen = None
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(http.post, "/v1/evaluations", json=body)
+        while seen is None and not running.done():
+            with sqlite3.connect(quorum.database) as db:
+                seen = db.execute(query).fetchone()
+            time.sleep(0.01)
+        final = running.result().json()
+    assert seen is not None, "never saw the pending record"
+    assert seen == (final["id"], "pending")
+    assert final["status"] == "decided"
+    with sqlite3.connect(quorum.database) as db:
+        assert db.execute(query).fetchone() == (final["id"], "decided")
