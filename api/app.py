@@ -15,8 +15,9 @@ from api.db import make_engine, make_session_factory
 from api.evaluate import EvaluationService
 from api.limits import BodyLimit
 from api.migrate import upgrade
-from api.routes import catalog, evaluations, health
+from api.routes import agreement, catalog, evaluations, health
 from api.settings import Settings
+from api.stats import StatsService
 from judges import ChatClient, PanelRunner
 
 log = logging.getLogger("quorum")
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.config = config
         app.state.sessions = sessions
         app.state.service = service
+        app.state.stats = StatsService(config, sessions)
         sweeper = asyncio.create_task(_sweep(service))
         log.info(
             "quorum ready: %d panel(s), %d judge(s), config %s",
@@ -84,5 +86,6 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(evaluations.router)
     app.include_router(catalog.router)
+    app.include_router(agreement.router)
     app.include_router(health.router)
     return app

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from api.config import QuorumConfig
 from api.db import SessionFactory
 from api.evaluate import EvaluationService
+from api.stats import StatsService
 
 
 def _service(request: Request) -> EvaluationService:
@@ -19,6 +20,10 @@ def _config(request: Request) -> QuorumConfig:
     return request.app.state.config
 
 
+def _stats(request: Request) -> StatsService:
+    return request.app.state.stats
+
+
 def _sessions(request: Request) -> SessionFactory:
     return request.app.state.sessions
 
@@ -26,3 +31,4 @@ def _sessions(request: Request) -> SessionFactory:
 Service = Annotated[EvaluationService, Depends(_service)]
 Config = Annotated[QuorumConfig, Depends(_config)]
 Sessions = Annotated[SessionFactory, Depends(_sessions)]
+Stats = Annotated[StatsService, Depends(_stats)]

@@ -186,3 +186,38 @@ class RubricPublic(BaseModel):
     compliant: dict[str, Any] | None
     requires: list[str]
     standards: list[dict[str, str]]
+
+
+class EstimatePublic(BaseModel):
+    """An agreement coefficient with its 95% confidence interval."""
+
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    n_items: int
+    method: str
+
+
+class JudgeStatsPublic(BaseModel):
+    judge: str
+    calls: int
+    unscored_rate: float | None
+    error_rate: float | None
+    human_kappa: EstimatePublic | None
+    """Cohen's kappa against human verdicts (quadratic-weighted on ordinal scales)."""
+
+
+class AgreementReport(BaseModel):
+    """Window agreement statistics of one panel."""
+
+    panel: str
+    rubric: RubricRef
+    window: str
+    since: datetime
+    n_items: int
+    n_human: int
+    weighting: str
+    fleiss_kappa: EstimatePublic | None
+    krippendorff_alpha: EstimatePublic | None
+    cohen_kappa: dict[str, dict[str, float | None]]
+    judges: list[JudgeStatsPublic]

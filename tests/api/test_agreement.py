@@ -1,0 +1,58 @@
+"""GET /v1/panels/{name}/agreement over stored evaluations, checked against references."""
+
+from __future__ import annotations
+
+import httpx
+import numpy as np
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import aggregate_raters
+from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
+
+
+def test_window_agreement_matches_reference_libraries(http: httpx.Client) -> None:
+    qualities = [1, 2, 3, 4, 5, 2, 3, 4, 5, 1, 3, 4]
+    for q in qualities:
+        r = http.post(
+            "/v1/evaluations",
+            json={"panel": "mean-jury", "input": {"prompt": "p", "response": f"[[q={q}]]"}},
+        )
+        assert r.status_code == 200
+    report = http.get("/v1/panels/mean-jury/agreement", params={"window": "1h"}).json()
+    # Judges of mean-jury: honest-1 answers q, fixed-5 always 5, fixed-3 always 3.
+    codes = np.array([[q - 1, 4, 2] for q in qualities])
+    assert report["n_items"] == len(qualities)
+    assert report["weighting"] == "quadratic"
+    expected = sm_fleiss(aggregate_raters(codes, n_cat=5)[0])
+    assert abs(report["fleiss_kappa"]["value"] - expected) < 1e-9
+    low, high = report["fleiss_kappa"]["ci_low"], report["fleiss_kappa"]["ci_high"]
+    assert low <= report["fleiss_kappa"]["value"] <= high
+    kappa = report["cohen_kappa"]["honest-1"]["fixed-3"]
+    ref = cohen_kappa_score(codes[:, 0], codes[:, 2], weights="quadratic", labels=range(5))
+    assert abs(kappa - ref) < 1e-9
+    judges = {j["judge"]: j for j in report["judges"]}
+    assert judges["honest-1"]["calls"] == len(qualities)
+    assert judges["honest-1"]["unscored_rate"] == 0.0
+    assert judges["fixed-5"]["human_kappa"] is None  # no human verdicts yet
+    assert report["n_human"] == 0
+
+
+def test_unscored_and_error_rates(http: httpx.Client) -> None:
+    for _ in range(3):
+        http.post(
+            "/v1/evaluations",
+            json={"panel": "degraded", "input": {"prompt": "p", "response": "[[q=4]]"}},
+        )
+    report = http.get("/v1/panels/degraded/agreement").json()
+    judges = {j["judge"]: j for j in report["judges"]}
+    assert judges["boom"]["error_rate"] == 1.0
+    assert judges["garbage"]["unscored_rate"] == 1.0
+    assert judges["garbage"]["error_rate"] == 0.0
+    assert judges["honest-1"]["error_rate"] == 0.0
+    assert report["fleiss_kappa"] is None  # too few items with every judge usable
+
+
+def test_bad_window_and_unknown_panel(http: httpx.Client) -> None:
+    r = http.get("/v1/panels/jury/agreement", params={"window": "soon"})
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert http.get("/v1/panels/nope/agreement").status_code == 404
