@@ -87,6 +87,9 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
             judge("limited", "flaky-1-429-honest", b, max_retries=2),
             judge("slow", "sleep-5000-honest", b, timeout_s=0.5, **fast),
             judge("obedient", "obedient", b),
+            judge("biased-1", "first-0.8-honest", b),
+            judge("biased-2", "first-0.85-honest", b),
+            judge("biased-3", "first-0.9-honest", b),
         ],
         "panels": [
             {
@@ -136,6 +139,17 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
                 "name": "pair",
                 "rubric": "pairwise-preference",
                 "judges": ["honest-1", "honest-2", "honest-3"],
+            },
+            {
+                "name": "biased-pair",
+                "rubric": "pairwise-preference",
+                "judges": ["biased-1", "biased-2", "biased-3"],
+            },
+            {
+                "name": "biased-noswap",
+                "rubric": "pairwise-preference",
+                "position_swap": False,
+                "judges": ["biased-1", "biased-2", "biased-3"],
             },
         ],
     }
