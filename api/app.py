@@ -13,7 +13,9 @@ from api import problems
 from api.config import load_config
 from api.db import make_engine, make_session_factory
 from api.evaluate import EvaluationService
+from api.gauges import refresh
 from api.limits import BodyLimit
+from api.metrics import AppLabels, Metrics
 from api.migrate import upgrade
 from api.routes import agreement, catalog, evaluations, health
 from api.settings import Settings
@@ -23,6 +25,16 @@ from judges import ChatClient, PanelRunner
 log = logging.getLogger("quorum")
 
 SWEEP_INTERVAL_S = 30.0
+
+
+async def _gauges(metrics: Metrics, app: FastAPI, settings: Settings) -> None:
+    """Recompute database-derived gauges every `gauge_refresh_s`."""
+    while True:
+        try:
+            await refresh(metrics, app.state.sessions, app.state.stats, settings.stats_window)
+        except Exception:
+            log.exception("gauge refresh failed; will retry")
+        await asyncio.sleep(settings.gauge_refresh_s)
 
 
 async def _sweep(service: EvaluationService) -> None:
@@ -54,13 +66,18 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             chat = LiteLLMClient()
         engine = make_engine(settings.database_url, settings.db_pool_size)
         sessions = make_session_factory(engine)
-        service = EvaluationService(config, sessions, PanelRunner(chat))
+        metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
+        service = EvaluationService(config, sessions, PanelRunner(chat), metrics)
         app.state.settings = settings
         app.state.config = config
         app.state.sessions = sessions
         app.state.service = service
         app.state.stats = StatsService(config, sessions)
-        sweeper = asyncio.create_task(_sweep(service))
+        app.state.metrics = metrics
+        background = [
+            asyncio.create_task(_sweep(service)),
+            asyncio.create_task(_gauges(metrics, app, settings)),
+        ]
         log.info(
             "quorum ready: %d panel(s), %d judge(s), config %s",
             len(config.panels),
@@ -70,9 +87,9 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await service.drain()
             await engine.dispose()
 

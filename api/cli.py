@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from api import backtest
 from api.config import load_config
 from api.errors import ConfigError
 from api.settings import Settings
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the config file and exit")
     check.add_argument("--config")
     check.set_defaults(func=cmd_check_config)
+    backtest.register(sub)
     return parser
 
 

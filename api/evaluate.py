@@ -23,6 +23,7 @@ from api import present
 from api.config import PanelConfig, QuorumConfig
 from api.db import SessionFactory
 from api.errors import Conflict, InvalidInput, NotFound
+from api.metrics import Metrics
 from api.repository import EvaluationRepository
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
 from api.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
@@ -53,10 +54,17 @@ def request_digest(kind: Kind, request: EvaluationCreate | ComparisonCreate) -> 
 class EvaluationService:
     """Judges requests on configured panels and keeps every accepted one."""
 
-    def __init__(self, config: QuorumConfig, sessions: SessionFactory, runner: PanelRunner) -> None:
+    def __init__(
+        self,
+        config: QuorumConfig,
+        sessions: SessionFactory,
+        runner: PanelRunner,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.config = config
         self.sessions = sessions
         self.runner = runner
+        self.metrics = metrics
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
 
     def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
@@ -195,7 +203,9 @@ class EvaluationService:
             if review is not None:
                 session.add(review)
             await session.commit()
-            return present.evaluation(row, vote_rows, review)
+        if self.metrics is not None:
+            self.metrics.observe(panel.name, rubric, row.app, verdict, votes)
+        return present.evaluation(row, vote_rows, review)
 
     def _apply(self, row: EvaluationRow, verdict: PanelVerdict) -> ReviewItemRow | None:
         now = utcnow()

@@ -23,3 +23,10 @@ class Settings(BaseSettings):
     """Requests with a larger body get 413."""
     db_pool_size: int = Field(default=10, gt=0)
     log_level: str = "info"
+    metrics_apps: list[str] = Field(default_factory=list)
+    """Allowed `app` label values (a JSON list); empty: the first `metrics_max_apps` seen."""
+    metrics_max_apps: int = Field(default=20, ge=1)
+    stats_window: str = "24h"
+    """Window of the agreement gauges (`quorum_panel_fleiss_kappa`...)."""
+    gauge_refresh_s: float = Field(default=30.0, gt=0)
+    """How often database-derived gauges are recomputed."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from api.deps import Sessions
+from api.metrics import exposition
 from api.problems import problem
 
 router = APIRouter(tags=["health"])
@@ -37,3 +38,10 @@ async def readyz(request: Request, sessions: Sessions) -> Any:
             headers={"Retry-After": "5"},
         )
     return JSONResponse({"status": "ready", "config": request.app.state.config.path})
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition (all workers' samples in multiprocess mode)."""
+    body, content_type = exposition(request.app.state.metrics)
+    return Response(body, media_type=content_type)

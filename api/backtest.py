@@ -1,0 +1,399 @@
+"""`quorum backtest`: replay recorded judge votes through Quorum's own routing code.
+
+For each dataset (docs/backtest.md), every single judge and every panel aggregation is
+replayed item by item through `routing.conclude` (which reconciles pairwise orders with
+`routing.position.reconcile` and aggregates with `routing.aggregate`) under a permissive
+routing policy, and its verdicts are scored against the human reference label. Weighted
+panels get reliability weights cross-fitted over folds, so no item's own human label
+sets the weights it is judged with. Reporting (table, JSON, plots) is in
+`api.backtest_report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict
+from tqdm import tqdm
+
+from api.datasets import Dataset, DatasetError, find_datasets, load_dataset
+from judges import Vote
+from routing import (
+    Aggregation,
+    AgreementEstimate,
+    JudgeVerdict,
+    PairwiseKappa,
+    RoutingPolicy,
+    Weighting,
+    allowed,
+    cohen_kappa,
+    cohen_kappa_matrix,
+    conclude,
+    fleiss_kappa,
+    krippendorff_alpha,
+)
+from routing.bias import PositionBias, position_bias
+from routing.reliability import ReliabilityWeights, dawid_skene, reliability_weights
+from rubrics import Mode, Rubric, ScaleValue
+
+PERMISSIVE = RoutingPolicy(
+    min_agreement=None, min_confidence=None, max_position_inconsistency=None, audit_rate=0.0
+)
+"""Every item with a usable vote is auto-decided: the backtest scores every verdict."""
+PROGRESS_MIN_ITEMS = 500
+"""Datasets larger than this show a progress bar on stderr."""
+
+Verdicts = list[ScaleValue | None]
+T = TypeVar("T")
+
+
+class Row(BaseModel):
+    """One judge or panel configuration scored against the human reference."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: Literal["judge", "panel"]
+    n_items: int
+    coverage: float
+    """Share of items with a verdict (pairwise: a verdict other than tie)."""
+    accuracy: float | None
+    """Share of referenced items whose verdict equals the reference; None without any."""
+    kappa: AgreementEstimate | None
+    """Cohen's kappa vs the human reference over items with both, with its 95% CI."""
+    calls_per_item: float
+    """Judge calls (recorded votes, usable or not) this configuration spends per item."""
+
+
+class DatasetResult(BaseModel):
+    """Everything the backtest measured on one dataset."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset: str
+    path: str
+    mode: Mode
+    scale: tuple[ScaleValue, ...]
+    label_kind: str | None
+    judges: tuple[str, ...]
+    n_items: int
+    n_referenced: int
+    """Items with a human reference label (scored for accuracy and kappa)."""
+    n_human_ties: int
+    """Items whose human labels tie on a nominal scale (no reference; not scored)."""
+    n_unlabelled: int
+    forced_choice: bool
+    """Pairwise with no human reference of "tie": a tie verdict can only be wrong."""
+    kappa_weights: Weighting
+    rows: tuple[Row, ...]
+    fleiss_kappa: AgreementEstimate | None
+    """Over items where every judge has a usable (reconciled) verdict."""
+    krippendorff_alpha: AgreementEstimate | None
+    """Over all items, missing verdicts as missing."""
+    judge_kappa: PairwiseKappa | None
+    """Cohen's kappa between every two judges' reconciled verdicts."""
+    position: tuple[PositionBias, ...]
+    weights: ReliabilityWeights | None
+    """Reliability weights fitted on every human label (for information; the weighted
+    panel uses the cross-fitted ones)."""
+    weight_sources: dict[str, dict[str, int]]
+    """Judge -> how many of the cross-fitting folds took its weight from each source."""
+    dawid_skene_iterations: int | None
+    dawid_skene_converged: bool | None
+    folds: int
+    seed: int
+    min_human: int
+
+
+def human_reference(rubric: Rubric, labels: Sequence[ScaleValue]) -> tuple[ScaleValue | None, bool]:
+    """The item's reference label and whether its humans tied.
+
+    Nominal scales: the most frequent label; a tie between labels gives (None, True).
+    Ordinal scales: the median scale position, a half rounded up to the next scale value.
+    """
+    idx = sorted(i for i in (rubric.index(v) for v in labels) if i is not None)
+    if not idx:
+        return None, False
+    if rubric.ordinal:
+        mid = len(idx) // 2
+        median = idx[mid] if len(idx) % 2 else (idx[mid - 1] + idx[mid]) / 2
+        return rubric.scale[int(np.floor(median + 0.5))], False
+    counts = Counter(idx).most_common()
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        return None, True
+    return rubric.scale[counts[0][0]], False
+
+
+def run_backtest(
+    dataset: Dataset,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    min_human: int = 30,
+    progress: bool | None = None,
+) -> DatasetResult:
+    """Replay one dataset; `progress` None shows a bar on stderr above PROGRESS_MIN_ITEMS."""
+    rubric, items, judges = dataset.rubric, dataset.items, dataset.judges
+    n, k = len(items), len(rubric.scale)
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2; got {folds}")
+    refs = [human_reference(rubric, it.human) for it in items]
+    ref_codes = _codes(rubric, [r for r, _ in refs])
+    pairwise = rubric.mode is Mode.PAIRWISE
+    forced = pairwise and not any(r == "tie" for r, _ in refs)
+    kw: Weighting = "quadratic" if rubric.ordinal and rubric.numeric else "none"
+    show = n > PROGRESS_MIN_ITEMS if progress is None else progress
+
+    configs: list[tuple[str, Literal["judge", "panel"], list[list[Vote]]]] = []
+    for judge in judges:
+        own = [[v for v in it.votes if v.judge == judge] for it in items]
+        both = pairwise and any(v.order == "BA" for vs in own for v in vs)
+        if pairwise:
+            first = [[v for v in vs if v.order == "AB"] for vs in own]
+            configs.append((f"{judge} (single order)", "judge", first))
+        if both or not pairwise:
+            configs.append((f"{judge} (both orders)" if both else judge, "judge", own))
+    basic = (Aggregation.MAJORITY, Aggregation.MEDIAN, Aggregation.MEAN)
+    panel_aggs = [a for a in basic if allowed(rubric, a) is None]
+    every = [list(it.votes) for it in items]
+
+    bar = tqdm(
+        total=n * (len(configs) + len(panel_aggs) + 1),
+        desc=dataset.name,
+        unit="item",
+        file=sys.stderr,
+        disable=not show,
+        leave=False,
+    )
+    rows: list[Row] = []
+
+    def score(name: str, kind: Literal["judge", "panel"], verdicts: Verdicts, calls: float) -> None:
+        rows.append(_row(rubric, name, kind, verdicts, ref_codes, kw, calls))
+
+    for name, kind, votes in configs:
+        verdicts = _replay(rubric, votes, Aggregation.MAJORITY, lambda i: {}, bar)
+        score(name, kind, verdicts, _calls(votes))
+
+    # The majority panel's reconciled judge verdicts feed agreement, DS and the weights.
+    codes = np.full((n, len(judges)), np.nan)
+    column = {j: c for c, j in enumerate(judges)}
+
+    def keep(i: int, judged: Sequence[JudgeVerdict]) -> None:
+        for verdict in judged:
+            if verdict.value is not None:
+                codes[i, column[verdict.judge]] = rubric.index(verdict.value)
+
+    for agg in panel_aggs:
+        record = keep if agg is Aggregation.MAJORITY else None
+        verdicts = _replay(rubric, every, agg, lambda i: {}, bar, record)
+        score(agg.value, "panel", verdicts, _calls(every))
+
+    many = len(judges) >= 2 and bool((~np.isnan(codes)).any())
+    ds = dawid_skene(codes, k) if many else None
+    fold_of = np.random.default_rng(seed).permutation(n) % folds
+    fitted: list[ReliabilityWeights] = []
+    for f in range(folds):
+        train = np.where(fold_of == f, np.nan, ref_codes)
+        fitted.append(
+            reliability_weights(codes, k, human=train, judges=judges, min_human=min_human, ds=ds)
+        )
+    per_fold = [w.as_dict() for w in fitted]
+    verdicts = _replay(rubric, every, Aggregation.WEIGHTED, lambda i: per_fold[fold_of[i]], bar)
+    score("weighted", "panel", verdicts, _calls(every))
+    if ds is not None:
+        labels = ds.labels()
+        voted = ~np.isnan(codes).all(axis=1)
+        ds_verdicts: Verdicts = [
+            rubric.scale[int(c)] if voted[i] else None for i, c in enumerate(labels)
+        ]
+        score("dawid-skene", "panel", ds_verdicts, _calls(every))
+    bar.close()
+
+    sources = {j: dict(Counter(w.sources[c] for w in fitted)) for c, j in enumerate(judges)}
+    full = reliability_weights(codes, k, human=ref_codes, judges=judges, min_human=min_human, ds=ds)
+    return DatasetResult(
+        dataset=dataset.name,
+        path=str(dataset.path),
+        mode=rubric.mode,
+        scale=rubric.scale,
+        label_kind=dataset.label_kind,
+        judges=judges,
+        n_items=n,
+        n_referenced=int((~np.isnan(ref_codes)).sum()),
+        n_human_ties=sum(tie for _, tie in refs),
+        n_unlabelled=sum(not it.human for it in items),
+        forced_choice=forced,
+        kappa_weights=kw,
+        rows=tuple(rows),
+        fleiss_kappa=_maybe(lambda: fleiss_kappa(codes, n_categories=k)) if many else None,
+        krippendorff_alpha=_maybe(
+            lambda: krippendorff_alpha(codes, level="ordinal" if rubric.ordinal else "nominal")
+        )
+        if many
+        else None,
+        judge_kappa=_maybe(lambda: cohen_kappa_matrix(codes, weights=kw, n_categories=k))
+        if many
+        else None,
+        position=position_bias([it.votes for it in items]) if pairwise else (),
+        weights=full,
+        weight_sources=sources,
+        dawid_skene_iterations=ds.iterations if ds else None,
+        dawid_skene_converged=ds.converged if ds else None,
+        folds=folds,
+        seed=seed,
+        min_human=min_human,
+    )
+
+
+def _replay(
+    rubric: Rubric,
+    votes: Sequence[Sequence[Vote]],
+    aggregation: Aggregation,
+    weights: Callable[[int], Mapping[str, float]],
+    bar: Any,
+    keep: Callable[[int, Sequence[JudgeVerdict]], None] | None = None,
+) -> Verdicts:
+    """Each item's verdict from `routing.conclude` with the permissive policy."""
+    out: Verdicts = []
+    for i, item_votes in enumerate(votes):
+        verdict = conclude(
+            rubric,
+            item_votes,
+            aggregation=aggregation,
+            quorum=1,
+            policy=PERMISSIVE,
+            weights=weights(i),
+            audit_draw=1.0,  # never below audit_rate: no random audit in a replay
+        )
+        if keep is not None:
+            keep(i, verdict.judges)
+        out.append(verdict.value)
+        bar.update(1)
+    return out
+
+
+def _codes(rubric: Rubric, values: Sequence[ScaleValue | None]) -> NDArray[np.float64]:
+    """Scale indices, NaN for None."""
+    idx = [None if v is None else rubric.index(v) for v in values]
+    return np.array([np.nan if i is None else i for i in idx], dtype=np.float64)
+
+
+def _calls(votes: Sequence[Sequence[Vote]]) -> float:
+    return sum(len(v) for v in votes) / len(votes) if votes else 0.0
+
+
+def _row(
+    rubric: Rubric,
+    name: str,
+    kind: Literal["judge", "panel"],
+    verdicts: Verdicts,
+    ref: NDArray[np.float64],
+    kw: Weighting,
+    calls: float,
+) -> Row:
+    got = _codes(rubric, verdicts)
+    covered = ~np.isnan(got)
+    if rubric.mode is Mode.PAIRWISE:
+        covered &= got != rubric.index("tie")
+    referenced = ~np.isnan(ref)
+    accuracy = float((got[referenced] == ref[referenced]).mean()) if referenced.any() else None
+    k = len(rubric.scale)
+    kappa = _maybe(lambda: cohen_kappa(got, ref, weights=kw, n_categories=k))
+    return Row(
+        name=name,
+        kind=kind,
+        n_items=len(verdicts),
+        coverage=float(covered.mean()) if len(verdicts) else 0.0,
+        accuracy=accuracy,
+        kappa=kappa,
+        calls_per_item=calls,
+    )
+
+
+def _maybe(compute: Callable[[], T]) -> T | None:
+    """The statistic, or None where it is undefined (ValueError: e.g. no item rated by both)."""
+    try:
+        return compute()
+    except ValueError:
+        return None
+
+
+def register(subparsers: Any) -> None:
+    """Add the `backtest` subcommand to the `quorum` CLI."""
+    parser = subparsers.add_parser(
+        "backtest",
+        help="replay recorded judge votes with human labels through Quorum's routing code",
+        description="Score single judges and panels against human labels on recorded "
+        "votes (canonical JSONL, docs/backtest.md).",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="dataset directory (holding votes.jsonl) or .jsonl file",
+    )
+    parser.add_argument(
+        "--all",
+        dest="all_dir",
+        type=Path,
+        metavar="DIR",
+        help="also run every <name>/votes.jsonl under DIR",
+    )
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write results as JSON")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="OUT.png",
+        help="kappa-vs-human bars and judge-by-judge kappa heatmap; "
+        "one PNG per dataset (OUT-<dataset>.png) when several",
+    )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=5,
+        help="cross-fitting folds for the weighted panel (default 5)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="fold assignment seed (default 0)")
+    parser.add_argument(
+        "--min-human",
+        type=int,
+        default=30,
+        help="human-labelled items a judge needs for a human-based weight",
+    )
+    parser.set_defaults(func=cmd_backtest)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from api import backtest_report as report
+
+    try:
+        paths = list(args.paths) + (find_datasets(args.all_dir) if args.all_dir else [])
+        if not paths:
+            print("quorum backtest: give a dataset PATH or --all DIR", file=sys.stderr)
+            return 2
+        datasets = [load_dataset(p) for p in paths]
+    except DatasetError as exc:
+        print(f"quorum backtest: {exc}", file=sys.stderr)
+        return 2
+    if args.folds < 2 or args.min_human < 1:
+        print("quorum backtest: --folds must be >= 2 and --min-human >= 1", file=sys.stderr)
+        return 2
+    results = []
+    for ds in datasets:
+        result = run_backtest(ds, folds=args.folds, seed=args.seed, min_human=args.min_human)
+        print(report.format_result(result), end="\n\n", flush=True)
+        results.append(result)
+    if args.json:
+        report.write_json(results, args.json, argv=sys.argv)
+    if args.plot:
+        for result, out in zip(results, report.plot_paths(args.plot, results), strict=True):
+            report.plot_result(result, out)
+    return 0

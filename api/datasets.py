@@ -1,0 +1,244 @@
+"""Load recorded verdicts in the canonical JSONL format (docs/backtest.md) into typed records.
+
+One JSON object per line, one line per item: `dataset`, `item`, `mode`, `scale`,
+`input`, `votes` (`judge`, `order`, `value`, `unscored`), `human`, `label_kind`, `meta`.
+It is Quorum's own export format as well as the format of the research sets under
+`shared/data`. Votes become `judges.Vote`s in the canonical frame; every item of a file
+shares one synthesised `rubrics.Rubric`. A malformed record stops loading with one line
+naming the file, the line and the problem (`DatasetError`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from judges import CallErrorKind, Vote, canonical
+from rubrics import Mode, Rubric, ScaleValue, Unscored
+
+__all__ = ["Dataset", "DatasetError", "DatasetItem", "find_datasets", "load_dataset"]
+
+VOTES_FILE = "votes.jsonl"
+_FIELDS = ("dataset", "item", "mode", "scale", "votes", "human")
+
+_SOURCE_REASONS: dict[str, Unscored] = {
+    "empty completion": Unscored.EMPTY,
+    "no 'Output (a)'/'Output (b)' verdict in completion": Unscored.NO_JSON,
+    "unparsed judge output (source value 'garbage')": Unscored.NO_JSON,
+}
+"""Free-text reasons of the research sets that match an `Unscored` code: an empty answer,
+and an answer in which no verdict could be found (Quorum's `no_json`: the output could
+not be parsed). Other reasons (a content filter, a blank source cell, hanna's failed
+samples) fit no code; they stay in `Vote.detail` only."""
+
+
+class DatasetError(ValueError):
+    """A dataset file is missing or malformed. The message is one line: file:line: problem."""
+
+    def __init__(self, path: Path | str, line: int | None, problem: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {problem}")
+
+
+class DatasetItem(BaseModel):
+    """One recorded item: its votes, in file order, and its human labels."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item: str
+    line: int
+    """Line number in the file (1-based), for messages."""
+    votes: tuple[Vote, ...]
+    human: tuple[ScaleValue, ...]
+    """One label per annotator, in scale terms; empty when the item was not reviewed."""
+    input: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+class Dataset(BaseModel):
+    """A loaded file: its synthesised rubric, judges in first-seen order, and items."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    path: Path
+    rubric: Rubric
+    label_kind: str | None
+    judges: tuple[str, ...]
+    items: tuple[DatasetItem, ...]
+
+
+def find_datasets(root: Path) -> list[Path]:
+    """Every dataset under `root`: its subdirectories holding votes.jsonl, sorted by name."""
+    if not root.is_dir():
+        raise DatasetError(root, None, "not a directory")
+    found = sorted(p.parent for p in root.glob(f"*/{VOTES_FILE}"))
+    if not found:
+        raise DatasetError(root, None, f"no <name>/{VOTES_FILE} below this directory")
+    return found
+
+
+def load_dataset(path: Path) -> Dataset:
+    """Load a dataset directory (holding votes.jsonl) or a .jsonl file."""
+    file = path / VOTES_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise DatasetError(file, None, "no such file")
+    first: dict[str, Any] | None = None
+    items: list[DatasetItem] = []
+    seen: dict[str, int] = {}
+    judges: dict[str, None] = {}
+    rubric: Rubric | None = None
+    with file.open(encoding="utf-8") as fh:
+        for number, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            record = _parse_line(file, number, text)
+            if first is None or rubric is None:
+                first, rubric = record, _rubric(file, number, record)
+            for key in ("dataset", "mode", "scale"):
+                if json.dumps(record[key]) != json.dumps(first[key]):
+                    raise DatasetError(
+                        file,
+                        number,
+                        f"{key} {record[key]!r} differs from the first record's "
+                        f"{first[key]!r}; one file holds one dataset",
+                    )
+            item = _item(file, number, record, rubric)
+            if item.item in seen:
+                raise DatasetError(
+                    file, number, f"item {item.item!r} already on line {seen[item.item]}"
+                )
+            seen[item.item] = number
+            judges.update(dict.fromkeys(v.judge for v in item.votes))
+            items.append(item)
+    if first is None or rubric is None:
+        raise DatasetError(file, None, "no records (empty file)")
+    kind = first.get("label_kind")
+    return Dataset(
+        name=str(first["dataset"]),
+        path=file,
+        rubric=rubric,
+        label_kind=kind if isinstance(kind, str) else None,
+        judges=tuple(judges),
+        items=tuple(items),
+    )
+
+
+def _parse_line(file: Path, number: int, text: str) -> dict[str, Any]:
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(file, number, f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(record, dict):
+        raise DatasetError(file, number, f"expected a JSON object, got {type(record).__name__}")
+    missing = [k for k in _FIELDS if k not in record]
+    if missing:
+        raise DatasetError(file, number, f"missing field(s): {', '.join(missing)}")
+    if not isinstance(record["dataset"], str) or not record["dataset"].strip():
+        raise DatasetError(file, number, "dataset must be a non-empty string")
+    if not isinstance(record["item"], str | int) or isinstance(record["item"], bool):
+        raise DatasetError(file, number, f"item must be a string id, got {record['item']!r}")
+    if not isinstance(record["votes"], list) or not isinstance(record["human"], list):
+        raise DatasetError(file, number, "votes and human must be lists")
+    return record
+
+
+def _rubric(file: Path, number: int, record: dict[str, Any]) -> Rubric:
+    """The rubric a dataset implies: its name, mode and scale; version 1; no compliance."""
+    name = str(record["dataset"])
+    rubric_id = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:64] or "dataset"
+    if not rubric_id[0].isalnum():
+        rubric_id = f"d{rubric_id}"[:64]
+    data: dict[str, Any] = {
+        "id": rubric_id,
+        "version": 1,
+        "description": f"Recorded verdicts of the dataset {name!r} (synthesised for backtests)",
+        "mode": record["mode"],
+        "scale": record["scale"],
+        "criteria": f"As judged in the source of {name!r}; see the dataset's documentation.",
+        "compliant": None,
+    }
+    if record["mode"] == Mode.POINTWISE.value:
+        data["ordinal"] = True  # a pointwise scale is listed in order, worst first
+    try:
+        return Rubric.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'rubric'}: {e['msg']}" for e in exc.errors()
+        )
+        raise DatasetError(file, number, f"mode/scale do not make a rubric: {problems}") from None
+
+
+def _item(file: Path, number: int, record: dict[str, Any], rubric: Rubric) -> DatasetItem:
+    pairwise = rubric.mode is Mode.PAIRWISE
+    votes = [_vote(file, number, n, raw, rubric, pairwise) for n, raw in enumerate(record["votes"])]
+    human: list[ScaleValue] = []
+    for label in record["human"]:
+        idx = rubric.index(label)
+        if idx is None:
+            raise DatasetError(
+                file, number, f"human label {label!r} is not on the scale {list(rubric.scale)}"
+            )
+        human.append(rubric.scale[idx])
+    extra = {k: record.get(k) for k in ("input", "meta")}
+    return DatasetItem(
+        item=str(record["item"]),
+        line=number,
+        votes=tuple(votes),
+        human=tuple(human),
+        input=extra["input"] if isinstance(extra["input"], dict) else None,
+        meta=extra["meta"] if isinstance(extra["meta"], dict) else None,
+    )
+
+
+def _vote(file: Path, number: int, n: int, raw: Any, rubric: Rubric, pairwise: bool) -> Vote:
+    where = f"vote {n}"
+    if not isinstance(raw, dict) or not isinstance(raw.get("judge"), str) or not raw["judge"]:
+        raise DatasetError(file, number, f"{where}: expected an object with a non-empty judge")
+    judge = raw["judge"]
+    where = f"vote {n} (judge {judge!r})"
+    order, value, reason = raw.get("order"), raw.get("value"), raw.get("unscored")
+    if pairwise and order not in ("AB", "BA"):
+        raise DatasetError(file, number, f"{where}: pairwise order must be AB or BA, got {order!r}")
+    if not pairwise and order is not None:
+        raise DatasetError(file, number, f"{where}: pointwise order must be null, got {order!r}")
+    if value is None:
+        if not isinstance(reason, str) or not reason.strip():
+            raise DatasetError(file, number, f"{where}: value is null but no unscored reason")
+        return Vote(judge=judge, model=judge, order=order, detail=reason, **_unusable(reason))
+    if reason is not None:
+        raise DatasetError(file, number, f"{where}: has both a value and unscored {reason!r}")
+    idx = rubric.index(value)
+    if idx is None:
+        raise DatasetError(
+            file, number, f"{where}: value {value!r} is not on the scale {list(rubric.scale)}"
+        )
+    scaled = rubric.scale[idx]
+    return Vote(
+        judge=judge,
+        model=judge,
+        order=order,
+        value=scaled,
+        shown_value=canonical(scaled, order) if pairwise else scaled,
+    )
+
+
+def _unusable(reason: str) -> dict[str, Any]:
+    """Map a recorded reason onto Quorum's codes: an `Unscored` value or a call-error kind
+    (as Quorum exports them), a known source reason, or neither (kept in `detail` only:
+    the vote has no value, so it is unusable either way)."""
+    text = reason.strip()
+    if text in {u.value for u in Unscored}:
+        return {"unscored": Unscored(text)}
+    if text in {e.value for e in CallErrorKind}:
+        return {"error": CallErrorKind(text)}
+    if text in _SOURCE_REASONS:
+        return {"unscored": _SOURCE_REASONS[text]}
+    return {}

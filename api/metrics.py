@@ -1,0 +1,199 @@
+"""Prometheus metrics: declared once here, on an injectable registry.
+
+Labels are bounded: panel, rubric, judge and reason come from configuration or closed
+enums; `app` comes from request metadata and is capped (an allow-list, else the first
+`max_apps` values seen, then "other"), so a client cannot explode cardinality.
+
+Several worker processes: when PROMETHEUS_MULTIPROC_DIR is set (`quorum serve
+--workers N` sets it), prometheus-client's multiprocess mode aggregates every worker's
+samples at scrape time; gauges use "mostrecent" so the freshest refresh wins.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Sequence
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from judges import Vote
+from routing import PanelVerdict
+from rubrics import Rubric
+
+OTHER_APP = "other"
+NO_APP = "none"
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120)
+SCORE_BUCKETS = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
+
+
+class AppLabels:
+    """Caps the `app` label: allow-listed names, or the first `max_apps` seen."""
+
+    def __init__(self, allowed: Iterable[str] = (), max_apps: int = 20) -> None:
+        self.allowed = frozenset(allowed)
+        self.max_apps = max_apps
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, app: str | None) -> str:
+        if not app:
+            return NO_APP
+        if self.allowed:
+            return app if app in self.allowed else OTHER_APP
+        with self._lock:
+            if app in self._seen:
+                return app
+            if len(self._seen) < self.max_apps:
+                self._seen.add(app)
+                return app
+        return OTHER_APP
+
+
+class Metrics:
+    """Every Quorum metric, registered on `registry`."""
+
+    def __init__(
+        self, registry: CollectorRegistry | None = None, apps: AppLabels | None = None
+    ) -> None:
+        r = registry if registry is not None else CollectorRegistry()
+        self.registry = r
+        self.apps = apps or AppLabels()
+        self.evaluations = Counter(
+            "quorum_evaluations_total",
+            "Evaluations completed, by routing decision.",
+            ["panel", "rubric", "app", "decision"],
+            registry=r,
+        )
+        self.verdicts = Counter(
+            "quorum_verdicts_total",
+            "Panel verdicts on compliance rubrics, by compliance.",
+            ["panel", "rubric", "app", "compliant"],
+            registry=r,
+        )
+        self.verdict_score = Histogram(
+            "quorum_verdict_score",
+            "Panel verdict as a normalised score (0 worst, 1 best).",
+            ["panel", "rubric", "app"],
+            buckets=SCORE_BUCKETS,
+            registry=r,
+        )
+        self.routed = Counter(
+            "quorum_routed_total",
+            "Items routed to human review, by reason.",
+            ["panel", "reason"],
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "quorum_review_queue_depth",
+            "Review items by status.",
+            ["panel", "status"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.oldest_pending = Gauge(
+            "quorum_review_oldest_pending_seconds",
+            "Age of the oldest pending review item.",
+            ["panel"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.judge_requests = Counter(
+            "quorum_judge_requests_total",
+            "Judge calls, by outcome (ok, unscored, error kind).",
+            ["judge", "outcome"],
+            registry=r,
+        )
+        self.judge_latency = Histogram(
+            "quorum_judge_latency_seconds",
+            "Judge call latency, retries included.",
+            ["judge"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.judge_unscored = Counter(
+            "quorum_judge_unscored_total",
+            "Judge answers that could not be used, by reason.",
+            ["judge", "reason"],
+            registry=r,
+        )
+        self.judge_tokens = Counter(
+            "quorum_judge_tokens_total",
+            "Tokens used by judge calls.",
+            ["judge", "kind"],
+            registry=r,
+        )
+        self.judge_cost = Counter(
+            "quorum_judge_cost_usd_total",
+            "Judge call cost in US dollars (where known).",
+            ["judge"],
+            registry=r,
+        )
+        self.panel_kappa = Gauge(
+            "quorum_panel_fleiss_kappa",
+            "Panel Fleiss' kappa over the stats window.",
+            ["panel"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.human_kappa = Gauge(
+            "quorum_judge_human_kappa",
+            "Judge's Cohen's kappa against human verdicts.",
+            ["panel", "judge"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.position_bias = Gauge(
+            "quorum_judge_position_bias",
+            "Share of a judge's inconsistent comparisons won by the first-shown response.",
+            ["panel", "judge"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+
+    def observe(
+        self,
+        panel: str,
+        rubric: Rubric,
+        app: str | None,
+        verdict: PanelVerdict,
+        votes: Sequence[Vote],
+    ) -> None:
+        """Record one completed evaluation and its judge calls."""
+        label = self.apps(app)
+        self.evaluations.labels(panel, rubric.id, label, verdict.routing.decision).inc()
+        if verdict.compliant is not None:
+            self.verdicts.labels(panel, rubric.id, label, str(verdict.compliant).lower()).inc()
+        score = rubric.normalised(verdict.value)
+        if score is not None and rubric.ordinal:
+            self.verdict_score.labels(panel, rubric.id, label).observe(score)
+        for reason in verdict.routing.reasons:
+            self.routed.labels(panel, reason.code.value).inc()
+        for v in votes:
+            self.judge_requests.labels(v.judge, v.outcome).inc()
+            self.judge_latency.labels(v.judge).observe(v.latency_ms / 1000)
+            if v.unscored is not None:
+                self.judge_unscored.labels(v.judge, v.unscored.value).inc()
+            if v.prompt_tokens:
+                self.judge_tokens.labels(v.judge, "prompt").inc(v.prompt_tokens)
+            if v.completion_tokens:
+                self.judge_tokens.labels(v.judge, "completion").inc(v.completion_tokens)
+            if v.cost_usd:
+                self.judge_cost.labels(v.judge).inc(v.cost_usd)
+
+
+def exposition(metrics: Metrics) -> tuple[bytes, str]:
+    """The text exposition: every worker's samples in multiprocess mode, else ours."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(metrics.registry), CONTENT_TYPE_LATEST
