@@ -44,7 +44,7 @@ def test_observe_counts_on_a_fresh_registry() -> None:
         rubric,
         votes,
         aggregation=Aggregation.MAJORITY,
-        quorum=3,
+        quorum=2,
         policy=RoutingPolicy(),
         weights={},
         audit_draw=0.5,
