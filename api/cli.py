@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from api import backtest
@@ -49,6 +50,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.auto_migrate:
         upgrade(settings.database_url)
         os.environ["QUORUM_AUTO_MIGRATE"] = "false"  # done once here, not per worker
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several workers: each writes its samples to this directory and /metrics merges
+        # them (prometheus-client multiprocess mode). It must be empty at start.
+        metrics_dir = Path(tempfile.mkdtemp(prefix="quorum-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     uvicorn.run(
         "api.app:create_app",
         factory=True,
