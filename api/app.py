@@ -11,13 +11,14 @@ from fastapi import FastAPI
 
 from api import problems
 from api.config import load_config
-from api.db import make_engine, make_session_factory
+from api.db import is_sqlite, make_engine, make_session_factory
 from api.evaluate import EvaluationService
 from api.gauges import refresh
 from api.limits import BodyLimit
 from api.metrics import AppLabels, Metrics
 from api.migrate import upgrade
-from api.routes import agreement, catalog, evaluations, health
+from api.reviews import ReviewService
+from api.routes import agreement, catalog, evaluations, health, reviews
 from api.settings import Settings
 from api.stats import StatsService
 from judges import ChatClient, PanelRunner
@@ -74,6 +75,9 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.service = service
         app.state.stats = StatsService(config, sessions)
         app.state.metrics = metrics
+        app.state.reviews = ReviewService(
+            config, sessions, postgres=not is_sqlite(settings.database_url)
+        )
         background = [
             asyncio.create_task(_sweep(service)),
             asyncio.create_task(_gauges(metrics, app, settings)),
@@ -104,5 +108,6 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.include_router(evaluations.router)
     app.include_router(catalog.router)
     app.include_router(agreement.router)
+    app.include_router(reviews.router)
     app.include_router(health.router)
     return app

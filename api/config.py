@@ -41,6 +41,12 @@ class PanelConfig(BaseModel):
     deadline_s: float = Field(default=60.0, gt=0, le=600)
     """All judge calls of one evaluation finish (or are abandoned) within this."""
     routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
+    reviewers: int = Field(default=1, ge=1, le=9)
+    """Independent human reviews each routed item needs; disagreement goes to adjudication."""
+    blind_review: bool = True
+    """Hide the judges' votes and the panel verdict from a reviewer until they decide."""
+    review_lease_s: float = Field(default=900.0, gt=0, le=86_400)
+    """How long a claim lasts before the item returns to the queue."""
     description: str = ""
 
     @model_validator(mode="after")

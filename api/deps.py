@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from api.config import QuorumConfig
 from api.db import SessionFactory
 from api.evaluate import EvaluationService
+from api.reviews import ReviewService
 from api.stats import StatsService
 
 
@@ -24,6 +25,10 @@ def _stats(request: Request) -> StatsService:
     return request.app.state.stats
 
 
+def _reviews(request: Request) -> ReviewService:
+    return request.app.state.reviews
+
+
 def _sessions(request: Request) -> SessionFactory:
     return request.app.state.sessions
 
@@ -32,3 +37,4 @@ Service = Annotated[EvaluationService, Depends(_service)]
 Config = Annotated[QuorumConfig, Depends(_config)]
 Sessions = Annotated[SessionFactory, Depends(_sessions)]
 Stats = Annotated[StatsService, Depends(_stats)]
+Reviews = Annotated[ReviewService, Depends(_reviews)]

@@ -197,7 +197,7 @@ class EvaluationService:
                 audit_draw=row.audit_draw,
             )
             vote_rows = [self._vote_row(evaluation_id, v) for v in votes]
-            review = self._apply(row, verdict)
+            review = self._apply(row, panel, verdict)
             session.add(row)
             session.add_all(vote_rows)
             if review is not None:
@@ -207,7 +207,9 @@ class EvaluationService:
             self.metrics.observe(panel.name, rubric, row.app, verdict, votes)
         return present.evaluation(row, vote_rows, review)
 
-    def _apply(self, row: EvaluationRow, verdict: PanelVerdict) -> ReviewItemRow | None:
+    def _apply(
+        self, row: EvaluationRow, panel: PanelConfig, verdict: PanelVerdict
+    ) -> ReviewItemRow | None:
         now = utcnow()
         human = verdict.routing.decision == "human"
         row.status = "in_review" if human else "decided"
@@ -233,6 +235,7 @@ class EvaluationService:
             evaluation_id=row.id,
             panel=row.panel,
             status="pending",
+            required_reviews=panel.reviewers,
             uncertainty=round(1 - verdict.confidence, 12),
             reasons=[r.code.value for r in verdict.routing.reasons],
             created_at=now,

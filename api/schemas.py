@@ -221,3 +221,60 @@ class AgreementReport(BaseModel):
     krippendorff_alpha: EstimatePublic | None
     cohen_kappa: dict[str, dict[str, float | None]]
     judges: list[JudgeStatsPublic]
+
+
+class ReviewDecisionPublic(BaseModel):
+    reviewer: str
+    stage: Literal["review", "adjudication"]
+    value: ScaleValue
+    comment: str | None
+    created_at: datetime
+
+
+class ReviewItemPublic(BaseModel):
+    """An evaluation routed to humans, with what a reviewer needs to decide it."""
+
+    id: str
+    evaluation_id: str
+    panel: str
+    status: Literal["pending", "claimed", "decided"]
+    stage: Literal["review", "adjudication"]
+    uncertainty: float
+    reasons: list[str]
+    required_reviews: int
+    reviews_done: int
+    claimed_by: str | None
+    lease_until: datetime | None
+    final_value: ScaleValue | None
+    decided_at: datetime | None
+    created_at: datetime
+    blind: bool
+    """True when votes and the panel verdict are hidden until this reviewer decides."""
+    rubric: RubricPublic | None
+    evaluation: EvaluationPublic
+    decisions: list[ReviewDecisionPublic]
+
+
+REVIEWER = Field(min_length=1, max_length=128, pattern=r"^[^\s].*$")
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: str = REVIEWER
+    panel: str | None = Field(default=None, max_length=64)
+
+
+class ReleaseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: str = REVIEWER
+
+
+class VerdictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: str = REVIEWER
+    value: ScaleValue | float
+    """A value on the rubric's scale (pairwise: "A", "B" or "tie")."""
+    comment: str | None = Field(default=None, max_length=10_000)

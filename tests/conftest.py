@@ -141,6 +141,14 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
                 "judges": ["honest-1", "honest-2", "honest-3"],
             },
             {
+                "name": "double-review",
+                "rubric": "helpfulness",
+                "judges": ["fixed-1", "fixed-3", "fixed-5"],
+                "reviewers": 2,
+                "blind_review": False,
+                "review_lease_s": 1,
+            },
+            {
                 "name": "biased-pair",
                 "rubric": "pairwise-preference",
                 "judges": ["biased-1", "biased-2", "biased-3"],

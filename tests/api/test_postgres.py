@@ -37,3 +37,26 @@ def test_service_on_postgres(postgres_url: str, tmp_path: Path, double: JudgeDou
             results = list(pool.map(lambda _: http.post("/v1/evaluations", json=keyed), range(8)))
         assert {r.status_code for r in results} == {200}
         assert len({r.json()["id"] for r in results}) == 1
+
+
+def test_twenty_concurrent_claimers_on_postgres(
+    postgres_url: str, tmp_path: Path, double: JudgeDouble
+) -> None:
+    """FOR UPDATE SKIP LOCKED: no item handed to two reviewers, no verdict lost."""
+    from api.app import create_app
+    from api.settings import Settings
+    from tests.api.review_flow import claim_race, route_to_humans
+
+    settings = Settings(database_url=postgres_url, config=write_config(tmp_path / "q.yaml", double))
+    with (
+        ServerThread(create_app(settings)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
+        ids = route_to_humans(http, "split", 12)
+        handed = claim_race(server.url, 20)
+        assert len(handed) == 12
+        for evaluation_id in ids:
+            ev = http.get(f"/v1/evaluations/{evaluation_id}").json()
+            assert ev["verdict"] == {"value": 2, "compliant": False, "source": "human"}
+        r = http.post("/v1/reviews/claim", json={"reviewer": "late", "panel": "split"})
+        assert r.status_code == 204
