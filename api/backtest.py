@@ -29,6 +29,7 @@ from routing import (
     Aggregation,
     AgreementEstimate,
     JudgeVerdict,
+    Level,
     PairwiseKappa,
     RoutingPolicy,
     Weighting,
@@ -47,6 +48,8 @@ PERMISSIVE = RoutingPolicy(
     min_agreement=None, min_confidence=None, max_position_inconsistency=None, audit_rate=0.0
 )
 """Every item with a usable vote is auto-decided: the backtest scores every verdict."""
+DS_MAX_ITER = 1000
+"""EM rounds allowed offline: 20 judges on a 5-point scale need 100-200 to converge."""
 PROGRESS_MIN_ITEMS = 500
 """Datasets larger than this show a progress bar on stderr."""
 
@@ -93,11 +96,11 @@ class DatasetResult(BaseModel):
     """Pairwise with no human reference of "tie": a tie verdict can only be wrong."""
     kappa_weights: Weighting
     rows: tuple[Row, ...]
-    fleiss_kappa: AgreementEstimate | None
+    fleiss_kappa: AgreementEstimate | None = None
     """Over items where every judge has a usable (reconciled) verdict."""
-    krippendorff_alpha: AgreementEstimate | None
+    krippendorff_alpha: AgreementEstimate | None = None
     """Over all items, missing verdicts as missing."""
-    judge_kappa: PairwiseKappa | None
+    judge_kappa: PairwiseKappa | None = None
     """Cohen's kappa between every two judges' reconciled verdicts."""
     position: tuple[PositionBias, ...]
     weights: ReliabilityWeights | None
@@ -196,7 +199,7 @@ def run_backtest(
         score(agg.value, "panel", verdicts, _calls(every))
 
     many = len(judges) >= 2 and bool((~np.isnan(codes)).any())
-    ds = dawid_skene(codes, k) if many else None
+    ds = dawid_skene(codes, k, max_iter=DS_MAX_ITER) if many else None
     fold_of = np.random.default_rng(seed).permutation(n) % folds
     fitted: list[ReliabilityWeights] = []
     for f in range(folds):
@@ -232,15 +235,7 @@ def run_backtest(
         forced_choice=forced,
         kappa_weights=kw,
         rows=tuple(rows),
-        fleiss_kappa=_maybe(lambda: fleiss_kappa(codes, n_categories=k)) if many else None,
-        krippendorff_alpha=_maybe(
-            lambda: krippendorff_alpha(codes, level="ordinal" if rubric.ordinal else "nominal")
-        )
-        if many
-        else None,
-        judge_kappa=_maybe(lambda: cohen_kappa_matrix(codes, weights=kw, n_categories=k))
-        if many
-        else None,
+        **(_agreement(rubric, codes, kw) if many else {}),
         position=position_bias([it.votes for it in items]) if pairwise else (),
         weights=full,
         weight_sources=sources,
@@ -250,6 +245,17 @@ def run_backtest(
         seed=seed,
         min_human=min_human,
     )
+
+
+def _agreement(rubric: Rubric, codes: NDArray[np.float64], kw: Weighting) -> dict[str, Any]:
+    """Panel agreement over the judges' reconciled verdicts (items x judges codes)."""
+    k = len(rubric.scale)
+    level: Level = "ordinal" if rubric.ordinal else "nominal"
+    return {
+        "fleiss_kappa": _maybe(lambda: fleiss_kappa(codes, n_categories=k)),
+        "krippendorff_alpha": _maybe(lambda: krippendorff_alpha(codes, level=level)),
+        "judge_kappa": _maybe(lambda: cohen_kappa_matrix(codes, weights=kw, n_categories=k)),
+    }
 
 
 def _replay(
@@ -333,41 +339,14 @@ def register(subparsers: Any) -> None:
         description="Score single judges and panels against human labels on recorded "
         "votes (canonical JSONL, docs/backtest.md).",
     )
-    parser.add_argument(
-        "paths",
-        nargs="*",
-        type=Path,
-        metavar="PATH",
-        help="dataset directory (holding votes.jsonl) or .jsonl file",
-    )
-    parser.add_argument(
-        "--all",
-        dest="all_dir",
-        type=Path,
-        metavar="DIR",
-        help="also run every <name>/votes.jsonl under DIR",
-    )
-    parser.add_argument("--json", type=Path, metavar="OUT", help="write results as JSON")
-    parser.add_argument(
-        "--plot",
-        type=Path,
-        metavar="OUT.png",
-        help="kappa-vs-human bars and judge-by-judge kappa heatmap; "
-        "one PNG per dataset (OUT-<dataset>.png) when several",
-    )
-    parser.add_argument(
-        "--folds",
-        type=int,
-        default=5,
-        help="cross-fitting folds for the weighted panel (default 5)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="fold assignment seed (default 0)")
-    parser.add_argument(
-        "--min-human",
-        type=int,
-        default=30,
-        help="human-labelled items a judge needs for a human-based weight",
-    )
+    add = parser.add_argument
+    add("paths", nargs="*", type=Path, metavar="PATH", help="dataset dir or .jsonl file")
+    add("--all", dest="all_dir", type=Path, metavar="DIR", help="every <name>/votes.jsonl in DIR")
+    add("--json", type=Path, metavar="OUT", help="write the results as JSON")
+    add("--plot", type=Path, metavar="OUT.png", help="kappa plots (OUT-<dataset>.png if several)")
+    add("--folds", type=int, default=5, help="cross-fitting folds for weights (default 5)")
+    add("--seed", type=int, default=0, help="fold assignment seed (default 0)")
+    add("--min-human", type=int, default=30, help="labels a judge needs for a human weight")
     parser.set_defaults(func=cmd_backtest)
 
 
@@ -392,7 +371,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print(report.format_result(result), end="\n\n", flush=True)
         results.append(result)
     if args.json:
-        report.write_json(results, args.json, argv=sys.argv)
+        report.write_json(results, args.json, command=report.command_line(args))
     if args.plot:
         for result, out in zip(results, report.plot_paths(args.plot, results), strict=True):
             report.plot_result(result, out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import shlex
 import textwrap
@@ -27,11 +28,23 @@ class BacktestReport(BaseModel):
     results: tuple[DatasetResult, ...]
 
 
-def write_json(results: Sequence[DatasetResult], out: Path, argv: Sequence[str]) -> None:
+def command_line(args: argparse.Namespace) -> str:
+    """The `quorum backtest` command that reproduces a run, from its parsed arguments."""
+    words = ["quorum", "backtest", *(str(p) for p in args.paths)]
+    if args.all_dir:
+        words += ["--all", str(args.all_dir)]
+    for flag in ("json", "plot"):
+        if getattr(args, flag):
+            words += [f"--{flag}", str(getattr(args, flag))]
+    words += ["--folds", str(args.folds), "--seed", str(args.seed)]
+    return shlex.join([*words, "--min-human", str(args.min_human)])
+
+
+def write_json(results: Sequence[DatasetResult], out: Path, command: str) -> None:
     """Write the machine-readable results (NaN written as null)."""
     report = BacktestReport(
         generated=datetime.now(UTC).isoformat(timespec="seconds"),
-        command=shlex.join(["quorum", *argv[1:]]),
+        command=command,
         results=tuple(results),
     )
     out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -108,7 +121,12 @@ def format_result(r: DatasetResult) -> str:
         notes.append(
             "dawid-skene: posterior argmax of an unsupervised Dawid-Skene fit to the "
             f"judges' verdicts (no human label used; {r.dawid_skene_iterations} EM "
-            f"iterations, {'converged' if r.dawid_skene_converged else 'NOT converged'})."
+            f"iterations, {'converged' if r.dawid_skene_converged else 'NOT converged'})"
+            + (
+                "; with two judges the model is not identifiable, so read it as illustrative."
+                if len(r.judges) < 3
+                else "."
+            )
         )
     lines += [textwrap.fill(n, 100, initial_indent="  * ", subsequent_indent="    ") for n in notes]
     lines.append("")
@@ -128,13 +146,21 @@ def format_result(r: DatasetResult) -> str:
             f"{j} {w:.2f} ({s})"
             for j, w, s in zip(r.weights.judges, r.weights.weights, r.weights.sources, strict=True)
         )
-        lines.append(f"  weights fitted on all labels (information only): {weights}")
+        text = f"weights fitted on all labels (information only): {weights}"
+        lines.append(textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="    "))
     if r.position:
         lines += ["", _position_table(r)]
     return "\n".join(lines)
 
 
 def _position_table(r: DatasetResult) -> str:
+    if not any(p.n_comparable for p in r.position):
+        unscored = ", ".join(f"{p.judge} {p.n_unusable_votes or 0}" for p in r.position)
+        text = (
+            "position bias: not measurable, no judge has both orders on any item; "
+            f"unscored votes: {unscored}"
+        )
+        return textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="    ")
     width = max(12, *(len(p.judge) for p in r.position))
     head = (
         f"  {'position bias':<{width}} {'both orders':>11}  {'conflict':>8}  "
@@ -203,7 +229,7 @@ def plot_result(r: DatasetResult, out: Path) -> None:
                     if not np.isnan(grid[i, j]):
                         right.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=6)
         fig.colorbar(image, ax=right, shrink=0.8)
-        right.set_title("judge-by-judge Cohen's kappa (reconciled verdicts)", fontsize=10)
+        right.set_title(f"judge-by-judge {kind} kappa (reconciled verdicts)", fontsize=10)
     else:
         right.axis("off")
     fig.tight_layout()

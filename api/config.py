@@ -38,6 +38,9 @@ class PanelConfig(BaseModel):
     """Minimum usable votes; default: a strict majority of the judges."""
     position_swap: bool = True
     """Pairwise: show every judge both orders (strongly recommended)."""
+    scale_swap: bool = False
+    """Pointwise: ask every judge twice, the scale listed worst-first and best-first; a vote
+    that changes with the listing counts as inconsistent (doubles the calls)."""
     deadline_s: float = Field(default=60.0, gt=0, le=600)
     """All judge calls of one evaluation finish (or are abandoned) within this."""
     routing: RoutingPolicy = Field(default_factory=RoutingPolicy)

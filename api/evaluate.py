@@ -163,6 +163,7 @@ class EvaluationService:
                 item,
                 deadline_s=panel.deadline_s,
                 position_swap=panel.position_swap,
+                scale_swap=panel.scale_swap,
             )
             return await self._complete(evaluation_id, panel, rubric, votes)
         except Exception as exc:
@@ -266,6 +267,8 @@ class EvaluationService:
             completion_tokens=vote.completion_tokens,
             cost_usd=vote.cost_usd,
             distribution=vote.distribution,
+            expected=vote.expected,
+            entropy=vote.entropy,
         )
 
     async def _fail(self, evaluation_id: str, reason: str) -> None:

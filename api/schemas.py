@@ -110,8 +110,15 @@ class VotePublic(BaseModel):
     judge: str
     model: str
     order: str | None
+    reversed_scale: bool = False
     value: ScaleValue | None
     """Canonical frame; pairwise "A" means response_a whatever the order shown."""
+    distribution: dict[str, float] | None = None
+    """Probability per scale value from logprobs, where the provider returned them."""
+    expected: float | None = None
+    """Expected scale position (0 = worst) under `distribution`."""
+    entropy: float | None = None
+    """Normalised entropy of `distribution`: 0 certain, 1 uniform."""
     unscored: str | None
     error: str | None
     detail: str

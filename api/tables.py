@@ -110,6 +110,8 @@ class VoteRow(SQLModel, table=True):
     completion_tokens: int | None = None
     cost_usd: float | None = None
     distribution: dict[str, float] | None = Field(default=None, sa_column=Column(JSON))
+    expected: float | None = None
+    entropy: float | None = None
     created_at: datetime = _ts(nullable=False)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 # packaged copy is used instead (set LITELLM_LOCAL_MODEL_COST_MAP=False to fetch).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+import httpx
 import litellm
 
 from judges.client import ChatRequest, ChatResult, TokenLogprob, TopLogprob
@@ -37,15 +38,34 @@ def configure_litellm() -> None:
 
 
 def _retry_after(exc: Exception) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    raw = headers.get("retry-after")
+    # litellm keeps the provider's headers in `litellm_response_headers`; its `response` is
+    # often a synthetic httpx.Response without them.
+    raw = None
+    for headers in (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(exc, "headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    ):
+        found = {str(k).lower(): v for k, v in (headers or {}).items()}.get("retry-after")
+        if found is not None:
+            raw = found
+            break
     try:
         return max(0.0, float(raw)) if raw is not None else None
     except ValueError:
         return None
+
+
+def _connection_failed(exc: BaseException) -> bool:
+    """Whether a connection failure is behind `exc` (litellm reports some as HTTP 500)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ConnectionError | httpx.ConnectError):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def map_exception(exc: Exception) -> JudgeCallError:
@@ -57,15 +77,20 @@ def map_exception(exc: Exception) -> JudgeCallError:
         return RetryableCallError(
             CallErrorKind.RATE_LIMITED, detail, retry_after_s=_retry_after(exc)
         )
-    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+    status = getattr(exc, "status_code", None)
+    # litellm raises BadRequestError for any "invalid_request_error" body, whatever the
+    # status: the status decides between auth, not-found and bad-request.
+    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError) or status in (
+        401,
+        403,
+    ):
         return PermanentCallError(CallErrorKind.AUTH, detail)
-    if isinstance(exc, litellm.NotFoundError):
+    if isinstance(exc, litellm.NotFoundError) or status == 404:
         return PermanentCallError(CallErrorKind.NOT_FOUND, detail)
     if isinstance(exc, litellm.BadRequestError | litellm.UnprocessableEntityError):
         return PermanentCallError(CallErrorKind.BAD_REQUEST, detail)
-    if isinstance(exc, litellm.APIConnectionError):
+    if isinstance(exc, litellm.APIConnectionError) or _connection_failed(exc):
         return RetryableCallError(CallErrorKind.CONNECTION, detail)
-    status = getattr(exc, "status_code", None)
     if isinstance(status, int):
         if status == 429:
             return RetryableCallError(
@@ -150,6 +175,9 @@ class LiteLLMClient:
             raise
         except Exception as exc:
             raise map_exception(exc) from exc
+        if response is None or not getattr(response, "choices", None):
+            # litellm returns None when a 422 repeats after it dropped params (drop_params)
+            raise RetryableCallError(CallErrorKind.OTHER, "the provider returned no choices")
         choice = response.choices[0]
         text = getattr(choice.message, "content", None) or ""
         usage = getattr(response, "usage", None)

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from judges.client import ChatClient, ChatRequest, ChatResult
 from judges.config import JudgeConfig
 from judges.errors import CallErrorKind, JudgeCallError, RetryableCallError
-from judges.vote import Vote, canonical
+from judges.vote import Vote, canonical, canonical_probs
 from rubrics import Item, Mode, Order, RenderedPrompt, Rubric, parse_verdict, render
+from rubrics.distribution import distribution
 
 
 class RetryPolicy(BaseModel):
@@ -56,13 +57,21 @@ class PanelRunner:
         *,
         deadline_s: float,
         position_swap: bool = True,
+        scale_swap: bool = False,
     ) -> tuple[Vote, ...]:
-        """Ask every judge (both orders for pairwise with `position_swap`); one vote per call."""
+        """Ask every judge; one vote per call. Pairwise with `position_swap`: both orders.
+        Pointwise with `scale_swap`: the scale listed worst-first and best-first."""
         item.check_for(rubric)
-        orders: tuple[Order | None, ...] = (None,)
+        shows: tuple[tuple[Order | None, bool], ...] = ((None, False),)
         if rubric.mode is Mode.PAIRWISE:
-            orders = ("AB", "BA") if position_swap else ("AB",)
-        calls = [(j, render(rubric, item, order=o)) for j in judges for o in orders]
+            shows = (("AB", False), ("BA", False)) if position_swap else (("AB", False),)
+        elif scale_swap:
+            shows = ((None, False), (None, True))
+        calls = [
+            (j, render(rubric, item, order=o, reverse_scale=rev))
+            for j in judges
+            for o, rev in shows
+        ]
         deadline = time.monotonic() + deadline_s
         tasks = [asyncio.create_task(self._ask(j, p, rubric, item, deadline)) for j, p in calls]
         # The grace lets each call record its own deadline error before we cancel it.
@@ -73,6 +82,18 @@ class PanelRunner:
         for (judge, prompt), task in zip(calls, tasks, strict=True):
             if task in done and not task.cancelled() and task.exception() is None:
                 votes.append(task.result())
+            elif task in done and not task.cancelled():
+                exc = task.exception()  # a bug, not a slow judge: say so, do not call it late
+                votes.append(
+                    self._failed(
+                        judge,
+                        prompt,
+                        CallErrorKind.OTHER,
+                        f"internal error: {type(exc).__name__}: {exc}"[:300],
+                        latency_ms=0.0,
+                        attempts=0,
+                    )
+                )
             else:
                 votes.append(
                     self._failed(
@@ -160,6 +181,12 @@ class PanelRunner:
         attempts: int,
     ) -> Vote:
         parsed = parse_verdict(rubric, result.text, item.texts())
+        dist = None
+        if result.logprobs and parsed.usable:
+            tokens = [
+                (t.token, t.logprob, [(a.token, a.logprob) for a in t.top]) for t in result.logprobs
+            ]
+            dist = distribution(rubric, tokens, parsed.value)
         return Vote(
             judge=judge.name,
             model=judge.model,
@@ -178,6 +205,9 @@ class PanelRunner:
             prompt_tokens=result.prompt_tokens,
             completion_tokens=result.completion_tokens,
             cost_usd=result.cost_usd,
+            distribution=canonical_probs(dist.probs, prompt.order) if dist else None,
+            expected=dist.expected if dist else None,
+            entropy=dist.entropy if dist else None,
         )
 
     @staticmethod

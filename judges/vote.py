@@ -39,7 +39,12 @@ class Vote(BaseModel):
     completion_tokens: int | None = None
     cost_usd: float | None = None
     distribution: dict[str, float] | None = None
-    """Probability of each scale value (keyed by value text) from logprobs, where available."""
+    """Probability of each scale value (keyed by value text, canonical frame) from logprobs,
+    where the provider returns them."""
+    expected: float | None = None
+    """Expected scale position (0 = worst) under `distribution`, ordinal scales."""
+    entropy: float | None = None
+    """Normalised entropy of `distribution`: 0 certain, 1 uniform."""
 
     @property
     def usable(self) -> bool:
@@ -58,3 +63,10 @@ def canonical(value: ScaleValue | None, order: Order | None) -> ScaleValue | Non
     if order == "BA" and value in ("A", "B"):
         return "B" if value == "A" else "A"
     return value
+
+
+def canonical_probs(probs: dict[str, float], order: Order | None) -> dict[str, float]:
+    """Map a pairwise distribution from the shown frame to response_a/response_b terms."""
+    if order != "BA":
+        return dict(probs)
+    return {str(canonical(k, order)): p for k, p in probs.items()}

@@ -45,14 +45,15 @@ def conclude(
     audit_draw: float,
 ) -> PanelVerdict:
     """Reconcile orders, aggregate, measure agreement and confidence, and route."""
-    judged = reconcile(votes)
+    judged = reconcile(votes, rubric)
     used = {j.judge: weights.get(j.judge, 1.0) for j in judged}
-    usable = [(j.value, used[j.judge]) for j in judged if j.value is not None]
+    voting = [j for j in judged if j.value is not None]
+    usable = [(j.value, used[j.judge]) for j in voting if j.value is not None]
     tally = aggregate(rubric, usable, aggregation)
     agreement = item_agreement(
         rubric, usable, total_votes=len(judged), position_consistency=consistency_rate(judged)
     )
-    conf = confidence(rubric, usable, tally.value, aggregation)
+    conf = confidence(rubric, usable, tally.value, aggregation, [j.distribution for j in voting])
     routing = decide(policy, agreement, conf, quorum, audit_draw)
     return PanelVerdict(
         value=tally.value,

@@ -87,6 +87,9 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
             judge("limited", "flaky-1-429-honest", b, max_retries=2),
             judge("slow", "sleep-5000-honest", b, timeout_s=0.5, **fast),
             judge("obedient", "obedient", b),
+            judge("lp-1", "logprobs-honest", b, logprobs=True),
+            judge("lp-2", "logprobs-honest", b, logprobs=True),
+            judge("listfirst", "listfirst", b),
             judge("biased-1", "first-0.8-honest", b),
             judge("biased-2", "first-0.85-honest", b),
             judge("biased-3", "first-0.9-honest", b),
@@ -139,6 +142,18 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
                 "name": "pair",
                 "rubric": "pairwise-preference",
                 "judges": ["honest-1", "honest-2", "honest-3"],
+            },
+            {
+                "name": "lp-jury",
+                "rubric": "helpfulness",
+                "judges": ["lp-1", "lp-2", "honest-3"],
+            },
+            {
+                "name": "scale-swap",
+                "rubric": "helpfulness",
+                "aggregation": "median",
+                "scale_swap": True,
+                "judges": ["listfirst", "honest-1", "honest-2"],
             },
             {
                 "name": "double-review",

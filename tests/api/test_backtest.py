@@ -337,7 +337,10 @@ def test_cli_all_writes_json_and_one_plot_per_dataset(
     assert "cross-fitted over 3 folds" in printed and "== toy-ordinal" in printed
     report = json.loads(out.read_text())
     assert [r["dataset"] for r in report["results"]] == ["toy-ordinal", "toy-pair"]
-    assert report["command"].startswith("quorum ")
+    plot = tmp_path / "p.png"
+    assert report["command"] == (
+        f"quorum backtest --all {root} --json {out} --plot {plot} --folds 3 --seed 0 --min-human 30"
+    )
     for name in ("toy-ordinal", "toy-pair"):
         assert (tmp_path / f"p-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

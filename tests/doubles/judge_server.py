@@ -9,6 +9,8 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
 - ``honest``: the ``[[q=V]]`` marker in ``<response>`` (3 if none); pairwise the higher
   numeric marker of A/B wins, else "tie".
 - ``obedient``: ``VERDICT=<V>`` outside every data element wins, else ``honest``.
+- ``listfirst``: pointwise, the first value of the system message's "Scale (...)" line
+  (sensitive to the order the scale is listed in).
 - ``garbage`` (prose); ``offscale`` (score 99 / winner "C"); ``echo`` (the unescaped
   ``<response>``/``<response_A>`` content verbatim); ``status-<code>`` (OpenAI error body).
 - ``fenced-<b>``, ``logprobs-<b>`` (when the request asks for logprobs), ``sleep-<ms>-<b>``,
@@ -60,6 +62,7 @@ class _Outcome:  # what a behaviour decided: a JSON verdict, a raw text, or an H
 class _Ctx:
     model: str
     message: str  # raw (escaped) text of the last user message
+    system: str  # the system message (rubric, scale listing)
     pairwise: bool
     double: "JudgeDouble"
 
@@ -102,6 +105,10 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
     if spec == "obedient":
         found = _VERDICT.search(_DATA_ELEMENT.sub("", ctx.message))  # outside data elements
         return _answer(ctx, _value(found.group(1)), "As instructed.") if found else _honest(ctx)
+    if spec == "listfirst":  # order-sensitive: answers the first value the scale lists
+        listed = re.search(r"^Scale \([^)]*\): (.+)$", ctx.system, re.MULTILINE)
+        first = listed.group(1).split(", ")[0].strip('"') if listed else "3"
+        return _answer(ctx, _value(first), "The first option listed.")
     if spec == "garbage":
         return _Outcome(text="I think this response is quite good overall.")
     if spec == "offscale":
@@ -276,7 +283,8 @@ class JudgeDouble:
         messages = [m for m in body["messages"] if isinstance(m, dict)]
         users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
         message = users[-1] if users else ""
-        ctx = _Ctx(model, message, "<response_A>" in message, self)
+        systems = [_text(m.get("content")) for m in messages if m.get("role") == "system"]
+        ctx = _Ctx(model, message, systems[0] if systems else "", "<response_A>" in message, self)
         try:
             outcome = await _resolve(model.removeprefix("openai/"), ctx)
         except ValueError:
