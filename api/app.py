@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from api import problems
+from api.auth import Authenticator
 from api.config import load_config
 from api.db import is_sqlite, make_engine, make_session_factory
 from api.evaluate import EvaluationService
@@ -18,7 +19,7 @@ from api.limits import BodyLimit
 from api.metrics import AppLabels, Metrics
 from api.migrate import upgrade
 from api.reviews import ReviewService
-from api.routes import agreement, catalog, evaluations, health, reviews
+from api.routes import agreement, catalog, evaluations, health, review_page, reviews
 from api.settings import Settings
 from api.stats import StatsService
 from judges import ChatClient, PanelRunner
@@ -75,6 +76,12 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.service = service
         app.state.stats = StatsService(config, sessions)
         app.state.metrics = metrics
+        app.state.auth = Authenticator(sessions, settings.rate_limit_per_min)
+        if await app.state.auth.is_open():
+            log.warning(
+                "no API key exists: the API is OPEN to anyone who can reach it "
+                "(create one with `quorum keys create`)"
+            )
         app.state.reviews = ReviewService(
             config, sessions, postgres=not is_sqlite(settings.database_url)
         )
@@ -109,5 +116,6 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.include_router(catalog.router)
     app.include_router(agreement.router)
     app.include_router(reviews.router)
+    app.include_router(review_page.router)
     app.include_router(health.router)
     return app

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import ipaddress
 import logging
 import os
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from api import backtest
 from api.config import load_config
 from api.errors import ConfigError
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.db import SessionFactory
+
+T = TypeVar("T")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -40,9 +49,74 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(coro_factory: Callable[[SessionFactory], Awaitable[T]], settings: Settings) -> T:
+    """Run one async database job against the configured database."""
+    from api.db import make_engine, make_session_factory
+    from api.migrate import upgrade
+
+    upgrade(settings.database_url)
+
+    async def main() -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            return await coro_factory(make_session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from api import auth
+
+    settings = _settings(args)
+    if args.keys_command == "create":
+        panels = [p for p in args.panels.split(",") if p] if args.panels else None
+        scopes = [s for s in args.scopes.split(",") if s]
+        try:
+            key, row = _run(
+                lambda s: auth.create_key(s, args.name, scopes, panels, args.rate_limit), settings
+            )
+        except ValueError as exc:
+            print(f"quorum: {exc}", file=sys.stderr)
+            return 2
+        print(f"created key {row.id} ({row.name}; scopes {', '.join(row.scopes)})")
+        print(f"  {key}")
+        print("Store it now: it is not shown again.")
+        return 0
+    if args.keys_command == "list":
+        rows = _run(auth.list_keys, settings)
+        for r in rows:
+            state = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
+            allowed = ",".join(r.panels) if r.panels is not None else "*"
+            print(
+                f"{r.id}  qk_{r.prefix}_…  {r.name:<20} {','.join(r.scopes):<24} "
+                f"panels={allowed}  {state}"
+            )
+        if not rows:
+            print("no keys: the API is open on loopback and refuses other addresses")
+        return 0
+    revoked = _run(lambda s: auth.revoke_key(s, args.key_id), settings)
+    if not revoked:
+        print(f"quorum: no active key with id {args.key_id}", file=sys.stderr)
+        return 2
+    print(f"revoked {args.key_id}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api import auth
     from api.migrate import upgrade
 
     settings = _settings(args)
@@ -50,6 +124,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.auto_migrate:
         upgrade(settings.database_url)
         os.environ["QUORUM_AUTO_MIGRATE"] = "false"  # done once here, not per worker
+    keys = [k for k in _run(auth.list_keys, settings) if k.revoked_at is None]
+    if not keys and not _is_loopback(args.host):
+        print(
+            f"quorum: refusing to serve on {args.host} with no API key: anyone could use it. "
+            "Create one with `quorum keys create --name NAME --scopes evaluate,review,admin`, "
+            "or bind to 127.0.0.1.",
+            file=sys.stderr,
+        )
+        return 2
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Several workers: each writes its samples to this directory and /metrics merges
         # them (prometheus-client multiprocess mode). It must be empty at start.
@@ -82,6 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--config")
     migrate.set_defaults(func=cmd_migrate)
+
+    keys = sub.add_parser("keys", help="create, list or revoke API keys")
+    keys.add_argument("--config")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--scopes", default="evaluate", help="comma-separated: evaluate,review,admin"
+    )
+    create.add_argument("--panels", help="comma-separated panels the key may use (default: all)")
+    create.add_argument("--rate-limit", type=int, help="requests per minute for this key")
+    keys_sub.add_parser("list", help="list keys (never their secrets)")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("key_id")
+    keys.set_defaults(func=cmd_keys)
 
     check = sub.add_parser("check-config", help="validate the config file and exit")
     check.add_argument("--config")

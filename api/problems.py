@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.auth import RateLimited, Unauthorized
 from api.errors import QuorumError
 
 log = logging.getLogger("quorum.api")
@@ -57,7 +58,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(QuorumError)
     async def _domain(request: Request, exc: QuorumError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, slug=exc.slug, instance=request.url.path)
+        headers = None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        elif isinstance(exc, Unauthorized):
+            headers = {"WWW-Authenticate": 'Bearer realm="quorum"'}
+        return problem(
+            exc.status,
+            exc.title,
+            exc.detail,
+            slug=exc.slug,
+            instance=request.url.path,
+            headers=headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     """Requests with a larger body get 413."""
     db_pool_size: int = Field(default=10, gt=0)
     log_level: str = "info"
+    rate_limit_per_min: int = Field(default=600, ge=0)
+    """Default requests per minute per API key (0: unlimited); a key may set its own."""
     metrics_apps: list[str] = Field(default_factory=list)
     """Allowed `app` label values (a JSON list); empty: the first `metrics_max_apps` seen."""
     metrics_max_apps: int = Field(default=20, ge=1)

@@ -174,3 +174,24 @@ class ReviewDecisionRow(SQLModel, table=True):
     value: Any = Field(sa_column=Column(JSON, nullable=False))
     comment: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = _ts(nullable=False)
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """An API key: only its SHA-256 is stored; the key itself is shown once at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=128)
+    prefix: str = Field(max_length=16, index=True)
+    """The key's public part, for lookup and for telling keys apart in lists."""
+    sha256: str = Field(max_length=64)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    panels: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Panels the key may use; None: all."""
+    rate_limit_per_min: int | None = None
+    """Requests per minute; None: the service default."""
+    created_at: datetime = _ts(nullable=False)
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from api.auth import requires
 from api.deps import Stats
 from api.schemas import AgreementReport, EstimatePublic, JudgeStatsPublic, RubricRef
 from routing import AgreementEstimate
 
-router = APIRouter(prefix="/v1", tags=["agreement"])
+router = APIRouter(prefix="/v1", tags=["agreement"], dependencies=[Depends(requires("admin"))])
 
 
 def _estimate(e: AgreementEstimate | None) -> EstimatePublic | None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from api import present
+from api.auth import requires
 from api.deps import Config
 from api.errors import NotFound
 from api.schemas import Page, PanelPublic, RubricPublic
 
-router = APIRouter(prefix="/v1", tags=["catalog"])
+router = APIRouter(prefix="/v1", tags=["catalog"], dependencies=[Depends(requires("evaluate"))])
 
 
 @router.get("/panels", response_model=Page[PanelPublic])
