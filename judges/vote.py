@@ -55,7 +55,7 @@ class Vote(BaseModel):
         """A bounded label for metrics: ok, unscored, or the error kind."""
         if self.error is not None:
             return self.error.value
-        return "unscored" if self.unscored is not None else "ok"
+        return "unscored" if self.unscored is not None or self.value is None else "ok"
 
 
 def canonical(value: ScaleValue | None, order: Order | None) -> ScaleValue | None:

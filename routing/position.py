@@ -71,7 +71,13 @@ def reconcile(votes: Sequence[Vote], rubric: Rubric | None = None) -> tuple[Judg
         by_judge.setdefault(vote.judge, []).append(vote)
     out = []
     for judge, own in by_judge.items():
-        usable = [v for v in own if v.usable]
+        # One usable vote per presentation (order, scale direction): a duplicate call in the
+        # same presentation is not a second opinion.
+        seen: dict[tuple[str | None, bool], Vote] = {}
+        for v in own:
+            if v.usable:
+                seen.setdefault((v.order, v.reversed_scale), v)
+        usable = list(seen.values())
         if not usable:
             out.append(JudgeVerdict(judge=judge, value=None))
             continue

@@ -87,6 +87,8 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
             judge("limited", "flaky-1-429-honest", b, max_retries=2),
             judge("slow", "sleep-5000-honest", b, timeout_s=0.5, **fast),
             judge("obedient", "obedient", b),
+            judge("obedient-2", "obedient", b),
+            judge("obedient-3", "obedient", b),
             judge("lp-1", "logprobs-honest", b, logprobs=True),
             judge("lp-2", "logprobs-honest", b, logprobs=True),
             judge("listfirst", "listfirst", b),
@@ -142,6 +144,11 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
                 "name": "pair",
                 "rubric": "pairwise-preference",
                 "judges": ["honest-1", "honest-2", "honest-3"],
+            },
+            {
+                "name": "obedient-jury",
+                "rubric": "safety",
+                "judges": ["obedient", "obedient-2", "obedient-3"],
             },
             {
                 "name": "lp-jury",
