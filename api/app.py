@@ -69,12 +69,15 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         engine = make_engine(settings.database_url, settings.db_pool_size)
         sessions = make_session_factory(engine)
         metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
-        service = EvaluationService(config, sessions, PanelRunner(chat), metrics)
+        stats = StatsService(config, sessions)
+        service = EvaluationService(
+            config, sessions, PanelRunner(chat), metrics, weights=stats.weights_for
+        )
         app.state.settings = settings
         app.state.config = config
         app.state.sessions = sessions
         app.state.service = service
-        app.state.stats = StatsService(config, sessions)
+        app.state.stats = stats
         app.state.metrics = metrics
         app.state.auth = Authenticator(sessions, settings.rate_limit_per_min)
         if await app.state.auth.is_open():

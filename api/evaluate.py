@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Literal
 
@@ -60,11 +61,14 @@ class EvaluationService:
         sessions: SessionFactory,
         runner: PanelRunner,
         metrics: Metrics | None = None,
+        weights: Callable[[str], dict[str, float] | None] | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
         self.runner = runner
         self.metrics = metrics
+        self.weights = weights
+        """Where `weighted` panels get their estimated reliability weights."""
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
 
     def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
@@ -172,9 +176,13 @@ class EvaluationService:
             raise
 
     def _weights(self, panel: PanelConfig) -> dict[str, float]:
-        if panel.aggregation is Aggregation.WEIGHTED:
-            return {j.name: j.weight for j in self.config.panel_judges(panel)}
-        return {name: 1.0 for name in panel.judges}
+        """Weighted panels: the reliability estimates in force, else the configured priors."""
+        if panel.aggregation is not Aggregation.WEIGHTED:
+            return {name: 1.0 for name in panel.judges}
+        estimated = self.weights(panel.name) if self.weights else None
+        if estimated:
+            return {name: estimated.get(name, 1.0) for name in panel.judges}
+        return {j.name: j.weight for j in self.config.panel_judges(panel)}
 
     async def _complete(
         self, evaluation_id: str, panel: PanelConfig, rubric: Rubric, votes: tuple[Vote, ...]

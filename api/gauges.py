@@ -45,12 +45,16 @@ async def refresh(
         metrics.oldest_pending.labels(panel).set((now - first).total_seconds() if first else 0)
     for panel in panels:
         try:
-            _, _, _, report, _ = await stats.agreement(panel, window)
+            window_stats = await stats.agreement(panel, window)
         except Exception:
             log.exception("agreement refresh failed for panel %s", panel)
             continue
+        report = window_stats.agreement
         if report.fleiss_kappa is not None:
             metrics.panel_kappa.labels(panel).set(report.fleiss_kappa.value)
         for judge, est in report.human_kappa.items():
             if est is not None:
                 metrics.human_kappa.labels(panel, judge).set(est.value)
+        for bias in window_stats.position:
+            if bias.first_position_rate is not None:
+                metrics.position_bias.labels(panel, bias.judge).set(bias.first_position_rate)

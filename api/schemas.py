@@ -212,6 +212,18 @@ class JudgeStatsPublic(BaseModel):
     error_rate: float | None
     human_kappa: EstimatePublic | None
     """Cohen's kappa against human verdicts (quadratic-weighted on ordinal scales)."""
+    weight: float
+    """The weight this judge carries in `weighted` aggregation."""
+    weight_source: Literal["human", "dawid_skene", "prior"]
+    """Where the weight came from: agreement with humans, the Dawid-Skene model, or config."""
+    accuracy: float | None = None
+    """The accuracy estimate behind the weight."""
+    position_inconsistency: float | None = None
+    """Pairwise: share of comparable items on which the judge flipped with the order."""
+    first_position_rate: float | None = None
+    """Pairwise: among flips where one position won twice, the share won by the first."""
+    first_position_ci: tuple[float, float] | None = None
+    """Wilson 95% interval of `first_position_rate`."""
 
 
 class AgreementReport(BaseModel):

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import case, func
 from sqlmodel import col, select
 
@@ -16,12 +17,24 @@ from api.config import PanelConfig, QuorumConfig
 from api.db import SessionFactory
 from api.errors import InvalidInput, NotFound
 from api.tables import EvaluationRow, VoteRow, utcnow
-from routing.panel_stats import JudgeCalls, PanelAgreement, panel_agreement
-from rubrics import Rubric
+from routing import (
+    Aggregation,
+    JudgeCalls,
+    JudgeVerdict,
+    PanelAgreement,
+    PositionBias,
+    ReliabilityWeights,
+    panel_agreement,
+    position_bias,
+    reliability_weights,
+)
+from rubrics import Mode, Rubric
 
 _WINDOW = re.compile(r"^(\d{1,6})([smhd])$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 MAX_WINDOW = timedelta(days=366)
+MIN_ITEMS_FOR_WEIGHTS = 30
+"""Fewer items in the window and weighted panels keep their configured prior weights."""
 
 
 def parse_window(text: str) -> timedelta:
@@ -55,12 +68,41 @@ def code_matrix(
     return codes, human
 
 
+class WindowStats(BaseModel):
+    """Everything `/agreement` reports for one panel and window."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    panel: PanelConfig
+    rubric: Rubric
+    since: datetime
+    agreement: PanelAgreement
+    calls: dict[str, JudgeCalls]
+    weights: ReliabilityWeights | None
+    position: tuple[PositionBias, ...]
+
+
+def verdicts_of(rows: Sequence[tuple[Any, Any, Any]]) -> list[list[JudgeVerdict]]:
+    """Each item's reconciled judge verdicts, as stored in the evaluation outcome."""
+    return [
+        [JudgeVerdict.model_validate(j) for j in (outcome or {}).get("judges", [])]
+        for outcome, _, _ in rows
+    ]
+
+
 class StatsService:
-    """Agreement figures over a time window of a panel's evaluations."""
+    """Agreement figures over a time window of a panel's evaluations. Also keeps the
+    reliability weights in force for `weighted` panels (refreshed with the gauges)."""
 
     def __init__(self, config: QuorumConfig, sessions: SessionFactory) -> None:
         self.config = config
         self.sessions = sessions
+        self._weights: dict[str, ReliabilityWeights] = {}
+
+    def weights_for(self, panel: str) -> dict[str, float] | None:
+        """The estimated weights in force for `panel`, or None (use the configured priors)."""
+        found = self._weights.get(panel)
+        return dict(zip(found.judges, found.weights, strict=True)) if found else None
 
     def _panel(self, name: str) -> tuple[PanelConfig, Rubric]:
         panel = self.config.panels.get(name)
@@ -68,9 +110,7 @@ class StatsService:
             raise NotFound(f"no panel named {name!r}")
         return panel, self.config.rubrics[panel.rubric]
 
-    async def agreement(
-        self, name: str, window: str
-    ) -> tuple[PanelConfig, Rubric, datetime, PanelAgreement, dict[str, JudgeCalls]]:
+    async def agreement(self, name: str, window: str) -> WindowStats:
         panel, rubric = self._panel(name)
         since = utcnow() - parse_window(window)
         async with self.sessions() as session:
@@ -104,9 +144,30 @@ class StatsService:
                 c["calls"] += n
                 c[{"ok": "ok", "unscored": "unscored"}.get(kind, "errors")] += n
 
-        def compute() -> PanelAgreement:
-            codes, human = code_matrix(rubric, panel.judges, rows)
-            return panel_agreement(rubric, panel.judges, codes, human)
+        priors = [self.config.judges[j].weight for j in panel.judges]
 
-        stats = await asyncio.to_thread(compute)
-        return panel, rubric, since, stats, {j: JudgeCalls(**c) for j, c in calls.items()}
+        def compute() -> tuple[PanelAgreement, ReliabilityWeights | None, tuple[PositionBias, ...]]:
+            codes, human = code_matrix(rubric, panel.judges, rows)
+            stats = panel_agreement(rubric, panel.judges, codes, human)
+            weights = None
+            if len(rows) >= MIN_ITEMS_FOR_WEIGHTS and len(panel.judges) >= 2:
+                weights = reliability_weights(
+                    codes, len(rubric.scale), human=human, judges=panel.judges, priors=priors
+                )
+            bias: tuple[PositionBias, ...] = ()
+            if rubric.mode is Mode.PAIRWISE and rows:
+                bias = tuple(position_bias(verdicts_of(rows)))
+            return stats, weights, bias
+
+        stats, weights, bias = await asyncio.to_thread(compute)
+        if weights is not None and panel.aggregation is Aggregation.WEIGHTED:
+            self._weights[name] = weights
+        return WindowStats(
+            panel=panel,
+            rubric=rubric,
+            since=since,
+            agreement=stats,
+            calls={j: JudgeCalls(**c) for j, c in calls.items()},
+            weights=weights,
+            position=bias,
+        )

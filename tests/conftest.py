@@ -151,6 +151,12 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
                 "judges": ["obedient", "obedient-2", "obedient-3"],
             },
             {
+                "name": "weighted-jury",
+                "rubric": "helpfulness",
+                "aggregation": "weighted",
+                "judges": ["honest-1", "honest-2", "fixed-1"],
+            },
+            {
                 "name": "lp-jury",
                 "rubric": "helpfulness",
                 "judges": ["lp-1", "lp-2", "honest-3"],

@@ -7,7 +7,7 @@ import math
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import requires
-from api.deps import Stats
+from api.deps import Config, Stats
 from api.schemas import AgreementReport, EstimatePublic, JudgeStatsPublic, RubricRef
 from routing import AgreementEstimate
 
@@ -31,14 +31,20 @@ def _estimate(e: AgreementEstimate | None) -> EstimatePublic | None:
 async def panel_agreement(
     name: str,
     stats: Stats,
+    config: Config,
     window: str = Query("7d", description="How far back: 30m, 24h, 7d..."),
 ) -> AgreementReport:
     """Fleiss' kappa, Krippendorff's alpha, judge-by-judge Cohen's kappa, each judge's
     kappa against human verdicts and its unscored and error rates, over the window."""
-    panel, rubric, since, report, calls = await stats.agreement(name, window)
+    window_stats = await stats.agreement(name, window)
+    panel, rubric, report = window_stats.panel, window_stats.rubric, window_stats.agreement
+    since = window_stats.since
+    bias = {b.judge: b for b in window_stats.position}
+    weights = window_stats.weights
     judges = []
-    for judge in panel.judges:
-        c = calls.get(judge)
+    for i, judge in enumerate(panel.judges):
+        c = window_stats.calls.get(judge)
+        b = bias.get(judge)
         judges.append(
             JudgeStatsPublic(
                 judge=judge,
@@ -46,6 +52,14 @@ async def panel_agreement(
                 unscored_rate=c.unscored_rate if c else None,
                 error_rate=c.error_rate if c else None,
                 human_kappa=_estimate(report.human_kappa.get(judge)),
+                weight=weights.weights[i] if weights else config.judges[judge].weight,
+                weight_source=weights.sources[i] if weights else "prior",
+                accuracy=weights.accuracy[i] if weights else None,
+                position_inconsistency=b.inconsistency_rate if b else None,
+                first_position_rate=b.first_position_rate if b else None,
+                first_position_ci=(b.ci_low, b.ci_high)
+                if b and b.ci_low is not None and b.ci_high is not None
+                else None,
             )
         )
     return AgreementReport(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import numpy as np
+import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
@@ -56,3 +57,47 @@ def test_bad_window_and_unknown_panel(http: httpx.Client) -> None:
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
     assert http.get("/v1/panels/nope/agreement").status_code == 404
+
+
+def test_position_bias_per_judge(http: httpx.Client) -> None:
+    for n in range(16):
+        body = {
+            "panel": "biased-pair",
+            "input": {
+                "prompt": f"Q{n}",
+                "response_a": f"first {n} [[q=1]]",
+                "response_b": f"second {n} [[q=5]]",
+            },
+        }
+        assert http.post("/v1/comparisons", json=body).status_code == 200
+    report = http.get("/v1/panels/biased-pair/agreement").json()
+    for judge in report["judges"]:
+        # A flip happens when the first-shown (worse) response_a wins in order AB while
+        # response_b wins in BA, where it is shown first: the first position won both times.
+        assert judge["position_inconsistency"] > 0.5
+        assert judge["first_position_rate"] == 1.0
+        low, high = judge["first_position_ci"]
+        assert 0.5 < low < 1.0 == pytest.approx(high)
+
+
+def test_weighted_panel_learns_reliability_weights(http: httpx.Client) -> None:
+    import random
+
+    rng = random.Random(7)
+    for _ in range(36):
+        q = rng.randint(2, 5)
+        body = {"panel": "weighted-jury", "input": {"prompt": "p", "response": f"[[q={q}]]"}}
+        assert http.post("/v1/evaluations", json=body).status_code == 200
+    report = http.get("/v1/panels/weighted-jury/agreement").json()
+    weights = {j["judge"]: j for j in report["judges"]}
+    assert {j["weight_source"] for j in weights.values()} == {"dawid_skene"}
+    assert weights["fixed-1"]["weight"] < weights["honest-1"]["weight"]
+    assert weights["honest-1"]["accuracy"] > 0.9
+    # The weights in force now steer new verdicts and are reported with them.
+    ev = http.post(
+        "/v1/evaluations",
+        json={"panel": "weighted-jury", "input": {"prompt": "p", "response": "[[q=4]]"}},
+    ).json()
+    used = {j["judge"]: j["weight"] for j in ev["judges"]}
+    assert used == pytest.approx({k: v["weight"] for k, v in weights.items()})
+    assert ev["verdict"]["value"] == 4

@@ -1,0 +1,511 @@
+// Quorum reviewer page: claim, read and decide review items over the REST API.
+// Judged text is untrusted: it only ever reaches the DOM through textContent.
+"use strict";
+
+(() => {
+  const STORE = {
+    reviewer: "quorum.review.reviewer",
+    panel: "quorum.review.panel",
+    current: "quorum.review.current",
+    key: "quorum.review.key", // sessionStorage: forgotten when the tab closes
+  };
+  const KEY_GUARD_MS = 300; // digits ignored this long after an item auto-loads (no double decisions)
+
+  const $ = (id) => document.getElementById(id);
+  const state = { item: null, busy: false, guardUntil: 0 };
+
+  // --- small helpers -------------------------------------------------------------------
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function setText(id, value) {
+    $(id).textContent = value === undefined || value === null ? "" : String(value);
+  }
+
+  function show(id, visible) {
+    $(id).hidden = !visible;
+  }
+
+  function store(key, value) {
+    try {
+      if (value) localStorage.setItem(key, value);
+      else localStorage.removeItem(key);
+    } catch (_) {
+      /* storage disabled: the page still works, it just forgets */
+    }
+  }
+
+  function recall(key) {
+    try {
+      return localStorage.getItem(key) || "";
+    } catch (_) {
+      return "";
+    }
+  }
+
+  function apiKey() {
+    return $("apikey").value.trim();
+  }
+
+  function storedKey() {
+    try {
+      return sessionStorage.getItem(STORE.key) || "";
+    } catch (_) {
+      return "";
+    }
+  }
+
+  function saveKey(value) {
+    try {
+      if (value) sessionStorage.setItem(STORE.key, value);
+      else sessionStorage.removeItem(STORE.key);
+    } catch (_) {
+      /* storage disabled: the field itself still holds the key */
+    }
+  }
+
+  function percent(x) {
+    return typeof x === "number" ? `${Math.round(x * 100)}%` : "n/a";
+  }
+
+  function status(message) {
+    setText("status", message);
+  }
+
+  function error(message) {
+    setText("error", message);
+    show("error", Boolean(message));
+  }
+
+  // --- REST ----------------------------------------------------------------------------
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body) headers["Content-Type"] = "application/json";
+    const key = apiKey();
+    if (key) headers.Authorization = `Bearer ${key}`;
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body ? JSON.stringify(body) : undefined,
+        credentials: "same-origin",
+      });
+    } catch (e) {
+      throw new Error(`Could not reach Quorum (${e.message}). Check your connection and retry.`);
+    }
+    if (res.status === 204) return null;
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (_) {
+      data = null;
+    }
+    if (res.status === 401) {
+      show("key-field", true);
+      $("apikey").focus();
+    }
+    if (!res.ok) {
+      const detail = (data && (data.detail || data.title)) || res.statusText;
+      const err = new Error(`${detail} (HTTP ${res.status})`);
+      err.status = res.status;
+      throw err;
+    }
+    return data;
+  }
+
+  const itemPath = (item, action) =>
+    `/v1/reviews/${encodeURIComponent(item.id)}${action ? `/${action}` : ""}`;
+
+  // One request at a time; errors end up in the alert region.
+  async function run(work) {
+    if (state.busy) return;
+    state.busy = true;
+    document.body.setAttribute("aria-busy", "true");
+    error("");
+    try {
+      await work();
+    } catch (e) {
+      error(e.message || String(e));
+    } finally {
+      state.busy = false;
+      document.body.removeAttribute("aria-busy");
+    }
+  }
+
+  function reviewer() {
+    const name = $("reviewer").value.trim();
+    if (!name) {
+      error("Enter your name first: it is recorded with every verdict.");
+      $("reviewer").focus();
+      return "";
+    }
+    store(STORE.reviewer, name);
+    return name;
+  }
+
+  // --- rendering -----------------------------------------------------------------------
+
+  function fillText(boxId, textId, value) {
+    const present = typeof value === "string" && value.length > 0;
+    if (boxId) show(boxId, present);
+    setText(textId, present ? value : "");
+    $(textId).scrollTop = 0;
+  }
+
+  function isCompliant(rubric, value) {
+    const rule = rubric && rubric.compliant;
+    if (!rule) return false;
+    if (Array.isArray(rule.values)) return rule.values.map(String).includes(String(value));
+    if (rule.min !== undefined && rule.min !== null) {
+      const scale = rubric.scale.map(String);
+      return scale.indexOf(String(value)) >= scale.indexOf(String(rule.min));
+    }
+    return false;
+  }
+
+  function compliantText(rubric) {
+    const rule = rubric && rubric.compliant;
+    if (!rule) return "";
+    if (Array.isArray(rule.values)) return `Compliant: ${rule.values.join(", ")}`;
+    if (rule.min !== undefined && rule.min !== null) return `Compliant: ${rule.min} or better`;
+    return "";
+  }
+
+  function renderScale(rubric) {
+    const scale = $("scale");
+    scale.replaceChildren();
+    const values = rubric ? rubric.scale : [];
+    const anchors = (rubric && rubric.anchors) || {};
+    values.forEach((value, i) => {
+      const key = i < 9 ? String(i + 1) : "";
+      const button = el("button", "choice");
+      button.type = "button";
+      button.dataset.value = String(value);
+      if (key) {
+        button.setAttribute("aria-keyshortcuts", key);
+        button.append(el("kbd", "key", key));
+      }
+      button.append(el("span", "value", value));
+      const anchor = anchors[String(value)];
+      if (anchor) button.append(el("span", "anchor", anchor));
+      if (isCompliant(rubric, value)) button.append(el("span", "tag", "compliant"));
+      button.addEventListener("click", () => decide(value));
+      scale.append(button);
+    });
+  }
+
+  function renderVerdict(container, evaluation) {
+    container.replaceChildren();
+    const verdict = evaluation.verdict;
+    const parts = [];
+    if (verdict) {
+      const who = verdict.source === "human" ? "Final verdict (human)" : "Panel verdict";
+      const row = el("p", "verdict-line");
+      row.append(el("strong", null, `${who}: `), el("span", "verdict-value", verdict.value));
+      if (verdict.compliant !== null && verdict.compliant !== undefined) {
+        row.append(
+          el("span", verdict.compliant ? "tag" : "tag bad", verdict.compliant ? "compliant" : "not compliant"),
+        );
+      }
+      parts.push(row);
+    }
+    const facts = [`confidence ${percent(evaluation.confidence)}`];
+    const agreement = evaluation.agreement;
+    if (agreement) {
+      facts.push(`agreement ${percent(agreement.fleiss_p_i)}`);
+      facts.push(`${agreement.usable_votes}/${agreement.total_votes} usable votes`);
+      if (typeof agreement.position_consistency === "number") {
+        facts.push(`position consistency ${percent(agreement.position_consistency)}`);
+      }
+    }
+    parts.push(el("p", "muted", facts.join(" · ")));
+    container.append(...parts);
+  }
+
+  function renderVotes(list, evaluation) {
+    list.replaceChildren();
+    for (const vote of evaluation.votes || []) {
+      const li = el("li", "vote");
+      const head = el("div", "vote-head");
+      head.append(el("span", "judge", vote.judge));
+      if (vote.order) head.append(el("span", "muted", `order ${vote.order}`));
+      if (vote.value !== null && vote.value !== undefined) {
+        head.append(el("span", "vote-value", vote.value));
+      } else {
+        head.append(el("span", "tag bad", vote.unscored ? `unscored: ${vote.unscored}` : "no vote"));
+      }
+      li.append(head);
+      const why = vote.rationale || vote.error || vote.detail;
+      if (why) li.append(el("div", "rationale", why));
+      list.append(li);
+    }
+  }
+
+  function renderReasons(item) {
+    const list = $("reasons");
+    list.replaceChildren();
+    const routed = item.evaluation.routing ? item.evaluation.routing.reasons : [];
+    if (routed.length) {
+      for (const r of routed) {
+        const li = el("li");
+        li.append(el("code", null, r.code));
+        if (r.detail) li.append(document.createTextNode(` ${r.detail}`));
+        list.append(li);
+      }
+    } else {
+      for (const code of item.reasons || []) list.append(el("li", null, code));
+    }
+    if (!list.children.length) list.append(el("li", "muted", "no reason recorded"));
+  }
+
+  // `guarded`: shown right after a decision, so a doubled key press must not decide it.
+  function showItem(item, note, guarded) {
+    state.item = item;
+    state.guardUntil = guarded ? performance.now() + KEY_GUARD_MS : 0;
+    store(STORE.current, item.id);
+    const ev = item.evaluation;
+    const input = ev.input || {};
+    const rubric = item.rubric;
+
+    setText("item-title", `Item ${item.id.slice(0, 8)}`);
+    $("item-title").title = item.id;
+    setText("meta-panel", item.panel);
+    setText("meta-stage", item.stage === "adjudication" ? "adjudication (reviewers disagreed)" : "review");
+    setText("meta-uncertainty", typeof item.uncertainty === "number" ? item.uncertainty.toFixed(2) : "n/a");
+    setText("meta-reviews", `${item.reviews_done} of ${item.required_reviews}`);
+    setText("meta-lease", item.lease_until ? new Date(item.lease_until).toLocaleTimeString() : "n/a");
+    renderReasons(item);
+
+    fillText(null, "prompt", input.prompt || "");
+    fillText("context-box", "context", input.context);
+    fillText("reference-box", "reference", input.reference);
+    const pairwise = ev.kind === "comparison" || "response_a" in input;
+    show("single", !pairwise);
+    show("pair", pairwise);
+    if (pairwise) {
+      fillText(null, "response-a", input.response_a || "");
+      fillText(null, "response-b", input.response_b || "");
+      fillText(null, "response", "");
+    } else {
+      fillText(null, "response", input.response || "");
+      fillText(null, "response-a", "");
+      fillText(null, "response-b", "");
+    }
+
+    setText("rubric-id", rubric ? `${rubric.id} v${rubric.version}` : "");
+    setText("rubric-description", rubric ? rubric.description : "This rubric is no longer configured.");
+    setText("rubric-compliant", compliantText(rubric));
+    setText("criteria", rubric ? rubric.criteria : "");
+    renderScale(rubric);
+    $("comment").value = "";
+
+    show("blind-note", item.blind);
+    show("panel-verdict", !item.blind);
+    show("votes", !item.blind);
+    if (item.blind) {
+      $("panel-verdict").replaceChildren();
+      $("votes").replaceChildren();
+    } else {
+      renderVerdict($("panel-verdict"), ev);
+      renderVotes($("votes"), ev);
+    }
+
+    show("welcome", false);
+    show("empty", false);
+    show("item", true);
+    status(note || `Claimed item ${item.id.slice(0, 8)} on panel ${item.panel}.`);
+    window.scrollTo(0, 0);
+    $("item-title").focus({ preventScroll: true });
+  }
+
+  function clearItem() {
+    state.item = null;
+    store(STORE.current, "");
+    show("item", false);
+  }
+
+  function showEmpty() {
+    clearItem();
+    const panel = $("panel").value;
+    setText(
+      "empty-detail",
+      panel
+        ? `Nothing is waiting for review on panel ${panel}. Try again later or pick another panel.`
+        : "Nothing is waiting for review on any panel. Try again later.",
+    );
+    show("welcome", false);
+    show("empty", true);
+    status("The queue is empty.");
+    $("empty-title").setAttribute("tabindex", "-1");
+    $("empty-title").focus({ preventScroll: true });
+  }
+
+  function showLast(done, value) {
+    let outcome;
+    if (done.status === "decided") {
+      outcome = `You chose ${value}. Final verdict: ${done.final_value}.`;
+    } else if (done.stage === "adjudication") {
+      outcome = `You chose ${value}. Reviewers disagree: the item goes to adjudication.`;
+    } else {
+      outcome = `You chose ${value}. Recorded: ${done.reviews_done} of ${done.required_reviews} reviews.`;
+    }
+    setText("last-outcome", outcome);
+    const ev = done.evaluation;
+    if (done.blind) {
+      $("last-verdict").replaceChildren(el("p", "muted", "The judges' votes stay hidden until all reviews are in."));
+      $("last-votes").replaceChildren();
+      show("last-details", false);
+    } else {
+      renderVerdict($("last-verdict"), ev);
+      renderVotes($("last-votes"), ev);
+      setText("last-summary", `What the judges said (${(ev.votes || []).length} votes)`);
+      show("last-details", true);
+    }
+    show("last", true);
+  }
+
+  // --- actions -------------------------------------------------------------------------
+
+  // The claim is gone (lease expired, taken over, item removed): drop it and say so.
+  function dropIfLost(e) {
+    if (e.status === 404 || e.status === 409) {
+      clearItem();
+      show("welcome", true);
+      throw new Error(`${e.message}. The item was put away; press N for the next one.`);
+    }
+    throw e;
+  }
+
+  async function claimNext(name, guarded) {
+    const panel = $("panel").value || null;
+    const item = await api("POST", "/v1/reviews/claim", { reviewer: name, panel });
+    if (item === null) showEmpty();
+    else showItem(item, null, guarded);
+  }
+
+  function next() {
+    const name = reviewer();
+    if (!name) return;
+    return run(async () => {
+      if (state.item && state.item.claimed_by === name) {
+        status("Finish or release the current item first.");
+        return;
+      }
+      await claimNext(name);
+    });
+  }
+
+  function decide(value) {
+    const item = state.item;
+    if (!item) return;
+    const name = reviewer();
+    if (!name) return;
+    return run(async () => {
+      const comment = $("comment").value.trim();
+      const done = await api("POST", itemPath(item, "verdict"), {
+        reviewer: name,
+        value,
+        comment: comment || null,
+      }).catch(dropIfLost);
+      showLast(done, value);
+      clearItem();
+      status(`Saved your verdict ${value}. Loading the next item…`);
+      await claimNext(name, true);
+    });
+  }
+
+  function release() {
+    const item = state.item;
+    if (!item) return;
+    const name = reviewer();
+    if (!name) return;
+    return run(async () => {
+      await api("POST", itemPath(item, "release"), { reviewer: name }).catch(dropIfLost);
+      clearItem();
+      show("welcome", true);
+      status(`Released item ${item.id.slice(0, 8)}: it is back in the queue.`);
+      $("next").focus();
+    });
+  }
+
+  // Reloading the page keeps the item this reviewer holds.
+  async function resume() {
+    const id = recall(STORE.current);
+    const name = $("reviewer").value.trim();
+    if (!id || !name) return;
+    await run(async () => {
+      try {
+        const item = await api("GET", `/v1/reviews/${encodeURIComponent(id)}?reviewer=${encodeURIComponent(name)}`);
+        if (item && item.status === "claimed" && item.claimed_by === name) {
+          showItem(item, `Resumed item ${item.id.slice(0, 8)}, still claimed by you.`);
+          return;
+        }
+      } catch (_) {
+        /* gone or unreachable: start fresh */
+      }
+      store(STORE.current, "");
+    });
+  }
+
+  // --- wiring --------------------------------------------------------------------------
+
+  function typing(target) {
+    return (
+      target instanceof HTMLElement &&
+      (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))
+    );
+  }
+
+  function onKey(e) {
+    if (e.key === "Escape" && typing(e.target)) {
+      e.target.blur();
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat || typing(e.target)) return;
+    const key = e.key.toLowerCase();
+    if (key === "n") {
+      e.preventDefault();
+      next();
+    } else if (key === "r" && state.item) {
+      e.preventDefault();
+      release();
+    } else if (/^[1-9]$/.test(key) && state.item && state.item.rubric) {
+      if (performance.now() < state.guardUntil) return;
+      const value = state.item.rubric.scale[Number(key) - 1];
+      if (value === undefined) return;
+      e.preventDefault();
+      decide(value);
+    }
+  }
+
+  function init() {
+    const input = $("reviewer");
+    input.value = recall(STORE.reviewer);
+    input.addEventListener("change", () => store(STORE.reviewer, input.value.trim()));
+    const key = $("apikey");
+    key.value = storedKey();
+    show("key-field", Boolean(key.value));
+    key.addEventListener("change", () => saveKey(key.value.trim()));
+    const select = $("panel");
+    const panel = recall(STORE.panel);
+    if ([...select.options].some((o) => o.value === panel)) select.value = panel;
+    select.addEventListener("change", () => store(STORE.panel, select.value));
+    $("setup").addEventListener("submit", (e) => {
+      e.preventDefault();
+      next();
+    });
+    $("release").addEventListener("click", release);
+    document.addEventListener("keydown", onKey);
+    if (!input.value) input.focus();
+    resume();
+  }
+
+  init();
+})();
