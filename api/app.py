@@ -26,8 +26,6 @@ from judges import ChatClient, PanelRunner
 
 log = logging.getLogger("quorum")
 
-SWEEP_INTERVAL_S = 30.0
-
 
 async def _gauges(metrics: Metrics, app: FastAPI, settings: Settings) -> None:
     """Recompute database-derived gauges every `gauge_refresh_s`."""
@@ -39,8 +37,8 @@ async def _gauges(metrics: Metrics, app: FastAPI, settings: Settings) -> None:
         await asyncio.sleep(settings.gauge_refresh_s)
 
 
-async def _sweep(service: EvaluationService) -> None:
-    """Resume evaluations whose worker died, now and then every SWEEP_INTERVAL_S."""
+async def _sweep(service: EvaluationService, interval_s: float) -> None:
+    """Resume evaluations whose worker died, now and then every `interval_s`."""
     while True:
         try:
             n = await service.resume_stale()
@@ -48,7 +46,7 @@ async def _sweep(service: EvaluationService) -> None:
                 log.info("resumed %d interrupted evaluation(s)", n)
         except Exception:
             log.exception("resume sweep failed; will retry")
-        await asyncio.sleep(SWEEP_INTERVAL_S)
+        await asyncio.sleep(interval_s)
 
 
 def create_app(settings: Settings | None = None, client: ChatClient | None = None) -> FastAPI:
@@ -71,7 +69,12 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
         stats = StatsService(config, sessions)
         service = EvaluationService(
-            config, sessions, PanelRunner(chat), metrics, weights=stats.weights_for
+            config,
+            sessions,
+            PanelRunner(chat),
+            metrics,
+            weights=stats.weights_for,
+            lease_grace_s=settings.lease_grace_s,
         )
         app.state.settings = settings
         app.state.config = config
@@ -89,7 +92,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             config, sessions, postgres=not is_sqlite(settings.database_url)
         )
         background = [
-            asyncio.create_task(_sweep(service)),
+            asyncio.create_task(_sweep(service, settings.sweep_interval_s)),
             asyncio.create_task(_gauges(metrics, app, settings)),
         ]
         log.info(

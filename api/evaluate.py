@@ -35,8 +35,6 @@ from rubrics import Item, ItemError, Mode, Rubric
 log = logging.getLogger("quorum.evaluate")
 
 Kind = Literal["evaluation", "comparison"]
-LEASE_GRACE_S = 30.0
-"""Added to the panel deadline to form the lease of the worker judging an evaluation."""
 MAX_RUNS = 3
 """Judging attempts (first run plus resumes) before an evaluation is marked failed."""
 
@@ -62,6 +60,7 @@ class EvaluationService:
         runner: PanelRunner,
         metrics: Metrics | None = None,
         weights: Callable[[str], dict[str, float] | None] | None = None,
+        lease_grace_s: float = 30.0,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -69,6 +68,8 @@ class EvaluationService:
         self.metrics = metrics
         self.weights = weights
         """Where `weighted` panels get their estimated reliability weights."""
+        self.lease_grace_s = lease_grace_s
+        """Added to the panel deadline to form the lease of the worker judging an item."""
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
 
     def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
@@ -114,7 +115,7 @@ class EvaluationService:
             request_sha256=digest,
             audit_draw=0.0,
             runs=1,
-            lease_until=now + timedelta(seconds=panel.deadline_s + LEASE_GRACE_S),
+            lease_until=now + timedelta(seconds=panel.deadline_s + self.lease_grace_s),
             created_at=now,
             updated_at=now,
         )
@@ -310,7 +311,7 @@ class EvaluationService:
                 await self._fail(row.id, f"could not be completed: {why}")
                 continue
             rubric = self.config.rubrics[panel.rubric]
-            until = utcnow() + timedelta(seconds=panel.deadline_s + LEASE_GRACE_S)
+            until = utcnow() + timedelta(seconds=panel.deadline_s + self.lease_grace_s)
             async with self.sessions() as session:
                 taken = await EvaluationRepository(session).take_lease(
                     row.id, row.lease_until, until

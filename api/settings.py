@@ -30,5 +30,10 @@ class Settings(BaseSettings):
     metrics_max_apps: int = Field(default=20, ge=1)
     stats_window: str = "24h"
     """Window of the agreement gauges (`quorum_panel_fleiss_kappa`...)."""
+    lease_grace_s: float = Field(default=30.0, gt=0)
+    """Added to a panel's deadline to form the lease on an evaluation being judged; past
+    it, any replica may resume the evaluation (its worker is presumed dead)."""
+    sweep_interval_s: float = Field(default=30.0, gt=0)
+    """How often each replica looks for evaluations to resume."""
     gauge_refresh_s: float = Field(default=30.0, gt=0)
     """How often database-derived gauges are recomputed."""
