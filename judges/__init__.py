@@ -1,5 +1,6 @@
 """Who judges: judge config, the ChatClient protocol, the litellm adapter, the panel runner."""
 
+from judges.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from judges.client import ChatClient, ChatRequest, ChatResult, TokenLogprob, TopLogprob
 from judges.config import JudgeConfig
 from judges.errors import (
@@ -14,10 +15,13 @@ from judges.runner import PanelRunner, RetryPolicy
 from judges.vote import Vote, canonical
 
 __all__ = [
+    "BreakerPolicy",
+    "BreakerState",
     "CallErrorKind",
     "ChatClient",
     "ChatRequest",
     "ChatResult",
+    "CircuitBreaker",
     "JudgeCallError",
     "JudgeConfig",
     "JudgeConfigError",

@@ -25,6 +25,7 @@ class CallErrorKind(StrEnum):
     BAD_REQUEST = "bad_request"
     NOT_FOUND = "not_found"
     DEADLINE = "deadline"
+    CIRCUIT_OPEN = "circuit_open"
     OTHER = "other"
 
 

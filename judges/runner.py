@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from judges.breaker import BreakerPolicy, CircuitBreaker
 from judges.client import ChatClient, ChatRequest, ChatResult
 from judges.config import JudgeConfig
 from judges.errors import CallErrorKind, JudgeCallError, RetryableCallError
@@ -44,10 +45,20 @@ class PanelRunner:
         client: ChatClient,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        breaker: BreakerPolicy | None = None,
     ) -> None:
         self._client = client
         self._retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
+        self._breaker_policy = breaker or BreakerPolicy()
+        self._breakers: dict[str, CircuitBreaker] = {}
+
+    def breaker(self, judge: str) -> CircuitBreaker:
+        """The circuit breaker of one judge (created closed on first use)."""
+        found = self._breakers.get(judge)
+        if found is None:
+            found = self._breakers.setdefault(judge, CircuitBreaker(self._breaker_policy))
+        return found
 
     async def run(
         self,
@@ -116,9 +127,19 @@ class PanelRunner:
         deadline: float,
     ) -> Vote:
         started = time.monotonic()
+        breaker = self.breaker(judge.name)
         attempt = 0
         while True:
             attempt += 1
+            if not breaker.allow():
+                return self._failed(
+                    judge,
+                    prompt,
+                    CallErrorKind.CIRCUIT_OPEN,
+                    "circuit open after repeated failures; not called",
+                    latency_ms=_ms(started),
+                    attempts=attempt - 1,
+                )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return self._failed(
@@ -147,8 +168,16 @@ class PanelRunner:
                 )
             except JudgeCallError as exc:
                 error = exc
+            except asyncio.CancelledError:
+                breaker.abandon()  # cut off by the deadline: says nothing about the judge
+                raise
             else:
+                breaker.success()
                 return self._vote(judge, prompt, rubric, item, result, _ms(started), attempt)
+            if error.retryable:
+                breaker.failure()
+            else:
+                breaker.success()  # bad credentials or request: the judge itself is up
             if not error.retryable or attempt > judge.max_retries:
                 return self._failed(
                     judge,
