@@ -10,8 +10,11 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import ValidationError
 
 from api import backtest
 from api.config import load_config
@@ -113,6 +116,43 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from api.audit import export_lines
+    from api.config import load_config as load
+
+    settings = _settings(args)
+    config = load(settings.config)
+    until = args.until or datetime.now(UTC)
+    since = args.since or (until - timedelta(days=1))
+
+    async def write(sessions: SessionFactory) -> int:
+        count = 0
+        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+        try:
+            async for line in export_lines(sessions, config, since, until, args.panel):
+                out.write(line)
+                count += 1
+        finally:
+            if args.out:
+                out.close()
+        return count
+
+    n = _run(write, settings)
+    print(
+        f"exported {n} evaluation(s) from {since.isoformat()} to {until.isoformat()}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from exc
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -181,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     keys.set_defaults(func=cmd_keys)
 
+    export = sub.add_parser("export", help="write the audit trail of a time range as JSONL")
+    export.add_argument("--config")
+    export.add_argument("--since", type=_timestamp, help="ISO time (default: until - 1 day)")
+    export.add_argument("--until", type=_timestamp, help="ISO time (default: now)")
+    export.add_argument("--panel", help="only this panel (the file then replays in backtest)")
+    export.add_argument("--out", help="file to write (default: stdout)")
+    export.set_defaults(func=cmd_export)
+
     check = sub.add_parser("check-config", help="validate the config file and exit")
     check.add_argument("--config")
     check.set_defaults(func=cmd_check_config)
@@ -195,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except ConfigError as exc:
         print(f"quorum: config error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # QUORUM_* settings
+        err = exc.errors()[0]
+        name = "QUORUM_" + "_".join(str(p) for p in err["loc"][:1]).upper()
+        print(f"quorum: setting {name}: {err['msg']}", file=sys.stderr)
         return 2
 
 

@@ -48,6 +48,9 @@ class PanelConfig(BaseModel):
     """Independent human reviews each routed item needs; disagreement goes to adjudication."""
     blind_review: bool = True
     """Hide the judges' votes and the panel verdict from a reviewer until they decide."""
+    redact: bool = True
+    """Apply the service's redaction patterns to this panel's texts (turn off for panels
+    that judge data leakage: they must see the data)."""
     review_lease_s: float = Field(default=900.0, gt=0, le=86_400)
     """How long a claim lasts before the item returns to the queue."""
     description: str = ""

@@ -31,6 +31,7 @@ from api.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
 from judges import PanelRunner, Vote
 from routing import Aggregation, PanelVerdict, conclude
 from rubrics import Item, ItemError, Mode, Rubric
+from rubrics.redact import Redactor
 
 log = logging.getLogger("quorum.evaluate")
 
@@ -61,6 +62,7 @@ class EvaluationService:
         metrics: Metrics | None = None,
         weights: Callable[[str], dict[str, float] | None] | None = None,
         lease_grace_s: float = 30.0,
+        redactor: Redactor | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -69,6 +71,7 @@ class EvaluationService:
         self.weights = weights
         """Where `weighted` panels get their estimated reliability weights."""
         self.lease_grace_s = lease_grace_s
+        self.redactor = redactor
         """Added to the panel deadline to form the lease of the worker judging an item."""
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
 
@@ -89,7 +92,10 @@ class EvaluationService:
     ) -> EvaluationPublic:
         """Judge one request, or return the stored evaluation for a repeated idempotency key."""
         panel, rubric = self.panel(request.panel, kind)
-        item = Item(**request.input.model_dump())
+        fields = request.input.model_dump(exclude_none=True)
+        if self.redactor and panel.redact:
+            fields = {k: self.redactor(v) for k, v in fields.items()}
+        item = Item(**fields)
         try:
             item.check_for(rubric)
         except ItemError as exc:
@@ -108,7 +114,7 @@ class EvaluationService:
             rubric_id=rubric.id,
             rubric_version=rubric.version,
             status="pending",
-            input=request.input.model_dump(exclude_none=True),
+            input=fields,
             request_metadata=request.metadata,
             app=request.metadata.get("app"),
             idempotency_key=key,

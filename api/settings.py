@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rubrics.redact import Redactor
 
 
 class Settings(BaseSettings):
@@ -35,5 +37,17 @@ class Settings(BaseSettings):
     it, any replica may resume the evaluation (its worker is presumed dead)."""
     sweep_interval_s: float = Field(default=30.0, gt=0)
     """How often each replica looks for evaluations to resume."""
+    retention_days: int | None = Field(default=None, ge=1)
+    """Delete evaluations (votes, reviews) older than this many days; None keeps all."""
+    redact: list[str] = Field(default_factory=list)
+    """Patterns redacted from judged texts before they are stored or sent to judges
+    (a JSON list): email, phone, credit_card, api_key, ipv4, or "re:<regex>"."""
     gauge_refresh_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("redact")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        Redactor(value)  # raises ValueError naming the bad pattern
+        return value
+
     """How often database-derived gauges are recomputed."""

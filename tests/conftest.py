@@ -157,6 +157,12 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
                 "judges": ["honest-1", "honest-2", "fixed-1"],
             },
             {
+                "name": "leak-check",
+                "rubric": "data-leakage",
+                "redact": False,
+                "judges": ["honest-1", "honest-2", "honest-3"],
+            },
+            {
                 "name": "lp-jury",
                 "rubric": "helpfulness",
                 "judges": ["lp-1", "lp-2", "honest-3"],

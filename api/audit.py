@@ -1,0 +1,194 @@
+"""The audit trail: export evaluations as JSONL, and delete what is past retention.
+
+One line per evaluation. The top-level fields are the dataset format of `quorum
+backtest` (dataset = panel, item, mode, scale, input, votes, human), so an export of one
+panel replays offline as it is; `audit` holds the rest of the record: rubric id and
+version, each call's model, params, raw output, parsed vote and prompt hash, the verdict,
+the routing reasons, and every human decision with reviewer and time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, tuple_
+from sqlmodel import col, select
+
+from api.config import QuorumConfig
+from api.db import SessionFactory
+from api.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow, utcnow
+
+BATCH = 500
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return ts.isoformat() if ts else None
+
+
+def record(
+    row: EvaluationRow,
+    votes: list[VoteRow],
+    review: ReviewItemRow | None,
+    decisions: list[ReviewDecisionRow],
+    config: QuorumConfig,
+) -> dict[str, Any]:
+    """One evaluation as an export line (a dict ready for json.dumps)."""
+    rubric = config.rubrics.get(row.rubric_id)
+    return {
+        "dataset": row.panel,
+        "item": row.id,
+        "mode": "pairwise" if row.kind == "comparison" else "pointwise",
+        "scale": list(rubric.scale) if rubric else None,
+        "input": row.input,
+        "votes": [
+            {
+                "judge": v.judge,
+                "order": v.order,
+                "value": v.value,
+                "unscored": v.unscored or v.error,
+                "model": v.model,
+                "params": v.params,
+                "reversed_scale": v.reversed_scale,
+                "shown_value": v.shown_value,
+                "raw_output": v.raw_output,
+                "rationale": v.rationale,
+                "detail": v.detail,
+                "prompt_sha256": v.prompt_sha256,
+                "latency_ms": v.latency_ms,
+                "attempts": v.attempts,
+                "prompt_tokens": v.prompt_tokens,
+                "completion_tokens": v.completion_tokens,
+                "cost_usd": v.cost_usd,
+                "distribution": v.distribution,
+                "created_at": _iso(v.created_at),
+            }
+            for v in votes
+        ],
+        "human": [row.verdict_value] if row.verdict_source == "human" else [],
+        "label_kind": "human",
+        "meta": {"app": row.app},
+        "audit": {
+            "rubric": {"id": row.rubric_id, "version": row.rubric_version},
+            "status": row.status,
+            "verdict": {
+                "value": row.verdict_value,
+                "compliant": row.verdict_compliant,
+                "source": row.verdict_source,
+            },
+            "confidence": row.confidence,
+            "agreement": row.agreement,
+            "routing": {"decision": row.routing_decision, "reasons": row.routing_reasons},
+            "metadata": row.request_metadata,
+            "idempotency_key": row.idempotency_key,
+            "error": row.error,
+            "created_at": _iso(row.created_at),
+            "completed_at": _iso(row.completed_at),
+            "review": None
+            if review is None
+            else {
+                "id": review.id,
+                "status": review.status,
+                "stage": review.stage,
+                "final_value": review.final_value,
+                "decided_at": _iso(review.decided_at),
+                "decisions": [
+                    {
+                        "reviewer": d.reviewer,
+                        "stage": d.stage,
+                        "value": d.value,
+                        "comment": d.comment,
+                        "created_at": _iso(d.created_at),
+                    }
+                    for d in decisions
+                ],
+            },
+        },
+    }
+
+
+async def export_lines(
+    sessions: SessionFactory,
+    config: QuorumConfig,
+    since: datetime,
+    until: datetime,
+    panel: str | None = None,
+) -> AsyncIterator[str]:
+    """JSONL lines for evaluations created in [since, until), oldest first, in batches."""
+    after: tuple[datetime, str] | None = None
+    while True:
+        async with sessions() as session:
+            q = select(EvaluationRow).where(
+                col(EvaluationRow.created_at) >= since, col(EvaluationRow.created_at) < until
+            )
+            if panel is not None:
+                q = q.where(col(EvaluationRow.panel) == panel)
+            if after is not None:
+                q = q.where(
+                    tuple_(col(EvaluationRow.created_at), col(EvaluationRow.id)) > tuple_(*after)
+                )
+            rows = list(
+                (
+                    await session.exec(
+                        q.order_by(col(EvaluationRow.created_at), col(EvaluationRow.id)).limit(
+                            BATCH
+                        )
+                    )
+                ).all()
+            )
+            if not rows:
+                return
+            ids = [r.id for r in rows]
+            votes: dict[str, list[VoteRow]] = {}
+            for v in (
+                await session.exec(
+                    select(VoteRow)
+                    .where(col(VoteRow.evaluation_id).in_(ids))
+                    .order_by(col(VoteRow.id))
+                )
+            ).all():
+                votes.setdefault(v.evaluation_id, []).append(v)
+            reviews = {
+                r.evaluation_id: r
+                for r in (
+                    await session.exec(
+                        select(ReviewItemRow).where(col(ReviewItemRow.evaluation_id).in_(ids))
+                    )
+                ).all()
+            }
+            decisions: dict[str, list[ReviewDecisionRow]] = {}
+            for d in (
+                await session.exec(
+                    select(ReviewDecisionRow)
+                    .where(col(ReviewDecisionRow.evaluation_id).in_(ids))
+                    .order_by(col(ReviewDecisionRow.id))
+                )
+            ).all():
+                decisions.setdefault(d.evaluation_id, []).append(d)
+        for r in rows:
+            line = record(
+                r, votes.get(r.id, []), reviews.get(r.id), decisions.get(r.id, []), config
+            )
+            yield json.dumps(line, ensure_ascii=False, default=str) + "\n"
+        last = rows[-1]
+        after = (last.created_at, last.id)
+
+
+async def apply_retention(sessions: SessionFactory, days: int) -> int:
+    """Delete evaluations (with their votes, review items and decisions) older than `days`."""
+    cutoff = utcnow() - timedelta(days=days)
+    async with sessions() as session:
+        old = select(EvaluationRow.id).where(col(EvaluationRow.created_at) < cutoff)
+        items = select(ReviewItemRow.id).where(col(ReviewItemRow.evaluation_id).in_(old))
+        await session.exec(
+            delete(ReviewDecisionRow).where(col(ReviewDecisionRow.review_item_id).in_(items))
+        )
+        await session.exec(delete(ReviewItemRow).where(col(ReviewItemRow.evaluation_id).in_(old)))
+        await session.exec(delete(VoteRow).where(col(VoteRow.evaluation_id).in_(old)))
+        result = await session.exec(
+            delete(EvaluationRow).where(col(EvaluationRow.created_at) < cutoff)
+        )
+        await session.commit()
+        return int(result.rowcount)
