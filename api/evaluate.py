@@ -40,6 +40,12 @@ MAX_RUNS = 3
 """Judging attempts (first run plus resumes) before an evaluation is marked failed."""
 
 
+def _log_failure(task: asyncio.Task[EvaluationPublic]) -> None:
+    """Background judging already marked the evaluation failed; keep the error visible."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background evaluation failed: %s", task.exception())
+
+
 def audit_draw(evaluation_id: str) -> float:
     """A uniform number in [0, 1) fixed by the id, so audit sampling is reproducible."""
     return int(hashlib.sha256(evaluation_id.encode()).hexdigest()[:13], 16) / 16**13
@@ -63,6 +69,7 @@ class EvaluationService:
         weights: Callable[[str], dict[str, float] | None] | None = None,
         lease_grace_s: float = 30.0,
         redactor: Redactor | None = None,
+        max_concurrent: int = 64,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -72,6 +79,8 @@ class EvaluationService:
         """Where `weighted` panels get their estimated reliability weights."""
         self.lease_grace_s = lease_grace_s
         self.redactor = redactor
+        self.slots = asyncio.Semaphore(max_concurrent)
+        """Evaluations judged at once, across single, batch, async and resumed work."""
         """Added to the panel deadline to form the lease of the worker judging an item."""
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
 
@@ -88,9 +97,11 @@ class EvaluationService:
         return panel, rubric
 
     async def submit(
-        self, kind: Kind, request: EvaluationCreate | ComparisonCreate
+        self, kind: Kind, request: EvaluationCreate | ComparisonCreate, *, wait: bool = True
     ) -> EvaluationPublic:
-        """Judge one request, or return the stored evaluation for a repeated idempotency key."""
+        """Judge one request, or return the stored evaluation for a repeated idempotency key.
+        With `wait=False` the evaluation is returned as soon as it is stored (`pending`) and
+        judged in the background; a restart resumes it (its lease runs out)."""
         panel, rubric = self.panel(request.panel, kind)
         fields = request.input.model_dump(exclude_none=True)
         if self.redactor and panel.redact:
@@ -141,6 +152,9 @@ class EvaluationService:
         task = asyncio.create_task(self._judge(row.id, panel, rubric, item))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
+        if not wait:
+            task.add_done_callback(_log_failure)
+            return present.evaluation(row, [], None)
         return await asyncio.shield(task)
 
     async def get(self, evaluation_id: str) -> EvaluationPublic:
@@ -168,14 +182,15 @@ class EvaluationService:
         self, evaluation_id: str, panel: PanelConfig, rubric: Rubric, item: Item
     ) -> EvaluationPublic:
         try:
-            votes = await self.runner.run(
-                self.config.panel_judges(panel),
-                rubric,
-                item,
-                deadline_s=panel.deadline_s,
-                position_swap=panel.position_swap,
-                scale_swap=panel.scale_swap,
-            )
+            async with self.slots:
+                votes = await self.runner.run(
+                    self.config.panel_judges(panel),
+                    rubric,
+                    item,
+                    deadline_s=panel.deadline_s,
+                    position_swap=panel.position_swap,
+                    scale_swap=panel.scale_swap,
+                )
             return await self._complete(evaluation_id, panel, rubric, votes)
         except Exception as exc:
             log.exception("evaluation %s failed", evaluation_id)

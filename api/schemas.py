@@ -297,3 +297,31 @@ class VerdictRequest(BaseModel):
     value: ScaleValue | float
     """A value on the rubric's scale (pairwise: "A", "B" or "tie")."""
     comment: str | None = Field(default=None, max_length=10_000)
+
+
+class BatchItem(BaseModel):
+    """One item of a batch: an evaluation (pointwise) or a comparison (pairwise)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: Literal["evaluation", "comparison"] = "evaluation"
+
+
+class BatchCreate(BaseModel):
+    """Many items judged concurrently; each is validated and answered on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, Any]] = Field(min_length=1)
+    """Each like the body of POST /v1/evaluations (or /v1/comparisons with
+    `"kind": "comparison"`)."""
+
+
+class BatchResult(BaseModel):
+    """One item's outcome: the evaluation, or the problem that stopped it."""
+
+    index: int
+    status: int
+    """The HTTP status this item would have had on its own."""
+    evaluation: EvaluationPublic | None = None
+    problem: dict[str, Any] | None = None

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     metrics_max_apps: int = Field(default=20, ge=1)
     stats_window: str = "24h"
     """Window of the agreement gauges (`quorum_panel_fleiss_kappa`...)."""
+    max_concurrent_evaluations: int = Field(default=64, ge=1)
+    """Evaluations judged at once by this process (single, batch, async, resumed)."""
+    batch_max_items: int = Field(default=100, ge=1, le=10_000)
+    """Items per batch request; more is 413."""
     lease_grace_s: float = Field(default=30.0, gt=0)
     """Added to a panel's deadline to form the lease on an evaluation being judged; past
     it, any replica may resume the evaluation (its worker is presumed dead)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
 
 from api.auth import Forbidden, Principal, requires
 from api.deps import Service
+from api.routes.batch import wants_async
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
 
 router = APIRouter(prefix="/v1", tags=["evaluations"])
@@ -19,21 +21,48 @@ def check_panel(caller: Principal, panel: str) -> None:
         raise Forbidden(f"this key may not use panel {panel!r}")
 
 
-@router.post("/evaluations", response_model=EvaluationPublic)
+ASYNC: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Accepted (Prefer: respond-async): poll the Location"}
+}
+
+
+def _accepted(evaluation: EvaluationPublic) -> JSONResponse:
+    return JSONResponse(
+        evaluation.model_dump(mode="json"),
+        status_code=202,
+        headers={
+            "Location": f"/v1/evaluations/{evaluation.id}",
+            "Preference-Applied": "respond-async",
+        },
+    )
+
+
+@router.post("/evaluations", response_model=EvaluationPublic, responses=ASYNC)
 async def create_evaluation(
-    body: EvaluationCreate, service: Service, caller: Caller
-) -> EvaluationPublic:
-    """Judge one response on a pointwise panel and return the evaluation."""
+    body: EvaluationCreate,
+    service: Service,
+    caller: Caller,
+    prefer: Annotated[str | None, Header()] = None,
+) -> EvaluationPublic | JSONResponse:
+    """Judge one response on a pointwise panel and return the evaluation. With
+    `Prefer: respond-async`: 202 at once, the evaluation `pending`, judged in the background."""
     check_panel(caller, body.panel)
+    if wants_async(prefer):
+        return _accepted(await service.submit("evaluation", body, wait=False))
     return await service.submit("evaluation", body)
 
 
-@router.post("/comparisons", response_model=EvaluationPublic)
+@router.post("/comparisons", response_model=EvaluationPublic, responses=ASYNC)
 async def create_comparison(
-    body: ComparisonCreate, service: Service, caller: Caller
-) -> EvaluationPublic:
+    body: ComparisonCreate,
+    service: Service,
+    caller: Caller,
+    prefer: Annotated[str | None, Header()] = None,
+) -> EvaluationPublic | JSONResponse:
     """Compare two responses on a pairwise panel; each judge sees both orders."""
     check_panel(caller, body.panel)
+    if wants_async(prefer):
+        return _accepted(await service.submit("comparison", body, wait=False))
     return await service.submit("comparison", body)
 
 

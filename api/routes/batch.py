@@ -1,0 +1,107 @@
+"""POST /v1/evaluations/batch: many items, judged concurrently, answered in order."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from api.auth import Principal, requires
+from api.deps import Service
+from api.errors import PayloadTooLarge, QuorumError
+from api.problems import TYPE_BASE
+from api.schemas import BatchCreate, BatchResult, ComparisonCreate, EvaluationCreate, Page
+
+router = APIRouter(prefix="/v1", tags=["evaluations"])
+Caller = Annotated[Principal, Depends(requires("evaluate"))]
+
+
+def _problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
+
+
+def wants_async(prefer: str | None) -> bool:
+    """RFC 7240: `Prefer: respond-async`."""
+    return prefer is not None and any(
+        p.strip().lower() == "respond-async" for p in prefer.split(",")
+    )
+
+
+@router.post(
+    "/evaluations/batch",
+    response_model=Page[BatchResult],
+    responses={202: {"description": "Accepted: judged in the background (Prefer: respond-async)"}},
+)
+async def create_batch(
+    body: BatchCreate,
+    request: Request,
+    service: Service,
+    caller: Caller,
+    prefer: Annotated[str | None, Header()] = None,
+) -> Page[BatchResult] | JSONResponse:
+    """Judge many items concurrently (bounded by the service-wide concurrency limit).
+    Results come back in request order; a bad item gets its own problem details and does
+    not fail the batch. With `Prefer: respond-async` the answer is 202 with every item
+    stored as `pending`; poll GET /v1/evaluations/{id}."""
+    limit = request.app.state.settings.batch_max_items
+    if len(body.items) > limit:
+        raise PayloadTooLarge(f"a batch holds at most {limit} items; got {len(body.items)}")
+    background = wants_async(prefer)
+
+    async def one(index: int, raw: dict[str, Any]) -> BatchResult:
+        kind = raw.get("kind", "evaluation")
+        model = ComparisonCreate if kind == "comparison" else EvaluationCreate
+        try:
+            if kind not in ("evaluation", "comparison"):
+                raise ValueError(f"kind must be 'evaluation' or 'comparison', got {kind!r}")
+            item = model.model_validate({k: v for k, v in raw.items() if k != "kind"})
+        except (ValidationError, ValueError) as exc:
+            errors = exc.errors() if isinstance(exc, ValidationError) else []
+            first = errors[0] if errors else None
+            detail = (
+                f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}" if first else str(exc)
+            )
+            return BatchResult(
+                index=index,
+                status=422,
+                problem=_problem(
+                    422,
+                    "invalid-request",
+                    "Invalid request",
+                    detail,
+                    errors=[
+                        {"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                        for e in errors
+                    ],
+                ),
+            )
+        if not caller.may_use(item.panel):
+            return BatchResult(
+                index=index,
+                status=403,
+                problem=_problem(
+                    403, "forbidden", "Forbidden", f"this key may not use panel {item.panel!r}"
+                ),
+            )
+        try:
+            evaluation = await service.submit(kind, item, wait=not background)
+        except QuorumError as exc:
+            return BatchResult(
+                index=index,
+                status=exc.status,
+                problem=_problem(exc.status, exc.slug, exc.title, exc.detail),
+            )
+        return BatchResult(index=index, status=202 if background else 200, evaluation=evaluation)
+
+    results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(body.items)))
+    page: Page[BatchResult] = Page(data=list(results), count=len(results))
+    if background:
+        return JSONResponse(
+            page.model_dump(mode="json"),
+            status_code=202,
+            headers={"Preference-Applied": "respond-async"},
+        )
+    return page
