@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from api import problems
+from api.audit import apply_retention
 from api.auth import Authenticator
 from api.config import load_config
 from api.db import is_sqlite, make_engine, make_session_factory
@@ -19,10 +20,21 @@ from api.limits import BodyLimit
 from api.metrics import AppLabels, Metrics
 from api.migrate import upgrade
 from api.reviews import ReviewService
-from api.routes import agreement, catalog, evaluations, health, review_page, reviews
+from api.routes import (
+    agreement,
+    audit,
+    batch,
+    catalog,
+    evaluations,
+    health,
+    review_page,
+    reviews,
+)
 from api.settings import Settings
 from api.stats import StatsService
+from api.webhooks import WebhookSender
 from judges import ChatClient, PanelRunner
+from rubrics.redact import Redactor
 
 log = logging.getLogger("quorum")
 
@@ -37,16 +49,24 @@ async def _gauges(metrics: Metrics, app: FastAPI, settings: Settings) -> None:
         await asyncio.sleep(settings.gauge_refresh_s)
 
 
-async def _sweep(service: EvaluationService, interval_s: float) -> None:
-    """Resume evaluations whose worker died, now and then every `interval_s`."""
+async def _sweep(service: EvaluationService, settings: Settings) -> None:
+    """Every `sweep_interval_s`: resume evaluations whose worker died, and apply retention."""
     while True:
         try:
             n = await service.resume_stale()
             if n:
                 log.info("resumed %d interrupted evaluation(s)", n)
+            if settings.retention_days:
+                gone = await apply_retention(service.sessions, settings.retention_days)
+                if gone:
+                    log.info(
+                        "retention: deleted %d evaluation(s) older than %d days",
+                        gone,
+                        settings.retention_days,
+                    )
         except Exception:
-            log.exception("resume sweep failed; will retry")
-        await asyncio.sleep(interval_s)
+            log.exception("resume/retention sweep failed; will retry")
+        await asyncio.sleep(settings.sweep_interval_s)
 
 
 def create_app(settings: Settings | None = None, client: ChatClient | None = None) -> FastAPI:
@@ -68,6 +88,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         sessions = make_session_factory(engine)
         metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
         stats = StatsService(config, sessions)
+        webhooks = WebhookSender(sessions, settings.webhook_secret)
         service = EvaluationService(
             config,
             sessions,
@@ -75,6 +96,9 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             metrics,
             weights=stats.weights_for,
             lease_grace_s=settings.lease_grace_s,
+            redactor=Redactor(settings.redact),
+            max_concurrent=settings.max_concurrent_evaluations,
+            webhooks=webhooks,
         )
         app.state.settings = settings
         app.state.config = config
@@ -89,11 +113,12 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
                 "(create one with `quorum keys create`)"
             )
         app.state.reviews = ReviewService(
-            config, sessions, postgres=not is_sqlite(settings.database_url)
+            config, sessions, postgres=not is_sqlite(settings.database_url), webhooks=webhooks
         )
         background = [
-            asyncio.create_task(_sweep(service, settings.sweep_interval_s)),
+            asyncio.create_task(_sweep(service, settings)),
             asyncio.create_task(_gauges(metrics, app, settings)),
+            asyncio.create_task(webhooks.run()),
         ]
         log.info(
             "quorum ready: %d panel(s), %d judge(s), config %s",
@@ -108,6 +133,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await service.drain()
+            await webhooks.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -118,10 +144,12 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     )
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(batch.router)  # before /evaluations/{id}
     app.include_router(evaluations.router)
     app.include_router(catalog.router)
     app.include_router(agreement.router)
     app.include_router(reviews.router)
+    app.include_router(audit.router)
     app.include_router(review_page.router)
     app.include_router(health.router)
     return app

@@ -184,6 +184,7 @@ async def create_key(
             f"scopes must be among {', '.join(SCOPES)}; got {', '.join(bad) or 'none'}"
         )
     key, prefix, digest = new_key()
+    webhook_secret = "whsec_" + secrets.token_urlsafe(24)
     row = ApiKeyRow(
         id=uuid.uuid4().hex,
         name=name,
@@ -192,6 +193,7 @@ async def create_key(
         scopes=sorted(set(scopes)),
         panels=panels,
         rate_limit_per_min=rate_limit_per_min,
+        webhook_secret=webhook_secret,
         created_at=utcnow(),
     )
     async with sessions() as session:

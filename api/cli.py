@@ -94,7 +94,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
             return 2
         print(f"created key {row.id} ({row.name}; scopes {', '.join(row.scopes)})")
         print(f"  {key}")
-        print("Store it now: it is not shown again.")
+        print(f"webhook signing secret: {row.webhook_secret}")
+        print("Store them now: the key is not shown again.")
         return 0
     if args.keys_command == "list":
         rows = _run(auth.list_keys, settings)

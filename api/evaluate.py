@@ -28,6 +28,7 @@ from api.metrics import Metrics
 from api.repository import EvaluationRepository
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
 from api.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
+from api.webhooks import WebhookSender, delivery
 from judges import PanelRunner, Vote
 from routing import Aggregation, PanelVerdict, conclude
 from rubrics import Item, ItemError, Mode, Rubric
@@ -70,6 +71,7 @@ class EvaluationService:
         lease_grace_s: float = 30.0,
         redactor: Redactor | None = None,
         max_concurrent: int = 64,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -79,6 +81,7 @@ class EvaluationService:
         """Where `weighted` panels get their estimated reliability weights."""
         self.lease_grace_s = lease_grace_s
         self.redactor = redactor
+        self.webhooks = webhooks
         self.slots = asyncio.Semaphore(max_concurrent)
         """Evaluations judged at once, across single, batch, async and resumed work."""
         """Added to the panel deadline to form the lease of the worker judging an item."""
@@ -97,7 +100,12 @@ class EvaluationService:
         return panel, rubric
 
     async def submit(
-        self, kind: Kind, request: EvaluationCreate | ComparisonCreate, *, wait: bool = True
+        self,
+        kind: Kind,
+        request: EvaluationCreate | ComparisonCreate,
+        *,
+        wait: bool = True,
+        api_key_id: str | None = None,
     ) -> EvaluationPublic:
         """Judge one request, or return the stored evaluation for a repeated idempotency key.
         With `wait=False` the evaluation is returned as soon as it is stored (`pending`) and
@@ -130,6 +138,8 @@ class EvaluationService:
             app=request.metadata.get("app"),
             idempotency_key=key,
             request_sha256=digest,
+            webhook_url=request.webhook_url,
+            api_key_id=api_key_id,
             audit_draw=0.0,
             runs=1,
             lease_until=now + timedelta(seconds=panel.deadline_s + self.lease_grace_s),
@@ -233,10 +243,23 @@ class EvaluationService:
             session.add_all(vote_rows)
             if review is not None:
                 session.add(review)
+            public = present.evaluation(row, vote_rows, review)
+            if row.webhook_url:  # the outbox row commits with the result
+                session.add(
+                    delivery(
+                        row.id,
+                        row.webhook_url,
+                        "evaluation.completed",
+                        public.model_dump(mode="json"),
+                        row.api_key_id,
+                    )
+                )
             await session.commit()
+        if row.webhook_url and self.webhooks:
+            self.webhooks.wake()
         if self.metrics is not None:
             self.metrics.observe(panel.name, rubric, row.app, verdict, votes)
-        return present.evaluation(row, vote_rows, review)
+        return public
 
     def _apply(
         self, row: EvaluationRow, panel: PanelConfig, verdict: PanelVerdict
@@ -311,6 +334,17 @@ class EvaluationService:
                     row.lease_until = None
                     row.updated_at = row.completed_at = utcnow()
                     session.add(row)
+                    if row.webhook_url:
+                        payload = present.evaluation(row, [], None).model_dump(mode="json")
+                        session.add(
+                            delivery(
+                                row.id,
+                                row.webhook_url,
+                                "evaluation.failed",
+                                payload,
+                                row.api_key_id,
+                            )
+                        )
                     await session.commit()
         except Exception:  # the lease will expire and a sweeper will retry or fail it
             log.exception("could not mark evaluation %s failed", evaluation_id)

@@ -93,6 +93,7 @@ def evaluation(
         input=row.input,
         metadata=row.request_metadata or {},
         idempotency_key=row.idempotency_key,
+        webhook_url=row.webhook_url,
         created_at=row.created_at,
         completed_at=row.completed_at,
     )

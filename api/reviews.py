@@ -25,6 +25,7 @@ from api.db import SessionFactory
 from api.errors import Conflict, InvalidInput, NotFound
 from api.schemas import ReviewDecisionPublic, ReviewItemPublic
 from api.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow, utcnow
+from api.webhooks import WebhookSender, delivery
 from rubrics import coerce
 
 CLAIM_ATTEMPTS = 5
@@ -34,10 +35,17 @@ STATUSES = ("pending", "claimed", "decided")
 class ReviewService:
     """Review items over the database; every method is one short transaction."""
 
-    def __init__(self, config: QuorumConfig, sessions: SessionFactory, postgres: bool) -> None:
+    def __init__(
+        self,
+        config: QuorumConfig,
+        sessions: SessionFactory,
+        postgres: bool,
+        webhooks: WebhookSender | None = None,
+    ) -> None:
         self.config = config
         self.sessions = sessions
         self.postgres = postgres
+        self.webhooks = webhooks
 
     async def list(
         self, status: str | None, panel: str | None, limit: int, offset: int
@@ -231,7 +239,28 @@ class ReviewService:
                 session.add(evaluation)
             row.updated_at = now
             session.add(row)
+            hook = final is not None and evaluation.webhook_url
+            if hook and evaluation.webhook_url:  # re-sent: the final verdict changed
+                votes = (
+                    await session.exec(
+                        select(VoteRow)
+                        .where(col(VoteRow.evaluation_id) == evaluation.id)
+                        .order_by(col(VoteRow.id))
+                    )
+                ).all()
+                payload = present.evaluation(evaluation, votes, row).model_dump(mode="json")
+                session.add(
+                    delivery(
+                        evaluation.id,
+                        evaluation.webhook_url,
+                        "evaluation.verdict_changed",
+                        payload,
+                        evaluation.api_key_id,
+                    )
+                )
             await session.commit()
+            if hook and self.webhooks:
+                self.webhooks.wake()
             return await self._public(session, row, reviewer)
 
     async def _decisions(

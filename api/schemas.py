@@ -50,6 +50,11 @@ class _Request(BaseModel):
     """Free-form, stored with the evaluation; `app` labels metrics."""
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     """Repeat a request with the same key to get the stored evaluation, not a new one."""
+    webhook_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^https?://[^\s/$.?#].[^\s]*$"
+    )
+    """POSTed the evaluation when it completes, and again if a human verdict changes it;
+    signed with the submitting key's webhook secret (see docs/webhooks.md)."""
 
     @field_validator("metadata")
     @classmethod
@@ -155,6 +160,7 @@ class EvaluationPublic(BaseModel):
     judges: list[JudgeVerdictPublic]
     review_id: str | None = None
     error: str | None = None
+    webhook_url: str | None = None
     input: dict[str, Any]
     metadata: dict[str, Any]
     idempotency_key: str | None = None

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     """Evaluations judged at once by this process (single, batch, async, resumed)."""
     batch_max_items: int = Field(default=100, ge=1, le=10_000)
     """Items per batch request; more is 413."""
+    webhook_secret: str | None = None
+    """Signs webhook deliveries of requests made without an API key (open mode)."""
     lease_grace_s: float = Field(default=30.0, gt=0)
     """Added to a panel's deadline to form the lease on an evaluation being judged; past
     it, any replica may resume the evaluation (its worker is presumed dead)."""

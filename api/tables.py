@@ -68,6 +68,10 @@ class EvaluationRow(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     runs: int = 0
     """How many times judging started (more than 1 after a resume)."""
+    webhook_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """Where to push the result (and any later human verdict)."""
+    api_key_id: str | None = Field(default=None, max_length=32)
+    """The key that submitted it (its webhook secret signs deliveries)."""
     lease_until: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True)
     )
@@ -191,7 +195,34 @@ class ApiKeyRow(SQLModel, table=True):
     """Panels the key may use; None: all."""
     rate_limit_per_min: int | None = None
     """Requests per minute; None: the service default."""
+    webhook_secret: str | None = Field(default=None, max_length=128)
+    """Signs webhook deliveries for evaluations this key submits (shown once, at creation)."""
     created_at: datetime = _ts(nullable=False)
     revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One webhook message: written in the transaction that completes the evaluation (an
+    outbox), then delivered with retries, so no result is lost between database and hook."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: str = Field(primary_key=True, max_length=32)
+    evaluation_id: str = Field(max_length=32, index=True)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    event: str = Field(max_length=48)
+    """evaluation.completed or evaluation.verdict_changed."""
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    api_key_id: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="pending", max_length=16, index=True)
+    """pending, delivered or failed (gave up after the last attempt)."""
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(nullable=False, index=True)
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _ts(nullable=False)
+    delivered_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )

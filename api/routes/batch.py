@@ -87,7 +87,9 @@ async def create_batch(
                 ),
             )
         try:
-            evaluation = await service.submit(kind, item, wait=not background)
+            evaluation = await service.submit(
+                kind, item, wait=not background, api_key_id=caller.key_id
+            )
         except QuorumError as exc:
             return BatchResult(
                 index=index,

@@ -48,8 +48,10 @@ async def create_evaluation(
     `Prefer: respond-async`: 202 at once, the evaluation `pending`, judged in the background."""
     check_panel(caller, body.panel)
     if wants_async(prefer):
-        return _accepted(await service.submit("evaluation", body, wait=False))
-    return await service.submit("evaluation", body)
+        return _accepted(
+            await service.submit("evaluation", body, wait=False, api_key_id=caller.key_id)
+        )
+    return await service.submit("evaluation", body, api_key_id=caller.key_id)
 
 
 @router.post("/comparisons", response_model=EvaluationPublic, responses=ASYNC)
@@ -62,8 +64,10 @@ async def create_comparison(
     """Compare two responses on a pairwise panel; each judge sees both orders."""
     check_panel(caller, body.panel)
     if wants_async(prefer):
-        return _accepted(await service.submit("comparison", body, wait=False))
-    return await service.submit("comparison", body)
+        return _accepted(
+            await service.submit("comparison", body, wait=False, api_key_id=caller.key_id)
+        )
+    return await service.submit("comparison", body, api_key_id=caller.key_id)
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationPublic)

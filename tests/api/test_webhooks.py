@@ -1,0 +1,173 @@
+"""Webhooks over HTTP: signed deliveries to a receiver on loopback, retried, recorded, and
+re-sent when a human verdict changes the final verdict."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.webhooks import sign, verify
+from tests.conftest import ServerThread, write_config
+from tests.doubles.judge_server import JudgeDouble
+
+SECRET = "whsec_test_secret"
+
+
+class Receiver:
+    """Records deliveries; fails the first `fail_first` with HTTP 500."""
+
+    def __init__(self) -> None:
+        self.got: list[dict[str, Any]] = []
+        self.fail_first = 0
+        self.lock = threading.Lock()
+        self.app = Starlette(routes=[Route("/hook", self.hook, methods=["POST"])])
+
+    async def hook(self, request: Request) -> Response:
+        body = await request.body()
+        with self.lock:
+            if self.fail_first > 0:
+                self.fail_first -= 1
+                return Response(status_code=500)
+            self.got.append(
+                {
+                    "body": body,
+                    "json": json.loads(body),
+                    "signature": request.headers.get("quorum-signature", ""),
+                    "event": request.headers.get("quorum-event"),
+                }
+            )
+        return Response(status_code=204)
+
+    def wait(self, n: int, timeout: float = 15) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.got) < n:
+            assert time.monotonic() < deadline, f"got {len(self.got)} of {n} deliveries"
+            time.sleep(0.05)
+        return self.got
+
+
+@pytest.fixture(scope="module")
+def hooked(
+    tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble
+) -> Iterator[tuple[httpx.Client, Receiver, str, Path]]:
+    from api.app import create_app
+    from api.settings import Settings
+
+    root = tmp_path_factory.mktemp("hooks")
+    receiver = Receiver()
+    db = root / "q.db"
+    settings = Settings(
+        database_url=f"sqlite:///{db}",
+        config=write_config(root / "q.yaml", double),
+        webhook_secret=SECRET,
+    )
+    with (
+        ServerThread(receiver.app) as sink,
+        ServerThread(create_app(settings), db) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        yield http, receiver, f"{sink.url}/hook", db
+
+
+def test_completed_evaluation_is_pushed_and_signed(
+    hooked: tuple[httpx.Client, Receiver, str, Path],
+) -> None:
+    http, receiver, url, _ = hooked
+    receiver.got.clear()
+    ev = http.post(
+        "/v1/evaluations",
+        json={
+            "panel": "jury",
+            "input": {"prompt": "p", "response": "[[q=4]]"},
+            "webhook_url": url,
+        },
+    ).json()
+    [msg] = receiver.wait(1)
+    assert msg["event"] == "evaluation.completed"
+    assert msg["json"]["evaluation"]["id"] == ev["id"]
+    assert msg["json"]["evaluation"]["verdict"]["value"] == 4
+    assert verify(SECRET, msg["body"], msg["signature"])
+    assert not verify("another-secret", msg["body"], msg["signature"])
+    assert not verify(SECRET, msg["body"] + b" ", msg["signature"])  # tampered
+    stale = sign(SECRET, msg["body"], int(time.time()) - 3600)
+    assert not verify(SECRET, msg["body"], stale)  # replayed an hour later
+
+
+def test_human_verdict_is_pushed_again(hooked: tuple[httpx.Client, Receiver, str, Path]) -> None:
+    http, receiver, url, _ = hooked
+    receiver.got.clear()
+    ev = http.post(
+        "/v1/evaluations",
+        json={
+            "panel": "split",
+            "input": {"prompt": "p", "response": "r"},
+            "webhook_url": url,
+        },
+    ).json()
+    receiver.wait(1)
+    item = http.post("/v1/reviews/claim", json={"reviewer": "rita", "panel": "split"}).json()
+    assert item["evaluation_id"] == ev["id"]
+    http.post(f"/v1/reviews/{item['id']}/verdict", json={"reviewer": "rita", "value": 5})
+    first, second = receiver.wait(2)
+    assert first["json"]["evaluation"]["status"] == "in_review"
+    assert second["event"] == "evaluation.verdict_changed"
+    assert second["json"]["evaluation"]["verdict"] == {
+        "value": 5,
+        "compliant": True,
+        "source": "human",
+    }
+    assert verify(SECRET, second["body"], second["signature"])
+
+
+def test_failed_delivery_is_retried_and_recorded(
+    hooked: tuple[httpx.Client, Receiver, str, Path],
+) -> None:
+    http, receiver, url, db = hooked
+    receiver.got.clear()
+    receiver.fail_first = 1
+    r = http.post(
+        "/v1/evaluations",
+        headers={"Prefer": "respond-async"},
+        json={
+            "panel": "jury",
+            "input": {"prompt": "p", "response": "[[q=2]]"},
+            "webhook_url": url,
+        },
+    )
+    assert r.status_code == 202
+    [msg] = receiver.wait(1)
+    assert msg["json"]["evaluation"]["verdict"]["value"] == 2
+    query = "SELECT status, attempts, last_status FROM webhook_deliveries WHERE evaluation_id = ?"
+    deadline = time.monotonic() + 10
+    while True:  # the receiver answers before the sender records the outcome
+        with sqlite3.connect(db) as conn:
+            row = conn.execute(query, (r.json()["id"],)).fetchone()
+        if row[0] != "pending" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert row == ("delivered", 2, 204)
+
+
+def test_bad_webhook_url_is_422(hooked: tuple[httpx.Client, Receiver, str, Path]) -> None:
+    http, _, _, _ = hooked
+    r = http.post(
+        "/v1/evaluations",
+        json={
+            "panel": "jury",
+            "input": {"prompt": "p", "response": "x"},
+            "webhook_url": "ftp://x",
+        },
+    )
+    assert r.status_code == 422
