@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from api import problems
 from api.audit import apply_retention
 from api.auth import Authenticator
+from api.calibration import CalibrationService
 from api.config import load_config
 from api.db import is_sqlite, make_engine, make_session_factory
 from api.evaluate import EvaluationService
@@ -24,6 +25,7 @@ from api.routes import (
     agreement,
     audit,
     batch,
+    calibration,
     catalog,
     evaluations,
     health,
@@ -44,6 +46,7 @@ async def _gauges(metrics: Metrics, app: FastAPI, settings: Settings) -> None:
     while True:
         try:
             await refresh(metrics, app.state.sessions, app.state.stats, settings.stats_window)
+            await app.state.calibration.refresh()  # thresholds applied by other replicas
         except Exception:
             log.exception("gauge refresh failed; will retry")
         await asyncio.sleep(settings.gauge_refresh_s)
@@ -89,6 +92,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
         stats = StatsService(config, sessions)
         webhooks = WebhookSender(sessions, settings.webhook_secret)
+        calibration = CalibrationService(config, sessions)
+        await calibration.refresh()
         service = EvaluationService(
             config,
             sessions,
@@ -99,6 +104,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             redactor=Redactor(settings.redact),
             max_concurrent=settings.max_concurrent_evaluations,
             webhooks=webhooks,
+            policy=calibration.policy,
         )
         app.state.settings = settings
         app.state.config = config
@@ -106,6 +112,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.service = service
         app.state.stats = stats
         app.state.metrics = metrics
+        app.state.calibration = calibration
         app.state.auth = Authenticator(sessions, settings.rate_limit_per_min)
         if await app.state.auth.is_open():
             log.warning(
@@ -150,6 +157,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.include_router(agreement.router)
     app.include_router(reviews.router)
     app.include_router(audit.router)
+    app.include_router(calibration.router)
     app.include_router(review_page.router)
     app.include_router(health.router)
     return app

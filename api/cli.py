@@ -146,6 +146,39 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from api.calibration import CalibrationService
+    from api.config import load_config as load
+    from api.errors import QuorumError
+
+    settings = _settings(args)
+    config = load(settings.config)
+    try:
+        row = _run(
+            lambda s: CalibrationService(config, s).run(
+                args.panel, args.alpha, args.delta, not args.dry_run
+            ),
+            settings,
+        )
+    except QuorumError as exc:
+        print(f"quorum: {exc.detail}", file=sys.stderr)
+        return 2
+    threshold = "none certified" if row.threshold is None else f"{row.threshold:.4f}"
+    print(f"panel {row.panel} calibration v{row.version}: threshold {threshold}")
+    print(
+        f"  guarantee: agreement with humans >= {1 - row.alpha:.0%} "
+        f"with probability >= {1 - row.delta:.0%}"
+    )
+    print(
+        f"  coverage (decided automatically): {row.coverage:.1%} of {row.n_items} "
+        f"human-reviewed items ({row.n_audit} from the random audit)"
+    )
+    if row.risk is not None:
+        print(f"  disagreement above it: {row.risk:.3f} (upper bound {row.risk_upper:.3f})")
+    print("  applied: the threshold is in force" if row.applied else "  not applied (dry run)")
+    return 0
+
+
 def _timestamp(text: str) -> datetime:
     try:
         ts = datetime.fromisoformat(text)
@@ -229,6 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--panel", help="only this panel (the file then replays in backtest)")
     export.add_argument("--out", help="file to write (default: stdout)")
     export.set_defaults(func=cmd_export)
+
+    cal = sub.add_parser("calibrate", help="calibrate a panel's confidence threshold")
+    cal.add_argument("panel")
+    cal.add_argument("--alpha", type=float, default=0.1, help="tolerated disagreement rate")
+    cal.add_argument("--delta", type=float, default=0.1, help="allowed failure probability")
+    cal.add_argument("--dry-run", action="store_true", help="compute and store, do not apply")
+    cal.add_argument("--config")
+    cal.set_defaults(func=cmd_calibrate)
 
     check = sub.add_parser("check-config", help="validate the config file and exit")
     check.add_argument("--config")

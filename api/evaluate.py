@@ -30,7 +30,7 @@ from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
 from api.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
 from api.webhooks import WebhookSender, delivery
 from judges import PanelRunner, Vote
-from routing import Aggregation, PanelVerdict, conclude
+from routing import Aggregation, PanelVerdict, RoutingPolicy, conclude
 from rubrics import Item, ItemError, Mode, Rubric
 from rubrics.redact import Redactor
 
@@ -72,6 +72,7 @@ class EvaluationService:
         redactor: Redactor | None = None,
         max_concurrent: int = 64,
         webhooks: WebhookSender | None = None,
+        policy: Callable[[str, RoutingPolicy], RoutingPolicy] | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -82,6 +83,8 @@ class EvaluationService:
         self.lease_grace_s = lease_grace_s
         self.redactor = redactor
         self.webhooks = webhooks
+        self.policy = policy
+        """The routing policy in force (the configured one, with a calibrated threshold)."""
         self.slots = asyncio.Semaphore(max_concurrent)
         """Evaluations judged at once, across single, batch, async and resumed work."""
         """Added to the panel deadline to form the lease of the worker judging an item."""
@@ -233,7 +236,7 @@ class EvaluationService:
                 votes,
                 aggregation=panel.aggregation,
                 quorum=panel.effective_quorum,
-                policy=panel.routing,
+                policy=self.policy(panel.name, panel.routing) if self.policy else panel.routing,
                 weights=self._weights(panel),
                 audit_draw=row.audit_draw,
             )
@@ -273,6 +276,8 @@ class EvaluationService:
         row.confidence = verdict.confidence
         row.agreement = verdict.agreement.model_dump()
         row.outcome = {
+            "panel_value": verdict.value,
+            "panel_compliant": verdict.compliant,
             "distribution": verdict.distribution,
             "judges": [j.model_dump(mode="json") for j in verdict.judges],
             "weights": verdict.weights,

@@ -331,3 +331,36 @@ class BatchResult(BaseModel):
     """The HTTP status this item would have had on its own."""
     evaluation: EvaluationPublic | None = None
     problem: dict[str, Any] | None = None
+
+
+class CalibrationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alpha: float = Field(gt=0, lt=1)
+    """Tolerated disagreement rate of auto-decided items with humans."""
+    delta: float = Field(default=0.1, gt=0, lt=1)
+    """Allowed probability that the guarantee fails."""
+    apply: bool = True
+    """Put the threshold in force for the panel."""
+
+
+class CalibrationPublic(BaseModel):
+    """A stored calibration: the threshold, what it guarantees, the data behind it."""
+
+    id: str
+    panel: str
+    version: int
+    alpha: float
+    delta: float
+    threshold: float | None
+    """None: no threshold certified (if applied, every item goes to humans)."""
+    certified: bool
+    coverage: float
+    """Share of the calibration items the threshold would decide automatically."""
+    risk: float | None
+    risk_upper: float | None
+    n_items: int
+    n_audit: int
+    applied: bool
+    created_at: datetime
+    curve: list[dict[str, Any]]

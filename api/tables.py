@@ -226,3 +226,31 @@ class WebhookDeliveryRow(SQLModel, table=True):
     delivered_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
+
+
+class CalibrationRow(SQLModel, table=True):
+    """One calibration of a panel's confidence threshold, with the data it came from.
+    The newest applied row of a panel is the threshold in force."""
+
+    __tablename__ = "calibrations"
+
+    id: str = Field(primary_key=True, max_length=32)
+    panel: str = Field(max_length=64, index=True)
+    version: int
+    """1, 2, 3... per panel."""
+    alpha: float
+    delta: float
+    threshold: float | None
+    """None when no threshold could be certified (everything goes to humans if applied)."""
+    certified: bool
+    coverage: float
+    risk: float | None
+    risk_upper: float | None
+    n_items: int
+    n_audit: int
+    """Items among them that came from the random audit sample (the unbiased part)."""
+    evaluation_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    """The human-reviewed evaluations it was computed from."""
+    curve: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    applied: bool = False
+    created_at: datetime = _ts(nullable=False)

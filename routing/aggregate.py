@@ -83,7 +83,9 @@ def aggregate(
 
     if aggregation is Aggregation.MEAN:
         assert mean_index is not None
-        chosen = math.floor(mean_index + 0.5)
+        # Round half up on the mean rounded to 9 places: 3.3 * 3 / 6.6 is 1.4999999999999998,
+        # and an exact half must not round down through float error.
+        chosen = math.floor(round(mean_index, 9) + 0.5)
     elif aggregation is Aggregation.MEDIAN:
         chosen = _lower_median(idx, weights)
     else:

@@ -1,7 +1,7 @@
 """Errors raised while loading rubrics.
 
-    RubricError
-    └── RubricLoadError   a rubric file is unreadable, invalid, or clashes with another
+RubricError
+└── RubricLoadError   a rubric file is unreadable, invalid, or clashes with another
 """
 
 from __future__ import annotations

@@ -52,7 +52,9 @@ def load_rubric(path: Path) -> Rubric:
         key, msg = first_error(exc)
         raise RubricLoadError(path, key, msg) from exc
     if rubric.id != path.stem:
-        raise RubricLoadError(path, "id", f"id {rubric.id!r} must match the file name {path.stem!r}")
+        raise RubricLoadError(
+            path, "id", f"id {rubric.id!r} must match the file name {path.stem!r}"
+        )
     return rubric
 
 

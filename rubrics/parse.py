@@ -65,7 +65,7 @@ def json_objects(text: str) -> list[tuple[str, dict[str, Any]]]:
     while i != -1:
         try:
             obj, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a nesting bomb is not JSON either
             i = text.find("{", i + 1)
             continue
         if isinstance(obj, dict):

@@ -132,6 +132,7 @@
     try {
       await work();
     } catch (e) {
+      status("");
       error(e.message || String(e));
     } finally {
       state.busy = false;
@@ -201,20 +202,24 @@
     });
   }
 
+  // The panel's verdict (unless a human's has replaced it), confidence and agreement.
   function renderVerdict(container, evaluation) {
     container.replaceChildren();
     const verdict = evaluation.verdict;
     const parts = [];
-    if (verdict) {
-      const who = verdict.source === "human" ? "Final verdict (human)" : "Panel verdict";
+    if (verdict && verdict.source === "panel") {
       const row = el("p", "verdict-line");
-      row.append(el("strong", null, `${who}: `), el("span", "verdict-value", verdict.value));
+      row.append(el("strong", null, "Panel verdict: "), el("span", "verdict-value", verdict.value));
       if (verdict.compliant !== null && verdict.compliant !== undefined) {
         row.append(
           el("span", verdict.compliant ? "tag" : "tag bad", verdict.compliant ? "compliant" : "not compliant"),
         );
       }
       parts.push(row);
+    }
+    const judges = (evaluation.judges || []).filter((j) => j.value !== null && j.value !== undefined);
+    if (judges.length) {
+      parts.push(el("p", "judge-values", `Judges: ${judges.map((j) => `${j.judge} ${j.value}`).join(" · ")}`));
     }
     const facts = [`confidence ${percent(evaluation.confidence)}`];
     const agreement = evaluation.agreement;
@@ -350,7 +355,7 @@
   function showLast(done, value) {
     let outcome;
     if (done.status === "decided") {
-      outcome = `You chose ${value}. Final verdict: ${done.final_value}.`;
+      outcome = `You chose ${value}: final verdict ${done.final_value}.`;
     } else if (done.stage === "adjudication") {
       outcome = `You chose ${value}. Reviewers disagree: the item goes to adjudication.`;
     } else {
@@ -358,6 +363,10 @@
     }
     setText("last-outcome", outcome);
     const ev = done.evaluation;
+    if (done.status === "decided" && ev.verdict && typeof ev.verdict.compliant === "boolean") {
+      const ok = ev.verdict.compliant;
+      $("last-outcome").append(el("span", ok ? "tag" : "tag bad", ok ? "compliant" : "not compliant"));
+    }
     if (done.blind) {
       $("last-verdict").replaceChildren(el("p", "muted", "The judges' votes stay hidden until all reviews are in."));
       $("last-votes").replaceChildren();

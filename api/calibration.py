@@ -1,0 +1,152 @@
+"""Calibrate a panel's confidence threshold on human verdicts, store it, apply it.
+
+Data: the panel's evaluations that a human decided, each with the panel's own value
+(kept in the outcome) and its confidence; agreement = the panel value equals the human's.
+`routing.calibration.calibrate` picks the lowest threshold whose auto-decided items agree
+with humans at rate >= 1 - alpha with probability >= 1 - delta (fixed-sequence testing,
+"Trust or Escalate"). Every calibration is stored, versioned per panel, with the ids of
+the evaluations it used; the newest applied one is the threshold in force, replacing the
+panel's configured `routing.min_confidence`. Items routed for low confidence are a biased
+sample of traffic; `n_audit` says how many came from the unbiased random audit.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from api.config import QuorumConfig
+from api.db import SessionFactory
+from api.errors import InvalidInput, NotFound
+from api.tables import CalibrationRow, EvaluationRow, ReviewItemRow, utcnow
+from routing import RoutingPolicy
+from routing.calibration import calibrate
+
+
+class CalibrationService:
+    """Computes, stores and serves the calibrated thresholds in force."""
+
+    def __init__(self, config: QuorumConfig, sessions: SessionFactory) -> None:
+        self.config = config
+        self.sessions = sessions
+        self._in_force: dict[str, float] = {}
+
+    def policy(self, panel: str, configured: RoutingPolicy) -> RoutingPolicy:
+        """The panel's routing policy with the calibrated threshold in force, if any."""
+        threshold = self._in_force.get(panel)
+        if threshold is None:
+            return configured
+        # inf (nothing certified) routes every item to humans: confidence is at most 1.
+        return configured.model_copy(update={"min_confidence": min(threshold, 1.0 + 1e-9)})
+
+    async def refresh(self) -> None:
+        """Load the newest applied calibration of every panel (other replicas' too)."""
+        async with self.sessions() as session:
+            latest = (
+                select(CalibrationRow.panel, func.max(CalibrationRow.version).label("v"))
+                .where(col(CalibrationRow.applied))
+                .group_by(CalibrationRow.panel)
+                .subquery()
+            )
+            rows = (
+                await session.exec(
+                    select(CalibrationRow).join(
+                        latest,
+                        (col(CalibrationRow.panel) == latest.c.panel)
+                        & (col(CalibrationRow.version) == latest.c.v),
+                    )
+                )
+            ).all()
+        self._in_force = {
+            r.panel: (r.threshold if r.threshold is not None else math.inf) for r in rows
+        }
+
+    async def run(self, panel: str, alpha: float, delta: float, apply: bool) -> CalibrationRow:
+        if panel not in self.config.panels:
+            raise NotFound(f"no panel named {panel!r}")
+        if not (0 < alpha < 1 and 0 < delta < 1):
+            raise InvalidInput("alpha and delta must be between 0 and 1")
+        async with self.sessions() as session:
+            rows = (
+                await session.exec(
+                    select(EvaluationRow, ReviewItemRow.reasons)
+                    .join(ReviewItemRow, col(ReviewItemRow.evaluation_id) == col(EvaluationRow.id))
+                    .where(
+                        col(EvaluationRow.panel) == panel,
+                        col(EvaluationRow.verdict_source) == "human",
+                        col(EvaluationRow.confidence).is_not(None),
+                    )
+                )
+            ).all()
+            usable = [
+                (e, reasons)
+                for e, reasons in rows
+                if e.outcome and e.outcome.get("panel_value") is not None
+            ]
+            if not usable:
+                raise InvalidInput(f"panel {panel!r} has no human-reviewed evaluations yet")
+            confidence = [float(e.confidence or 0.0) for e, _ in usable]
+            agree = [
+                int(_same((e.outcome or {}).get("panel_value"), e.verdict_value)) for e, _ in usable
+            ]
+            result = calibrate(confidence, agree, alpha=alpha, delta=delta)
+            version = (
+                await session.exec(
+                    select(func.max(CalibrationRow.version)).where(
+                        col(CalibrationRow.panel) == panel
+                    )
+                )
+            ).one()
+            row = CalibrationRow(
+                id=uuid.uuid4().hex,
+                panel=panel,
+                version=(version or 0) + 1,
+                alpha=alpha,
+                delta=delta,
+                threshold=result.threshold if math.isfinite(result.threshold) else None,
+                certified=result.certified,
+                coverage=result.coverage,
+                risk=_finite(result.risk),
+                risk_upper=_finite(result.risk_upper),
+                n_items=result.n_items,
+                n_audit=sum(1 for _, reasons in usable if "audit_sample" in (reasons or [])),
+                evaluation_ids=[e.id for e, _ in usable],
+                curve=[_point(p) for p in result.curve],
+                applied=apply,
+                created_at=utcnow(),
+            )
+            session.add(row)
+            await session.commit()
+        if apply:
+            await self.refresh()
+        return row
+
+    async def history(self, panel: str) -> list[CalibrationRow]:
+        if panel not in self.config.panels:
+            raise NotFound(f"no panel named {panel!r}")
+        async with self.sessions() as session:
+            return list(
+                (
+                    await session.exec(
+                        select(CalibrationRow)
+                        .where(col(CalibrationRow.panel) == panel)
+                        .order_by(col(CalibrationRow.version).desc())
+                    )
+                ).all()
+            )
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _point(p: Any) -> dict[str, Any]:
+    return {k: (_finite(v) if isinstance(v, float) else v) for k, v in p.model_dump().items()}

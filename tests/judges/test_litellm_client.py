@@ -1,0 +1,278 @@
+"""The litellm adapter: exception mapping, and real litellm calls to the loopback double."""
+
+import math
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import litellm
+import pytest
+
+from judges import (
+    CallErrorKind,
+    ChatRequest,
+    JudgeCallError,
+    PermanentCallError,
+    RetryableCallError,
+)
+from judges.litellm_client import LiteLLMClient, configure_litellm, map_exception
+from tests.doubles.judge_server import JudgeDouble
+
+HTTP_REQUEST = httpx.Request("POST", "http://judge.test/v1/chat/completions")
+MESSAGES = (
+    {"role": "system", "content": "You are a judge."},
+    {"role": "user", "content": "<prompt>\nHi\n</prompt>\n<response>\n[[q=4]] Hello\n</response>"},
+)
+
+
+def http_response(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, headers=headers, request=HTTP_REQUEST)
+
+
+def raised(exc: Exception, cause: BaseException | None = None) -> Exception:
+    """`exc` as it looks once raised (optionally `from cause`), with its traceback."""
+    try:
+        raise exc from cause
+    except Exception as caught:
+        return caught
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _configured() -> None:
+    configure_litellm()
+
+
+@pytest.fixture
+def fresh(double: JudgeDouble) -> Iterator[JudgeDouble]:
+    double.reset()
+    yield double
+
+
+def request(double: JudgeDouble, behaviour: str, **kwargs: Any) -> ChatRequest:
+    return ChatRequest(
+        model=f"openai/{behaviour}", messages=MESSAGES, api_base=double.base_url, **kwargs
+    )
+
+
+def sent(double: JudgeDouble, behaviour: str) -> list[dict[str, Any]]:
+    """The request bodies the double received for one behaviour (litellm strips `openai/`)."""
+    return [r for r in double.requests if r.get("model") == behaviour]
+
+
+# --- map_exception on litellm's own exception classes ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "exc, kind, retryable",
+    [
+        (litellm.Timeout("timed out", "m", "openai"), CallErrorKind.TIMEOUT, True),
+        (TimeoutError(), CallErrorKind.TIMEOUT, True),
+        (litellm.RateLimitError("slow down", "openai", "m"), CallErrorKind.RATE_LIMITED, True),
+        (litellm.AuthenticationError("bad key", "openai", "m"), CallErrorKind.AUTH, False),
+        (
+            litellm.PermissionDeniedError("no", "openai", "m", response=http_response(403)),
+            CallErrorKind.AUTH,
+            False,
+        ),
+        (litellm.NotFoundError("no such model", "m", "openai"), CallErrorKind.NOT_FOUND, False),
+        (litellm.BadRequestError("bad", "m", "openai"), CallErrorKind.BAD_REQUEST, False),
+        (
+            litellm.ContextWindowExceededError("too long", "m", "openai"),
+            CallErrorKind.BAD_REQUEST,
+            False,
+        ),
+        (
+            litellm.UnprocessableEntityError("bad", "m", "openai", response=http_response(422)),
+            CallErrorKind.BAD_REQUEST,
+            False,
+        ),
+        (litellm.APIConnectionError("refused", "openai", "m"), CallErrorKind.CONNECTION, True),
+        (litellm.InternalServerError("boom", "openai", "m"), CallErrorKind.SERVER_ERROR, True),
+        (litellm.ServiceUnavailableError("down", "openai", "m"), CallErrorKind.SERVER_ERROR, True),
+        (litellm.APIError(502, "bad gateway", "openai", "m"), CallErrorKind.SERVER_ERROR, True),
+        (litellm.APIError(429, "slow down", "openai", "m"), CallErrorKind.RATE_LIMITED, True),
+        (litellm.APIError(403, "forbidden", "openai", "m"), CallErrorKind.AUTH, False),
+        (litellm.APIError(404, "gone", "openai", "m"), CallErrorKind.NOT_FOUND, False),
+        (litellm.APIError(418, "teapot", "openai", "m"), CallErrorKind.BAD_REQUEST, False),
+        (ValueError("something odd"), CallErrorKind.OTHER, True),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
+)
+def test_map_exception_kinds(exc: Exception, kind: CallErrorKind, retryable: bool) -> None:
+    mapped = map_exception(raised(exc))
+    assert mapped.kind is kind
+    assert mapped.retryable is retryable
+    assert isinstance(mapped, RetryableCallError if retryable else PermanentCallError)
+
+
+@pytest.mark.parametrize(
+    "status, kind",
+    [(401, CallErrorKind.AUTH), (403, CallErrorKind.AUTH), (404, CallErrorKind.NOT_FOUND)],
+)
+def test_status_wins_over_litellms_bad_request_class(status: int, kind: CallErrorKind) -> None:
+    # litellm raises BadRequestError for any "invalid_request_error" body, whatever the status.
+    exc = litellm.BadRequestError("x", "m", "openai", response=http_response(status))
+    assert exc.status_code == status
+    assert map_exception(exc).kind is kind
+
+
+def test_a_connection_failure_reported_as_a_500_is_a_connection_error() -> None:
+    # litellm wraps a refused connection in InternalServerError("Connection error.").
+    exc = raised(
+        litellm.InternalServerError("Connection error.", "openai", "m"),
+        cause=raised(ConnectionRefusedError(111, "Connection refused")),
+    )
+    assert map_exception(exc).kind is CallErrorKind.CONNECTION
+
+
+@pytest.mark.parametrize(
+    "exc, expected",
+    [
+        (
+            litellm.RateLimitError(
+                "slow", "openai", "m", response=http_response(429, {"Retry-After": "7"})
+            ),
+            7.0,
+        ),
+        (litellm.RateLimitError("slow", "openai", "m", headers={"Retry-After": "2.5"}), 2.5),
+        (litellm.RateLimitError("slow", "openai", "m", headers={"retry-after": "-3"}), 0.0),
+        (litellm.RateLimitError("slow", "openai", "m", headers={"retry-after": "soon"}), None),
+        (litellm.RateLimitError("slow", "openai", "m"), None),
+    ],
+)
+def test_rate_limits_carry_retry_after(exc: Exception, expected: float | None) -> None:
+    assert map_exception(exc).retry_after_s == expected
+
+
+def test_detail_is_the_first_line_of_the_message_and_bounded() -> None:
+    assert map_exception(ValueError("first line\nsecond line")).detail == "first line"
+    assert len(map_exception(ValueError("x" * 1000)).detail) == 300
+    assert map_exception(ValueError()).detail == "ValueError"
+
+
+# --- real calls through litellm to the double -----------------------------------------------
+
+
+async def test_a_successful_call_returns_text_and_usage(fresh: JudgeDouble) -> None:
+    result = await LiteLLMClient().complete(request(fresh, "honest"))
+    assert result.text == '{"score": 4, "rationale": "Judged on the quality marker."}'
+    # The double counts a token per four characters: the figures come from its usage block.
+    assert result.prompt_tokens == sum(len(m["content"]) for m in MESSAGES) // 4 + 1
+    assert result.completion_tokens == len(result.text) // 4 + 1
+    assert result.cost_usd is None  # unknown price: unknown cost, not zero
+    assert result.logprobs is None
+    [body] = sent(fresh, "honest")
+    assert body["messages"] == [dict(m) for m in MESSAGES]
+
+
+async def test_json_mode_and_params_reach_the_provider(fresh: JudgeDouble) -> None:
+    client = LiteLLMClient()
+    await client.complete(request(fresh, "fixed-2", params={"temperature": 0, "max_tokens": 64}))
+    await client.complete(request(fresh, "fixed-3", json_mode=False))
+    [with_json] = sent(fresh, "fixed-2")
+    assert with_json["response_format"] == {"type": "json_object"}
+    assert with_json["temperature"] == 0
+    assert with_json["max_tokens"] == 64
+    assert "logprobs" not in with_json
+    [without] = sent(fresh, "fixed-3")
+    assert "response_format" not in without
+
+
+async def test_logprobs_are_requested_and_returned(fresh: JudgeDouble) -> None:
+    result = await LiteLLMClient(top_logprobs=3).complete(
+        request(fresh, "logprobs-honest", logprobs=True)
+    )
+    [body] = sent(fresh, "logprobs-honest")
+    assert body["logprobs"] is True
+    assert body["top_logprobs"] == 3
+    assert result.logprobs is not None
+    assert "".join(t.token for t in result.logprobs) == result.text
+    [score] = [t for t in result.logprobs if t.token == "4"]
+    assert score.logprob == pytest.approx(math.log(0.7))
+    assert [t.token for t in score.top] == ["4", "3", "5"]
+
+
+@pytest.mark.parametrize(
+    "status, kind, retryable",
+    [
+        (400, CallErrorKind.BAD_REQUEST, False),
+        (401, CallErrorKind.AUTH, False),
+        (403, CallErrorKind.AUTH, False),
+        (404, CallErrorKind.NOT_FOUND, False),
+        (429, CallErrorKind.RATE_LIMITED, True),
+        (500, CallErrorKind.SERVER_ERROR, True),
+        (503, CallErrorKind.SERVER_ERROR, True),
+    ],
+)
+async def test_http_errors_map_to_call_errors(
+    fresh: JudgeDouble, status: int, kind: CallErrorKind, retryable: bool
+) -> None:
+    with pytest.raises(JudgeCallError) as info:
+        await LiteLLMClient().complete(request(fresh, f"status-{status}"))
+    assert info.value.kind is kind
+    assert info.value.retryable is retryable
+    # Retries are the panel runner's job: neither litellm nor the SDK may retry on its own.
+    assert len(sent(fresh, f"status-{status}")) == 1
+
+
+async def test_a_429_passes_on_the_providers_retry_after(fresh: JudgeDouble) -> None:
+    with pytest.raises(RetryableCallError) as info:
+        await LiteLLMClient().complete(request(fresh, "status-429"))
+    assert info.value.retry_after_s == 0.0  # the double sends `Retry-After: 0`
+
+
+async def test_a_422_is_a_call_error_not_a_crash(fresh: JudgeDouble) -> None:
+    # With drop_params on, litellm retries a 422 once and then returns None.
+    with pytest.raises(JudgeCallError):
+        await LiteLLMClient().complete(request(fresh, "status-422"))
+
+
+async def test_an_unknown_model_is_not_found(fresh: JudgeDouble) -> None:
+    with pytest.raises(PermanentCallError) as info:
+        await LiteLLMClient().complete(request(fresh, "no-such-model"))
+    assert info.value.kind is CallErrorKind.NOT_FOUND
+
+
+async def test_a_closed_port_is_a_connection_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    closed = ChatRequest(
+        model="openai/honest", messages=MESSAGES, api_base=f"http://127.0.0.1:{port}/v1"
+    )
+    with pytest.raises(RetryableCallError) as info:
+        await LiteLLMClient().complete(closed)
+    assert info.value.kind is CallErrorKind.CONNECTION
+
+
+async def test_a_slow_judge_times_out(fresh: JudgeDouble) -> None:
+    started = time.monotonic()
+    with pytest.raises(RetryableCallError) as info:
+        await LiteLLMClient().complete(request(fresh, "sleep-3000-honest", timeout_s=0.3))
+    assert info.value.kind is CallErrorKind.TIMEOUT
+    assert time.monotonic() - started < 2.0
+
+
+async def test_an_unset_key_variable_fails_before_any_request(
+    fresh: JudgeDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("QUORUM_TEST_JUDGE_KEY", raising=False)
+    with pytest.raises(PermanentCallError) as info:
+        await LiteLLMClient().complete(
+            request(fresh, "honest", api_key_env="QUORUM_TEST_JUDGE_KEY")
+        )
+    assert info.value.kind is CallErrorKind.AUTH
+    assert "QUORUM_TEST_JUDGE_KEY" in info.value.detail
+    assert fresh.requests == []
+
+
+async def test_a_set_key_variable_is_used(
+    fresh: JudgeDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUORUM_TEST_JUDGE_KEY", "sk-test")
+    result = await LiteLLMClient().complete(
+        request(fresh, "fixed-5", api_key_env="QUORUM_TEST_JUDGE_KEY")
+    )
+    assert '"score": 5' in result.text
