@@ -1,4 +1,4 @@
-"""The `quorum` command: serve, migrate, check-config."""
+"""The `quorum` command: serve, migrate, keys, export, calibrate, check-config, backtest."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
-from api import backtest
 from api.config import load_config
 from api.errors import ConfigError
 from api.settings import Settings
@@ -31,6 +30,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "config", None):
         os.environ["QUORUM_CONFIG"] = str(Path(args.config).resolve())
     return Settings()
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    return run_backtest(args.rest)
+
+
+def run_backtest(argv: list[str]) -> int:
+    """`quorum backtest ...`, parsed by the backtest's own parser."""
+    from api import backtest
+
+    parser = argparse.ArgumentParser(prog="quorum")
+    backtest.register(parser.add_subparsers(dest="command", required=True))
+    inner = parser.parse_args(["backtest", *argv])
+    return int(inner.func(inner))
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -274,12 +287,23 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the config file and exit")
     check.add_argument("--config")
     check.set_defaults(func=cmd_check_config)
-    backtest.register(sub)
+    # The backtest pulls in the statistics stack: it is imported only when used, so the
+    # other commands start fast. Its own parser handles its options and --help.
+    bt = sub.add_parser(
+        "backtest",
+        add_help=False,
+        help="replay recorded judge votes with human labels through Quorum's routing code",
+    )
+    bt.add_argument("rest", nargs=argparse.REMAINDER)
+    bt.set_defaults(func=cmd_backtest)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["backtest"]:  # its options (and --help) belong to its own parser
+        return run_backtest(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
