@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         engine = make_engine(settings.database_url, settings.db_pool_size)
         sessions = make_session_factory(engine)
         metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
-        stats = StatsService(config, sessions)
+        stats = StatsService(config, settings.database_url)
         webhooks = WebhookSender(sessions, settings.webhook_secret)
         calibration = CalibrationService(config, sessions)
         await calibration.refresh()
@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             await asyncio.gather(*background, return_exceptions=True)
             await service.drain()
             await webhooks.close()
+            stats.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import asyncio
 import ipaddress
 import logging
 import os
 import sys
+import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -225,12 +227,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # them (prometheus-client multiprocess mode). It must be empty at start.
         metrics_dir = Path(tempfile.mkdtemp(prefix="quorum-metrics-"))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     uvicorn.run(
         "api.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # A worker imports the whole app before it answers uvicorn's health ping; on a
+        # busy 2-core machine or a small pod that can take longer than the default 5 s.
+        timeout_worker_healthcheck=60,
         log_level=settings.log_level,
     )
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -10,11 +11,11 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import case, func
-from sqlmodel import col, select
+from sqlalchemy import Text, case, create_engine, func, type_coerce
+from sqlmodel import Session, col, select
 
 from api.config import PanelConfig, QuorumConfig
-from api.db import SessionFactory
+from api.db import is_sqlite, sync_url
 from api.errors import InvalidInput, NotFound
 from api.tables import EvaluationRow, VoteRow, utcnow
 from routing import (
@@ -35,6 +36,8 @@ _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 MAX_WINDOW = timedelta(days=366)
 MIN_ITEMS_FOR_WEIGHTS = 30
 """Fewer items in the window and weighted panels keep their configured prior weights."""
+MAX_ITEMS_FOR_WEIGHTS = 20_000
+"""Reliability weights are fitted on at most this many of the newest items."""
 
 
 def parse_window(text: str) -> timedelta:
@@ -51,18 +54,25 @@ def parse_window(text: str) -> timedelta:
 def code_matrix(
     rubric: Rubric, judges: Sequence[str], rows: Sequence[tuple[Any, Any, Any]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(items x judges codes, human codes) from (outcome, verdict_value, verdict_source) rows."""
+    """(items x judges codes, human codes) from (outcome, verdict_value, verdict_source) rows.
+    Outcome and value may be JSON text (as fetched raw) or already decoded."""
     column = {name: i for i, name in enumerate(judges)}
+    position = {(type(v), v): i for i, v in enumerate(rubric.scale)}
     codes = np.full((len(rows), len(judges)), np.nan)
     human = np.full(len(rows), np.nan)
     for r, (outcome, value, source) in enumerate(rows):
-        for j in (outcome or {}).get("judges", []):
+        if isinstance(outcome, str):
+            outcome = json.loads(outcome)
+        for j in (outcome or {}).get("judges", ()):
             c = column.get(j.get("judge"))
-            idx = rubric.index(j.get("value")) if j.get("value") is not None else None
+            v = j.get("value")
+            idx = position.get((type(v), v))
             if c is not None and idx is not None:
                 codes[r, c] = idx
         if source == "human" and value is not None:
-            h = rubric.index(value)
+            if isinstance(value, str):
+                value = json.loads(value)
+            h = position.get((type(value), value))
             if h is not None:
                 human[r] = h
     return codes, human
@@ -84,20 +94,30 @@ class WindowStats(BaseModel):
 
 def verdicts_of(rows: Sequence[tuple[Any, Any, Any]]) -> list[list[JudgeVerdict]]:
     """Each item's reconciled judge verdicts, as stored in the evaluation outcome."""
-    return [
-        [JudgeVerdict.model_validate(j) for j in (outcome or {}).get("judges", [])]
-        for outcome, _, _ in rows
-    ]
+    out = []
+    for outcome, _, _ in rows:
+        decoded = json.loads(outcome) if isinstance(outcome, str) else outcome
+        out.append([JudgeVerdict.model_validate(j) for j in (decoded or {}).get("judges", [])])
+    return out
 
 
 class StatsService:
     """Agreement figures over a time window of a panel's evaluations. Also keeps the
-    reliability weights in force for `weighted` panels (refreshed with the gauges)."""
+    reliability weights in force for `weighted` panels (refreshed with the gauges).
 
-    def __init__(self, config: QuorumConfig, sessions: SessionFactory) -> None:
+    The window queries and the statistics run in a worker thread on a small synchronous
+    engine: over 100k evaluations, decoding rows and fitting models would otherwise stall
+    the event loop that serves requests."""
+
+    def __init__(self, config: QuorumConfig, database_url: str) -> None:
         self.config = config
-        self.sessions = sessions
+        url = sync_url(database_url)
+        args = {"connect_args": {"timeout": 30}} if is_sqlite(url) else {"pool_pre_ping": True}
+        self.engine = create_engine(url, pool_size=2, max_overflow=2, **args)
         self._weights: dict[str, ReliabilityWeights] = {}
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     def weights_for(self, panel: str) -> dict[str, float] | None:
         """The estimated weights in force for `panel`, or None (use the configured priors)."""
@@ -113,61 +133,78 @@ class StatsService:
     async def agreement(self, name: str, window: str) -> WindowStats:
         panel, rubric = self._panel(name)
         since = utcnow() - parse_window(window)
-        async with self.sessions() as session:
-            result = await session.exec(
-                select(
-                    EvaluationRow.outcome,
-                    EvaluationRow.verdict_value,
-                    EvaluationRow.verdict_source,
-                ).where(
-                    EvaluationRow.panel == name,
-                    EvaluationRow.rubric_id == rubric.id,
-                    col(EvaluationRow.created_at) >= since,
-                    col(EvaluationRow.status).in_(("decided", "in_review")),
-                )
-            )
-            rows = [tuple(r) for r in result.all()]
+        stats = await asyncio.to_thread(self._compute, panel, rubric, since)
+        if stats.weights is not None and panel.aggregation is Aggregation.WEIGHTED:
+            self._weights[name] = stats.weights
+        return stats
+
+    def _fetch(
+        self, panel: PanelConfig, rubric: Rubric, since: datetime
+    ) -> tuple[list[tuple[Any, Any, Any]], dict[str, JudgeCalls]]:
+        with Session(self.engine) as session:
+            rows: list[tuple[Any, Any, Any]] = [
+                (r[0], r[1], r[2])
+                for r in session.exec(
+                    # Raw JSON text: decoding 100k documents through the ORM's type layer
+                    # costs several times what json.loads does (code_matrix decodes).
+                    select(
+                        type_coerce(EvaluationRow.outcome, Text),
+                        type_coerce(EvaluationRow.verdict_value, Text),
+                        EvaluationRow.verdict_source,
+                    )
+                    .where(
+                        EvaluationRow.panel == panel.name,
+                        EvaluationRow.rubric_id == rubric.id,
+                        col(EvaluationRow.created_at) >= since,
+                        col(EvaluationRow.status).in_(("decided", "in_review")),
+                    )
+                    .order_by(col(EvaluationRow.created_at))
+                ).all()
+            ]
             outcome = case(
                 (col(VoteRow.error).is_not(None), "error"),
                 (col(VoteRow.unscored).is_not(None), "unscored"),
                 else_="ok",
             )
-            counted = await session.exec(
+            counted = session.exec(
                 select(VoteRow.judge, outcome, func.count())
                 .join(EvaluationRow, col(EvaluationRow.id) == col(VoteRow.evaluation_id))
-                .where(EvaluationRow.panel == name, col(EvaluationRow.created_at) >= since)
+                .where(EvaluationRow.panel == panel.name, col(EvaluationRow.created_at) >= since)
                 .group_by(VoteRow.judge, outcome)
+            ).all()
+        calls: dict[str, dict[str, int]] = {}
+        for judge, kind, n in counted:
+            c = calls.setdefault(judge, {"calls": 0, "ok": 0, "unscored": 0, "errors": 0})
+            c["calls"] += n
+            c[{"ok": "ok", "unscored": "unscored"}.get(kind, "errors")] += n
+        return rows, {j: JudgeCalls(**c) for j, c in calls.items()}
+
+    def _compute(self, panel: PanelConfig, rubric: Rubric, since: datetime) -> WindowStats:
+        rows, calls = self._fetch(panel, rubric, since)
+        codes, human = code_matrix(rubric, panel.judges, rows)
+        stats = panel_agreement(rubric, panel.judges, codes, human)
+        weights = None
+        weighted = panel.aggregation is Aggregation.WEIGHTED
+        if weighted and len(rows) >= MIN_ITEMS_FOR_WEIGHTS and len(panel.judges) >= 2:
+            # The newest items are enough to estimate a handful of accuracies; fitting
+            # Dawid-Skene on every item of a large window would cost seconds for nothing.
+            recent = slice(-MAX_ITEMS_FOR_WEIGHTS, None)
+            weights = reliability_weights(
+                codes[recent],
+                len(rubric.scale),
+                human=human[recent],
+                judges=panel.judges,
+                priors=[self.config.judges[j].weight for j in panel.judges],
             )
-            calls: dict[str, dict[str, int]] = {}
-            for judge, kind, n in counted.all():
-                c = calls.setdefault(judge, {"calls": 0, "ok": 0, "unscored": 0, "errors": 0})
-                c["calls"] += n
-                c[{"ok": "ok", "unscored": "unscored"}.get(kind, "errors")] += n
-
-        priors = [self.config.judges[j].weight for j in panel.judges]
-
-        def compute() -> tuple[PanelAgreement, ReliabilityWeights | None, tuple[PositionBias, ...]]:
-            codes, human = code_matrix(rubric, panel.judges, rows)
-            stats = panel_agreement(rubric, panel.judges, codes, human)
-            weights = None
-            if len(rows) >= MIN_ITEMS_FOR_WEIGHTS and len(panel.judges) >= 2:
-                weights = reliability_weights(
-                    codes, len(rubric.scale), human=human, judges=panel.judges, priors=priors
-                )
-            bias: tuple[PositionBias, ...] = ()
-            if rubric.mode is Mode.PAIRWISE and rows:
-                bias = tuple(position_bias(verdicts_of(rows)))
-            return stats, weights, bias
-
-        stats, weights, bias = await asyncio.to_thread(compute)
-        if weights is not None and panel.aggregation is Aggregation.WEIGHTED:
-            self._weights[name] = weights
+        bias: tuple[PositionBias, ...] = ()
+        if rubric.mode is Mode.PAIRWISE and rows:
+            bias = tuple(position_bias(verdicts_of(rows)))
         return WindowStats(
             panel=panel,
             rubric=rubric,
             since=since,
             agreement=stats,
-            calls={j: JudgeCalls(**c) for j, c in calls.items()},
+            calls=calls,
             weights=weights,
             position=bias,
         )

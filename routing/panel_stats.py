@@ -82,11 +82,13 @@ def panel_agreement(
     codes: NDArray[np.float64],
     human: NDArray[np.float64] | None = None,
     *,
-    n_boot: int = 200,
+    n_boot: int | None = None,
     seed: int = 0,
 ) -> PanelAgreement:
     """Compute the window statistics. `codes` has one column per name in `judges`."""
     codes = np.asarray(codes, dtype=float)
+    if n_boot is None:  # intervals on huge windows are narrow anyway: spend less on them
+        n_boot = 200 if codes.shape[0] <= 20_000 else 50
     if codes.ndim != 2 or codes.shape[1] != len(judges):
         raise ValueError(f"codes must be items x {len(judges)} judges, got shape {codes.shape}")
     k = len(rubric.scale)

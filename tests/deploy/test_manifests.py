@@ -1,0 +1,370 @@
+"""Static checks of deploy/: Kubernetes manifests against the API schemas (offline),
+compose structure, the Grafana dashboard and provisioning, the Prometheus files' contract,
+and the Dockerfile. The queries themselves are run by test_prometheus.py."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy.promql import (
+    DEPLOY,
+    ROOT,
+    Condition,
+    alert_rules,
+    conditions,
+    dashboard_panels,
+    load_dashboard,
+)
+
+K8S = DEPLOY / "k8s"
+K8S_VERSION = "1.30.0"  # oldest Kubernetes these manifests promise to run on
+COMPOSE = DEPLOY / "compose.yaml"
+GRAFANA = DEPLOY / "grafana"
+
+
+def load_all(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+
+
+def manifests() -> dict[tuple[str, str], dict[str, Any]]:
+    """Every Kubernetes object in deploy/k8s, by (kind, name)."""
+    out = {}
+    for path in sorted(K8S.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for doc in load_all(path):
+            out[(doc["kind"], doc["metadata"]["name"])] = doc
+    return out
+
+
+def kubernetes_validate() -> Any:
+    """The offline schema checker (kubernetes-validate bundles the API's JSON schemas)."""
+    try:
+        import kubernetes_validate as kv
+    except ImportError:
+        message = "kubernetes-validate is not installed: add it to the dev extras (pip)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return kv
+
+
+# --- Kubernetes
+
+
+# kustomization.yaml is kustomize's, not an API object: test_kustomization_lists_files.
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml"),
+    ids=lambda p: p.name,
+)
+def test_k8s_manifest_is_valid_against_the_api_schema(path: Path) -> None:
+    kv = kubernetes_validate()
+    docs = load_all(path)
+    assert docs, f"{path} holds no object"
+    for doc in docs:
+        assert "namespace" not in doc["metadata"], "manifests are namespace-agnostic"
+        # strict: unknown fields (a typo in a key) are errors too.
+        kv.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_schema_check_rejects_an_invalid_object() -> None:
+    kv = kubernetes_validate()
+    bad = yaml.safe_load((K8S / "deployment.yaml").read_text())
+    bad["spec"]["replicas"] = "two"
+    with pytest.raises(kv.ValidationError):
+        kv.validate(bad, K8S_VERSION, strict=True)
+    bad["spec"]["replicas"] = 2
+    bad["spec"]["template"]["spec"]["containers"][0]["livenessProbes"] = {}
+    with pytest.raises(kv.ValidationError):
+        kv.validate(bad, K8S_VERSION, strict=True)
+
+
+def test_kustomization_lists_files() -> None:
+    k = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert "namespace" not in k
+    listed = set(k["resources"])
+    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    # The Secret is a template: users create the real one; it is never applied from here.
+    assert listed == files - {"secret.example.yaml"}
+
+
+def test_k8s_deployment_contract() -> None:
+    objs = manifests()
+    deployment = objs[("Deployment", "quorum")]
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    pod = spec["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    assert container["args"][:3] == ["serve", "--host", "0.0.0.0"]
+    refs = {
+        ("configMap" if "configMapRef" in e else "secret"): (
+            e.get("configMapRef") or e["secretRef"]
+        )["name"]
+        for e in container["envFrom"]
+    }
+    settings = objs[("ConfigMap", refs["configMap"])]["data"]
+    assert settings["QUORUM_AUTO_MIGRATE"] == "false"
+    assert ("Secret", refs["secret"]) in objs  # the template defines what is expected
+    # Prometheus scrapes each pod at the container's port.
+    notes = pod["metadata"]["annotations"]
+    assert notes["prometheus.io/scrape"] == "true" and notes["prometheus.io/path"] == "/metrics"
+    assert int(notes["prometheus.io/port"]) == container["ports"][0]["containerPort"]
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    # The Service selects the Deployment's pods.
+    service = objs[("Service", "quorum")]
+    labels = pod["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    # The migration Job runs `quorum migrate` from the same image and settings.
+    job = objs[("Job", "quorum-migrate")]["spec"]["template"]["spec"]
+    (migrate,) = job["containers"]
+    assert migrate["args"] == ["migrate"]
+    assert migrate["image"] == container["image"]
+    assert migrate["envFrom"] == container["envFrom"]
+
+
+def test_k8s_config_map_holds_a_valid_quorum_config(tmp_path: Path) -> None:
+    from api.config import load_config
+
+    objs = manifests()
+    data = objs[("ConfigMap", "quorum-config")]["data"]
+    settings = objs[("ConfigMap", "quorum-settings")]["data"]
+    mount = next(
+        m
+        for m in objs[("Deployment", "quorum")]["spec"]["template"]["spec"]["containers"][0][
+            "volumeMounts"
+        ]
+        if m["name"] == "config"
+    )
+    assert settings["QUORUM_CONFIG"] == f"{mount['mountPath']}/quorum.yaml"
+    path = tmp_path / "quorum.yaml"
+    path.write_text(data["quorum.yaml"])
+    config = load_config(path)
+    assert config.panels and config.judges
+
+
+def test_k8s_secret_is_a_template_without_keys() -> None:
+    secret = manifests()[("Secret", "quorum-secrets")]
+    values = secret["stringData"]
+    assert "QUORUM_DATABASE_URL" in values
+    for key, value in values.items():
+        assert "CHANGE-ME" in value, f"{key}: the template must hold placeholders only"
+
+
+# --- compose
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    return data
+
+
+def _expand(value: str) -> str:
+    """`${VAR:-default}` -> default (the value when VAR is unset)."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+
+
+def test_compose_structure() -> None:
+    c = compose()
+    services = c["services"]
+    assert {"quorum", "migrate", "postgres", "prometheus", "grafana"} <= services.keys()
+    quorum, migrate = services["quorum"], services["migrate"]
+    assert quorum["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert migrate["command"] == ["migrate"]
+    for svc in (quorum, migrate):
+        env = svc["environment"]
+        assert env["QUORUM_AUTO_MIGRATE"] == "false"
+        assert env["QUORUM_DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert "@postgres:5432/" in env["QUORUM_DATABASE_URL"]
+        assert (DEPLOY / svc["build"]["context"] / svc["build"]["dockerfile"]).is_file()
+    assert quorum["command"][:3] == ["serve", "--host", "0.0.0.0"]
+    # Every relative bind mount exists (paths are relative to deploy/).
+    for name, svc in services.items():
+        for volume in svc.get("volumes", []):
+            source = _expand(volume).split(":")[0]
+            if source.startswith((".", "/")):
+                assert (DEPLOY / source).exists(), f"{name}: {source} does not exist"
+            else:
+                assert source in c["volumes"], f"{name}: undeclared named volume {source}"
+    # Published ports are on loopback only (a proxy in front exposes them further).
+    for name, svc in services.items():
+        for port in svc.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {port}"
+
+
+def test_compose_wires_prometheus_and_grafana() -> None:
+    services = compose()["services"]
+    mounts = {
+        svc: dict(v.split(":")[:2] for v in services[svc]["volumes"])
+        for svc in ("prometheus", "grafana")
+    }
+    assert mounts["prometheus"]["./prometheus"] == "/etc/prometheus"
+    assert "--config.file=/etc/prometheus/prometheus.yml" in services["prometheus"]["command"]
+    assert mounts["grafana"]["./grafana/provisioning"] == "/etc/grafana/provisioning"
+    provider = yaml.safe_load((GRAFANA / "provisioning/dashboards/quorum.yaml").read_text())
+    (dashboards,) = provider["providers"]
+    assert mounts["grafana"]["./grafana/dashboards"] == dashboards["options"]["path"]
+    # Prometheus scrapes the compose service by name, at the port Quorum serves on.
+    prom = yaml.safe_load((DEPLOY / "prometheus/prometheus.yml").read_text())
+    (job,) = [j for j in prom["scrape_configs"] if j["job_name"] == "quorum"]
+    port = services["quorum"]["command"][services["quorum"]["command"].index("--port") + 1]
+    assert job["static_configs"][0]["targets"] == [f"quorum:{port}"]
+    assert job["metrics_path"] == "/metrics"
+    # Grafana's datasource is the compose Prometheus.
+    ds = yaml.safe_load((GRAFANA / "provisioning/datasources/prometheus.yaml").read_text())
+    assert ds["datasources"][0]["url"] == "http://prometheus:9090"
+
+
+def test_compose_config_with_docker() -> None:
+    """`docker compose config` validates the file against the compose spec, no engine
+    needed; it runs where the compose plugin is installed."""
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("docker CLI not installed: compose.yaml checked by parsing only")
+    version = subprocess.run(
+        [docker, "compose", "version"], capture_output=True, text=True, timeout=30
+    )
+    if version.returncode != 0:
+        pytest.skip(
+            "the docker compose plugin is not installed (`docker compose` is an unknown "
+            "command): compose.yaml checked by parsing only"
+        )
+    result = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# --- Grafana
+
+
+def datasource_uid() -> str:
+    ds = yaml.safe_load((GRAFANA / "provisioning/datasources/prometheus.yaml").read_text())
+    (source,) = ds["datasources"]
+    assert source["type"] == "prometheus"
+    uid: str = source["uid"]
+    return uid
+
+
+def test_dashboard_panels_have_datasource_and_targets() -> None:
+    uid = datasource_uid()
+    d = load_dashboard()
+    assert d["uid"] and d["title"] and d.get("id") is None
+    assert 36 <= d["schemaVersion"] <= 41
+    panels = dashboard_panels(d)
+    assert len(panels) >= 10
+    ids = [p["id"] for p in d["panels"]]
+    assert len(ids) == len(set(ids)), "panel ids must be unique"
+    for p in panels:
+        assert p["datasource"] == {"type": "prometheus", "uid": uid}, p["title"]
+        targets = p.get("targets") or []
+        assert targets, f"{p['title']}: no targets"
+        assert len({t["refId"] for t in targets}) == len(targets), p["title"]
+        for t in targets:
+            assert t["datasource"]["uid"] == uid, p["title"]
+            assert t["expr"].strip(), p["title"]
+        assert p.get("description"), f"{p['title']}: say what the panel shows"
+
+
+def test_dashboard_variables() -> None:
+    uid = datasource_uid()
+    variables = {v["name"]: v for v in load_dashboard()["templating"]["list"]}
+    assert {"panel", "app"} <= variables.keys()
+    for v in variables.values():
+        assert v["datasource"]["uid"] == uid
+        query = v["query"]["query"] if isinstance(v["query"], dict) else v["query"]
+        assert query.startswith("label_values(") and query == v["definition"]
+        assert v["includeAll"] and v["allValue"] == ".*"
+
+
+def test_dashboard_layout_does_not_overlap() -> None:
+    taken: set[tuple[int, int]] = set()
+    for p in load_dashboard()["panels"]:
+        g = p["gridPos"]
+        assert g["x"] + g["w"] <= 24, p["title"]
+        cells = {
+            (x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])
+        }
+        assert not cells & taken, f"{p['title']} overlaps another panel"
+        taken |= cells
+
+
+def test_dashboard_covers_the_metrics() -> None:
+    """Every metric the service exports appears on the dashboard."""
+    exprs = " ".join(t["expr"] for p in dashboard_panels(load_dashboard()) for t in p["targets"])
+    from api.metrics import Metrics
+
+    for collector in Metrics().registry.collect():
+        assert collector.name in exprs, f"{collector.name} is not on the dashboard"
+
+
+# --- Prometheus rules (static; test_prometheus.py runs them)
+
+
+def test_alert_rules_contract() -> None:
+    operations = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    headings = {m.lower() for m in re.findall(r"^#+\s+`?([A-Za-z]+)`?\s*$", operations, re.M)}
+    alerts = [r for r in alert_rules() if "alert" in r]
+    assert len(alerts) >= 8
+    for rule in alerts:
+        name = rule["alert"]
+        assert rule.get("for"), f"{name}: needs a `for:`"
+        assert rule["labels"]["severity"] in {"warning", "critical"}, name
+        notes = rule["annotations"]
+        assert notes.get("summary") and notes.get("description"), name
+        anchor = f"docs/operations.md#{name.lower()}"
+        assert notes.get("runbook", "").startswith(anchor), f"{name}: runbook must link {anchor}"
+        assert name.lower() in headings, f"docs/operations.md has no section {name}"
+        assert conditions(rule["expr"])[0].threshold is not None, f"{name}: no comparison"
+
+
+def test_condition_splitter() -> None:
+    assert conditions('a{x!="and"} > 0.1 and on (p) b >= 20') == [
+        Condition('a{x!="and"}', "0.1"),
+        Condition("b", "20"),
+    ]
+    assert conditions("x < bool ignoring (j) group_left y offset 1d - 0.1 unless z") == [
+        Condition("x", "y offset 1d - 0.1"),
+        Condition("z", None),
+    ]
+    assert conditions("(a > 1) or b") == [Condition("(a > 1) or b", None)]
+
+
+# --- Dockerfile and CI
+
+
+def test_dockerfile() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    assert stages and all(s == "python:3.11-slim" for s in stages)
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    assert users and users[-1].split(":")[0] not in {"0", "root"}
+    assert '"--host", "0.0.0.0"' in text
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+    allowed = {line[1:].removesuffix("/**") for line in ignore if line.startswith("!")}
+    for line in re.findall(r"^COPY\s+(?!--from)(.+)$", text, re.M):
+        for source in line.split()[:-1]:
+            assert (ROOT / source).exists(), source
+            assert source in allowed, f"{source} is excluded by Dockerfile.dockerignore"
+
+
+def test_system_deps_script() -> None:
+    script = ROOT / ".ci" / "system-deps"
+    assert os.access(script, os.X_OK)
+    assert subprocess.run(["bash", "-n", str(script)], timeout=30).returncode == 0
