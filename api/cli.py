@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import asyncio
+import atexit
 import ipaddress
 import logging
 import os
-import sys
 import shutil
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
