@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -44,6 +45,13 @@ class PanelConfig(BaseModel):
     deadline_s: float = Field(default=60.0, gt=0, le=600)
     """All judge calls of one evaluation finish (or are abandoned) within this."""
     routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
+    strategy: Literal["parallel", "sequential", "cascade"] = "parallel"
+    """parallel: ask every judge at once. sequential: ask in waves (config order) and stop
+    when the rest cannot change the verdict (exact for majority and weighted). cascade:
+    stop once quorum and `cascade_confidence` are reached (cheap judges first)."""
+    wave_size: int | None = Field(default=None, ge=1)
+    """Judges per wave for sequential and cascade; default: the quorum."""
+    cascade_confidence: float = Field(default=0.75, gt=0, le=1)
     reviewers: int = Field(default=1, ge=1, le=9)
     """Independent human reviews each routed item needs; disagreement goes to adjudication."""
     blind_review: bool = True

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Literal
 
@@ -31,6 +31,7 @@ from api.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
 from api.webhooks import WebhookSender, delivery
 from judges import PanelRunner, Vote
 from routing import Aggregation, PanelVerdict, RoutingPolicy, conclude
+from routing.sequential import confident, settled
 from rubrics import Item, ItemError, Mode, Rubric
 from rubrics.redact import Redactor
 
@@ -196,19 +197,45 @@ class EvaluationService:
     ) -> EvaluationPublic:
         try:
             async with self.slots:
-                votes = await self.runner.run(
-                    self.config.panel_judges(panel),
-                    rubric,
-                    item,
-                    deadline_s=panel.deadline_s,
-                    position_swap=panel.position_swap,
-                    scale_swap=panel.scale_swap,
-                )
+                votes = await self._ask(panel, rubric, item)
             return await self._complete(evaluation_id, panel, rubric, votes)
         except Exception as exc:
             log.exception("evaluation %s failed", evaluation_id)
             await self._fail(evaluation_id, f"internal error while judging: {type(exc).__name__}")
             raise
+
+    async def _ask(self, panel: PanelConfig, rubric: Rubric, item: Item) -> tuple[Vote, ...]:
+        judges = self.config.panel_judges(panel)
+        if panel.strategy == "parallel":
+            return await self.runner.run(
+                judges,
+                rubric,
+                item,
+                deadline_s=panel.deadline_s,
+                position_swap=panel.position_swap,
+                scale_swap=panel.scale_swap,
+            )
+        size = panel.wave_size or panel.effective_quorum
+        waves = [judges[i : i + size] for i in range(0, len(judges), size)]
+        weights = self._weights(panel)
+        quorum = panel.effective_quorum
+
+        def stop(votes: Sequence[Vote], pending: Sequence[str]) -> bool:
+            if panel.strategy == "sequential":
+                return settled(rubric, votes, pending, panel.aggregation, weights, quorum)
+            return confident(
+                rubric, votes, panel.aggregation, weights, quorum, panel.cascade_confidence
+            )
+
+        return await self.runner.run_waves(
+            waves,
+            rubric,
+            item,
+            deadline_s=panel.deadline_s,
+            stop=stop,
+            position_swap=panel.position_swap,
+            scale_swap=panel.scale_swap,
+        )
 
     def _weights(self, panel: PanelConfig) -> dict[str, float]:
         """Weighted panels: the reliability estimates in force, else the configured priors."""

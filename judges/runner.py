@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -116,6 +116,38 @@ class PanelRunner:
                         attempts=0,
                     )
                 )
+        return tuple(votes)
+
+    async def run_waves(
+        self,
+        waves: Sequence[Sequence[JudgeConfig]],
+        rubric: Rubric,
+        item: Item,
+        *,
+        deadline_s: float,
+        stop: Callable[[Sequence[Vote], Sequence[str]], bool],
+        position_swap: bool = True,
+        scale_swap: bool = False,
+    ) -> tuple[Vote, ...]:
+        """Ask the judges wave by wave, all under one deadline, until `stop(votes so far,
+        names of the judges not yet asked)` says the rest cannot matter."""
+        started = time.monotonic()
+        votes: list[Vote] = []
+        for i, wave in enumerate(waves):
+            left = deadline_s - (time.monotonic() - started)
+            if left <= 0:
+                break
+            votes += await self.run(
+                wave,
+                rubric,
+                item,
+                deadline_s=left,
+                position_swap=position_swap,
+                scale_swap=scale_swap,
+            )
+            pending = [j.name for later in waves[i + 1 :] for j in later]
+            if not pending or stop(votes, pending):
+                break
         return tuple(votes)
 
     async def _ask(
