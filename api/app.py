@@ -34,6 +34,7 @@ from api.routes import (
 )
 from api.settings import Settings
 from api.stats import StatsService
+from api.vote_cache import CountedCache, DatabaseVoteCache, RedisVoteCache
 from api.webhooks import WebhookSender
 from judges import ChatClient, PanelRunner
 from rubrics.redact import Redactor
@@ -91,13 +92,22 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         sessions = make_session_factory(engine)
         metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
         stats = StatsService(config, settings.database_url)
+        cache: CountedCache | None = None
+        redis_cache: RedisVoteCache | None = None
+        if settings.vote_cache == "database":
+            cache = CountedCache(
+                DatabaseVoteCache(sessions, settings.vote_cache_ttl_s), metrics, "database"
+            )
+        elif settings.vote_cache == "redis":
+            redis_cache = RedisVoteCache(settings.redis_url, settings.vote_cache_ttl_s)
+            cache = CountedCache(redis_cache, metrics, "redis")
         webhooks = WebhookSender(sessions, settings.webhook_secret)
         calibration = CalibrationService(config, sessions)
         await calibration.refresh()
         service = EvaluationService(
             config,
             sessions,
-            PanelRunner(chat),
+            PanelRunner(chat, cache=cache),
             metrics,
             weights=stats.weights_for,
             lease_grace_s=settings.lease_grace_s,
@@ -142,6 +152,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             await service.drain()
             await webhooks.close()
             stats.close()
+            if redis_cache is not None:
+                await redis_cache.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -5,8 +5,9 @@ replayed item by item through `routing.conclude` (which reconciles pairwise orde
 `routing.position.reconcile` and aggregates with `routing.aggregate`) under a permissive
 routing policy, and its verdicts are scored against the human reference label. Weighted
 panels get reliability weights cross-fitted over folds, so no item's own human label
-sets the weights it is judged with. Reporting (table, JSON, plots) is in
-`api.backtest_report`.
+sets the weights it is judged with. The panel confidences of the default aggregations
+feed the routing curve and the calibrated threshold (`api.backtest_routing`). Reporting
+(table, JSON, plots) is in `api.backtest_report`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 from tqdm import tqdm
 
+from api import backtest_routing
+from api.backtest_routing import RoutingAnalysis, RoutingSettings, analyse_routing
 from api.datasets import Dataset, DatasetError, find_datasets, load_dataset
 from judges import Vote
 from routing import (
@@ -113,6 +116,9 @@ class DatasetResult(BaseModel):
     folds: int
     seed: int
     min_human: int
+    routing: tuple[RoutingAnalysis, ...] = ()
+    """Routing curve and calibrated threshold of the default panels (majority; median too
+    on numeric ordinal scales), over the items with a human reference."""
 
 
 def human_reference(rubric: Rubric, labels: Sequence[ScaleValue]) -> tuple[ScaleValue | None, bool]:
@@ -141,8 +147,10 @@ def run_backtest(
     seed: int = 0,
     min_human: int = 30,
     progress: bool | None = None,
+    routing: RoutingSettings | None = None,
 ) -> DatasetResult:
-    """Replay one dataset; `progress` None shows a bar on stderr above PROGRESS_MIN_ITEMS."""
+    """Replay one dataset; `progress` None shows a bar on stderr above PROGRESS_MIN_ITEMS;
+    `routing` sets the calibration of the routing threshold (default `RoutingSettings()`)."""
     rubric, items, judges = dataset.rubric, dataset.items, dataset.judges
     n, k = len(items), len(rubric.scale)
     if folds < 2:
@@ -193,10 +201,20 @@ def run_backtest(
             if verdict.value is not None:
                 codes[i, column[verdict.judge]] = rubric.index(verdict.value)
 
+    # The service's default panels: majority, and median on numeric ordinal scales.
+    routed = {Aggregation.MAJORITY} | ({Aggregation.MEDIAN} if rubric.numeric else set())
+    referenced = ~np.isnan(ref_codes)
+    analyses: list[RoutingAnalysis] = []
     for agg in panel_aggs:
         record = keep if agg is Aggregation.MAJORITY else None
-        verdicts = _replay(rubric, every, agg, lambda i: {}, bar, record)
+        conf: list[float] = []
+        verdicts = _replay(rubric, every, agg, lambda i: {}, bar, record, conf)
         score(agg.value, "panel", verdicts, _calls(every))
+        if agg in routed:
+            # A tie or missing verdict never equals a reference, so it counts as disagreement.
+            agree = _codes(rubric, verdicts) == ref_codes
+            got = np.array(conf)[referenced], agree[referenced]
+            analyses.append(analyse_routing(agg.value, *got, routing, seed))
 
     many = len(judges) >= 2 and bool((~np.isnan(codes)).any())
     ds = dawid_skene(codes, k, max_iter=DS_MAX_ITER) if many else None
@@ -244,6 +262,7 @@ def run_backtest(
         folds=folds,
         seed=seed,
         min_human=min_human,
+        routing=tuple(analyses),
     )
 
 
@@ -265,8 +284,10 @@ def _replay(
     weights: Callable[[int], Mapping[str, float]],
     bar: Any,
     keep: Callable[[int, Sequence[JudgeVerdict]], None] | None = None,
+    confidences: list[float] | None = None,
 ) -> Verdicts:
-    """Each item's verdict from `routing.conclude` with the permissive policy."""
+    """Each item's verdict from `routing.conclude` with the permissive policy (and its
+    confidence appended to `confidences` when given)."""
     out: Verdicts = []
     for i, item_votes in enumerate(votes):
         verdict = conclude(
@@ -280,6 +301,8 @@ def _replay(
         )
         if keep is not None:
             keep(i, verdict.judges)
+        if confidences is not None:
+            confidences.append(verdict.confidence)
         out.append(verdict.value)
         bar.update(1)
     return out
@@ -347,6 +370,7 @@ def register(subparsers: Any) -> None:
     add("--folds", type=int, default=5, help="cross-fitting folds for weights (default 5)")
     add("--seed", type=int, default=0, help="fold assignment seed (default 0)")
     add("--min-human", type=int, default=30, help="labels a judge needs for a human weight")
+    backtest_routing.add_options(add)
     parser.set_defaults(func=cmd_backtest)
 
 
@@ -362,12 +386,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         print(f"quorum backtest: {exc}", file=sys.stderr)
         return 2
+    settings = backtest_routing.settings_from(args)
+    if isinstance(settings, str):
+        print(f"quorum backtest: {settings}", file=sys.stderr)
+        return 2
     if args.folds < 2 or args.min_human < 1:
         print("quorum backtest: --folds must be >= 2 and --min-human >= 1", file=sys.stderr)
         return 2
     results = []
     for ds in datasets:
-        result = run_backtest(ds, folds=args.folds, seed=args.seed, min_human=args.min_human)
+        result = run_backtest(
+            ds, folds=args.folds, seed=args.seed, min_human=args.min_human, routing=settings
+        )
         print(report.format_result(result), end="\n\n", flush=True)
         results.append(result)
     if args.json:

@@ -9,10 +9,12 @@ import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from api.backtest import DatasetResult, Row
+from api.backtest_routing import AlphaCheck, RoutingAnalysis, RoutingPoint
 from routing import AgreementEstimate
 from rubrics import value_key
 
@@ -37,7 +39,10 @@ def command_line(args: argparse.Namespace) -> str:
         if getattr(args, flag):
             words += [f"--{flag}", str(getattr(args, flag))]
     words += ["--folds", str(args.folds), "--seed", str(args.seed)]
-    return shlex.join([*words, "--min-human", str(args.min_human)])
+    words += ["--min-human", str(args.min_human)]
+    for alpha in args.alpha:
+        words += ["--alpha", f"{alpha:g}"]
+    return shlex.join([*words, "--delta", f"{args.delta:g}", "--splits", str(args.splits)])
 
 
 def write_json(results: Sequence[DatasetResult], out: Path, command: str) -> None:
@@ -150,7 +155,136 @@ def format_result(r: DatasetResult) -> str:
         lines.append(textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="    "))
     if r.position:
         lines += ["", _position_table(r)]
+    for analysis in r.routing:
+        lines += ["", _routing_section(r, analysis)]
     return "\n".join(lines)
+
+
+ROUTING_ROWS = 9
+"""Rows of the routing curve printed per panel (the JSON has every point)."""
+MIN_PRINTED_AUTO = 10
+"""Curve points with fewer auto-decided items are left out of the table (JSON only)."""
+
+
+def curve_rows(curve: Sequence[RoutingPoint], rows: int = ROUTING_ROWS) -> list[RoutingPoint]:
+    """About `rows` points spread evenly over the share sent to humans, both ends kept, of
+    those with at least MIN_PRINTED_AUTO auto-decided items (all points if none has)."""
+    curve = [p for p in curve if p.n_auto >= MIN_PRINTED_AUTO] or list(curve)
+    if len(curve) <= rows + 1:
+        return list(curve)
+    top = curve[-1].to_humans
+    picked = {0, len(curve) - 1}
+    for step in range(1, rows - 1):
+        target = top * step / (rows - 1)
+        picked.add(min(range(len(curve)), key=lambda i: abs(curve[i].to_humans - target)))
+    return [curve[i] for i in sorted(picked)]
+
+
+def _agreement_note(r: DatasetResult) -> str:
+    if r.mode.value == "pairwise":
+        return (
+            "a tie verdict counts as disagreement (forced choice: humans never chose tie)"
+            if r.forced_choice
+            else "a tie verdict agrees only with a human tie"
+        )
+    if r.kappa_weights == "quadratic":
+        return "agreement is exact agreement with the human median: one scale point off disagrees"
+    return "agreement is equality with the human reference"
+
+
+def _wrap(text: str, indent: str = "  ", more: str = "    ") -> str:
+    return textwrap.fill(text, 100, initial_indent=indent, subsequent_indent=more)
+
+
+def _routing_section(r: DatasetResult, a: RoutingAnalysis) -> str:
+    """The routing curve and the calibrated thresholds of one panel."""
+    lines = [
+        _wrap(
+            f"routing on the {a.aggregation} panel's confidence: {a.n_items} items with a human "
+            f"reference, {a.n_distinct_confidences} distinct confidences, agreement "
+            f"{_num(a.agreement, 0)} when all are auto-decided"
+        ),
+        f"    {'threshold':>9}  {'to humans':>9}  {'auto-decided':>12}  {'auto agreement':>14}",
+    ]
+    lines += [
+        f"    {p.threshold:9.3f}  {p.to_humans:9.3f}  {p.n_auto:12d}  {p.auto_agreement:14.3f}"
+        for p in curve_rows(a.curve)
+    ]
+    if a.calibration_skipped:
+        lines.append(f"    calibration skipped: {a.calibration_skipped}")
+    elif a.calibration:
+        first = a.calibration[0]
+        cal, held = first.split.calibration, first.split.held_out
+        lines += [
+            _wrap(
+                f"calibrated threshold (Trust or Escalate fixed-sequence test, delta "
+                f"{first.delta:g}): calibrated on a random half of {cal.n_items} items (seed "
+                f"{first.seed}), checked on the other {held.n_items}"
+            ),
+            f"{'':34}{'calibration half':^33}  {'held-out half':^26}".rstrip(),
+            f"    {'alpha':>5}  {'threshold':>9}  {'certified':>9}   {'coverage':>8}  "
+            f"{'risk':>6}  {'guarantee':<15}  {'coverage':>8}  {'risk':>6}  <= alpha",
+        ]
+        lines += [_alpha_line(c) for c in a.calibration]
+        lines += [
+            _wrap(f"alpha {c.alpha:g} not certified: {c.not_certified_because}.", "    * ", " " * 6)
+            for c in a.calibration
+            if c.not_certified_because
+        ]
+        lines += [_repeats_line(c) for c in a.calibration if c.repeats]
+    notes = [
+        "to humans: share of these items with confidence below the threshold; auto agreement: "
+        f"share of the others whose verdict equals the human reference (thresholds leaving "
+        f"fewer than {MIN_PRINTED_AUTO} are in the JSON only); {_agreement_note(r)}; "
+        "an item without a verdict has confidence 0 and disagrees. Only the confidence "
+        "threshold is applied here (the service's agreement, position and quorum checks "
+        "would route more).",
+    ]
+    if a.calibration:
+        delta = a.calibration[0].delta
+        notes.append(
+            f"guarantee: certified means that, with probability >= {1 - delta:g} over the draw "
+            "of the calibration half, the true disagreement rate of items at or above the "
+            "threshold is <= alpha. It bounds the true rate, not a sample's: the held-out "
+            "rate can exceed alpha by sampling noise, and across splits it may do so in up "
+            f"to about delta ({delta:g}) of them, a little more on a small held-out half."
+        )
+    lines += [_wrap(n, "  * ") for n in notes]
+    return "\n".join(lines)
+
+
+def _alpha_line(c: AlphaCheck) -> str:
+    cal, held = c.split.calibration, c.split.held_out
+    if cal.certified:
+        guarantee = f"<= {c.alpha:g} at {1 - c.delta:.0%}"
+        within = "yes" if c.split.within_alpha else "NO"
+        threshold, certified = f"{cal.threshold:9.3f}", "yes"
+    else:
+        guarantee, within, threshold, certified = "none", "–", f"{'–':>9}", "no"
+    return (
+        f"    {c.alpha:5.2f}  {threshold}  {certified:>9}   {cal.coverage:8.3f}  "
+        f"{_num(cal.risk)}  {guarantee:<15}  {held.coverage:8.3f}  {_num(held.risk)}  {within}"
+    )
+
+
+def _repeats_line(c: AlphaCheck) -> str:
+    rep = c.repeats
+    assert rep is not None
+    head = (
+        f"alpha {c.alpha:g} over {rep.n_splits} splits (seeds {rep.first_seed}-"
+        f"{rep.first_seed + rep.n_splits - 1}): certified in {rep.n_certified}/{rep.n_splits}"
+    )
+    if not rep.n_certified:
+        return _wrap(f"{head}; every item to humans", "    ", " " * 6)
+    risk = "" if rep.mean_held_out_risk is None else f", mean risk {rep.mean_held_out_risk:.3f}"
+    return _wrap(
+        f"{head}; held-out coverage mean {rep.mean_held_out_coverage:.3f} "
+        f"[{rep.min_held_out_coverage:.3f}, {rep.max_held_out_coverage:.3f}]{risk}; held-out "
+        f"risk > alpha in {rep.n_exceeded}/{rep.n_splits} ({rep.exceeded_share:.2f}; "
+        f"delta {c.delta:g})",
+        "    ",
+        " " * 6,
+    )
 
 
 def _position_table(r: DatasetResult) -> str:
@@ -193,7 +327,8 @@ def plot_paths(out: Path, results: Sequence[DatasetResult]) -> list[Path]:
 
 
 def plot_result(r: DatasetResult, out: Path) -> None:
-    """Kappa vs human per row (bars with 95% CI) and the judge-by-judge kappa heatmap."""
+    """Kappa vs human per row (bars with 95% CI), the judge-by-judge kappa heatmap, and the
+    routing curve (share to humans vs agreement of the auto-decided items)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -202,8 +337,11 @@ def plot_result(r: DatasetResult, out: Path) -> None:
 
     rows = [row for row in r.rows if row.kappa is not None]
     n_j = len(r.judges)
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(14, max(4.5, 0.3 * len(rows) + 1.5)), gridspec_kw={"width_ratios": [1, 1]}
+    fig, (left, right, curve) = plt.subplots(
+        1,
+        3,
+        figsize=(20, max(4.5, 0.3 * len(rows) + 1.5)),
+        gridspec_kw={"width_ratios": [1, 1, 0.9]},
     )
     values = [row.kappa.value for row in rows if row.kappa]
     lows = [row.kappa.value - row.kappa.ci_low for row in rows if row.kappa]
@@ -232,6 +370,45 @@ def plot_result(r: DatasetResult, out: Path) -> None:
         right.set_title(f"judge-by-judge {kind} kappa (reconciled verdicts)", fontsize=10)
     else:
         right.axis("off")
+    _plot_routing(curve, r)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
+
+
+def _plot_routing(ax: Any, r: DatasetResult) -> None:
+    """Auto-decision agreement vs share to humans per default panel (all referenced items;
+    thresholds leaving fewer than MIN_PRINTED_AUTO auto-decided items left out); stars: each
+    certified threshold of the first split on its held-out half; dotted: 1 - alpha."""
+    if not r.routing:
+        ax.axis("off")
+        return
+    for colour, a in zip(("tab:green", "tab:purple"), r.routing, strict=False):
+        points = [p for p in a.curve if p.n_auto >= MIN_PRINTED_AUTO] or a.curve
+        xs = [p.to_humans for p in points]
+        ys = [p.auto_agreement for p in points]
+        ax.plot(xs, ys, marker="o", markersize=3, color=colour, label=f"{a.aggregation} panel")
+        stars: dict[tuple[float, float], list[str]] = {}
+        for c in a.calibration:
+            held = c.split.held_out
+            if c.split.calibration.certified and held.n_above:
+                stars.setdefault((1 - held.coverage, 1 - held.risk), []).append(f"{c.alpha:g}")
+        for (x, y), alphas in stars.items():
+            ax.plot([x], [y], marker="*", markersize=12, color=colour, linestyle="none")
+            ax.annotate(
+                f"alpha {', '.join(alphas)}",
+                (x, y),
+                textcoords="offset points",
+                xytext=(6, -10),
+                fontsize=7,
+                color=colour,
+            )
+    for alpha in sorted({c.alpha for a in r.routing for c in a.calibration}):
+        ax.axhline(1 - alpha, color="grey", linestyle=":", linewidth=0.8)
+        ax.text(1.0, 1 - alpha, f"1 - {alpha:g}", fontsize=7, color="grey", ha="right")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("share of items sent to humans (confidence below the threshold)")
+    ax.set_ylabel("agreement of the auto-decided items with humans")
+    ax.set_title("routing curve; stars: certified thresholds on the held-out half", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")

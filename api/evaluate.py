@@ -354,6 +354,7 @@ class EvaluationService:
             distribution=vote.distribution,
             expected=vote.expected,
             entropy=vote.entropy,
+            cached=vote.cached,
         )
 
     async def _fail(self, evaluation_id: str, reason: str) -> None:

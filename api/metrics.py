@@ -137,6 +137,12 @@ class Metrics:
             ["judge"],
             registry=r,
         )
+        self.cache = Counter(
+            "quorum_vote_cache_requests_total",
+            "Exact-duplicate vote cache look-ups, by result (hit or miss).",
+            ["backend", "result"],
+            registry=r,
+        )
         self.panel_kappa = Gauge(
             "quorum_panel_fleiss_kappa",
             "Panel Fleiss' kappa over the stats window.",

@@ -73,6 +73,7 @@ def evaluation(
                 rationale=v.rationale,
                 latency_ms=v.latency_ms,
                 attempts=v.attempts,
+                cached=v.cached,
                 prompt_tokens=v.prompt_tokens,
                 completion_tokens=v.completion_tokens,
                 cost_usd=v.cost_usd,

@@ -130,6 +130,8 @@ class VotePublic(BaseModel):
     rationale: str | None
     latency_ms: float
     attempts: int
+    cached: bool = False
+    """Answered from the exact-duplicate cache (no call made)."""
     prompt_tokens: int | None
     completion_tokens: int | None
     cost_usd: float | None

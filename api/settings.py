@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
     """Items per batch request; more is 413."""
     webhook_secret: str | None = None
     """Signs webhook deliveries of requests made without an API key (open mode)."""
+    vote_cache: Literal["off", "database", "redis"] = "off"
+    """Exact-duplicate caching of judge answers (same judge config, same rendered prompt)."""
+    vote_cache_ttl_s: int = Field(default=7 * 86_400, ge=1)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """Used when vote_cache is "redis"."""
     lease_grace_s: float = Field(default=30.0, gt=0)
     """Added to a panel's deadline to form the lease on an evaluation being judged; past
     it, any replica may resume the evaluation (its worker is presumed dead)."""

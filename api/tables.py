@@ -116,6 +116,8 @@ class VoteRow(SQLModel, table=True):
     distribution: dict[str, float] | None = Field(default=None, sa_column=Column(JSON))
     expected: float | None = None
     entropy: float | None = None
+    cached: bool = False
+    """The answer came from the exact-duplicate cache: no call was made for this vote."""
     created_at: datetime = _ts(nullable=False)
 
 
@@ -254,3 +256,13 @@ class CalibrationRow(SQLModel, table=True):
     curve: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     applied: bool = False
     created_at: datetime = _ts(nullable=False)
+
+
+class VoteCacheRow(SQLModel, table=True):
+    """A judge's raw answer to one rendered prompt, for exact-duplicate caching."""
+
+    __tablename__ = "vote_cache"
+
+    key: str = Field(primary_key=True, max_length=64)
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(nullable=False, index=True)

@@ -1,6 +1,7 @@
 """Who judges: judge config, the ChatClient protocol, the litellm adapter, the panel runner."""
 
 from judges.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from judges.cache import VoteCache, cache_key
 from judges.client import ChatClient, ChatRequest, ChatResult, TokenLogprob, TopLogprob
 from judges.config import JudgeConfig
 from judges.errors import (
@@ -33,5 +34,7 @@ __all__ = [
     "TokenLogprob",
     "TopLogprob",
     "Vote",
+    "VoteCache",
+    "cache_key",
     "canonical",
 ]

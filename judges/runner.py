@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from judges.breaker import BreakerPolicy, CircuitBreaker
+from judges.cache import VoteCache, cache_key
 from judges.client import ChatClient, ChatRequest, ChatResult
 from judges.config import JudgeConfig
 from judges.errors import CallErrorKind, JudgeCallError, RetryableCallError
@@ -46,12 +47,14 @@ class PanelRunner:
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         breaker: BreakerPolicy | None = None,
+        cache: VoteCache | None = None,
     ) -> None:
         self._client = client
         self._retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
         self._breaker_policy = breaker or BreakerPolicy()
         self._breakers: dict[str, CircuitBreaker] = {}
+        self.cache = cache
 
     def breaker(self, judge: str) -> CircuitBreaker:
         """The circuit breaker of one judge (created closed on first use)."""
@@ -159,6 +162,20 @@ class PanelRunner:
         deadline: float,
     ) -> Vote:
         started = time.monotonic()
+        key = cache_key(judge, prompt.sha256) if self.cache is not None else ""
+        if self.cache is not None:
+            hit = await self.cache.get(key)
+            if hit is not None:
+                vote = self._vote(judge, prompt, rubric, item, hit, _ms(started), 0)
+                # Nothing was spent on this call: the tokens were paid for the first time.
+                return vote.model_copy(
+                    update={
+                        "cached": True,
+                        "prompt_tokens": None,
+                        "completion_tokens": None,
+                        "cost_usd": 0.0,
+                    }
+                )
         breaker = self.breaker(judge.name)
         attempt = 0
         while True:
@@ -205,6 +222,8 @@ class PanelRunner:
                 raise
             else:
                 breaker.success()
+                if self.cache is not None:
+                    await self.cache.put(key, result)
                 return self._vote(judge, prompt, rubric, item, result, _ms(started), attempt)
             if error.retryable:
                 breaker.failure()

@@ -35,6 +35,8 @@ class Vote(BaseModel):
     prompt_sha256: str = ""
     latency_ms: float = 0.0
     attempts: int = 0
+    cached: bool = False
+    """The answer came from the exact-duplicate cache (no call was made)."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None
