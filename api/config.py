@@ -12,14 +12,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from api.errors import ConfigError
 from judges import JudgeConfig
 from routing import Aggregation, RoutingPolicy, allowed
 from rubrics import LIBRARY_DIR, Mode, Rubric, RubricError, load_rubrics
-from rubrics.loader import first_error
+from rubrics.loader import first_error, read_mapping
 
 log = logging.getLogger("quorum.config")
 
@@ -110,18 +109,13 @@ def _second(names: list[str], name: str) -> int:
 
 def load_config(path: Path) -> QuorumConfig:
     """Read and validate the config file; raise `ConfigError` with file, key and problem."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(path, "", "file not found (set QUORUM_CONFIG or --config)") from exc
-    except OSError as exc:
-        raise ConfigError(path, "", f"cannot read: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(path, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(path, "", "expected a mapping with 'judges' and 'panels'")
+    data, where, problem = read_mapping(path)
+    if data is None:
+        if not path.exists():
+            problem = "file not found (set QUORUM_CONFIG or --config)"
+        elif problem.startswith("expected a mapping"):
+            problem = "expected a mapping with 'judges' and 'panels'"
+        raise ConfigError(path, where, problem)
     try:
         parsed = ConfigFile.model_validate(data)
     except ValidationError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -34,18 +35,26 @@ def first_error(exc: ValidationError) -> tuple[str, str]:
     return error_location(loc), msg
 
 
-def load_rubric(path: Path) -> Rubric:
-    """Parse and validate one rubric file."""
+def read_mapping(path: Path) -> tuple[dict[str, Any] | None, str, str]:
+    """A YAML file's top-level mapping, or (None, key, problem) saying why it is not one."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise RubricLoadError(path, "", f"cannot read: {exc.strerror or exc}") from exc
+        return None, "", f"cannot read: {exc.strerror or exc}"
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
-        raise RubricLoadError(path, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+        return None, where, f"invalid YAML: {getattr(exc, 'problem', exc)}"
     if not isinstance(data, dict):
-        raise RubricLoadError(path, "", "expected a mapping at the top level")
+        return None, "", "expected a mapping at the top level"
+    return data, "", ""
+
+
+def load_rubric(path: Path) -> Rubric:
+    """Parse and validate one rubric file."""
+    data, key, problem = read_mapping(path)
+    if data is None:
+        raise RubricLoadError(path, key, problem)
     try:
         rubric = Rubric.model_validate(data)
     except ValidationError as exc:
