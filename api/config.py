@@ -109,13 +109,13 @@ def _second(names: list[str], name: str) -> int:
 
 def load_config(path: Path) -> QuorumConfig:
     """Read and validate the config file; raise `ConfigError` with file, key and problem."""
-    data, where, problem = read_mapping(path)
+    data, line, unreadable = read_mapping(path)
     if data is None:
         if not path.exists():
-            problem = "file not found (set QUORUM_CONFIG or --config)"
-        elif problem.startswith("expected a mapping"):
-            problem = "expected a mapping with 'judges' and 'panels'"
-        raise ConfigError(path, where, problem)
+            unreadable = "file not found (set QUORUM_CONFIG or --config)"
+        elif unreadable.startswith("expected a mapping"):
+            unreadable = "expected a mapping with 'judges' and 'panels'"
+        raise ConfigError(path, line, unreadable)
     try:
         parsed = ConfigFile.model_validate(data)
     except ValidationError as exc:
