@@ -40,6 +40,7 @@ from api.schemas import (
 )
 from rubrics import ScaleValue
 
+_JITTER = random.Random()  # our own: the global generator belongs to the application
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 P = ParamSpec("P")
@@ -338,7 +339,7 @@ class _Base:
 
     def _backoff(self, attempt: int) -> float:
         """Capped exponential backoff with full jitter."""
-        return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
+        return _JITTER.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
 
     @staticmethod
     def _result(call: Call[T], outcome: httpx.Response | httpx.TransportError) -> T:

@@ -49,6 +49,8 @@ MAY_BE_EMPTY = {
     "quorum_judge_human_kappa",
     # Position bias: declared in api/metrics.py, but api/gauges.py does not set it yet.
     "quorum_judge_position_bias",
+    # Vote cache look-ups: only counted when QUORUM_VOTE_CACHE is on (it is off here).
+    "quorum_vote_cache_requests",
 }
 
 # Judge prices, so that quorum_judge_cost_usd_total has samples: litellm knows no price

@@ -15,7 +15,10 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
   ``<response>``/``<response_A>`` content verbatim); ``status-<code>`` (OpenAI error body).
 - ``fenced-<b>``, ``logprobs-<b>`` (when the request asks for logprobs), ``sleep-<ms>-<b>``,
   ``flaky-<n>-<code>-<b>`` (first n requests per model string fail), ``first-<p>-<b>``
-  (pairwise: "A" with probability p, seeded by model and message). Unknown: 404.
+  (pairwise: "A" with probability p, seeded by model and message), ``chaos-<p>-<b>`` (with
+  probability p a random fault: HTTP 500, HTTP 429, garbage prose, or a 5 s hang before
+  answering as <b>; else <b>; drawn from model, message and a per-model request count, so
+  a retry draws afresh and a sequential run repeats exactly). Unknown: 404.
 Standalone: ``python -m tests.doubles.judge_server --port 9100``.
 """
 
@@ -30,6 +33,7 @@ import re
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -46,6 +50,8 @@ _MARKER = re.compile(r"\[\[q=([^\]]+)\]\]")
 _VERDICT = re.compile(r"VERDICT=([A-Za-z0-9_.]+)")
 _VALUE_SPAN = re.compile(r'"(?:score|winner)"\s*:\s*"?([^",}\s]+)')
 _TOKEN = re.compile(r'\s+|[{}\[\]:,"]|[^\s{}\[\]:,"]+')
+CHAOS_FAULTS = ("500", "429", "garbage", "hang")
+CHAOS_HANG_S = 5.0
 
 
 @dataclass
@@ -136,6 +142,8 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
         if ctx.pairwise and rng.random() < p:
             return _answer(ctx, "A", "The first response is better.")
         return await _resolve(inner, ctx)
+    if head == "chaos" and inner:
+        return await _chaos(float(arg), inner, ctx)  # ValueError -> unknown behaviour
     code, _, inner = inner.partition("-")
     if head == "flaky" and arg.isdigit() and code.isdigit() and 400 <= int(code) <= 599:
         with ctx.double._lock:  # counted per full model string
@@ -146,6 +154,27 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
         if inner:
             return await _resolve(inner, ctx)
     raise ValueError(spec)
+
+
+async def _chaos(p: float, inner: str, ctx: _Ctx) -> _Outcome:
+    """``chaos-<p>-<b>``: with probability p one of CHAOS_FAULTS, else behave as <b>."""
+    if not 0 <= p <= 1:
+        raise ValueError(p)
+    with ctx.double._lock:  # counted per full model string, like ``flaky``
+        seen = ctx.double._chaos.get(ctx.model, 0)
+        ctx.double._chaos[ctx.model] = seen + 1
+    rng = random.Random(f"{ctx.model}\x00{ctx.message}\x00{seen}")
+    if rng.random() >= p:
+        return await _resolve(inner, ctx)
+    fault = rng.choice(CHAOS_FAULTS)
+    if fault == "garbage":
+        return _Outcome(text="Chaos: this judge rambles and gives no verdict at all.")
+    if fault == "hang":
+        deadline = time.monotonic() + CHAOS_HANG_S
+        while not ctx.double._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, 0.05))  # cut short by stop()
+        return await _resolve(inner, ctx)
+    return _Outcome(status=int(fault), error=f"Chaos: simulated HTTP {fault} from judge double.")
 
 
 def _alternatives(value: str) -> list[tuple[str, float]]:
@@ -202,6 +231,7 @@ class JudgeDouble:
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._flaky: dict[str, int] = {}
+        self._chaos: dict[str, int] = {}
         self._stopping = threading.Event()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -223,10 +253,11 @@ class JudgeDouble:
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forget received requests and the per-model ``flaky`` counters."""
+        """Forget received requests and the per-model ``flaky`` and ``chaos`` counters."""
         with self._lock:
             self._requests.clear()
             self._flaky.clear()
+            self._chaos.clear()
 
     def start(self) -> Self:
         """Serve in a background thread; returns once the server accepts connections."""
@@ -300,7 +331,7 @@ class JudgeDouble:
         completion_tokens = len(content) // 4 + 1
         return JSONResponse(
             {
-                "id": f"chatcmpl-{random.getrandbits(96):024x}",
+                "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": model,

@@ -302,3 +302,67 @@ def test_standalone_entry_point() -> None:
         assert proc.wait(timeout=10) == 0
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def chaos_kind(reply: httpx.Response | None) -> str:
+    """What one direct request to a ``chaos`` model got: a fault kind, or "ok"."""
+    if reply is None:
+        return "hang"
+    if reply.status_code != 200:
+        return str(reply.status_code)
+    text = reply.json()["choices"][0]["message"]["content"]
+    return "ok" if '"score"' in text else "garbage"
+
+
+def chaos_run(
+    double: JudgeDouble, behaviour: str, n: int, timeout: float = 0.5, items: int = 3
+) -> list[str]:
+    url = f"{double.base_url}/chat/completions"
+    kinds = []
+    with httpx.Client(timeout=timeout) as client:
+        for i in range(n):
+            body = {"model": behaviour, "messages": pointwise(f"item {i % items} [[q=4]]")}
+            try:
+                kinds.append(chaos_kind(client.post(url, json=body)))
+            except httpx.ReadTimeout:
+                kinds.append(chaos_kind(None))
+    return kinds
+
+
+def test_chaos_injects_every_fault_kind_and_repeats_exactly(double: JudgeDouble) -> None:
+    kinds = chaos_run(double, "chaos-1-honest", 24)
+    assert set(kinds) == {"500", "429", "garbage", "hang"}  # p=1: never the inner behaviour
+    double.reset()  # counters start again: the same sequence of faults
+    assert chaos_run(double, "chaos-1-honest", 24) == kinds
+    assert chaos_run(double, "chaos-0-honest", 10) == ["ok"] * 10
+
+
+def test_chaos_fault_rate_follows_p_and_retries_draw_afresh(double: JudgeDouble) -> None:
+    kinds = chaos_run(double, "chaos-0.1-fixed-3", 300, timeout=0.2)
+    faults = sum(k != "ok" for k in kinds)
+    assert 12 <= faults <= 50, faults  # ~10% of 300; deterministic given the seeds
+    # the same message again (a retry) gets a fresh draw: one message, mixed outcomes
+    again = chaos_run(double, "chaos-0.5-fixed-3", 12, timeout=0.2, items=1)
+    assert "ok" in again and set(again) - {"ok"}
+
+
+def test_chaos_through_litellm(double: JudgeDouble) -> None:
+    seen: set[str] = set()
+    for _ in range(16):
+        try:
+            response = asyncio.run(
+                call(double, "chaos-1-honest", pointwise("[[q=2]]"), timeout=0.3)
+            )
+            content = response.choices[0].message.content
+            assert '"score"' not in content
+            seen.add("garbage")
+        except litellm.RateLimitError:
+            seen.add("429")
+        except litellm.Timeout:
+            seen.add("hang")
+        except litellm.InternalServerError:
+            seen.add("500")
+    assert seen == {"500", "429", "garbage", "hang"}
+    assert verdict(double, "chaos-0-honest", pointwise("[[q=2]]"))["score"] == 2
+    with pytest.raises(litellm.NotFoundError):  # p outside [0, 1]: an unknown behaviour
+        asyncio.run(call(double, "chaos-2-honest", pointwise("x")))

@@ -1,0 +1,511 @@
+"""Quorum throughput and latency against the floor that litellm itself sets.
+
+One command, one table. The judge double runs in its own process on loopback; each
+measured target runs in a process of its own, so CPU and peak RSS are its alone:
+
+  floor (litellm)   evaluations x 3 judge calls straight through litellm.acompletion
+  panel runner      the same evaluations through Quorum's PanelRunner + LiteLLMClient
+  service sqlite    `python -m api.cli serve` over HTTP (httpx client here), SQLite file
+  service postgres  the same on a fresh PostgreSQL database (created and dropped here)
+
+Scenarios: an instant judge (`sleep-0-honest`) and a 200 ms judge (`sleep-200-honest`)
+at 16 concurrent evaluations, and the 200 ms judge at 2 concurrent (light load: the
+latency overhead without CPU queueing). Targets stay up between measurements, which are
+interleaved (round 1: every scenario on every target, round 2: ...); figures are medians
+over rounds. The machine is shared and noisy: compare ratios within one run.
+
+    python benchmarks/bench.py                      # the table (~2-4 min)
+    python benchmarks/bench.py --litellm-options    # CPU per call of litellm options
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+import httpx  # noqa: E402
+from common import (  # noqa: E402
+    CHILD_ENV,
+    DEFAULT_POSTGRES,
+    Child,
+    cpu_seconds,
+    dump_json,
+    item,
+    judge_double,
+    machine,
+    percentile,
+    postgres_reachable,
+    quorum_server,
+    scratch_postgres,
+    tree_cpu_seconds,
+    tree_rss_kib,
+    write_config,
+)
+from floor import VARIANTS  # noqa: E402
+
+Result = dict[str, Any]
+Command = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    label: str
+    panel: str  # the service's panel for this judge behaviour
+    behaviour: str
+    evals: int
+    concurrency: int
+
+
+def render_messages(count: int, path: Path) -> Path:
+    """The chat messages Quorum sends for items 0..count-1 (helpfulness rubric)."""
+    from rubrics import LIBRARY_DIR, Item, load_rubrics, render
+
+    rubric = load_rubrics([LIBRARY_DIR])["helpfulness"]
+    messages = [
+        [m.model_dump() for m in render(rubric, Item(**item(i))).messages] for i in range(count)
+    ]
+    path.write_text(json.dumps(messages))
+    return path
+
+
+class Worker:
+    """A measuring child (floor.py, inproc.py) that answers JSON commands on stdin."""
+
+    def __init__(self, args: list[str], log: Path) -> None:
+        self.log = log
+        with log.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, *args],
+                cwd=HERE.parent,
+                env=CHILD_ENV,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
+
+    def read(self, timeout: float) -> Result:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"worker {self.log.name} gave no answer:\n{tail}")
+        return dict(json.loads(line))
+
+    def ask(self, cmd: Command, timeout: float) -> Result:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return self.read(timeout)
+
+    def stop(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+async def http_load(url: str, server: Child, panel: str, cmd: Command) -> Result:
+    """POST evaluations at fixed concurrency (after a warm-up); measure the server process."""
+    n = cmd["concurrency"]
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    errors: list[str] = []
+    slowest_vote_ms: list[float] = []
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def evaluation(i: int, record: bool) -> float:
+            started = time.perf_counter()
+            body = {"panel": panel, "input": item(i), "metadata": {"app": "bench"}}
+            reply = await client.post("/v1/evaluations", json=body)
+            elapsed = time.perf_counter() - started
+            if reply.status_code != 200:
+                errors.append(f"HTTP {reply.status_code}: {reply.text[:150]}")
+                return elapsed
+            data = reply.json()
+            usable = [v for v in data["votes"] if v["value"] is not None]
+            if data["status"] != "decided" or len(usable) != len(data["votes"]):
+                errors.append(f"status {data['status']}, {len(usable)} usable votes")
+            if record:
+                slowest_vote_ms.append(max(v["latency_ms"] for v in data["votes"]))
+            return elapsed
+
+        async def drive(first: int, count: int, record: bool) -> list[float]:
+            gate = asyncio.Semaphore(n)
+
+            async def one(i: int) -> float:
+                async with gate:
+                    return await evaluation(i, record)
+
+            return list(await asyncio.gather(*(one(first + i) for i in range(count))))
+
+        await drive(0, cmd["warmup"], False)
+        warm_errors = len(errors)
+        cpu0, client0, wall0 = tree_cpu_seconds(server.pid), cpu_seconds(), time.perf_counter()
+        latencies = await drive(cmd["warmup"], cmd["evals"], True)
+        wall = time.perf_counter() - wall0
+        cpu, client_cpu = tree_cpu_seconds(server.pid) - cpu0, cpu_seconds() - client0
+    return {
+        "evals": cmd["evals"],
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "client_cpu_s": client_cpu,
+        "latencies_s": latencies,
+        "slowest_vote_s": [ms / 1000 for ms in slowest_vote_ms],
+        "peak_rss_kib": tree_rss_kib(server.pid, "VmHWM"),
+        "errors": len(errors) - warm_errors,
+        "error_sample": errors[warm_errors : warm_errors + 3],
+    }
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, workdir: Path, base: str, double: Child) -> None:
+        self.args, self.workdir, self.base, self.double = args, workdir, base, double
+        self.started = time.monotonic()
+        self.notes: list[str] = []
+        biggest = args.warmup + max(args.evals, args.evals_slow, args.evals_light)
+        self.messages = render_messages(biggest, workdir / "messages.json")
+
+    def left(self) -> float:
+        return self.args.budget - (time.monotonic() - self.started)
+
+    def floor_worker(self, variant: str) -> Worker:
+        return Worker(
+            [
+                str(HERE / "floor.py"),
+                *("--base-url", self.base, "--messages", str(self.messages)),
+                *("--variant", variant),
+            ],
+            self.workdir / f"floor-{variant}.log",
+        )
+
+    def panel_worker(self) -> Worker:
+        return Worker(
+            [str(HERE / "inproc.py"), "--base-url", self.base], self.workdir / "panel.log"
+        )
+
+    @contextlib.contextmanager
+    def service(
+        self, database: str, panels: dict[str, str]
+    ) -> Iterator[Callable[[Scenario, Command], Result]]:
+        """A running `quorum serve` with one panel per judge behaviour."""
+        config = write_config(self.workdir / f"service-{database}.yaml", self.base, panels)
+        with contextlib.ExitStack() as stack:
+            if database == "sqlite":
+                url = f"sqlite:///{self.workdir / 'service.db'}"
+            else:
+                url = stack.enter_context(scratch_postgres(self.args.postgres))
+            base_url, server = stack.enter_context(
+                quorum_server(
+                    self.workdir, config, url, f"service-{database}", workers=self.args.workers
+                )
+            )
+
+            def run(scenario: Scenario, cmd: Command) -> Result:
+                return asyncio.run(http_load(base_url, server, scenario.panel, cmd))
+
+            yield run
+
+
+def summarise(results: list[Result]) -> Result:
+    """Median over rounds of each figure."""
+
+    def med(f: Callable[[Result], float]) -> float:
+        return statistics.median(f(r) for r in results)
+
+    out = {
+        "evals_per_s": med(lambda r: r["evals"] / r["wall_s"]),
+        "p50_ms": med(lambda r: percentile(r["latencies_s"], 50) * 1000),
+        "p95_ms": med(lambda r: percentile(r["latencies_s"], 95) * 1000),
+        "p99_ms": med(lambda r: percentile(r["latencies_s"], 99) * 1000),
+        "cpu_ms_per_eval": med(lambda r: r["cpu_s"] / r["evals"] * 1000),
+        "peak_rss_mib": max(r["peak_rss_kib"] for r in results) / 1024,
+        "errors": sum(r["errors"] for r in results),
+        "error_sample": [e for r in results for e in r.get("error_sample", [])][:3],
+        "rounds": len(results),
+    }
+    if all("client_cpu_s" in r for r in results):
+        out["client_cpu_ms_per_eval"] = med(lambda r: r["client_cpu_s"] / r["evals"] * 1000)
+    if all(r.get("slowest_vote_s") for r in results):
+        out["slowest_vote_p50_ms"] = med(lambda r: percentile(r["slowest_vote_s"], 50) * 1000)
+    return out
+
+
+def table(rows: list[tuple[str, Result]], title: str) -> str:
+    head = (
+        f"{'target':<18}{'evals/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+        f"{'CPU ms/eval':>13}{'peak RSS MiB':>14}{'errors':>8}"
+    )
+    lines = [title, head, "-" * len(head)]
+    for name, s in rows:
+        lines.append(
+            f"{name:<18}{s['evals_per_s']:>9.1f}{s['p50_ms']:>9.1f}{s['p95_ms']:>9.1f}"
+            f"{s['p99_ms']:>9.1f}{s['cpu_ms_per_eval']:>13.2f}{s['peak_rss_mib']:>14.0f}"
+            f"{s['errors']:>8}"
+        )
+    for name, s in rows:
+        if "client_cpu_ms_per_eval" in s:
+            lines.append(
+                f"  {name}: CPU is the server's; the httpx load generator used "
+                f"{s['client_cpu_ms_per_eval']:.2f} ms/eval more"
+            )
+        for sample in s["error_sample"]:
+            lines.append(f"  {name} error: {sample}")
+    return "\n".join(lines)
+
+
+def scenarios(a: argparse.Namespace) -> list[Scenario]:
+    fast, slow = "sleep-0-honest", f"sleep-{a.slow_ms}-honest"
+    return [
+        Scenario("instant", "instant judge", "instant", fast, a.evals, a.concurrency),
+        Scenario("slow", f"{a.slow_ms} ms judge", "slow", slow, a.evals_slow, a.concurrency),
+        Scenario(
+            "light",
+            f"{a.slow_ms} ms judge, light load",
+            "slow",
+            slow,
+            a.evals_light,
+            a.light_concurrency,
+        ),
+    ]
+
+
+def main_table(bench: Bench) -> tuple[str, Result]:
+    a = bench.args
+    plan = scenarios(a)
+    pg_problem = "--no-postgres" if a.no_postgres else postgres_reachable(a.postgres)
+    if pg_problem:
+        bench.notes.append(f"PostgreSQL skipped: {pg_problem}")
+    panels = {s.panel: s.behaviour for s in plan}
+    raw: dict[str, dict[str, list[Result]]] = {s.key: {} for s in plan}
+    double_cpu: dict[str, float] = {s.key: 0.0 for s in plan}
+    double_evals: dict[str, int] = {s.key: 0 for s in plan}
+    with contextlib.ExitStack() as stack:
+        floor, panel = bench.floor_worker("quorum"), bench.panel_worker()
+        for w in (floor, panel):
+            stack.callback(w.stop)
+        floor.read(120), panel.read(120)
+        targets: list[tuple[str, Callable[[Scenario, Command], Result]]] = [
+            ("floor (litellm)", lambda s, c: floor.ask(c, max(60.0, bench.left()))),
+            ("panel runner", lambda s, c: panel.ask(c, max(60.0, bench.left()))),
+            ("service sqlite", stack.enter_context(bench.service("sqlite", panels))),
+        ]
+        if not pg_problem:
+            targets.append(
+                ("service postgres", stack.enter_context(bench.service("postgres", panels)))
+            )
+        warmed: set[tuple[str, str]] = set()
+        for round_no in range(a.rounds):
+            for scenario in plan:
+                for name, run in targets:
+                    if bench.left() < 15:
+                        bench.notes.append(
+                            f"time budget spent: round {round_no + 1} {scenario.key} {name} skipped"
+                        )
+                        continue
+                    first = (name, scenario.behaviour) not in warmed
+                    warmed.add((name, scenario.behaviour))
+                    cmd = {
+                        "behaviour": scenario.behaviour,
+                        "evals": scenario.evals,
+                        "warmup": a.warmup if first else min(a.warmup, 8),
+                        "concurrency": scenario.concurrency,
+                    }
+                    print(f"  round {round_no + 1}: {scenario.key} {name}", file=sys.stderr)
+                    d0 = cpu_seconds(bench.double.pid)
+                    try:
+                        raw[scenario.key].setdefault(name, []).append(run(scenario, cmd))
+                    except (RuntimeError, ValueError, httpx.HTTPError) as exc:
+                        bench.notes.append(f"{scenario.key} {name} failed: {exc}"[:300])
+                    double_cpu[scenario.key] += cpu_seconds(bench.double.pid) - d0
+                    double_evals[scenario.key] += cmd["evals"] + cmd["warmup"]
+    dump_json(bench.workdir / "raw.json", raw)  # every measurement, error samples included
+    out: list[str] = []
+    summary: Result = {}
+    for s in plan:
+        rows = [(n, summarise(rs)) for n, rs in raw[s.key].items() if rs]
+        summary[s.key] = dict(rows)
+        title = (
+            f"{s.label} (`{s.behaviour}`): {s.evals} evaluations x 3 judges, "
+            f"{s.concurrency} concurrent, median of {a.rounds} round(s)"
+            + (f"; service with {a.workers} workers (CPU and RSS: all)" if a.workers > 1 else "")
+        )
+        text = table(rows, title)
+        if double_evals[s.key]:
+            per = double_cpu[s.key] / double_evals[s.key] * 1000
+            text += f"\n  judge double (own process, not counted above): {per:.2f} ms CPU/eval"
+        out.append(text)
+    out.append("\n".join(ratio_lines(summary, a)))
+    return "\n\n".join(out), summary
+
+
+def ratio_lines(summary: Result, a: argparse.Namespace) -> list[str]:
+    lines = ["ratios (within this run):"]
+    services = ("service sqlite", "service postgres")
+    fast = summary.get("instant", {})
+    if "floor (litellm)" in fast:
+        floor = fast["floor (litellm)"]
+        for name in ("panel runner", *services):
+            if name not in fast:
+                continue
+            s = fast[name]
+            r = s["evals_per_s"] / floor["evals_per_s"]
+            mark = "" if name == "panel runner" else ("  ok" if r >= 0.8 else "  BELOW 0.8")
+            cpu = floor["cpu_ms_per_eval"] / s["cpu_ms_per_eval"]
+            lines.append(
+                f"  throughput {name} / floor, instant judge: {r:.2f}{mark}   "
+                f"(CPU-bound bound: floor CPU / its CPU = {cpu:.2f})"
+            )
+    for key in ("slow", "light"):
+        block = summary.get(key, {})
+        if "floor (litellm)" not in block:
+            continue
+        floor = block["floor (litellm)"]
+        label = f"{a.slow_ms} ms judge, {'light load' if key == 'light' else 'loaded'}"
+        for name in ("panel runner", *services):
+            if name not in block:
+                continue
+            s = block[name]
+            r = s["p50_ms"] / floor["p50_ms"]
+            mark = "" if name == "panel runner" else ("  ok" if r <= 1.10 else "  ABOVE +10%")
+            line = f"  p50 {name} / floor p50, {label}: {r:.3f}{mark}"
+            if "slowest_vote_p50_ms" in s:
+                line += (
+                    f"   (/ its slowest vote's p50 {s['slowest_vote_p50_ms']:.0f} ms: "
+                    f"{s['p50_ms'] / s['slowest_vote_p50_ms']:.3f})"
+                )
+            lines.append(line)
+        lines.append(
+            f"  floor p50 / nominal {a.slow_ms} ms, {label}: {floor['p50_ms'] / a.slow_ms:.3f}"
+        )
+    return lines
+
+
+def options_table(bench: Bench) -> tuple[str, Result]:
+    a = bench.args
+    workers: dict[str, Worker] = {}
+    raw: dict[str, list[Result]] = {v: [] for v in VARIANTS}
+    try:
+        for variant in VARIANTS:
+            workers[variant] = bench.floor_worker(variant)
+        for w in workers.values():
+            w.read(180)
+        for round_no in range(a.rounds):
+            for variant, worker in workers.items():
+                if bench.left() < 10:
+                    bench.notes.append(f"time budget spent: {variant} round {round_no + 1}")
+                    continue
+                print(f"  round {round_no + 1}: {variant}", file=sys.stderr)
+                cmd = {
+                    "behaviour": "sleep-0-honest",
+                    "evals": a.option_evals,
+                    "warmup": a.warmup if round_no == 0 else 8,
+                    "concurrency": a.concurrency,
+                }
+                try:
+                    raw[variant].append(worker.ask(cmd, max(60.0, bench.left())))
+                except (RuntimeError, ValueError) as exc:
+                    bench.notes.append(f"{variant} round {round_no + 1} failed: {exc}"[:300])
+    finally:
+        for w in workers.values():
+            w.stop()
+    rows = [(v, summarise(rs)) for v, rs in raw.items() if rs]
+    base = dict(rows).get("quorum")
+    head = (
+        f"{'variant':<17}{'calls/s':>9}{'CPU ms/call':>13}{'vs quorum':>11}{'p50 ms':>9}"
+        f"{'RSS MiB':>9}{'errors':>8}"
+    )
+    lines = [
+        f"litellm options, instant judge: {a.option_evals} evaluations x 3 calls, "
+        f"{a.concurrency} concurrent evaluations, median of {a.rounds} round(s)",
+        head,
+        "-" * len(head),
+    ]
+    out: Result = {}
+    for name, s in rows:
+        per_call = s["cpu_ms_per_eval"] / 3
+        rel = per_call / (base["cpu_ms_per_eval"] / 3) if base else float("nan")
+        lines.append(
+            f"{name:<17}{s['evals_per_s'] * 3:>9.0f}{per_call:>13.2f}{rel:>11.2f}"
+            f"{s['p50_ms']:>9.1f}{s['peak_rss_mib']:>9.0f}{s['errors']:>8}"
+        )
+        out[name] = {**s, "cpu_ms_per_call": per_call, "cpu_vs_quorum": rel}
+    lines.append("")
+    lines += [f"  {k}: {v}" for k, v in VARIANTS.items()]
+    return "\n".join(lines), out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--evals", type=int, default=300, help="evaluations, instant judge")
+    parser.add_argument("--evals-slow", type=int, default=200, help="evaluations, slow judge")
+    parser.add_argument("--evals-light", type=int, default=40, help="evaluations, light load")
+    parser.add_argument("--slow-ms", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--light-concurrency", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="`quorum serve --workers`")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat interleaved; medians")
+    parser.add_argument("--budget", type=float, default=280, help="seconds for everything")
+    parser.add_argument(
+        "--postgres", default=os.environ.get("QUORUM_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
+    )
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--litellm-options", action="store_true", help="the option table instead")
+    parser.add_argument("--option-evals", type=int, default=100)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="quorum-bench-"))
+    info = machine()
+    print(f"work dir (logs): {workdir}", file=sys.stderr)
+    with judge_double(workdir) as (base, double):
+        bench = Bench(args, workdir, base, double)
+        text, figures = options_table(bench) if args.litellm_options else main_table(bench)
+    print()
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
+    print(text)
+    for note in bench.notes:
+        print(f"note: {note}")
+    print(f"total {time.monotonic() - bench.started:.0f} s; logs in {workdir}")
+    if args.json:
+        dump_json(
+            args.json,
+            {
+                "machine": info,
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "figures": figures,
+            },
+        )
+    for path in workdir.glob("service.db*"):
+        path.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
