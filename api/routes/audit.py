@@ -26,9 +26,11 @@ async def export(
     """Every evaluation created in [since, until) as JSONL: rubric id and version, each
     judge call's model, params, raw output, parsed vote and prompt hash, the verdict,
     routing reasons and human decisions. Defaults: the last 24 hours."""
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=1)
-    since, until = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (since, until))
+    try:
+        until = (until or datetime.now(UTC)).astimezone(UTC)
+        since = (since or until - timedelta(days=1)).astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidInput(f"since/until out of range: {exc}") from exc
     if since >= until:
         raise InvalidInput("since must be before until")
     return StreamingResponse(

@@ -28,7 +28,7 @@ async def list_reviews(
     status: Annotated[str | None, Query(description="pending, claimed or decided")] = None,
     panel: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[ReviewItemPublic]:
     """Review items, most uncertain first."""
     if panel is None and caller.panels is not None and len(caller.panels) == 1:

@@ -293,20 +293,10 @@ def answered_well(client: httpx.Client, method: str, path: str, **kw: Any) -> No
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /v1/reviews: an offset beyond SQLite's 64-bit INTEGER reaches the driver "
-    "(OverflowError -> 500); `offset` (api/routes/reviews.py) needs an upper bound",
-)
 def test_review_list_offset_beyond_64_bits(http: httpx.Client) -> None:
     answered_well(http, "GET", "/v1/reviews", params={"offset": 2**63})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /v1/audit/export: times near year 1 overflow (`until - 1 day` -> 500; an "
-    "offset `since` overflows converting to UTC while streaming -> 200, then the body is cut)",
-)
 @pytest.mark.parametrize(
     "params",
     [
