@@ -333,14 +333,13 @@ def quorum_on_postgres(
     [
         ("GET", "/v1/evaluations/a%00b", None),
         ("GET", "/v1/reviews/a%00b", None),
-        ("GET", f"/v1/reviews?offset={2**63}", None),
         (
             "POST",
             "/v1/evaluations",
             {"panel": "jury", "input": {"prompt": "p", "response": "r"}, "idempotency_key": "a\0"},
         ),
     ],
-    ids=["evaluation-id-nul", "review-id-nul", "offset-beyond-bigint", "idempotency-key-nul"],
+    ids=["evaluation-id-nul", "review-id-nul", "idempotency-key-nul"],
 )
 def test_bad_requests_on_postgres_are_not_outages(
     quorum_on_postgres: ServerThread, method: str, path: str, body: dict[str, Any] | None
