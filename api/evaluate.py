@@ -177,7 +177,12 @@ class EvaluationService:
             row = await repo.get(evaluation_id)
             if row is None:
                 raise NotFound(f"no evaluation with id {evaluation_id!r}")
-            return present.evaluation(row, await repo.votes(row.id), await repo.review_item(row.id))
+            return await self._present(repo, row)
+
+    @staticmethod
+    async def _present(repo: EvaluationRepository, row: EvaluationRow) -> EvaluationPublic:
+        """A stored evaluation with its votes and review item, as the API answers it."""
+        return present.evaluation(row, await repo.votes(row.id), await repo.review_item(row.id))
 
     async def _replay(self, key: str, digest: str) -> EvaluationPublic | None:
         async with self.sessions() as session:
@@ -190,7 +195,7 @@ class EvaluationService:
                     f"idempotency key {key!r} was used for a different request "
                     f"(evaluation {row.id})"
                 )
-            return present.evaluation(row, await repo.votes(row.id), await repo.review_item(row.id))
+            return await self._present(repo, row)
 
     async def _judge(
         self, evaluation_id: str, panel: PanelConfig, rubric: Rubric, item: Item
@@ -255,9 +260,7 @@ class EvaluationService:
             if row is None:
                 raise NotFound(f"evaluation {evaluation_id!r} vanished while being judged")
             if row.status != "pending":  # another worker finished it first (after a resume)
-                return present.evaluation(
-                    row, await repo.votes(row.id), await repo.review_item(row.id)
-                )
+                return await self._present(repo, row)
             verdict = conclude(
                 rubric,
                 votes,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import PROBLEM_JSON, TYPE_BASE
+from api.problems import PROBLEM_JSON, problem_body
 
 
 class BodyLimit:
@@ -43,13 +42,13 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        body: dict[str, Any] = {
-            "type": TYPE_BASE + "payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"request body exceeds {self.max_bytes} bytes",
-            "instance": scope.get("path", ""),
-        }
+        body = problem_body(
+            413,
+            "Payload too large",
+            f"request body exceeds {self.max_bytes} bytes",
+            slug="payload-too-large",
+            instance=scope.get("path", ""),
+        )
         raw = json.dumps(body).encode()
         await send(
             {

@@ -20,6 +20,28 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://quorum.dev/problems/"
 
 
+def problem_body(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str | None = None,
+    instance: str | None = None,
+    **extensions: Any,
+) -> dict[str, Any]:
+    """An RFC 9457 problem object. `type` is about:blank for plain HTTP statuses."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return body
+
+
 def problem(
     status: int,
     title: str,
@@ -30,16 +52,8 @@ def problem(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
-    """A problem+json response. `type` is about:blank for plain HTTP statuses."""
-    body: dict[str, Any] = {
-        "type": TYPE_BASE + slug if slug else "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    if instance:
-        body["instance"] = instance
-    body.update(extensions)
+    """A problem+json response."""
+    body = problem_body(status, title, detail, slug=slug, instance=instance, **extensions)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from api.auth import Principal, requires
 from api.deps import Service
 from api.errors import PayloadTooLarge, QuorumError
-from api.problems import TYPE_BASE
+from api.problems import problem_body
 from api.schemas import BatchCreate, BatchResult, ComparisonCreate, EvaluationCreate, Page
 
 router = APIRouter(prefix="/v1", tags=["evaluations"])
@@ -20,7 +20,7 @@ Caller = Annotated[Principal, Depends(requires("evaluate"))]
 
 
 def _problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
+    return problem_body(status, title, detail, slug=slug, **extra)
 
 
 def wants_async(prefer: str | None) -> bool:
