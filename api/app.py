@@ -73,6 +73,17 @@ async def _sweep(service: EvaluationService, settings: Settings) -> None:
         await asyncio.sleep(settings.sweep_interval_s)
 
 
+async def _leases(service: EvaluationService, settings: Settings) -> None:
+    """Every `lease_grace_s / 3`: renew the leases of the evaluations this process holds,
+    so that work waiting for a judging slot is never taken for abandoned."""
+    while True:
+        await asyncio.sleep(settings.lease_grace_s / 3)
+        try:
+            await service.renew_leases()
+        except Exception:
+            log.exception("lease renewal failed; will retry")
+
+
 def create_app(settings: Settings | None = None, client: ChatClient | None = None) -> FastAPI:
     """Build the app. `client` defaults to the litellm adapter (tests pass nothing else)."""
     settings = settings or Settings()
@@ -113,6 +124,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             lease_grace_s=settings.lease_grace_s,
             redactor=Redactor(settings.redact),
             max_concurrent=settings.max_concurrent_evaluations,
+            max_queued=settings.max_queued_evaluations,
             webhooks=webhooks,
             policy=calibration.policy,
         )
@@ -134,6 +146,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         )
         background = [
             asyncio.create_task(_sweep(service, settings)),
+            asyncio.create_task(_leases(service, settings)),
             asyncio.create_task(_gauges(metrics, app, settings)),
             asyncio.create_task(webhooks.run()),
         ]
@@ -173,4 +186,5 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.include_router(calibration.router)
     app.include_router(review_page.router)
     app.include_router(health.router)
+    problems.document(app)
     return app

@@ -6,8 +6,9 @@ replayed item by item through `routing.conclude` (which reconciles pairwise orde
 routing policy, and its verdicts are scored against the human reference label. Weighted
 panels get reliability weights cross-fitted over folds, so no item's own human label
 sets the weights it is judged with. The panel confidences of the default aggregations
-feed the routing curve and the calibrated threshold (`api.backtest_routing`). Reporting
-(table, JSON, plots) is in `api.backtest_report`.
+feed the routing curve and the calibrated threshold (`api.backtest_routing`). The
+sequential and cascade rows replay a majority panel asking in waves
+(`api.backtest_strategies`). Reporting (table, JSON, plots) is in `api.backtest_report`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tqdm import tqdm
 
 from api import backtest_routing
 from api.backtest_routing import RoutingAnalysis, RoutingSettings, analyse_routing
+from api.backtest_strategies import STRATEGIES, replay_strategy
 from api.datasets import Dataset, DatasetError, find_datasets, load_dataset
 from judges import Vote
 from routing import (
@@ -57,6 +59,8 @@ PROGRESS_MIN_ITEMS = 500
 """Datasets larger than this show a progress bar on stderr."""
 
 Verdicts = list[ScaleValue | None]
+Kind = Literal["judge", "panel", "strategy"]
+"""A single judge, a panel asking all judges, or a majority panel asking in waves."""
 T = TypeVar("T")
 
 
@@ -66,7 +70,7 @@ class Row(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
-    kind: Literal["judge", "panel"]
+    kind: Kind
     n_items: int
     coverage: float
     """Share of items with a verdict (pairwise: a verdict other than tie)."""
@@ -119,6 +123,9 @@ class DatasetResult(BaseModel):
     routing: tuple[RoutingAnalysis, ...] = ()
     """Routing curve and calibrated threshold of the default panels (majority; median too
     on numeric ordinal scales), over the items with a human reference."""
+    quorum: int | None = None
+    """Quorum of the sequential and cascade rows (the service default for a panel of all
+    the judges: a strict majority), also their default wave size."""
 
 
 def human_reference(rubric: Rubric, labels: Sequence[ScaleValue]) -> tuple[ScaleValue | None, bool]:
@@ -162,7 +169,7 @@ def run_backtest(
     kw: Weighting = "quadratic" if rubric.ordinal and rubric.numeric else "none"
     show = n > PROGRESS_MIN_ITEMS if progress is None else progress
 
-    configs: list[tuple[str, Literal["judge", "panel"], list[list[Vote]]]] = []
+    configs: list[tuple[str, Kind, list[list[Vote]]]] = []
     for judge in judges:
         own = [[v for v in it.votes if v.judge == judge] for it in items]
         both = pairwise and any(v.order == "BA" for vs in own for v in vs)
@@ -174,9 +181,10 @@ def run_backtest(
     basic = (Aggregation.MAJORITY, Aggregation.MEDIAN, Aggregation.MEAN)
     panel_aggs = [a for a in basic if allowed(rubric, a) is None]
     every = [list(it.votes) for it in items]
+    strategies = STRATEGIES if judges else ()
 
     bar = tqdm(
-        total=n * (len(configs) + len(panel_aggs) + 1),
+        total=n * (len(configs) + len(panel_aggs) + 1 + len(strategies)),
         desc=dataset.name,
         unit="item",
         file=sys.stderr,
@@ -185,7 +193,7 @@ def run_backtest(
     )
     rows: list[Row] = []
 
-    def score(name: str, kind: Literal["judge", "panel"], verdicts: Verdicts, calls: float) -> None:
+    def score(name: str, kind: Kind, verdicts: Verdicts, calls: float) -> None:
         rows.append(_row(rubric, name, kind, verdicts, ref_codes, kw, calls))
 
     for name, kind, votes in configs:
@@ -235,6 +243,10 @@ def run_backtest(
             rubric.scale[int(c)] if voted[i] else None for i, c in enumerate(labels)
         ]
         score("dawid-skene", "panel", ds_verdicts, _calls(every))
+    for replay in strategies:
+        asked = replay_strategy(rubric, every, judges, replay)
+        verdicts = _replay(rubric, asked, Aggregation.MAJORITY, lambda i: {}, bar)
+        score(replay.name, "strategy", verdicts, _calls(asked))
     bar.close()
 
     sources = {j: dict(Counter(w.sources[c] for w in fitted)) for c, j in enumerate(judges)}
@@ -263,6 +275,7 @@ def run_backtest(
         seed=seed,
         min_human=min_human,
         routing=tuple(analyses),
+        quorum=STRATEGIES[0].panel(rubric, judges).effective_quorum if judges else None,
     )
 
 
@@ -321,7 +334,7 @@ def _calls(votes: Sequence[Sequence[Vote]]) -> float:
 def _row(
     rubric: Rubric,
     name: str,
-    kind: Literal["judge", "panel"],
+    kind: Kind,
     verdicts: Verdicts,
     ref: NDArray[np.float64],
     kw: Weighting,

@@ -91,9 +91,13 @@ def format_result(r: DatasetResult) -> str:
     ]
     judges = [row for row in r.rows if row.kind == "judge"]
     panels = [row for row in r.rows if row.kind == "panel"]
+    waved = [row for row in r.rows if row.kind == "strategy"]
     lines += [_row_line(row, width) for row in judges]
     lines.append("  -- panels of all judges")
     lines += [_row_line(row, width) for row in panels]
+    if waved:
+        lines.append(f"  -- majority panels asking in waves (quorum {r.quorum})")
+        lines += [_row_line(row, width) for row in waved]
     lines.append("")
     covered = "a verdict other than tie" if r.mode.value == "pairwise" else "a verdict"
     notes = [
@@ -132,6 +136,14 @@ def format_result(r: DatasetResult) -> str:
                 if len(r.judges) < 3
                 else "."
             )
+        )
+    if waved:
+        notes.append(
+            "waves: the judges in the order above, cut into waves of the quorum ("
+            f"{r.quorum}) or of 1 where stated; after each wave sequential stops once the "
+            "judges not yet asked cannot change the majority's verdict (so its verdict is "
+            "the majority's), cascade T once the quorum is reached and the confidence is "
+            ">= T; calls/item counts only the recorded votes of the judges asked."
         )
     lines += [textwrap.fill(n, 100, initial_indent="  * ", subsequent_indent="    ") for n in notes]
     lines.append("")

@@ -49,7 +49,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """An async engine for `url` (SQLite file or PostgreSQL)."""
     if is_sqlite(url):
-        engine = create_async_engine(async_url(url), connect_args={"timeout": 10})
+        # One connection per process: SQLite has one write lock, and many pooled
+        # connections fighting for it through its sleep-and-retry busy handler starve
+        # writers ("database is locked") under load. With one connection, this process's
+        # transactions queue FIFO in the pool instead; other processes still wait on the
+        # busy timeout. `pool_size` is for PostgreSQL.
+        engine = create_async_engine(
+            async_url(url),
+            connect_args={"timeout": 10},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=30,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(

@@ -6,7 +6,10 @@ QuorumError
 ├── InvalidInput            the item cannot be judged on this panel      -> 422
 ├── Conflict                idempotency key reused with another request  -> 409
 ├── PayloadTooLarge         body over the configured limit               -> 413
-└── Unavailable             the database cannot be reached               -> 503
+├── Unavailable             the database cannot be reached               -> 503
+└── Overloaded              the judging backlog is full (Retry-After)    -> 503
+
+An error with `retry_after_s` set is answered with a `Retry-After` header.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ class QuorumError(Exception):
     status = 500
     slug = "internal"
     title = "Internal error"
+    retry_after_s: int | None = None
+    """Seconds after which a retry may succeed (sent as `Retry-After`), if known."""
 
     def __init__(self, detail: str) -> None:
         self.detail = detail
@@ -65,3 +70,15 @@ class Unavailable(QuorumError):
     status = 503
     slug = "unavailable"
     title = "Service unavailable"
+
+
+class Overloaded(QuorumError):
+    """Admission control: this replica's backlog of evaluations is full. Nothing was stored."""
+
+    status = 503
+    slug = "overloaded"
+    title = "Service overloaded"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

@@ -1,10 +1,17 @@
 """The evaluate service: accept, persist, judge, conclude, persist again.
 
 An accepted request is committed (status `pending`, with a lease) before any judge is
-called, so a crash leaves a visible record; `resume_stale` picks up records whose lease
-ran out and judges them again, or marks them failed after `MAX_RUNS` tries. This module
-owns its short transactions on purpose: the acceptance must be durable before the judges
-are called, which a request-scoped session committing at the end cannot give.
+called, so a crash leaves a visible record. While this process holds an evaluation
+(queued for a judging slot or being judged) `renew_leases` keeps its lease ahead of the
+clock; `resume_stale` picks up records whose lease ran out (their process died) and judges
+them again, or marks them failed after `MAX_RUNS` tries. This module owns its short
+transactions on purpose: the acceptance must be durable before the judges are called,
+which a request-scoped session committing at the end cannot give.
+
+Admission control: a process holds at most `max_concurrent` evaluations being judged plus
+`max_queued` waiting for a slot. A request beyond that is refused with `Overloaded` (503,
+`Retry-After`) before anything is stored, so an overloaded service answers quickly and
+the work it did accept finishes within its deadline instead of queueing without bound.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Literal
 
@@ -23,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from api import present
 from api.config import PanelConfig, QuorumConfig
 from api.db import SessionFactory
-from api.errors import Conflict, InvalidInput, NotFound
+from api.errors import Conflict, InvalidInput, NotFound, Overloaded
 from api.metrics import Metrics
 from api.repository import EvaluationRepository
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
@@ -31,7 +40,7 @@ from api.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
 from api.webhooks import WebhookSender, delivery
 from judges import PanelRunner, Vote
 from routing import Aggregation, PanelVerdict, RoutingPolicy, conclude
-from routing.sequential import confident, settled
+from routing.sequential import stop_rule, waves
 from rubrics import Item, ItemError, Mode, Rubric
 from rubrics.redact import Redactor
 
@@ -72,6 +81,7 @@ class EvaluationService:
         lease_grace_s: float = 30.0,
         redactor: Redactor | None = None,
         max_concurrent: int = 64,
+        max_queued: int | None = None,
         webhooks: WebhookSender | None = None,
         policy: Callable[[str, RoutingPolicy], RoutingPolicy] | None = None,
     ) -> None:
@@ -86,10 +96,35 @@ class EvaluationService:
         self.webhooks = webhooks
         self.policy = policy
         """The routing policy in force (the configured one, with a calibrated threshold)."""
+        self.max_concurrent = max_concurrent
         self.slots = asyncio.Semaphore(max_concurrent)
         """Evaluations judged at once, across single, batch, async and resumed work."""
-        """Added to the panel deadline to form the lease of the worker judging an item."""
+        self.capacity = max_concurrent + (max_concurrent if max_queued is None else max_queued)
+        """Evaluations this process holds at most (judged or waiting for a slot)."""
+        self._held: dict[str, float] = {}
+        """Evaluations this process holds, by id: their lease length (deadline + grace)."""
+        self._reserved = 0
+        """Admitted requests not yet stored (between admission and the insert)."""
+        self._seconds = 1.0
+        """Moving average of an evaluation's judging time, for `Retry-After`."""
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
+
+    @property
+    def load(self) -> int:
+        """Evaluations held or admitted by this process."""
+        return len(self._held) + self._reserved
+
+    def admit(self, n: int = 1) -> None:
+        """Make room for `n` new evaluations, or raise `Overloaded` (nothing is stored)."""
+        if self.load + n <= self.capacity:
+            return
+        waiting = max(self.load - self.max_concurrent, 0) + n
+        retry = math.ceil(self._seconds * waiting / self.max_concurrent)
+        raise Overloaded(
+            f"{self.load} evaluations are being judged or queued here (capacity "
+            f"{self.capacity}); retry later",
+            retry_after_s=min(max(retry, 1), 60),
+        )
 
     def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
         panel = self.config.panels.get(name)
@@ -110,10 +145,16 @@ class EvaluationService:
         *,
         wait: bool = True,
         api_key_id: str | None = None,
+        admitted: bool = False,
     ) -> EvaluationPublic:
         """Judge one request, or return the stored evaluation for a repeated idempotency key.
         With `wait=False` the evaluation is returned as soon as it is stored (`pending`) and
-        judged in the background; a restart resumes it (its lease runs out)."""
+        judged in the background; a restart resumes it (its lease runs out). Raises
+        `Overloaded` when this process holds all it may, unless the caller already made
+        room with `admit` (`admitted=True`, as a batch does for all its items at once)."""
+        nul = request.nul_at()
+        if nul is not None:
+            raise InvalidInput(f"{nul} holds a NUL (U+0000) character, which is not allowed")
         panel, rubric = self.panel(request.panel, kind)
         fields = request.input.model_dump(exclude_none=True)
         if self.redactor and panel.redact:
@@ -129,7 +170,10 @@ class EvaluationService:
             existing = await self._replay(key, digest)
             if existing is not None:
                 return existing
+        if not admitted:
+            self.admit()
         now = utcnow()
+        lease_s = panel.deadline_s + self.lease_grace_s
         row = EvaluationRow(
             id=uuid.uuid4().hex,
             kind=kind,
@@ -146,11 +190,12 @@ class EvaluationService:
             api_key_id=api_key_id,
             audit_draw=0.0,
             runs=1,
-            lease_until=now + timedelta(seconds=panel.deadline_s + self.lease_grace_s),
+            lease_until=now + timedelta(seconds=lease_s),
             created_at=now,
             updated_at=now,
         )
         row.audit_draw = audit_draw(row.id)
+        self._reserved += 1
         try:
             async with self.sessions() as session:
                 session.add(row)
@@ -162,14 +207,29 @@ class EvaluationService:
             if existing is None:
                 raise
             return existing
+        finally:
+            self._reserved -= 1
         # Shielded: a client that hangs up does not abandon a judged-half evaluation.
-        task = asyncio.create_task(self._judge(row.id, panel, rubric, item))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        task = self._start(row.id, lease_s, panel, rubric, item)
         if not wait:
             task.add_done_callback(_log_failure)
             return present.evaluation(row, [], None)
         return await asyncio.shield(task)
+
+    def _start(
+        self, evaluation_id: str, lease_s: float, panel: PanelConfig, rubric: Rubric, item: Item
+    ) -> asyncio.Task[EvaluationPublic]:
+        """Judge a stored evaluation in a task this process holds until it ends."""
+        self._held[evaluation_id] = lease_s
+        task = asyncio.create_task(self._judge(evaluation_id, panel, rubric, item))
+        self._running.add(task)
+
+        def release(done: asyncio.Task[EvaluationPublic]) -> None:
+            self._running.discard(done)
+            self._held.pop(evaluation_id, None)
+
+        task.add_done_callback(release)
+        return task
 
     async def get(self, evaluation_id: str) -> EvaluationPublic:
         async with self.sessions() as session:
@@ -202,7 +262,9 @@ class EvaluationService:
     ) -> EvaluationPublic:
         try:
             async with self.slots:
+                started = time.monotonic()
                 votes = await self._ask(panel, rubric, item)
+                self._seconds += (time.monotonic() - started - self._seconds) / 20
             return await self._complete(evaluation_id, panel, rubric, votes)
         except Exception as exc:
             log.exception("evaluation %s failed", evaluation_id)
@@ -220,20 +282,17 @@ class EvaluationService:
                 position_swap=panel.position_swap,
                 scale_swap=panel.scale_swap,
             )
-        size = panel.wave_size or panel.effective_quorum
-        waves = [judges[i : i + size] for i in range(0, len(judges), size)]
-        weights = self._weights(panel)
         quorum = panel.effective_quorum
-
-        def stop(votes: Sequence[Vote], pending: Sequence[str]) -> bool:
-            if panel.strategy == "sequential":
-                return settled(rubric, votes, pending, panel.aggregation, weights, quorum)
-            return confident(
-                rubric, votes, panel.aggregation, weights, quorum, panel.cascade_confidence
-            )
-
+        stop = stop_rule(
+            panel.strategy,
+            rubric,
+            panel.aggregation,
+            self._weights(panel),
+            quorum,
+            panel.cascade_confidence,
+        )
         return await self.runner.run_waves(
-            waves,
+            waves(judges, panel.wave_size, quorum),
             rubric,
             item,
             deadline_s=panel.deadline_s,
@@ -385,13 +444,37 @@ class EvaluationService:
         except Exception:  # the lease will expire and a sweeper will retry or fail it
             log.exception("could not mark evaluation %s failed", evaluation_id)
 
+    async def renew_leases(self) -> int:
+        """Move the lease of every evaluation this process holds (queued or being judged)
+        ahead of the clock, so no replica mistakes a queued one for abandoned. Call it more
+        often than the shortest lease (the lease grace is a lower bound). Returns how many
+        leases were renewed."""
+        by_length: dict[float, list[str]] = {}
+        for evaluation_id, lease_s in list(self._held.items()):
+            by_length.setdefault(lease_s, []).append(evaluation_id)
+        renewed = 0
+        for lease_s, ids in by_length.items():
+            async with self.sessions() as session:
+                renewed += await EvaluationRepository(session).renew_leases(
+                    ids, utcnow() + timedelta(seconds=lease_s)
+                )
+                await session.commit()
+        return renewed
+
     async def resume_stale(self) -> int:
-        """Judge again (or fail) pending evaluations whose worker died. Returns how many."""
+        """Start judging again (or fail) pending evaluations whose worker died, as many as
+        this process has room for; they are judged concurrently, in the background, under
+        the same slots as new work. Returns how many were taken."""
+        room = self.capacity - self.load
+        if room <= 0:
+            return 0
         now = utcnow()
         async with self.sessions() as session:
-            stale = list(await EvaluationRepository(session).stale_pending(now))
+            stale = list(await EvaluationRepository(session).stale_pending(now, limit=room))
         resumed = 0
         for row in stale:
+            if row.id in self._held:
+                continue
             panel = self.config.panels.get(row.panel)
             if row.runs >= MAX_RUNS or panel is None or panel.rubric != row.rubric_id:
                 why = (
@@ -402,7 +485,8 @@ class EvaluationService:
                 await self._fail(row.id, f"could not be completed: {why}")
                 continue
             rubric = self.config.rubrics[panel.rubric]
-            until = utcnow() + timedelta(seconds=panel.deadline_s + self.lease_grace_s)
+            lease_s = panel.deadline_s + self.lease_grace_s
+            until = utcnow() + timedelta(seconds=lease_s)
             async with self.sessions() as session:
                 taken = await EvaluationRepository(session).take_lease(
                     row.id, row.lease_until, until
@@ -411,7 +495,9 @@ class EvaluationService:
             if not taken:
                 continue
             log.info("resuming evaluation %s (run %d)", row.id, row.runs + 1)
-            await self._judge(row.id, panel, rubric, Item(**row.input))
+            self._start(row.id, lease_s, panel, rubric, Item(**row.input)).add_done_callback(
+                _log_failure
+            )
             resumed += 1
         return resumed
 

@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import RateLimited, Unauthorized
+from api.auth import Unauthorized
 from api.errors import QuorumError
 
 log = logging.getLogger("quorum.api")
@@ -73,7 +74,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(QuorumError)
     async def _domain(request: Request, exc: QuorumError) -> JSONResponse:
         headers = None
-        if isinstance(exc, RateLimited):
+        if exc.retry_after_s is not None:
             headers = {"Retry-After": str(exc.retry_after_s)}
         elif isinstance(exc, Unauthorized):
             headers = {"WWW-Authenticate": 'Bearer realm="quorum"'}
@@ -119,9 +120,25 @@ def install(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value of the request (PostgreSQL: a NUL character in a
+        # text, a number out of range): the request is at fault, not the database.
+        log.info("database refused a value on %s: %s", request.url.path, exc.orig)
+        return problem(
+            422,
+            "Invalid input",
+            "the request holds a value the database cannot store or look up "
+            "(a NUL character, or a number out of range)",
+            slug="invalid-input",
+            instance=request.url.path,
+        )
+
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
     async def _db(request: Request, exc: Exception) -> JSONResponse:
+        # PoolTimeout: every pooled connection was busy for pool_timeout; not a DBAPIError.
         log.error("database error on %s: %s", request.url.path, exc)
         return problem(
             503,
@@ -142,3 +159,54 @@ def install(app: FastAPI) -> None:
             slug="internal",
             instance=request.url.path,
         )
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `type` names the problem "
+    f"({TYPE_BASE}<slug>, or about:blank for a plain HTTP status).",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "422 invalid-request: each invalid field",
+            "items": {"type": "object"},
+        },
+    },
+    "additionalProperties": True,
+}
+
+
+def document(app: FastAPI) -> None:
+    """Describe the error answers in the OpenAPI schema as they are: every operation may
+    answer 4XX and 5XX as problem+json (FastAPI's default 422 `HTTPValidationError` as
+    application/json is replaced, since the handler above answers problem details)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        ref = {"$ref": "#/components/schemas/Problem"}
+        error = {"content": {PROBLEM_JSON: {"schema": ref}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = {"description": "Invalid request", **error}
+                responses.setdefault("4XX", {"description": "Client error", **error})
+                responses.setdefault("5XX", {"description": "Server error", **error})
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["Problem"] = PROBLEM_SCHEMA
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

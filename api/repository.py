@@ -49,6 +49,17 @@ class EvaluationRepository:
         )
         return result.all()
 
+    async def renew_leases(self, ids: Sequence[str], until: datetime) -> int:
+        """Move the leases of these pending evaluations (held by the caller) to `until`."""
+        if not ids:
+            return 0
+        result = await self.session.exec(
+            update(EvaluationRow)
+            .where(col(EvaluationRow.id).in_(ids), col(EvaluationRow.status) == "pending")
+            .values(lease_until=until)
+        )
+        return int(result.rowcount)
+
     async def take_lease(self, evaluation_id: str, seen: datetime | None, until: datetime) -> bool:
         """Atomically move a stale pending evaluation's lease to us; False if someone else did."""
         result = await self.session.exec(

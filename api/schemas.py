@@ -16,6 +16,23 @@ MAX_METADATA_KEYS = 32
 T = TypeVar("T")
 
 
+def _nul_at(value: Any, where: str) -> str | None:
+    """The location of the first NUL character in a JSON value, if any."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _nul_at(k, where) or _nul_at(v, f"{where}.{k}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _nul_at(v, f"{where}.{i}")
+            if found:
+                return found
+    return None
+
+
 class Page(BaseModel, Generic[T]):
     """A list response."""
 
@@ -65,6 +82,12 @@ class _Request(BaseModel):
         if app is not None and (not isinstance(app, str) or not 0 < len(app) <= 128):
             raise ValueError("metadata.app must be a string of 1 to 128 characters")
         return value
+
+    def nul_at(self) -> str | None:
+        """Where the request holds a NUL (U+0000) character, if anywhere. PostgreSQL cannot
+        store one in text or JSON, so the service refuses it on every database (a rule the
+        JSON schema does not state: 422 invalid-input, not invalid-request)."""
+        return _nul_at(self.model_dump(mode="json"), "body")
 
 
 class EvaluationCreate(_Request):

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     """Window of the agreement gauges (`quorum_panel_fleiss_kappa`...)."""
     max_concurrent_evaluations: int = Field(default=64, ge=1)
     """Evaluations judged at once by this process (single, batch, async, resumed)."""
+    max_queued_evaluations: int | None = Field(default=None, ge=0)
+    """Evaluations that may wait for a judging slot on top of those being judged; beyond
+    that, requests get 503 with Retry-After (nothing stored). None: as many as
+    `max_concurrent_evaluations`."""
     batch_max_items: int = Field(default=100, ge=1, le=10_000)
     """Items per batch request; more is 413."""
     webhook_secret: str | None = None
@@ -48,7 +52,8 @@ class Settings(BaseSettings):
     """Added to a panel's deadline to form the lease on an evaluation being judged; past
     it, any replica may resume the evaluation (its worker is presumed dead)."""
     sweep_interval_s: float = Field(default=30.0, gt=0)
-    """How often each replica looks for evaluations to resume."""
+    """How often each replica looks for evaluations to resume. Each replica also renews
+    the leases of the evaluations it holds every `lease_grace_s / 3`."""
     retention_days: int | None = Field(default=None, ge=1)
     """Delete evaluations (votes, reviews) older than this many days; None keeps all."""
     redact: list[str] = Field(default_factory=list)

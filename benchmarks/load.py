@@ -7,7 +7,9 @@ judges (timeout 2 s, 2 retries) and an 8 s deadline. Requests are scheduled on a
 (open loop: request i leaves at t0 + i/rate whatever the answers are doing).
 
 Checks (exit status 1 if any fails):
-  * no 5xx and no transport error or client timeout;
+  * no 5xx and no transport error or client timeout; with --overload (a rate above what
+    the server can judge), 503 `overloaded` refusals are expected instead: each must be
+    problem details with Retry-After, and store nothing;
   * the client kept the schedule (achieved rate >= 95% of the target);
   * every 200 answer is `decided` or `in_review`, and its evaluation is in the database;
     the database holds exactly as many evaluations as there were 200 answers, all
@@ -16,8 +18,9 @@ Checks (exit status 1 if any fails):
   * the server's RSS is flat after warm-up (fitted growth over the rest of the run below
     --max-growth-mib).
 
-    python benchmarks/load.py                 # 180 s at 20 evaluations/s
-    python benchmarks/load.py --duration 30   # a quick run
+    python benchmarks/load.py                           # 180 s at 8 evaluations/s
+    python benchmarks/load.py --duration 30             # a quick run
+    python benchmarks/load.py --rate 20 --overload      # beyond capacity: refusals
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ class Tally:
     decisions: collections.Counter[str] = field(default_factory=collections.Counter)
     vote_outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
     samples: list[str] = field(default_factory=list)  # a few failures, for the report
+    refusals: collections.Counter[str] = field(default_factory=collections.Counter)
+    """503 answers by how they were made: `overloaded+retry-after` is the well-formed kind."""
     in_flight: int = 0
     max_in_flight: int = 0
     last_sent_at: float = 0.0
@@ -82,6 +87,15 @@ async def one_request(client: httpx.AsyncClient, i: int, tally: Tally) -> None:
         tally.in_flight -= 1
     tally.latencies.append(time.perf_counter() - started)
     tally.statuses[str(reply.status_code)] += 1
+    if reply.status_code == 503:
+        problem = (
+            reply.json()
+            if reply.headers.get("content-type", "").startswith("application/problem+json")
+            else {}
+        )
+        slug = str(problem.get("type", "")).rsplit("/", 1)[-1] or "not-a-problem"
+        retry = "+retry-after" if reply.headers.get("retry-after", "").isdigit() else ""
+        tally.refusals[slug + retry] += 1
     if reply.status_code != 200:
         if len(tally.samples) < 5:
             tally.samples.append(f"request {i}: HTTP {reply.status_code}: {reply.text[:200]}")
@@ -219,7 +233,16 @@ def main() -> int:
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=float, default=180, help="seconds of sending")
-    parser.add_argument("--rate", type=float, default=20, help="evaluations per second")
+    parser.add_argument("--rate", type=float, default=8, help="evaluations per second")
+    parser.add_argument(
+        "--overload",
+        action="store_true",
+        help="the rate is beyond capacity: expect 503 refusals with Retry-After, not 200s",
+    )
+    parser.add_argument(
+        "--max-concurrent", type=int, default=64, help="QUORUM_MAX_CONCURRENT_EVALUATIONS"
+    )
+    parser.add_argument("--max-queued", type=int, help="QUORUM_MAX_QUEUED_EVALUATIONS")
     parser.add_argument("--behaviour", default="chaos-0.1-honest")
     parser.add_argument("--judge-timeout", type=float, default=2.0)
     parser.add_argument("--deadline", type=float, default=8.0)
@@ -247,7 +270,10 @@ def main() -> int:
             deadline_s=args.deadline,
             max_retries=args.retries,
         )
-        with quorum_server(workdir, config, f"sqlite:///{db}", "server") as (url, server):
+        env = {"QUORUM_MAX_CONCURRENT_EVALUATIONS": str(args.max_concurrent)}
+        if args.max_queued is not None:
+            env["QUORUM_MAX_QUEUED_EVALUATIONS"] = str(args.max_queued)
+        with quorum_server(workdir, config, f"sqlite:///{db}", "server", env) as (url, server):
             started = time.monotonic()
             tally, memory, server_cpu = asyncio.run(drive(url, server, args))
             elapsed = time.monotonic() - started
@@ -256,6 +282,13 @@ def main() -> int:
     log_counts = scan_log(server_log)
     problems: list[str] = []
     five = {s: n for s, n in tally.statuses.items() if s.startswith("5")}
+    if args.overload:  # well-formed overload refusals are the expected 5xx
+        refused = tally.refusals.get("overloaded+retry-after", 0)
+        if refused:
+            five["503"] -= refused
+        five = {s: n for s, n in five.items() if n}
+        if not refused:
+            problems.append("--overload, but no request was refused: raise the rate")
     if five:
         problems.append(f"5xx answers from Quorum: {five}")
     transport = {s: n for s, n in tally.statuses.items() if not s.isdigit()}
@@ -278,7 +311,8 @@ def main() -> int:
     print(
         f"load: {args.rate:g} evaluations/s open loop for {args.duration:g} s; judges "
         f"3 x {args.behaviour} (timeout {args.judge_timeout:g} s, {args.retries} retries), "
-        f"deadline {args.deadline:g} s; SQLite"
+        f"deadline {args.deadline:g} s; SQLite; max concurrent {args.max_concurrent}, "
+        f"max queued {args.max_queued if args.max_queued is not None else args.max_concurrent}"
     )
     print(
         f"requests sent {tally.sent} in {tally.last_sent_at:.1f} s ({achieved:.2f}/s); "
@@ -290,6 +324,8 @@ def main() -> int:
         f" ms, p95 {percentile(lat, 95) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms,"
         f" max {slowest * 1000:.0f} ms"
     )
+    if tally.refusals:
+        print("503 refusals: " + ", ".join(f"{k}: {n}" for k, n in tally.refusals.items()))
     print("answers: " + ", ".join(f"{k}: {n}" for k, n in sorted(tally.decisions.items())))
     votes = sum(tally.vote_outcomes.values())
     print(

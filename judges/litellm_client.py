@@ -7,6 +7,7 @@ and maps litellm's exceptions onto our retryable/permanent call errors.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -34,6 +35,10 @@ def configure_litellm() -> None:
     litellm.drop_params = True  # providers without JSON mode or logprobs just ignore them
     litellm.suppress_debug_info = True
     litellm.telemetry = False
+    # litellm logs two INFO lines per call; a service making hundreds of calls a second
+    # pays for formatting them. Its warnings and errors still show.
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     _configured = True
 
 
@@ -179,16 +184,25 @@ class LiteLLMClient:
             # litellm returns None when a 422 repeats after it dropped params (drop_params)
             raise RetryableCallError(CallErrorKind.OTHER, "the provider returned no choices")
         choice = response.choices[0]
-        text = getattr(choice.message, "content", None) or ""
+        # A NUL character cannot be stored in PostgreSQL text; it carries no meaning here.
+        text = (getattr(choice.message, "content", None) or "").replace("\x00", "\ufffd")
         usage = getattr(response, "usage", None)
-        try:
-            cost: float | None = float(litellm.completion_cost(completion_response=response))
-        except Exception:
-            cost = None  # unknown model price: the cost is unknown, not zero
         return ChatResult(
             text=text,
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
-            cost_usd=cost,
+            cost_usd=_cost(response),
             logprobs=_logprobs(choice),
         )
+
+
+def _cost(response: Any) -> float | None:
+    """The call's cost in USD; None when the model's price is unknown (not zero)."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    if "response_cost" in hidden:  # litellm already priced the call while logging it
+        cost = hidden["response_cost"]
+        return float(cost) if cost is not None else None
+    try:
+        return float(litellm.completion_cost(completion_response=response))
+    except Exception:
+        return None

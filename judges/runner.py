@@ -205,7 +205,10 @@ class PanelRunner:
                 api_base=judge.api_base,
                 api_key_env=judge.api_key_env,
                 params=judge.params,
-                timeout_s=min(judge.timeout_s, remaining),
+                # The judge's own timeout, not what is left of the deadline (wait_for
+                # below enforces that): litellm caches its HTTP clients by timeout, and a
+                # value that changed on every call would build a new client each time.
+                timeout_s=judge.timeout_s,
                 json_mode=judge.json_mode,
                 logprobs=judge.logprobs,
             )

@@ -8,19 +8,34 @@ first waves agree. Its confidence and agreement figures are computed on the vote
 collected. Mean and median are never settled early (any vote moves them).
 
 `confident` is the cascade rule: stop once the votes so far reach the panel's quorum and
-a confidence threshold. It saves more calls, but it is not exact: stronger judges are
-asked only when the cheaper ones are unsure.
+a confidence threshold. It is not exact: stronger judges are asked only when the cheaper
+ones are unsure. It usually saves more calls, but not always: it does not stop on a
+settled lead whose confidence is below the threshold, so with small waves it can ask
+more judges than `settled` would (docs/backtest.md, "Calls per verdict").
+
+`waves` cuts a panel's judges into waves and `stop_rule` picks a strategy's predicate, so
+the service and the backtest (`api.backtest_strategies`) ask in the same waves and stop
+on the same rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal, TypeVar
 
 from judges import Vote
 from routing.aggregate import Aggregation, aggregate
 from routing.confidence import confidence
 from routing.position import reconcile
 from rubrics import Rubric, value_key
+
+T = TypeVar("T")
+
+Strategy = Literal["sequential", "cascade"]
+"""The panel strategies that ask judges in waves."""
+StopRule = Callable[[Sequence[Vote], Sequence[str]], bool]
+"""`stop(votes so far, names of the judges not yet asked)`: True when the panel may stop
+asking (the signature `judges.PanelRunner.run_waves` calls)."""
 
 
 def settled(
@@ -64,3 +79,34 @@ def confident(
     tally = aggregate(rubric, usable, aggregation)
     conf = confidence(rubric, usable, tally.value, aggregation, [j.distribution for j in judged])
     return conf >= threshold
+
+
+def waves(judges: Sequence[T], wave_size: int | None, quorum: int) -> list[tuple[T, ...]]:
+    """`judges`, in configuration order, cut into waves of `wave_size` (default: the
+    panel's quorum, so the first wave alone can reach it)."""
+    size = wave_size or quorum
+    if size < 1:
+        raise ValueError(f"wave size must be at least 1, got {size}")
+    return [tuple(judges[i : i + size]) for i in range(0, len(judges), size)]
+
+
+def stop_rule(
+    strategy: Strategy,
+    rubric: Rubric,
+    aggregation: Aggregation,
+    weights: Mapping[str, float],
+    quorum: int,
+    threshold: float,
+) -> StopRule:
+    """The stopping rule of a `sequential` (`settled`) or `cascade` panel. A cascade stops
+    when `confident` at `threshold` (which the sequential rule ignores) or when `settled`:
+    once the remaining judges cannot change the verdict, asking them buys nothing, so a
+    cascade never asks more judges than a sequential panel would."""
+    if strategy == "sequential":
+        return lambda votes, pending: settled(rubric, votes, pending, aggregation, weights, quorum)
+    if strategy == "cascade":
+        return lambda votes, pending: (
+            confident(rubric, votes, aggregation, weights, quorum, threshold)
+            or settled(rubric, votes, pending, aggregation, weights, quorum)
+        )
+    raise ValueError(f"strategy {strategy!r} does not ask in waves")

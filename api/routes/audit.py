@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 
 from api.audit import export_lines
 from api.auth import requires
 from api.deps import Config, Sessions
 from api.errors import InvalidInput
+
+
+def _iso_only(value: Any) -> Any:
+    """Refuse what pydantic would read as a Unix timestamp ("0.625"): the schema says
+    date-time, and a number here is almost always a mistake."""
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T00:00:00Z")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(requires("admin"))])
 
@@ -19,8 +33,8 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(req
 async def export(
     config: Config,
     sessions: Sessions,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
     panel: str | None = None,
 ) -> StreamingResponse:
     """Every evaluation created in [since, until) as JSONL: rubric id and version, each

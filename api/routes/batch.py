@@ -50,6 +50,7 @@ async def create_batch(
     if len(body.items) > limit:
         raise PayloadTooLarge(f"a batch holds at most {limit} items; got {len(body.items)}")
     background = wants_async(prefer)
+    service.admit(len(body.items))  # room for the whole batch, or 503 with nothing stored
 
     async def one(index: int, raw: dict[str, Any]) -> BatchResult:
         kind = raw.get("kind", "evaluation")
@@ -88,7 +89,7 @@ async def create_batch(
             )
         try:
             evaluation = await service.submit(
-                kind, item, wait=not background, api_key_id=caller.key_id
+                kind, item, wait=not background, api_key_id=caller.key_id, admitted=True
             )
         except QuorumError as exc:
             return BatchResult(

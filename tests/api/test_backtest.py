@@ -16,6 +16,7 @@ from statsmodels.stats.proportion import proportion_confint
 from api.backtest import DatasetResult, Row, human_reference, run_backtest
 from api.backtest_report import curve_rows, format_result
 from api.backtest_routing import RoutingSettings, routing_curve
+from api.backtest_strategies import STRATEGIES
 from api.cli import main
 from api.datasets import DatasetError, load_dataset
 from judges import CallErrorKind
@@ -25,6 +26,8 @@ from rubrics import Rubric, Unscored
 REPO = Path(__file__).parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
 MIRROR = {"A": "B", "B": "A", "tie": "tie"}
+WAVES = [replay.name for replay in STRATEGIES]
+"""The sequential and cascade rows, after the panels of all judges."""
 
 
 def write_set(root: Path, name: str, records: list[dict[str, Any]]) -> Path:
@@ -99,6 +102,7 @@ def test_pairwise_known_answers(tmp_path: Path) -> None:
         "majority",
         "weighted",
         "dawid-skene",
+        *WAVES,
     ]
     for name in ("oracle (single order)", "oracle (both orders)", "echo (both orders)"):
         kappa = r[name].kappa
@@ -113,6 +117,10 @@ def test_pairwise_known_answers(tmp_path: Path) -> None:
     for panel in ("majority", "weighted", "dawid-skene"):
         assert r[panel].accuracy == 1.0, panel
         assert r[panel].calls_per_item == 6.0  # recorded calls, unscored ones too
+    # Quorum 2: oracle and echo agree in the first wave, so "first" is never asked.
+    assert result.quorum == 2
+    for name in WAVES:
+        assert (r[name].accuracy, r[name].calls_per_item) == (1.0, 4.0), name
     assert result.weights is not None
     assert dict(zip(result.weights.judges, result.weights.sources, strict=True)) == {
         "oracle": "human",
@@ -169,6 +177,7 @@ def test_pointwise_ordinal_known_answers(tmp_path: Path) -> None:
         "mean",
         "weighted",
         "dawid-skene",
+        *WAVES,
     ]
     assert r["sharp"].accuracy == 1.0
     assert r["sharp"].kappa is not None and r["sharp"].kappa.value == pytest.approx(1.0)
@@ -200,6 +209,7 @@ def test_binary_scale_has_no_mean_panel(tmp_path: Path) -> None:
         "median",
         "weighted",
         "dawid-skene",
+        *WAVES,
     ]
     assert result.kappa_weights == "none"
     assert rows(result)["a"].accuracy == 1.0
@@ -426,6 +436,9 @@ def test_cli_on_llmbar_natural(tmp_path: Path) -> None:
     assert len(result["judges"]) == 6 and len(result["position"]) == 6
     by_name = {row["name"]: row for row in result["rows"]}
     assert {"majority", "weighted", "dawid-skene", "GPT-4 (both orders)"} <= set(by_name)
+    # Stopping early never changes a majority verdict; here it saves calls.
+    assert by_name["sequential"]["accuracy"] == by_name["majority"]["accuracy"]
+    assert by_name["sequential"]["calls_per_item"] < by_name["majority"]["calls_per_item"] == 12
     hits, total = count_single_order_accuracy(data / "votes.jsonl", "GPT-4")
     assert total == 100
     assert by_name["GPT-4 (single order)"]["accuracy"] == pytest.approx(hits / total)

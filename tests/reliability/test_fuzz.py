@@ -252,11 +252,6 @@ def test_operation(
         pytest.skip(f"{label} takes no input that can be made invalid")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the OpenAPI schema documents no error answer as problem+json: 422 is FastAPI's "
-    "HTTPValidationError as application/json, and 400/404/409/413 are not documented at all",
-)
 def test_error_answers_are_documented() -> None:
     """Every error status an operation answered while fuzzing is in its schema, with the
     media type and body it really has. Runs after `test_operation` (file order)."""
@@ -322,12 +317,6 @@ def quorum_on_postgres(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/problems.py maps every DBAPIError to 503 'database unavailable': on "
-    "PostgreSQL a NUL byte in an id or idempotency key, or an offset beyond bigint, is a "
-    "DataError, so a bad request is answered as an outage (with Retry-After)",
-)
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
@@ -338,8 +327,14 @@ def quorum_on_postgres(
             "/v1/evaluations",
             {"panel": "jury", "input": {"prompt": "p", "response": "r"}, "idempotency_key": "a\0"},
         ),
+        ("POST", "/v1/evaluations", {"panel": "jury", "input": {"prompt": "p", "response": "\0"}}),
+        (
+            "POST",
+            "/v1/evaluations",
+            {"panel": "jury", "input": {"prompt": "p", "response": "r"}, "metadata": {"k": "\0"}},
+        ),
     ],
-    ids=["evaluation-id-nul", "review-id-nul", "idempotency-key-nul"],
+    ids=["evaluation-id-nul", "review-id-nul", "idempotency-key-nul", "text-nul", "metadata-nul"],
 )
 def test_bad_requests_on_postgres_are_not_outages(
     quorum_on_postgres: ServerThread, method: str, path: str, body: dict[str, Any] | None

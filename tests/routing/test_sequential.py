@@ -3,12 +3,13 @@ verdict that asking every judge would give (majority and weighted)."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from judges import Vote
 from routing import Aggregation, aggregate
-from routing.sequential import confident, settled
+from routing.sequential import confident, settled, stop_rule, waves
 from rubrics import LIBRARY_DIR, load_rubrics
 
 RUBRICS = load_rubrics([LIBRARY_DIR])
@@ -69,3 +70,25 @@ def test_cascade_stops_on_confidence() -> None:
     assert confident(HELPFUL, votes_of([5, 5, 5]), Aggregation.MAJORITY, w, 2, 0.75)
     assert not confident(HELPFUL, votes_of([5, 3]), Aggregation.MAJORITY, w, 2, 0.75)
     assert not confident(HELPFUL, votes_of([5]), Aggregation.MAJORITY, w, 2, 0.5)  # quorum
+
+
+def test_waves_default_to_the_quorum() -> None:
+    assert waves("abcdef", None, 4) == [tuple("abcd"), tuple("ef")]
+    assert waves("abcde", 2, 3) == [("a", "b"), ("c", "d"), ("e",)]
+    with pytest.raises(ValueError, match="wave size"):
+        waves("ab", None, 0)
+
+
+def test_stop_rule_picks_the_strategy_predicate() -> None:
+    w = {f"j{i}": 1.0 for i in range(5)}
+    sequential = stop_rule("sequential", HELPFUL, Aggregation.MAJORITY, w, 3, 0.99)
+    cascade = stop_rule("cascade", HELPFUL, Aggregation.MAJORITY, w, 3, 0.75)
+    strict = stop_rule("cascade", HELPFUL, Aggregation.MAJORITY, w, 3, 0.9)
+    unanimous, split = votes_of([4, 4, 4]), votes_of([4, 4, 2])
+    assert sequential(unanimous, ["j3", "j4"]) and not sequential(split, ["j3", "j4"])
+    assert cascade(unanimous, ["j3", "j4"])  # 4/5 = 0.8
+    # 0.8 < 0.9, but a 3-0 lead with 2 judges left is settled: the cascade stops anyway.
+    assert strict(unanimous, ["j3", "j4"])
+    assert not strict(votes_of([4, 4]), ["j2", "j3", "j4"])  # neither confident nor settled
+    with pytest.raises(ValueError, match="does not ask in waves"):
+        stop_rule("parallel", HELPFUL, Aggregation.MAJORITY, w, 3, 0.75)  # type: ignore[arg-type]
