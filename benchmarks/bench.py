@@ -87,15 +87,22 @@ def render_messages(count: int, path: Path) -> Path:
 
 
 class Worker:
-    """A measuring child (floor.py, inproc.py) that answers JSON commands on stdin."""
+    """A measuring child (floor.py, inproc.py) that answers JSON commands on stdin; `python`
+    (default this interpreter) runs it: peer.py runs its peer's worker in the peer's venv."""
 
-    def __init__(self, args: list[str], log: Path) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        log: Path,
+        python: str = sys.executable,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.log = log
         with log.open("wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, *args],
+                [python, *args],
                 cwd=HERE.parent,
-                env=CHILD_ENV,
+                env=env or CHILD_ENV,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=err,

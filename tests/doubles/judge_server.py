@@ -19,12 +19,22 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
   probability p a random fault: HTTP 500, HTTP 429, garbage prose, or a 5 s hang before
   answering as <b>; else <b>; drawn from model, message and a per-model request count, so
   a retry draws afresh and a sequential run repeats exactly). Unknown: 404.
+- ``grade-<b>``: for peer libraries' graders (Inspect's ``model_graded_qa``): plain text
+  ending in ``GRADE: <L>``, L from <b>'s verdict: a number >= 3 is ``C``, below 3 ``I``,
+  any other value verbatim (``grade-fixed-P``: ``GRADE: P``). When the last user message
+  has no data element (a peer's own template), <b> sees all of it as the ``<response>``,
+  so ``honest`` reads a ``[[q=V]]`` marker anywhere in it. Errors and text pass through.
+Counters: ``GET /_double/stats`` answers ``calls`` (chat completion requests received),
+``by_model`` (the same per model string), ``in_flight`` and ``peak_in_flight`` (most
+requests being answered at once); ``POST /_double/stats/reset`` zeroes them
+(``JudgeDouble.stats()`` and ``reset()`` in-process).
 Standalone: ``python -m tests.doubles.judge_server --port 9100``.
 """
 
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import html
 import json
 import math
@@ -122,6 +132,8 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
     if spec == "echo":
         tag = "response_A" if ctx.pairwise else "response"
         return _Outcome(text=_element(ctx.message, tag) or "")
+    if head == "grade" and rest:
+        return await _grade(rest, ctx)
     if head == "fixed" and rest:
         return _answer(ctx, _value(rest), "Fixed verdict.")
     if head == "status" and rest.isdigit() and 400 <= int(rest) <= 599:
@@ -154,6 +166,20 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
         if inner:
             return await _resolve(inner, ctx)
     raise ValueError(spec)
+
+
+async def _grade(inner: str, ctx: _Ctx) -> _Outcome:
+    """``grade-<b>``: <b>'s verdict as plain text ending in ``GRADE: <letter>``."""
+    if not _DATA_ELEMENT.search(ctx.message):  # a peer's template: all of it is the response
+        wrapped = f"<response>{html.escape(ctx.message)}</response>"
+        ctx = dataclasses.replace(ctx, message=wrapped, pairwise=False)
+    outcome = await _resolve(inner, ctx)
+    if outcome.verdict is None:  # errors and raw text pass through
+        return outcome
+    value = outcome.verdict.get("winner", outcome.verdict.get("score"))
+    letter = ("C" if value >= 3 else "I") if isinstance(value, int) else str(value)
+    why = outcome.verdict.get("rationale") or "Judged."
+    return _Outcome(text=f"{why} The verdict is {value}.\n\nGRADE: {letter}")
 
 
 async def _chaos(p: float, inner: str, ctx: _Ctx) -> _Outcome:
@@ -232,6 +258,8 @@ class JudgeDouble:
         self._requests: list[dict[str, Any]] = []
         self._flaky: dict[str, int] = {}
         self._chaos: dict[str, int] = {}
+        self._calls: dict[str, int] = {}  # chat completion requests per model string
+        self._in_flight = self._peak_in_flight = 0
         self._stopping = threading.Event()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -239,6 +267,8 @@ class JudgeDouble:
             routes=[
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
+                Route("/_double/stats", self._stats, methods=["GET"]),
+                Route("/_double/stats/reset", self._stats_reset, methods=["POST"]),
             ]
         )
 
@@ -252,8 +282,26 @@ class JudgeDouble:
         with self._lock:
             return list(self._requests)
 
+    def stats(self) -> dict[str, Any]:
+        """Requests received (``calls``, ``by_model``), ``in_flight`` and ``peak_in_flight``."""
+        with self._lock:
+            return {
+                "calls": sum(self._calls.values()),
+                "by_model": dict(self._calls),
+                "in_flight": self._in_flight,
+                "peak_in_flight": self._peak_in_flight,
+            }
+
+    def reset_stats(self) -> None:
+        """Zero the call counters and the in-flight peak (received requests are kept)."""
+        with self._lock:
+            self._calls.clear()
+            self._peak_in_flight = self._in_flight
+
     def reset(self) -> None:
-        """Forget received requests and the per-model ``flaky`` and ``chaos`` counters."""
+        """Forget received requests, the call counters and the per-model ``flaky`` and
+        ``chaos`` counters."""
+        self.reset_stats()
         with self._lock:
             self._requests.clear()
             self._flaky.clear()
@@ -299,6 +347,13 @@ class JudgeDouble:
         model = {"id": "honest", "object": "model", "created": 0, "owned_by": "quorum-tests"}
         return JSONResponse({"object": "list", "data": [model]})
 
+    async def _stats(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.stats())
+
+    async def _stats_reset(self, request: Request) -> JSONResponse:
+        self.reset_stats()
+        return JSONResponse(self.stats())
+
     async def _chat(self, request: Request) -> JSONResponse:
         try:
             body = await request.json()
@@ -306,11 +361,21 @@ class JudgeDouble:
             return _error(400, "Request body is not valid JSON.")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             return _error(400, "'messages' is required.")
+        model = str(body.get("model", ""))
         with self._lock:
             self._requests.append(body)
+            self._calls[model] = self._calls.get(model, 0) + 1
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        try:
+            return await self._answer(body, model)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    async def _answer(self, body: dict[str, Any], model: str) -> JSONResponse:
         if body.get("stream"):
             return _error(400, "Streaming is not supported by the judge double.")
-        model = str(body.get("model", ""))
         messages = [m for m in body["messages"] if isinstance(m, dict)]
         users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
         message = users[-1] if users else ""

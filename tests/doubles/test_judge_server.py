@@ -366,3 +366,52 @@ def test_chaos_through_litellm(double: JudgeDouble) -> None:
     assert verdict(double, "chaos-0-honest", pointwise("[[q=2]]"))["score"] == 2
     with pytest.raises(litellm.NotFoundError):  # p outside [0, 1]: an unknown behaviour
         asyncio.run(call(double, "chaos-2-honest", pointwise("x")))
+
+
+def inspect_prompt(answer: str) -> list[dict[str, str]]:
+    """A peer's grading prompt (Inspect's model_graded_qa): no data elements."""
+    user = f"[BEGIN DATA]\n[Task]: Say hi\n[Submission]: {answer}\n[END DATA]\nGRADE: $LETTER"
+    return [{"role": "user", "content": user}]
+
+
+def test_grade_answers_in_inspect_text_format(double: JudgeDouble) -> None:
+    graded = content(double, "grade-honest", inspect_prompt("hello <there> [[q=4]]"))
+    assert graded.endswith("\n\nGRADE: C") and "verdict is 4" in graded
+    assert content(double, "grade-honest", inspect_prompt("hi [[q=2]]")).endswith("GRADE: I")
+    assert content(double, "grade-honest", inspect_prompt("no marker")).endswith("GRADE: C")
+    # Quorum-style prompts keep their data elements: the marker must be inside <response>
+    assert content(double, "grade-honest", pointwise("[[q=1]]")).endswith("GRADE: I")
+    assert content(double, "grade-honest", pointwise("x", "[[q=1]]")).endswith("GRADE: C")
+    assert content(double, "grade-fixed-P", inspect_prompt("x")).endswith("GRADE: P")
+    assert content(double, "sleep-10-grade-fixed-2", inspect_prompt("x")).endswith("GRADE: I")
+    assert content(double, "grade-garbage", inspect_prompt("x")) == (
+        "I think this response is quite good overall."
+    )
+    with pytest.raises(litellm.InternalServerError):
+        asyncio.run(call(double, "grade-status-500", inspect_prompt("x")))
+
+
+def test_stats_count_calls_per_model_and_peak_in_flight() -> None:
+    with JudgeDouble() as double:  # its own: earlier tests' chaos hangs may still be in flight
+        check_stats(double)
+
+
+def check_stats(double: JudgeDouble) -> None:
+    async def burst() -> None:
+        await asyncio.gather(*(call(double, "sleep-300-fixed-1", pointwise("x")) for _ in range(3)))
+
+    asyncio.run(burst())
+    content(double, "fixed-2", pointwise("x"))
+    with pytest.raises(litellm.NotFoundError):
+        asyncio.run(call(double, "nope", pointwise("x")))
+    url = double.base_url.removesuffix("/v1")
+    stats = httpx.get(f"{url}/_double/stats").json()
+    assert stats == double.stats()
+    assert stats["calls"] == 5 and stats["in_flight"] == 0 and stats["peak_in_flight"] == 3
+    assert stats["by_model"] == {"sleep-300-fixed-1": 3, "fixed-2": 1, "nope": 1}
+    zeroed = httpx.post(f"{url}/_double/stats/reset").json()
+    assert zeroed == {"calls": 0, "by_model": {}, "in_flight": 0, "peak_in_flight": 0}
+    assert len(double.requests) == 5  # the received requests are kept
+    content(double, "fixed-2", pointwise("x"))
+    double.reset()
+    assert double.stats()["calls"] == 0 and double.requests == []
