@@ -142,8 +142,8 @@ def format_result(r: DatasetResult) -> str:
             "waves: the judges in the order above, cut into waves of the quorum ("
             f"{r.quorum}) or of 1 where stated; after each wave sequential stops once the "
             "judges not yet asked cannot change the majority's verdict (so its verdict is "
-            "the majority's), cascade T once the quorum is reached and the confidence is "
-            ">= T; calls/item counts only the recorded votes of the judges asked."
+            "the majority's), cascade T as soon as sequential would or once the quorum is "
+            "reached and the confidence is >= T; calls/item counts only the recorded votes of the judges asked."
         )
     lines += [textwrap.fill(n, 100, initial_indent="  * ", subsequent_indent="    ") for n in notes]
     lines.append("")

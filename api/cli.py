@@ -202,8 +202,30 @@ def _timestamp(text: str) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
+M_ARENA_MAX = -8
+"""glibc's mallopt parameter for the number of malloc arenas."""
+
+
+def _limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas (MALLOC_ARENA_MAX, default 2 here). glibc gives each
+    thread that allocates (aiosqlite's, asyncio's to_thread pool, litellm's) an arena of
+    its own, up to 8 per core, and returns little of them to the system: in the load test
+    the server's RSS kept growing ~9 MiB/min with the default and was flat (~3 MiB/min,
+    within noise) with 2. Worker processes inherit the variable; this process, already
+    started, is set with mallopt. Not glibc (musl, macOS): nothing to do."""
+    value = os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, int(value))
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    _limit_malloc_arenas()
 
     from api import auth
     from api.migrate import upgrade

@@ -114,10 +114,12 @@ class EvaluationService:
         """Evaluations held or admitted by this process."""
         return len(self._held) + self._reserved
 
-    def admit(self, n: int = 1) -> None:
+    def admit(self, n: int = 1, panel: str = "") -> None:
         """Make room for `n` new evaluations, or raise `Overloaded` (nothing is stored)."""
         if self.load + n <= self.capacity:
             return
+        if self.metrics is not None:
+            self.metrics.refused.labels(panel).inc(n)
         waiting = max(self.load - self.max_concurrent, 0) + n
         retry = math.ceil(self._seconds * waiting / self.max_concurrent)
         raise Overloaded(
@@ -171,7 +173,7 @@ class EvaluationService:
             if existing is not None:
                 return existing
         if not admitted:
-            self.admit()
+            self.admit(panel=panel.name)
         now = utcnow()
         lease_s = panel.deadline_s + self.lease_grace_s
         row = EvaluationRow(
@@ -223,10 +225,14 @@ class EvaluationService:
         self._held[evaluation_id] = lease_s
         task = asyncio.create_task(self._judge(evaluation_id, panel, rubric, item))
         self._running.add(task)
+        if self.metrics is not None:
+            self.metrics.held.set(len(self._held))
 
         def release(done: asyncio.Task[EvaluationPublic]) -> None:
             self._running.discard(done)
             self._held.pop(evaluation_id, None)
+            if self.metrics is not None:
+                self.metrics.held.set(len(self._held))
 
         task.add_done_callback(release)
         return task

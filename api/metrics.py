@@ -143,6 +143,18 @@ class Metrics:
             ["backend", "result"],
             registry=r,
         )
+        self.refused = Counter(
+            "quorum_evaluations_refused_total",
+            "Requests refused by admission control (503 overloaded; nothing stored).",
+            ["panel"],
+            registry=r,
+        )
+        self.held = Gauge(
+            "quorum_evaluations_held",
+            "Evaluations a process holds: being judged or waiting for a judging slot.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.panel_kappa = Gauge(
             "quorum_panel_fleiss_kappa",
             "Panel Fleiss' kappa over the stats window.",

@@ -7,11 +7,10 @@ therefore returns the same verdict as asking everyone, with fewer calls whenever
 first waves agree. Its confidence and agreement figures are computed on the votes it
 collected. Mean and median are never settled early (any vote moves them).
 
-`confident` is the cascade rule: stop once the votes so far reach the panel's quorum and
-a confidence threshold. It is not exact: stronger judges are asked only when the cheaper
-ones are unsure. It usually saves more calls, but not always: it does not stop on a
-settled lead whose confidence is below the threshold, so with small waves it can ask
-more judges than `settled` would (docs/backtest.md, "Calls per verdict").
+`confident` is the cascade's own rule: stop once the votes so far reach the panel's
+quorum and a confidence threshold. It is not exact: stronger judges are asked only when
+the cheaper ones are unsure. A cascade stops when it is confident *or* settled, so it
+never asks more judges than a sequential panel (docs/backtest.md, "Calls per verdict").
 
 `waves` cuts a panel's judges into waves and `stop_rule` picks a strategy's predicate, so
 the service and the backtest (`api.backtest_strategies`) ask in the same waves and stop

@@ -50,7 +50,8 @@ async def create_batch(
     if len(body.items) > limit:
         raise PayloadTooLarge(f"a batch holds at most {limit} items; got {len(body.items)}")
     background = wants_async(prefer)
-    service.admit(len(body.items))  # room for the whole batch, or 503 with nothing stored
+    # Room for the whole batch, or 503 with nothing stored.
+    service.admit(len(body.items), panel="(batch)")
 
     async def one(index: int, raw: dict[str, Any]) -> BatchResult:
         kind = raw.get("kind", "evaluation")

@@ -98,6 +98,10 @@ def test_requests_beyond_the_backlog_are_refused_with_retry_after(small: ServerT
         r = http.post("/v1/evaluations/batch", json=batch)
         assert r.status_code == 503 and r.json()["type"].endswith("/overloaded")
         assert set(_stored(small.database)) == {r.json()["id"] for r in held}  # type: ignore[arg-type]
+        metrics = http.get("/metrics").text
+        assert 'quorum_evaluations_refused_total{panel="slow"} 2.0' in metrics
+        assert 'quorum_evaluations_refused_total{panel="(batch)"} 2.0' in metrics
+        assert "quorum_evaluations_held 2.0" in metrics
 
         # Once the backlog drains, the refused request goes through; nothing was kept
         # under its idempotency key, so it is judged now.

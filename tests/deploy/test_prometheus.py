@@ -51,6 +51,8 @@ MAY_BE_EMPTY = {
     "quorum_judge_position_bias",
     # Vote cache look-ups: only counted when QUORUM_VOTE_CACHE is on (it is off here).
     "quorum_vote_cache_requests",
+    # Admission-control refusals: only when a process is full; this test never fills one.
+    "quorum_evaluations_refused",
 }
 
 # Judge prices, so that quorum_judge_cost_usd_total has samples: litellm knows no price
