@@ -143,7 +143,8 @@ def format_result(r: DatasetResult) -> str:
             f"{r.quorum}) or of 1 where stated; after each wave sequential stops once the "
             "judges not yet asked cannot change the majority's verdict (so its verdict is "
             "the majority's), cascade T as soon as sequential would or once the quorum is "
-            "reached and the confidence is >= T; calls/item counts only the recorded votes of the judges asked."
+            "reached and the confidence is >= T; calls/item counts only the recorded votes "
+            "of the judges asked."
         )
     lines += [textwrap.fill(n, 100, initial_indent="  * ", subsequent_indent="    ") for n in notes]
     lines.append("")
