@@ -24,10 +24,12 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from api import present
 from api.config import PanelConfig, QuorumConfig
@@ -212,18 +214,19 @@ class EvaluationService:
         finally:
             self._reserved -= 1
         # Shielded: a client that hangs up does not abandon a judged-half evaluation.
-        task = self._start(row.id, lease_s, panel, rubric, item)
+        task = self._start(row, lease_s, panel, rubric, item)
         if not wait:
             task.add_done_callback(_log_failure)
             return present.evaluation(row, [], None)
         return await asyncio.shield(task)
 
     def _start(
-        self, evaluation_id: str, lease_s: float, panel: PanelConfig, rubric: Rubric, item: Item
+        self, row: EvaluationRow, lease_s: float, panel: PanelConfig, rubric: Rubric, item: Item
     ) -> asyncio.Task[EvaluationPublic]:
         """Judge a stored evaluation in a task this process holds until it ends."""
+        evaluation_id = row.id
         self._held[evaluation_id] = lease_s
-        task = asyncio.create_task(self._judge(evaluation_id, panel, rubric, item))
+        task = asyncio.create_task(self._judge(row, panel, rubric, item))
         self._running.add(task)
         if self.metrics is not None:
             self.metrics.held.set(len(self._held))
@@ -264,17 +267,19 @@ class EvaluationService:
             return await self._present(repo, row)
 
     async def _judge(
-        self, evaluation_id: str, panel: PanelConfig, rubric: Rubric, item: Item
+        self, row: EvaluationRow, panel: PanelConfig, rubric: Rubric, item: Item
     ) -> EvaluationPublic:
+        """Ask the panel about a stored `pending` evaluation (`row`, detached) and store
+        the outcome."""
         try:
             async with self.slots:
                 started = time.monotonic()
                 votes = await self._ask(panel, rubric, item)
                 self._seconds += (time.monotonic() - started - self._seconds) / 20
-            return await self._complete(evaluation_id, panel, rubric, votes)
+            return await self._complete(row, panel, rubric, votes)
         except Exception as exc:
-            log.exception("evaluation %s failed", evaluation_id)
-            await self._fail(evaluation_id, f"internal error while judging: {type(exc).__name__}")
+            log.exception("evaluation %s failed", row.id)
+            await self._fail(row.id, f"internal error while judging: {type(exc).__name__}")
             raise
 
     async def _ask(self, panel: PanelConfig, rubric: Rubric, item: Item) -> tuple[Vote, ...]:
@@ -317,27 +322,38 @@ class EvaluationService:
         return {j.name: j.weight for j in self.config.panel_judges(panel)}
 
     async def _complete(
-        self, evaluation_id: str, panel: PanelConfig, rubric: Rubric, votes: tuple[Vote, ...]
+        self, row: EvaluationRow, panel: PanelConfig, rubric: Rubric, votes: tuple[Vote, ...]
     ) -> EvaluationPublic:
+        """Store the verdict with the votes, the review item and the webhook in one
+        transaction, unless the evaluation is no longer pending (another worker finished
+        it first, after a resume): then the stored result is returned."""
+        verdict = conclude(
+            rubric,
+            votes,
+            aggregation=panel.aggregation,
+            quorum=panel.effective_quorum,
+            policy=self.policy(panel.name, panel.routing) if self.policy else panel.routing,
+            weights=self._weights(panel),
+            audit_draw=row.audit_draw,
+        )
+        vote_rows = [self._vote_row(row.id, v) for v in votes]
+        outcome = self._outcome(verdict)
+        review = self._review(row, panel, verdict, outcome["completed_at"])
         async with self.sessions() as session:
-            repo = EvaluationRepository(session)
-            row = await repo.get(evaluation_id)
-            if row is None:
-                raise NotFound(f"evaluation {evaluation_id!r} vanished while being judged")
-            if row.status != "pending":  # another worker finished it first (after a resume)
-                return await self._present(repo, row)
-            verdict = conclude(
-                rubric,
-                votes,
-                aggregation=panel.aggregation,
-                quorum=panel.effective_quorum,
-                policy=self.policy(panel.name, panel.routing) if self.policy else panel.routing,
-                weights=self._weights(panel),
-                audit_draw=row.audit_draw,
+            # Conditional: no read first, and no second writer can complete it twice.
+            done = await session.exec(
+                update(EvaluationRow)
+                .where(col(EvaluationRow.id) == row.id, col(EvaluationRow.status) == "pending")
+                .values(**outcome)
             )
-            vote_rows = [self._vote_row(evaluation_id, v) for v in votes]
-            review = self._apply(row, panel, verdict)
-            session.add(row)
+            if not done.rowcount:
+                await session.rollback()
+                stored = await self._stored(row.id)
+                if stored is None:
+                    raise NotFound(f"evaluation {row.id!r} vanished while being judged")
+                return stored
+            for name, value in outcome.items():
+                setattr(row, name, value)
             session.add_all(vote_rows)
             if review is not None:
                 session.add(review)
@@ -359,30 +375,43 @@ class EvaluationService:
             self.metrics.observe(panel.name, rubric, row.app, verdict, votes)
         return public
 
-    def _apply(
-        self, row: EvaluationRow, panel: PanelConfig, verdict: PanelVerdict
-    ) -> ReviewItemRow | None:
+    async def _stored(self, evaluation_id: str) -> EvaluationPublic | None:
+        async with self.sessions() as session:
+            repo = EvaluationRepository(session)
+            row = await repo.get(evaluation_id)
+            return None if row is None else await self._present(repo, row)
+
+    @staticmethod
+    def _outcome(verdict: PanelVerdict) -> dict[str, Any]:
+        """The columns a concluded evaluation sets."""
         now = utcnow()
-        human = verdict.routing.decision == "human"
-        row.status = "in_review" if human else "decided"
-        row.verdict_value = verdict.value
-        row.verdict_compliant = verdict.compliant
-        row.verdict_source = "panel" if verdict.value is not None else None
-        row.confidence = verdict.confidence
-        row.agreement = verdict.agreement.model_dump()
-        row.outcome = {
-            "panel_value": verdict.value,
-            "panel_compliant": verdict.compliant,
-            "distribution": verdict.distribution,
-            "judges": [j.model_dump(mode="json") for j in verdict.judges],
-            "weights": verdict.weights,
+        return {
+            "status": "in_review" if verdict.routing.decision == "human" else "decided",
+            "verdict_value": verdict.value,
+            "verdict_compliant": verdict.compliant,
+            "verdict_source": "panel" if verdict.value is not None else None,
+            "confidence": verdict.confidence,
+            "agreement": verdict.agreement.model_dump(),
+            "outcome": {
+                "panel_value": verdict.value,
+                "panel_compliant": verdict.compliant,
+                "distribution": verdict.distribution,
+                "judges": [j.model_dump(mode="json") for j in verdict.judges],
+                "weights": verdict.weights,
+            },
+            "routing_decision": verdict.routing.decision,
+            "routing_reasons": [r.model_dump(mode="json") for r in verdict.routing.reasons],
+            "lease_until": None,
+            "updated_at": now,
+            "completed_at": now,
         }
-        row.routing_decision = verdict.routing.decision
-        row.routing_reasons = [r.model_dump(mode="json") for r in verdict.routing.reasons]
-        row.lease_until = None
-        row.updated_at = now
-        row.completed_at = now
-        if not human:
+
+    @staticmethod
+    def _review(
+        row: EvaluationRow, panel: PanelConfig, verdict: PanelVerdict, now: datetime
+    ) -> ReviewItemRow | None:
+        """The review item of an evaluation routed to humans."""
+        if verdict.routing.decision != "human":
             return None
         return ReviewItemRow(
             id=uuid.uuid4().hex,
@@ -501,7 +530,7 @@ class EvaluationService:
             if not taken:
                 continue
             log.info("resuming evaluation %s (run %d)", row.id, row.runs + 1)
-            self._start(row.id, lease_s, panel, rubric, Item(**row.input)).add_done_callback(
+            self._start(row, lease_s, panel, rubric, Item(**row.input)).add_done_callback(
                 _log_failure
             )
             resumed += 1
