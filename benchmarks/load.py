@@ -18,9 +18,9 @@ Checks (exit status 1 if any fails):
   * the server's RSS is flat after warm-up (fitted growth over the rest of the run below
     --max-growth-mib).
 
-    python benchmarks/load.py                           # 180 s at 8 evaluations/s
+    python benchmarks/load.py                           # 180 s at 20 evaluations/s
     python benchmarks/load.py --duration 30             # a quick run
-    python benchmarks/load.py --rate 20 --overload      # beyond capacity: refusals
+    python benchmarks/load.py --rate 50 --overload      # beyond capacity: refusals
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ def main() -> int:
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=float, default=180, help="seconds of sending")
-    parser.add_argument("--rate", type=float, default=8, help="evaluations per second")
+    parser.add_argument("--rate", type=float, default=20, help="evaluations per second")
     parser.add_argument(
         "--overload",
         action="store_true",
