@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         engine = make_engine(settings.database_url, settings.db_pool_size)
         sessions = make_session_factory(engine)
         metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
-        stats = StatsService(config, settings.database_url)
+        stats = StatsService(config, settings.database_url, settings.stats_max_items)
         cache: CountedCache | None = None
         redis_cache: RedisVoteCache | None = None
         if settings.vote_cache == "database":

@@ -264,6 +264,10 @@ class AgreementReport(BaseModel):
     rubric: RubricRef
     window: str
     since: datetime
+    """Start of the items used: the window's start, or, when `truncated`, the time of the
+    oldest of the newest QUORUM_STATS_MAX_ITEMS evaluations the figures use."""
+    truncated: bool = False
+    """True when the window held more evaluations than QUORUM_STATS_MAX_ITEMS."""
     n_items: int
     n_human: int
     weighting: str

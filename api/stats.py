@@ -86,6 +86,9 @@ class WindowStats(BaseModel):
     panel: PanelConfig
     rubric: Rubric
     since: datetime
+    """Start of the items used: the window's start, or the oldest of the newest
+    `max_items` when the window held more (`truncated`)."""
+    truncated: bool
     agreement: PanelAgreement
     calls: dict[str, JudgeCalls]
     weights: ReliabilityWeights | None
@@ -109,8 +112,10 @@ class StatsService:
     engine: over 100k evaluations, decoding rows and fitting models would otherwise stall
     the event loop that serves requests."""
 
-    def __init__(self, config: QuorumConfig, database_url: str) -> None:
+    def __init__(self, config: QuorumConfig, database_url: str, max_items: int = 20_000) -> None:
         self.config = config
+        self.max_items = max_items
+        """Newest evaluations of a window used at most (bounds the cost of a refresh)."""
         url = sync_url(database_url)
         args = {"connect_args": {"timeout": 30}} if is_sqlite(url) else {"pool_pre_ping": True}
         self.engine = create_engine(url, pool_size=2, max_overflow=2, **args)
@@ -140,10 +145,12 @@ class StatsService:
 
     def _fetch(
         self, panel: PanelConfig, rubric: Rubric, since: datetime
-    ) -> tuple[list[tuple[Any, Any, Any]], dict[str, JudgeCalls]]:
+    ) -> tuple[list[tuple[Any, Any, Any]], dict[str, JudgeCalls], datetime, bool]:
+        """The window's newest `max_items` concluded evaluations (oldest first), the vote
+        counts over the same span, where that span starts, and whether it was cut."""
         with Session(self.engine) as session:
-            rows: list[tuple[Any, Any, Any]] = [
-                (r[0], r[1], r[2])
+            newest_first = [
+                (r[0], r[1], r[2], r[3])
                 for r in session.exec(
                     # Raw JSON text: decoding 100k documents through the ORM's type layer
                     # costs several times what json.loads does (code_matrix decodes).
@@ -151,6 +158,7 @@ class StatsService:
                         type_coerce(EvaluationRow.outcome, Text),
                         type_coerce(EvaluationRow.verdict_value, Text),
                         EvaluationRow.verdict_source,
+                        EvaluationRow.created_at,
                     )
                     .where(
                         EvaluationRow.panel == panel.name,
@@ -158,9 +166,16 @@ class StatsService:
                         col(EvaluationRow.created_at) >= since,
                         col(EvaluationRow.status).in_(("decided", "in_review")),
                     )
-                    .order_by(col(EvaluationRow.created_at))
+                    .order_by(col(EvaluationRow.created_at).desc())
+                    .limit(self.max_items + 1)
                 ).all()
             ]
+            truncated = len(newest_first) > self.max_items
+            if truncated:
+                newest_first = newest_first[: self.max_items]
+                oldest = newest_first[-1][3]
+                since = oldest if oldest.tzinfo else oldest.replace(tzinfo=since.tzinfo)
+            rows: list[tuple[Any, Any, Any]] = [(r[0], r[1], r[2]) for r in reversed(newest_first)]
             outcome = case(
                 (col(VoteRow.error).is_not(None), "error"),
                 (col(VoteRow.unscored).is_not(None), "unscored"),
@@ -177,10 +192,10 @@ class StatsService:
             c = calls.setdefault(judge, {"calls": 0, "ok": 0, "unscored": 0, "errors": 0})
             c["calls"] += n
             c[{"ok": "ok", "unscored": "unscored"}.get(kind, "errors")] += n
-        return rows, {j: JudgeCalls(**c) for j, c in calls.items()}
+        return rows, {j: JudgeCalls(**c) for j, c in calls.items()}, since, truncated
 
     def _compute(self, panel: PanelConfig, rubric: Rubric, since: datetime) -> WindowStats:
-        rows, calls = self._fetch(panel, rubric, since)
+        rows, calls, since, truncated = self._fetch(panel, rubric, since)
         codes, human = code_matrix(rubric, panel.judges, rows)
         stats = panel_agreement(rubric, panel.judges, codes, human)
         weights = None
@@ -203,6 +218,7 @@ class StatsService:
             panel=panel,
             rubric=rubric,
             since=since,
+            truncated=truncated,
             agreement=stats,
             calls=calls,
             weights=weights,

@@ -100,7 +100,7 @@ def fill(db: Path, n: int, seed: int = 0) -> None:
         )
 
 
-async def measure(db: Path) -> dict[str, float]:
+async def measure(db: Path, max_items: int) -> dict[str, float]:
     from api.config import PanelConfig, QuorumConfig
     from api.stats import StatsService
     from judges import JudgeConfig
@@ -110,7 +110,7 @@ async def measure(db: Path) -> dict[str, float]:
     judges = {j: JudgeConfig(name=j, model="openai/x") for j in ("a", "b", "c")}
     panel = PanelConfig(name="p", rubric="helpfulness", judges=("a", "b", "c"))
     config = QuorumConfig(path="bench", judges=judges, panels={"p": panel}, rubrics=rubrics)
-    stats = StatsService(config, f"sqlite:///{db}")
+    stats = StatsService(config, f"sqlite:///{db}", max_items)
     lag = 0.0
     stop = asyncio.Event()
 
@@ -131,6 +131,7 @@ async def measure(db: Path) -> dict[str, float]:
     assert report.agreement.fleiss_kappa is not None
     return {
         "items": report.agreement.n_items,
+        "truncated": report.truncated,
         "seconds": elapsed,
         "max_loop_lag_s": lag,
         "fleiss_kappa": report.agreement.fleiss_kappa.value,
@@ -140,12 +141,18 @@ async def measure(db: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument(
+        "--max-items",
+        type=int,
+        default=20_000,
+        help="QUORUM_STATS_MAX_ITEMS (the service's default); more than --items: no cap",
+    )
     parser.add_argument("--db", type=Path, default=Path("/tmp/quorum-agreement-bench.db"))
     args = parser.parse_args()
     t = time.perf_counter()
     fill(args.db, args.items)
     print(f"filled {args.items} evaluations in {time.perf_counter() - t:.1f} s")
-    result = asyncio.run(measure(args.db))
+    result = asyncio.run(measure(args.db, args.max_items))
     print(
         f"agreement over {result['items']} items: {result['seconds']:.2f} s; "
         f"longest event-loop stall {result['max_loop_lag_s'] * 1000:.0f} ms; "

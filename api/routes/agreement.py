@@ -67,6 +67,7 @@ async def panel_agreement(
         rubric=RubricRef(id=rubric.id, version=rubric.version),
         window=window,
         since=since,
+        truncated=window_stats.truncated,
         n_items=report.n_items,
         n_human=report.n_human,
         weighting=report.weighting,

@@ -9,6 +9,9 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
+from tests.conftest import ServerThread, write_config
+from tests.doubles.judge_server import JudgeDouble
+
 
 def test_window_agreement_matches_reference_libraries(http: httpx.Client) -> None:
     qualities = [1, 2, 3, 4, 5, 2, 3, 4, 5, 1, 3, 4]
@@ -101,3 +104,45 @@ def test_weighted_panel_learns_reliability_weights(http: httpx.Client) -> None:
     used = {j["judge"]: j["weight"] for j in ev["judges"]}
     assert used == pytest.approx({k: v["weight"] for k, v in weights.items()})
     assert ev["verdict"]["value"] == 4
+
+
+def test_a_busy_window_is_cut_to_its_newest_items(
+    tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble
+) -> None:
+    """QUORUM_STATS_MAX_ITEMS bounds what a refresh reads: the newest N of the window are
+    used, the report says `truncated` and moves `since` to the oldest item used, and the
+    judges' call counts cover the same span."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    root = tmp_path_factory.mktemp("agreement-cap")
+    settings = Settings(
+        database_url=f"sqlite:///{root / 'q.db'}",
+        config=write_config(root / "q.yaml", double),
+        stats_max_items=10,
+    )
+    qualities = [5, 5, 5, 1, 2, 3, 4, 5, 1, 2, 3, 4, 5]  # the first three fall outside
+    with ServerThread(create_app(settings)) as server, httpx.Client(base_url=server.url) as h:
+        made = []
+        for q in qualities:
+            r = h.post(
+                "/v1/evaluations",
+                json={"panel": "mean-jury", "input": {"prompt": "p", "response": f"[[q={q}]]"}},
+                timeout=30,
+            )
+            assert r.status_code == 200
+            made.append(r.json())
+        report = h.get("/v1/panels/mean-jury/agreement", params={"window": "1h"}).json()
+    assert report["truncated"] is True
+    assert report["n_items"] == 10
+    assert report["since"] == made[3]["created_at"]
+    judges = {j["judge"]: j for j in report["judges"]}
+    assert judges["honest-1"]["calls"] == 10
+    codes = np.array([[q - 1, 4, 2] for q in qualities[3:]])
+    expected = sm_fleiss(aggregate_raters(codes, n_cat=5)[0])
+    assert abs(report["fleiss_kappa"]["value"] - expected) < 1e-9
+
+
+def test_a_quiet_window_is_not_truncated(http: httpx.Client) -> None:
+    report = http.get("/v1/panels/jury/agreement", params={"window": "1h"}).json()
+    assert report["truncated"] is False
