@@ -24,7 +24,7 @@ from fastapi import Request
 from sqlmodel import col, select
 
 from api.db import SessionFactory
-from api.errors import QuorumError
+from api.errors import QuorumError, RetryLater
 from api.tables import ApiKeyRow, utcnow
 
 Scope = Literal["evaluate", "review", "admin"]
@@ -45,14 +45,10 @@ class Forbidden(QuorumError):
     title = "Forbidden"
 
 
-class RateLimited(QuorumError):
+class RateLimited(RetryLater):
     status = 429
     slug = "rate-limited"
     title = "Too many requests"
-
-    def __init__(self, detail: str, retry_after_s: int) -> None:
-        super().__init__(detail)
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ QuorumError
 ├── Conflict                idempotency key reused with another request  -> 409
 ├── PayloadTooLarge         body over the configured limit               -> 413
 ├── Unavailable             the database cannot be reached               -> 503
-└── Overloaded              the judging backlog is full (Retry-After)    -> 503
+└── RetryLater              answered with Retry-After
+    ├── Overloaded          the judging backlog is full                  -> 503
+    └── auth.RateLimited    over the key's request rate                  -> 429
 
 An error with `retry_after_s` set is answered with a `Retry-After` header.
 """
@@ -72,13 +74,17 @@ class Unavailable(QuorumError):
     title = "Service unavailable"
 
 
-class Overloaded(QuorumError):
+class RetryLater(QuorumError):
+    """An error that goes away with time: answered with `Retry-After`."""
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class Overloaded(RetryLater):
     """Admission control: this replica's backlog of evaluations is full. Nothing was stored."""
 
     status = 503
     slug = "overloaded"
     title = "Service overloaded"
-
-    def __init__(self, detail: str, retry_after_s: int) -> None:
-        super().__init__(detail)
-        self.retry_after_s = retry_after_s

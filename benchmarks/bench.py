@@ -47,6 +47,7 @@ from common import (  # noqa: E402
     Child,
     cpu_seconds,
     dump_json,
+    finish,
     item,
     judge_double,
     machine,
@@ -495,23 +496,7 @@ def main() -> int:
         bench = Bench(args, workdir, base, double)
         text, figures = options_table(bench) if args.litellm_options else main_table(bench)
     print()
-    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
-    print(text)
-    for note in bench.notes:
-        print(f"note: {note}")
-    print(f"total {time.monotonic() - bench.started:.0f} s; logs in {workdir}")
-    if args.json:
-        dump_json(
-            args.json,
-            {
-                "machine": info,
-                "args": {k: str(v) for k, v in vars(args).items()},
-                "figures": figures,
-            },
-        )
-    for path in workdir.glob("service.db*"):
-        path.unlink()
-    return 0
+    return finish(info, text, bench.notes, bench.started, workdir, args, figures)
 
 
 if __name__ == "__main__":

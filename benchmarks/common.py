@@ -323,3 +323,33 @@ def item(i: int) -> dict[str, str]:
 
 def dump_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True))
+
+
+def finish(
+    info: dict[str, Any],
+    text: str,
+    notes: list[str],
+    started: float,
+    workdir: Path,
+    args: Any,
+    figures: Any,
+) -> int:
+    """Print a benchmark's report (machine, tables, notes), write `--json` if asked, and
+    remove the scratch SQLite files. Returns the exit status (0)."""
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
+    print(text)
+    for note in notes:
+        print(f"note: {note}")
+    print(f"total {time.monotonic() - started:.0f} s; logs in {workdir}")
+    if args.json:
+        dump_json(
+            args.json,
+            {
+                "machine": info,
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "figures": figures,
+            },
+        )
+    for path in workdir.glob("service.db*"):
+        path.unlink()
+    return 0

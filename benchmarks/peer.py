@@ -45,6 +45,7 @@ from bench import Worker, http_load  # noqa: E402
 from common import (  # noqa: E402
     cpu_seconds,
     dump_json,
+    finish,
     judge_double,
     machine,
     percentile,
@@ -262,23 +263,7 @@ def main() -> int:
             )
         )
     print()
-    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
-    print("\n\n".join(out))
-    for note in notes:
-        print(f"note: {note}")
-    print(f"total {time.monotonic() - started:.0f} s; logs in {workdir}")
-    if args.json:
-        dump_json(
-            args.json,
-            {
-                "machine": info,
-                "args": {k: str(v) for k, v in vars(args).items()},
-                "figures": figures,
-            },
-        )
-    for path in workdir.glob("service.db*"):
-        path.unlink()
-    return 0
+    return finish(info, "\n\n".join(out), notes, started, workdir, args, figures)
 
 
 if __name__ == "__main__":
