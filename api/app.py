@@ -144,9 +144,9 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.reviews = ReviewService(
             config, sessions, postgres=not is_sqlite(settings.database_url), webhooks=webhooks
         )
+        leases = asyncio.create_task(_leases(service, settings))
         background = [
             asyncio.create_task(_sweep(service, settings)),
-            asyncio.create_task(_leases(service, settings)),
             asyncio.create_task(_gauges(metrics, app, settings)),
             asyncio.create_task(webhooks.run()),
         ]
@@ -163,6 +163,9 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await service.drain()
+            # Only now: work held until the end keeps its lease while it drains.
+            leases.cancel()
+            await asyncio.gather(leases, return_exceptions=True)
             await webhooks.close()
             stats.close()
             if redis_cache is not None:

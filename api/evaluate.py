@@ -70,6 +70,31 @@ def request_digest(kind: Kind, request: EvaluationCreate | ComparisonCreate) -> 
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class Ticket:
+    """Room reserved by `EvaluationService.admit` for evaluations not yet stored. Each
+    stored evaluation moves from the reservation to the evaluations held (`use`); closing
+    the ticket gives back what was not used (items refused or replayed)."""
+
+    def __init__(self, service: EvaluationService, n: int) -> None:
+        self._service = service
+        self.left = n
+
+    def use(self) -> None:
+        if self.left > 0:
+            self.left -= 1
+            self._service._reserved -= 1
+
+    def close(self) -> None:
+        self._service._reserved -= self.left
+        self.left = 0
+
+    def __enter__(self) -> Ticket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class EvaluationService:
     """Judges requests on configured panels and keeps every accepted one."""
 
@@ -116,10 +141,13 @@ class EvaluationService:
         """Evaluations held or admitted by this process."""
         return len(self._held) + self._reserved
 
-    def admit(self, n: int = 1, panel: str = "") -> None:
-        """Make room for `n` new evaluations, or raise `Overloaded` (nothing is stored)."""
+    def admit(self, n: int = 1, panel: str = "") -> Ticket:
+        """Reserve room for `n` new evaluations, or raise `Overloaded` (nothing is stored).
+        The room is held until each evaluation is stored (`Ticket.use`) or the ticket is
+        closed; use the ticket as a context manager."""
         if self.load + n <= self.capacity:
-            return
+            self._reserved += n
+            return Ticket(self, n)
         if self.metrics is not None:
             self.metrics.refused.labels(panel).inc(n)
         waiting = max(self.load - self.max_concurrent, 0) + n
@@ -149,13 +177,13 @@ class EvaluationService:
         *,
         wait: bool = True,
         api_key_id: str | None = None,
-        admitted: bool = False,
+        ticket: Ticket | None = None,
     ) -> EvaluationPublic:
         """Judge one request, or return the stored evaluation for a repeated idempotency key.
         With `wait=False` the evaluation is returned as soon as it is stored (`pending`) and
         judged in the background; a restart resumes it (its lease runs out). Raises
         `Overloaded` when this process holds all it may, unless the caller already made
-        room with `admit` (`admitted=True`, as a batch does for all its items at once)."""
+        room with `admit` and passes its `ticket` (as a batch does for all its items)."""
         nul = request.nul_at()
         if nul is not None:
             raise InvalidInput(f"{nul} holds a NUL (U+0000) character, which is not allowed")
@@ -174,8 +202,52 @@ class EvaluationService:
             existing = await self._replay(key, digest)
             if existing is not None:
                 return existing
-        if not admitted:
-            self.admit(panel=panel.name)
+        own = ticket is None
+        ticket = ticket if ticket is not None else self.admit(panel=panel.name)
+        try:
+            row, lease_s = self._new_row(kind, request, panel, rubric, fields, digest, api_key_id)
+            try:
+                async with self.sessions() as session:
+                    session.add(row)
+                    await session.commit()
+            except IntegrityError:
+                if key is None:
+                    raise
+                existing = await self._replay(key, digest)  # a concurrent twin won the race
+                if existing is None:
+                    raise
+                return existing
+        finally:
+            ticket.use()  # stored (now held below) or failed: no longer reserved
+            if own:
+                ticket.close()
+        # Shielded: a client that hangs up does not abandon a judged-half evaluation.
+        task = self._start(row, lease_s, panel, rubric, item)
+        if not wait:
+            task.add_done_callback(_log_failure)
+            return present.evaluation(row, [], None)
+        try:
+            return await asyncio.shield(task)
+        except Exception:
+            # Judging failed inside the service: the evaluation was marked failed with the
+            # reason (answer it, as a poll would); if even that could not be stored (the
+            # database is down), the error itself is the answer (503).
+            stored = await self._stored(row.id)
+            if stored is None or stored.status != "failed":
+                raise
+            return stored
+
+    def _new_row(
+        self,
+        kind: Kind,
+        request: EvaluationCreate | ComparisonCreate,
+        panel: PanelConfig,
+        rubric: Rubric,
+        fields: dict[str, str],
+        digest: str,
+        api_key_id: str | None,
+    ) -> tuple[EvaluationRow, float]:
+        """A new `pending` evaluation with its lease, and the lease's length."""
         now = utcnow()
         lease_s = panel.deadline_s + self.lease_grace_s
         row = EvaluationRow(
@@ -188,7 +260,7 @@ class EvaluationService:
             input=fields,
             request_metadata=request.metadata,
             app=request.metadata.get("app"),
-            idempotency_key=key,
+            idempotency_key=request.idempotency_key,
             request_sha256=digest,
             webhook_url=request.webhook_url,
             api_key_id=api_key_id,
@@ -199,26 +271,7 @@ class EvaluationService:
             updated_at=now,
         )
         row.audit_draw = audit_draw(row.id)
-        self._reserved += 1
-        try:
-            async with self.sessions() as session:
-                session.add(row)
-                await session.commit()
-        except IntegrityError:
-            if key is None:
-                raise
-            existing = await self._replay(key, digest)  # a concurrent twin won the race
-            if existing is None:
-                raise
-            return existing
-        finally:
-            self._reserved -= 1
-        # Shielded: a client that hangs up does not abandon a judged-half evaluation.
-        task = self._start(row, lease_s, panel, rubric, item)
-        if not wait:
-            task.add_done_callback(_log_failure)
-            return present.evaluation(row, [], None)
-        return await asyncio.shield(task)
+        return row, lease_s
 
     def _start(
         self, row: EvaluationRow, lease_s: float, panel: PanelConfig, rubric: Rubric, item: Item
@@ -455,27 +508,35 @@ class EvaluationService:
         )
 
     async def _fail(self, evaluation_id: str, reason: str) -> None:
+        """Mark a pending evaluation failed with `reason` (and queue its webhook), unless
+        it is no longer pending: a conditional UPDATE, so a replica that completed it in
+        the meantime keeps its result."""
         try:
             async with self.sessions() as session:
-                row = await session.get(EvaluationRow, evaluation_id)
-                if row is not None and row.status == "pending":
-                    row.status = "failed"
-                    row.error = reason
-                    row.lease_until = None
-                    row.updated_at = row.completed_at = utcnow()
-                    session.add(row)
-                    if row.webhook_url:
-                        payload = present.evaluation(row, [], None).model_dump(mode="json")
-                        session.add(
-                            delivery(
-                                row.id,
-                                row.webhook_url,
-                                "evaluation.failed",
-                                payload,
-                                row.api_key_id,
-                            )
+                now = utcnow()
+                failed = await session.exec(
+                    update(EvaluationRow)
+                    .where(
+                        col(EvaluationRow.id) == evaluation_id,
+                        col(EvaluationRow.status) == "pending",
+                    )
+                    .values(
+                        status="failed",
+                        error=reason,
+                        lease_until=None,
+                        updated_at=now,
+                        completed_at=now,
+                    )
+                )
+                row = await session.get(EvaluationRow, evaluation_id) if failed.rowcount else None
+                if row is not None and row.webhook_url:
+                    payload = present.evaluation(row, [], None).model_dump(mode="json")
+                    session.add(
+                        delivery(
+                            row.id, row.webhook_url, "evaluation.failed", payload, row.api_key_id
                         )
-                    await session.commit()
+                    )
+                await session.commit()
         except Exception:  # the lease will expire and a sweeper will retry or fail it
             log.exception("could not mark evaluation %s failed", evaluation_id)
 

@@ -50,8 +50,12 @@ async def create_batch(
     if len(body.items) > limit:
         raise PayloadTooLarge(f"a batch holds at most {limit} items; got {len(body.items)}")
     background = wants_async(prefer)
-    # Room for the whole batch, or 503 with nothing stored.
-    service.admit(len(body.items), panel="(batch)")
+    if len(body.items) > service.capacity:
+        raise PayloadTooLarge(
+            f"this server holds at most {service.capacity} evaluations at once "
+            f"(QUORUM_MAX_CONCURRENT_EVALUATIONS + QUORUM_MAX_QUEUED_EVALUATIONS); "
+            f"split the batch of {len(body.items)}"
+        )
 
     async def one(index: int, raw: dict[str, Any]) -> BatchResult:
         kind = raw.get("kind", "evaluation")
@@ -90,7 +94,7 @@ async def create_batch(
             )
         try:
             evaluation = await service.submit(
-                kind, item, wait=not background, api_key_id=caller.key_id, admitted=True
+                kind, item, wait=not background, api_key_id=caller.key_id, ticket=ticket
             )
         except QuorumError as exc:
             return BatchResult(
@@ -100,7 +104,10 @@ async def create_batch(
             )
         return BatchResult(index=index, status=202 if background else 200, evaluation=evaluation)
 
-    results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(body.items)))
+    # Room for the whole batch, or 503 with nothing stored; what no item used (refused,
+    # replayed) is given back when the batch ends.
+    with service.admit(len(body.items), panel="(batch)") as ticket:
+        results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(body.items)))
     page: Page[BatchResult] = Page(data=list(results), count=len(results))
     if background:
         return JSONResponse(

@@ -176,3 +176,34 @@ def test_work_waiting_for_a_slot_keeps_its_lease(tmp_path: Path, double: JudgeDo
             time.sleep(0.2)
         assert b.url != a.url
     assert {stored[i] for i in ids} == {("decided", 1)}, stored
+
+
+def test_concurrent_batches_cannot_overfill_the_backlog(small: ServerThread) -> None:
+    """A batch reserves its room when admitted: four batches of two (keyed, so each item
+    waits a round trip before it is stored) sent at once against room for two: one is
+    accepted, the others are refused whole, and no more than two evaluations are stored."""
+
+    def batch(b: int) -> httpx.Response:
+        items = [_body(10 * b + i, idempotency_key=f"b{b}-{i}") for i in range(2)]
+        with httpx.Client(base_url=small.url, timeout=30) as http:
+            return http.post(
+                "/v1/evaluations/batch", json={"items": items}, headers={"Prefer": "respond-async"}
+            )
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(batch, range(4)))
+    assert sorted(r.status_code for r in answers) == [202, 503, 503, 503], [r.text for r in answers]
+    assert len(_stored(small.database)) == 2  # type: ignore[arg-type]
+
+
+def test_a_batch_larger_than_the_backlog_is_too_large_not_overloaded(
+    small: ServerThread,
+) -> None:
+    """Room for two can never take a batch of three: 413 (split it), not a 503 whose
+    Retry-After would have the client retry for ever."""
+    items = [_body(i) for i in range(3)]
+    with httpx.Client(base_url=small.url, timeout=30) as http:
+        r = http.post("/v1/evaluations/batch", json={"items": items})
+    assert r.status_code == 413, r.text
+    assert "retry-after" not in r.headers
+    assert "at most 2 evaluations" in r.json()["detail"]
