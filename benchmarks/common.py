@@ -6,6 +6,7 @@ Stdlib, httpx, PyYAML and psycopg only (all Quorum dependencies); no project cod
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -353,3 +354,43 @@ def finish(
     for path in workdir.glob("service.db*"):
         path.unlink()
     return 0
+
+
+def figures(
+    cmd: dict[str, Any], wall: float, cpu: float, latencies: list[float], errors: list[str]
+) -> dict[str, Any]:
+    """What a measuring worker answers: the measured window's wall and CPU seconds, each
+    evaluation's latency, the peak RSS, and the errors of the window (a sample of them)."""
+    return {
+        "evals": cmd["evals"],
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "latencies_s": latencies,
+        "peak_rss_kib": rss_kib(field="VmHWM"),
+        "errors": len(errors),
+        "error_sample": errors[:3],
+    }
+
+
+async def timed_run(
+    evaluation: Callable[[int], Awaitable[float]], cmd: dict[str, Any], errors: list[str]
+) -> dict[str, Any]:
+    """Run `cmd["warmup"]` evaluations (lazy imports, connection pools, first-call caches),
+    then time `cmd["evals"]` more, `cmd["concurrency"]` at once. `evaluation(i)` returns
+    its latency and appends what went wrong to `errors`; warm-up errors are not counted."""
+
+    async def drive(first: int, count: int) -> list[float]:
+        gate = asyncio.Semaphore(cmd["concurrency"])
+
+        async def one(i: int) -> float:
+            async with gate:
+                return await evaluation(i)
+
+        return list(await asyncio.gather(*(one(first + i) for i in range(count))))
+
+    await drive(0, cmd["warmup"])
+    warm_errors = len(errors)
+    cpu0, wall0 = cpu_seconds(), time.perf_counter()
+    latencies = await drive(cmd["warmup"], cmd["evals"])
+    wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
+    return figures(cmd, wall, cpu, latencies, errors[warm_errors:])

@@ -22,7 +22,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import claim_stdout, cpu_seconds, rss_kib
+from common import claim_stdout, timed_run
 
 VARIANTS = {
     "defaults": "litellm.acompletion with the library's defaults (no flag set)",
@@ -158,30 +158,7 @@ async def measure(
                 errors.append(f"unexpected reply: {reply[:100]}")
         return time.perf_counter() - started
 
-    async def drive(first: int, count: int) -> list[float]:
-        gate = asyncio.Semaphore(cmd["concurrency"])
-
-        async def one(i: int) -> float:
-            async with gate:
-                return await evaluation(i)
-
-        return list(await asyncio.gather(*(one(first + i) for i in range(count))))
-
-    await drive(0, cmd["warmup"])  # lazy imports, connection pools, first-call caches
-    warm_errors = len(errors)
-    cpu0, wall0 = cpu_seconds(), time.perf_counter()
-    latencies = await drive(cmd["warmup"], cmd["evals"])
-    wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
-    return {
-        "evals": cmd["evals"],
-        "calls": cmd["evals"] * len(models),
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "latencies_s": latencies,
-        "peak_rss_kib": rss_kib(field="VmHWM"),
-        "errors": len(errors) - warm_errors,
-        "error_sample": errors[warm_errors : warm_errors + 3],
-    }
+    return {**await timed_run(evaluation, cmd, errors), "calls": cmd["evals"] * len(models)}
 
 
 async def serve(args: argparse.Namespace) -> None:

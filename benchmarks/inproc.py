@@ -20,7 +20,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from common import claim_stdout, cpu_seconds, item, rss_kib  # noqa: E402
+from common import claim_stdout, item, timed_run  # noqa: E402
 
 from judges import JudgeConfig, PanelRunner  # noqa: E402
 from judges.litellm_client import LiteLLMClient, configure_litellm  # noqa: E402
@@ -57,29 +57,7 @@ async def measure(
                 errors.append(f"{vote.judge}: {vote.error or vote.unscored}: {vote.detail}"[:200])
         return time.perf_counter() - started
 
-    async def drive(first: int, count: int) -> list[float]:
-        gate = asyncio.Semaphore(cmd["concurrency"])
-
-        async def one(i: int) -> float:
-            async with gate:
-                return await evaluation(i)
-
-        return list(await asyncio.gather(*(one(first + i) for i in range(count))))
-
-    await drive(0, cmd["warmup"])
-    warm_errors = len(errors)
-    cpu0, wall0 = cpu_seconds(), time.perf_counter()
-    latencies = await drive(cmd["warmup"], cmd["evals"])
-    wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
-    return {
-        "evals": cmd["evals"],
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "latencies_s": latencies,
-        "peak_rss_kib": rss_kib(field="VmHWM"),
-        "errors": len(errors) - warm_errors,
-        "error_sample": errors[warm_errors : warm_errors + 3],
-    }
+    return await timed_run(evaluation, cmd, errors)
 
 
 async def serve(args: argparse.Namespace) -> None:

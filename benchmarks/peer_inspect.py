@@ -32,7 +32,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import claim_stdout, cpu_seconds, item, rss_kib  # noqa: E402
+from common import claim_stdout, cpu_seconds, figures, item, timed_run  # noqa: E402
 
 CRITERION = "Explains in two sentences what DNS does."
 JUDGES = 3
@@ -59,7 +59,7 @@ def run_scorer(cmd: dict[str, Any], loop: asyncio.AbstractEventLoop) -> dict[str
     scorer = model_graded_qa(model=graders(cmd["behaviour"]))
     errors: list[str] = []
 
-    async def one(i: int, gate: asyncio.Semaphore) -> float:
+    async def evaluation(i: int) -> float:
         data = item(i)
         state = TaskState(
             model=ModelName("mockllm/model"),
@@ -69,25 +69,12 @@ def run_scorer(cmd: dict[str, Any], loop: asyncio.AbstractEventLoop) -> dict[str
             messages=[ChatMessageUser(content=data["prompt"])],
             output=ModelOutput.from_content(model="answer", content=data["response"]),
         )
-        async with gate:
-            started = time.perf_counter()
-            score = await scorer(state, Target(CRITERION))
-            check(i, score.value if score is not None else None, errors)
-            return time.perf_counter() - started
+        started = time.perf_counter()
+        score = await scorer(state, Target(CRITERION))
+        check(i, score.value if score is not None else None, errors)
+        return time.perf_counter() - started
 
-    async def drive(first: int, count: int) -> list[float]:
-        gate = asyncio.Semaphore(cmd["concurrency"])
-        return list(await asyncio.gather(*(one(first + i, gate) for i in range(count))))
-
-    async def both() -> dict[str, Any]:
-        await drive(0, cmd["warmup"])
-        warm_errors = len(errors)
-        cpu0, wall0 = cpu_seconds(), time.perf_counter()
-        latencies = await drive(cmd["warmup"], cmd["evals"])
-        wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
-        return result(cmd, wall, cpu, latencies, errors[warm_errors:])
-
-    return loop.run_until_complete(both())
+    return loop.run_until_complete(timed_run(evaluation, cmd, errors))
 
 
 def run_eval(cmd: dict[str, Any], log_dir: str) -> dict[str, Any]:
@@ -145,21 +132,7 @@ def run_eval(cmd: dict[str, Any], log_dir: str) -> dict[str, Any]:
 
     batch(0, cmd["warmup"])
     wall, cpu, latencies, errors = batch(cmd["warmup"], cmd["evals"])
-    return result(cmd, wall, cpu, latencies, errors)
-
-
-def result(
-    cmd: dict[str, Any], wall: float, cpu: float, latencies: list[float], errors: list[str]
-) -> dict[str, Any]:
-    return {
-        "evals": cmd["evals"],
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "latencies_s": latencies,
-        "peak_rss_kib": rss_kib(field="VmHWM"),
-        "errors": len(errors),
-        "error_sample": errors[:3],
-    }
+    return figures(cmd, wall, cpu, latencies, errors)
 
 
 def main() -> None:
