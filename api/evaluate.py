@@ -27,9 +27,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
 
 from api import present
 from api.config import PanelConfig, QuorumConfig
@@ -294,12 +292,10 @@ class EvaluationService:
         return task
 
     async def get(self, evaluation_id: str) -> EvaluationPublic:
-        async with self.sessions() as session:
-            repo = EvaluationRepository(session)
-            row = await repo.get(evaluation_id)
-            if row is None:
-                raise NotFound(f"no evaluation with id {evaluation_id!r}")
-            return await self._present(repo, row)
+        stored = await self._stored(evaluation_id)
+        if stored is None:
+            raise NotFound(f"no evaluation with id {evaluation_id!r}")
+        return stored
 
     @staticmethod
     async def _present(repo: EvaluationRepository, row: EvaluationRow) -> EvaluationPublic:
@@ -394,12 +390,7 @@ class EvaluationService:
         review = self._review(row, panel, verdict, outcome["completed_at"])
         async with self.sessions() as session:
             # Conditional: no read first, and no second writer can complete it twice.
-            done = await session.exec(
-                update(EvaluationRow)
-                .where(col(EvaluationRow.id) == row.id, col(EvaluationRow.status) == "pending")
-                .values(**outcome)
-            )
-            if not done.rowcount:
+            if not await EvaluationRepository(session).conclude(row.id, outcome):
                 await session.rollback()
                 stored = await self._stored(row.id)
                 if stored is None:
@@ -429,6 +420,7 @@ class EvaluationService:
         return public
 
     async def _stored(self, evaluation_id: str) -> EvaluationPublic | None:
+        """The stored evaluation as the API answers it, or None."""
         async with self.sessions() as session:
             repo = EvaluationRepository(session)
             row = await repo.get(evaluation_id)
@@ -514,21 +506,17 @@ class EvaluationService:
         try:
             async with self.sessions() as session:
                 now = utcnow()
-                failed = await session.exec(
-                    update(EvaluationRow)
-                    .where(
-                        col(EvaluationRow.id) == evaluation_id,
-                        col(EvaluationRow.status) == "pending",
-                    )
-                    .values(
-                        status="failed",
-                        error=reason,
-                        lease_until=None,
-                        updated_at=now,
-                        completed_at=now,
-                    )
+                failed = await EvaluationRepository(session).conclude(
+                    evaluation_id,
+                    {
+                        "status": "failed",
+                        "error": reason,
+                        "lease_until": None,
+                        "updated_at": now,
+                        "completed_at": now,
+                    },
                 )
-                row = await session.get(EvaluationRow, evaluation_id) if failed.rowcount else None
+                row = await session.get(EvaluationRow, evaluation_id) if failed else None
                 if row is not None and row.webhook_url:
                     payload = present.evaluation(row, [], None).model_dump(mode="json")
                     session.add(
@@ -549,12 +537,11 @@ class EvaluationService:
         for evaluation_id, lease_s in list(self._held.items()):
             by_length.setdefault(lease_s, []).append(evaluation_id)
         renewed = 0
-        for lease_s, ids in by_length.items():
-            async with self.sessions() as session:
-                renewed += await EvaluationRepository(session).renew_leases(
-                    ids, utcnow() + timedelta(seconds=lease_s)
-                )
-                await session.commit()
+        async with self.sessions() as session:
+            repo = EvaluationRepository(session)
+            for lease_s, ids in by_length.items():
+                renewed += await repo.renew_leases(ids, utcnow() + timedelta(seconds=lease_s))
+            await session.commit()
         return renewed
 
     async def resume_stale(self) -> int:

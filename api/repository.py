@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -48,6 +49,16 @@ class EvaluationRepository:
             .limit(limit)
         )
         return result.all()
+
+    async def conclude(self, evaluation_id: str, values: dict[str, Any]) -> bool:
+        """Set a pending evaluation's outcome columns (`values`: completed or failed); False,
+        and nothing changed, if it is no longer pending (another worker concluded it)."""
+        result = await self.session.exec(
+            update(EvaluationRow)
+            .where(col(EvaluationRow.id) == evaluation_id, col(EvaluationRow.status) == "pending")
+            .values(**values)
+        )
+        return bool(result.rowcount)
 
     async def renew_leases(self, ids: Sequence[str], until: datetime) -> int:
         """Move the leases of these pending evaluations (held by the caller) to `until`."""
