@@ -1,5 +1,6 @@
 """Shared pieces of the benchmark and load-test scripts: child processes, /proc readings,
-percentiles, the judge double, a Quorum server and a scratch PostgreSQL database.
+percentiles, the judge double, a Quorum server and a scratch PostgreSQL database (which
+the tests' `postgres_url` fixture uses too).
 
 Stdlib, httpx, PyYAML and psycopg only (all Quorum dependencies); no project code.
 """

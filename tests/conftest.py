@@ -262,20 +262,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on the server named by QUORUM_TEST_POSTGRES_URL."""
-    import uuid
+    from benchmarks.common import scratch_postgres  # the one helper; stdlib, psycopg
 
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(os.environ[POSTGRES_ENV])
-    name = f"quorum_test_{uuid.uuid4().hex[:12]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name, drivername="postgresql+psycopg").render_as_string(
-            hide_password=False
-        )
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres(os.environ[POSTGRES_ENV], prefix="quorum_test") as url:
+        yield url
