@@ -206,7 +206,7 @@ class EvaluationService:
             row, lease_s = self._new_row(kind, request, panel, rubric, fields, digest, api_key_id)
             try:
                 async with self.sessions() as session:
-                    session.add(row)
+                    await EvaluationRepository(session).insert(row)
                     await session.commit()
             except IntegrityError:
                 if key is None:
@@ -389,8 +389,9 @@ class EvaluationService:
         outcome = self._outcome(verdict)
         review = self._review(row, panel, verdict, outcome["completed_at"])
         async with self.sessions() as session:
+            repo = EvaluationRepository(session)
             # Conditional: no read first, and no second writer can complete it twice.
-            if not await EvaluationRepository(session).conclude(row.id, outcome):
+            if not await repo.conclude(row.id, outcome):
                 await session.rollback()
                 stored = await self._stored(row.id)
                 if stored is None:
@@ -398,7 +399,7 @@ class EvaluationService:
                 return stored
             for name, value in outcome.items():
                 setattr(row, name, value)
-            session.add_all(vote_rows)
+            await repo.insert_votes(vote_rows)
             if review is not None:
                 session.add(review)
             public = present.evaluation(row, vote_rows, review)

@@ -81,11 +81,8 @@ class PanelRunner:
             shows = (("AB", False), ("BA", False)) if position_swap else (("AB", False),)
         elif scale_swap:
             shows = ((None, False), (None, True))
-        calls = [
-            (j, render(rubric, item, order=o, reverse_scale=rev))
-            for j in judges
-            for o, rev in shows
-        ]
+        prompts = [render(rubric, item, order=o, reverse_scale=rev) for o, rev in shows]
+        calls = [(j, p) for j in judges for p in prompts]  # the prompt is the same for all
         deadline = time.monotonic() + deadline_s
         tasks = [asyncio.create_task(self._ask(j, p, rubric, item, deadline)) for j, p in calls]
         # The grace lets each call record its own deadline error before we cancel it.
@@ -205,7 +202,7 @@ class PanelRunner:
                 api_base=judge.api_base,
                 api_key_env=judge.api_key_env,
                 params=judge.params,
-                # The judge's own timeout, not what is left of the deadline (wait_for
+                # The judge's own timeout, not what is left of the deadline (the timeout
                 # below enforces that): litellm caches its HTTP clients by timeout, and a
                 # value that changed on every call would build a new client each time.
                 timeout_s=judge.timeout_s,
@@ -213,7 +210,8 @@ class PanelRunner:
                 logprobs=judge.logprobs,
             )
             try:
-                result = await asyncio.wait_for(self._client.complete(request), remaining)
+                async with asyncio.timeout(remaining):  # no extra task, unlike wait_for
+                    result = await self._client.complete(request)
             except TimeoutError:
                 error: JudgeCallError = RetryableCallError(
                     CallErrorKind.TIMEOUT, "no answer in time"
