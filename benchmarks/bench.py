@@ -5,8 +5,11 @@ measured target runs in a process of its own, so CPU and peak RSS are its alone:
 
   floor (litellm)   evaluations x 3 judge calls straight through litellm.acompletion
   panel runner      the same evaluations through Quorum's PanelRunner + LiteLLMClient
+  stack sqlite      stack_floor.py over HTTP: uvicorn + FastAPI + pydantic + SQLAlchemy +
+                    litellm with two transactions per evaluation and no Quorum code
   service sqlite    `python -m api.cli serve` over HTTP (httpx client here), SQLite file
-  service postgres  the same on a fresh PostgreSQL database (created and dropped here)
+  stack postgres    stack_floor.py on a fresh PostgreSQL database
+  service postgres  `quorum serve` on a fresh PostgreSQL database (created and dropped here)
 
 Scenarios: an instant judge (`sleep-0-honest`) and a 200 ms judge (`sleep-200-honest`)
 at 16 concurrent evaluations, and the 200 ms judge at 2 concurrent (light load: the
@@ -16,6 +19,7 @@ over rounds. The machine is shared and noisy: compare ratios within one run.
 
     python benchmarks/bench.py                      # the table (~2-4 min)
     python benchmarks/bench.py --litellm-options    # CPU per call of litellm options
+    python benchmarks/bench.py --targets floor,stack-sqlite,service-sqlite
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from common import (  # noqa: E402
     postgres_reachable,
     quorum_server,
     scratch_postgres,
+    stack_server,
     tree_cpu_seconds,
     tree_rss_kib,
     write_config,
@@ -63,6 +68,16 @@ from floor import VARIANTS  # noqa: E402
 
 Result = dict[str, Any]
 Command = dict[str, Any]
+
+TARGETS = {  # --targets key -> row name, in the order rows are measured and printed
+    "floor": "floor (litellm)",
+    "panel-runner": "panel runner",
+    "stack-sqlite": "stack sqlite",
+    "service-sqlite": "service sqlite",
+    "stack-postgres": "stack postgres",
+    "service-postgres": "service postgres",
+}
+DATABASES = ("sqlite", "postgres")
 
 
 @dataclass(frozen=True)
@@ -217,20 +232,26 @@ class Bench:
 
     @contextlib.contextmanager
     def service(
-        self, database: str, panels: dict[str, str]
+        self, kind: str, database: str, panels: dict[str, str]
     ) -> Iterator[Callable[[Scenario, Command], Result]]:
-        """A running `quorum serve` with one panel per judge behaviour."""
-        config = write_config(self.workdir / f"service-{database}.yaml", self.base, panels)
+        """A running `quorum serve` (kind "service") or stack floor (kind "stack") with one
+        panel per judge behaviour, on a SQLite file or a scratch PostgreSQL database."""
         with contextlib.ExitStack() as stack:
             if database == "sqlite":
-                url = f"sqlite:///{self.workdir / 'service.db'}"
+                url = f"sqlite:///{self.workdir / f'{kind}.db'}"
             else:
                 url = stack.enter_context(scratch_postgres(self.args.postgres))
-            base_url, server = stack.enter_context(
-                quorum_server(
-                    self.workdir, config, url, f"service-{database}", workers=self.args.workers
+            name = f"{kind}-{database}"
+            if kind == "stack":
+                server_cm = stack_server(
+                    self.workdir, self.base, panels, url, name, log_level=self.args.stack_log_level
                 )
-            )
+            else:
+                config = write_config(self.workdir / f"{name}.yaml", self.base, panels)
+                server_cm = quorum_server(
+                    self.workdir, config, url, name, workers=self.args.workers
+                )
+            base_url, server = stack.enter_context(server_cm)
 
             def run(scenario: Scenario, cmd: Command) -> Result:
                 return asyncio.run(http_load(base_url, server, scenario.panel, cmd))
@@ -304,27 +325,38 @@ def scenarios(a: argparse.Namespace) -> list[Scenario]:
 def main_table(bench: Bench) -> tuple[str, Result]:
     a = bench.args
     plan = scenarios(a)
-    pg_problem = "--no-postgres" if a.no_postgres else postgres_reachable(a.postgres)
+    chosen = [TARGETS[key] for key in TARGETS if key in a.targets]
+    pg_problem = None
+    if any(name.endswith("postgres") for name in chosen):
+        pg_problem = "--no-postgres" if a.no_postgres else postgres_reachable(a.postgres)
     if pg_problem:
         bench.notes.append(f"PostgreSQL skipped: {pg_problem}")
+        chosen = [name for name in chosen if not name.endswith("postgres")]
     panels = {s.panel: s.behaviour for s in plan}
     raw: dict[str, dict[str, list[Result]]] = {s.key: {} for s in plan}
     double_cpu: dict[str, float] = {s.key: 0.0 for s in plan}
     double_evals: dict[str, int] = {s.key: 0 for s in plan}
     with contextlib.ExitStack() as stack:
-        floor, panel = bench.floor_worker("quorum"), bench.panel_worker()
-        for w in (floor, panel):
+        workers: dict[str, Worker] = {}
+        if "floor (litellm)" in chosen:
+            workers["floor (litellm)"] = bench.floor_worker("quorum")
+        if "panel runner" in chosen:
+            workers["panel runner"] = bench.panel_worker()
+        for w in workers.values():
             stack.callback(w.stop)
-        floor.read(120), panel.read(120)
-        targets: list[tuple[str, Callable[[Scenario, Command], Result]]] = [
-            ("floor (litellm)", lambda s, c: floor.ask(c, max(60.0, bench.left()))),
-            ("panel runner", lambda s, c: panel.ask(c, max(60.0, bench.left()))),
-            ("service sqlite", stack.enter_context(bench.service("sqlite", panels))),
-        ]
-        if not pg_problem:
-            targets.append(
-                ("service postgres", stack.enter_context(bench.service("postgres", panels)))
-            )
+        for w in workers.values():
+            w.read(120)
+
+        def ask(worker: Worker) -> Callable[[Scenario, Command], Result]:
+            return lambda s, c: worker.ask(c, max(60.0, bench.left()))
+
+        targets: list[tuple[str, Callable[[Scenario, Command], Result]]] = []
+        for name in chosen:
+            if name in workers:
+                targets.append((name, ask(workers[name])))
+            else:
+                kind, database = name.split()
+                targets.append((name, stack.enter_context(bench.service(kind, database, panels))))
         warmed: set[tuple[str, str]] = set()
         for round_no in range(a.rounds):
             for scenario in plan:
@@ -372,43 +404,81 @@ def main_table(bench: Bench) -> tuple[str, Result]:
 
 def ratio_lines(summary: Result, a: argparse.Namespace) -> list[str]:
     lines = ["ratios (within this run):"]
-    services = ("service sqlite", "service postgres")
+    services = tuple(f"service {db}" for db in DATABASES)
+    stacks = tuple(f"stack {db}" for db in DATABASES)
     fast = summary.get("instant", {})
     if "floor (litellm)" in fast:
         floor = fast["floor (litellm)"]
-        for name in ("panel runner", *services):
+        for name in ("panel runner", *services, *stacks):
             if name not in fast:
                 continue
             s = fast[name]
             r = s["evals_per_s"] / floor["evals_per_s"]
-            mark = "" if name == "panel runner" else ("  ok" if r >= 0.8 else "  BELOW 0.8")
+            mark = "  ok" if r >= 0.8 else "  BELOW 0.8"
+            mark = mark if name in services else ""
             cpu = floor["cpu_ms_per_eval"] / s["cpu_ms_per_eval"]
             lines.append(
                 f"  throughput {name} / floor, instant judge: {r:.2f}{mark}   "
                 f"(CPU-bound bound: floor CPU / its CPU = {cpu:.2f})"
             )
+    for db in DATABASES:
+        service, stack = fast.get(f"service {db}"), fast.get(f"stack {db}")
+        if service and stack:
+            r = service["evals_per_s"] / stack["evals_per_s"]
+            cpu = stack["cpu_ms_per_eval"] / service["cpu_ms_per_eval"]
+            lines.append(
+                f"  throughput service {db} / stack {db}, instant judge: {r:.2f}   "
+                f"(stack CPU / service CPU = {cpu:.2f})"
+            )
+    if "floor (litellm)" in fast:  # where the CPU per evaluation goes, instant judge
+        base = fast["floor (litellm)"]["cpu_ms_per_eval"]
+        for db in DATABASES:
+            stack, service = fast.get(f"stack {db}"), fast.get(f"service {db}")
+            if not (stack or service):
+                continue
+            parts = [f"litellm (floor) {base:.2f}"]
+            if stack:
+                parts.append(f"+ the stack {stack['cpu_ms_per_eval'] - base:+.2f}")
+            if stack and service:
+                extra = service["cpu_ms_per_eval"] - stack["cpu_ms_per_eval"]
+                parts.append(f"+ Quorum's own {extra:+.2f}")
+            total = (service or stack or {})["cpu_ms_per_eval"]
+            who = "service" if service else "stack"
+            lines.append(
+                f"  CPU ms/eval, {db}, instant judge: {' '.join(parts)} = {who} {total:.2f}"
+            )
     for key in ("slow", "light"):
         block = summary.get(key, {})
-        if "floor (litellm)" not in block:
-            continue
-        floor = block["floor (litellm)"]
         label = f"{a.slow_ms} ms judge, {'light load' if key == 'light' else 'loaded'}"
-        for name in ("panel runner", *services):
-            if name not in block:
-                continue
-            s = block[name]
-            r = s["p50_ms"] / floor["p50_ms"]
-            mark = "" if name == "panel runner" else ("  ok" if r <= 1.10 else "  ABOVE +10%")
-            line = f"  p50 {name} / floor p50, {label}: {r:.3f}{mark}"
-            if "slowest_vote_p50_ms" in s:
-                line += (
-                    f"   (/ its slowest vote's p50 {s['slowest_vote_p50_ms']:.0f} ms: "
-                    f"{s['p50_ms'] / s['slowest_vote_p50_ms']:.3f})"
+        if "floor (litellm)" in block:
+            floor = block["floor (litellm)"]
+            for name in ("panel runner", *services, *stacks):
+                if name not in block:
+                    continue
+                s = block[name]
+                r = s["p50_ms"] / floor["p50_ms"]
+                mark = "  ok" if r <= 1.10 else "  ABOVE +10%"
+                line = (
+                    f"  p50 {name} / floor p50, {label}: {r:.3f}{mark if name in services else ''}"
                 )
-            lines.append(line)
-        lines.append(
-            f"  floor p50 / nominal {a.slow_ms} ms, {label}: {floor['p50_ms'] / a.slow_ms:.3f}"
-        )
+                if "slowest_vote_p50_ms" in s:
+                    line += (
+                        f"   (/ its slowest vote's p50 {s['slowest_vote_p50_ms']:.0f} ms: "
+                        f"{s['p50_ms'] / s['slowest_vote_p50_ms']:.3f})"
+                    )
+                lines.append(line)
+            lines.append(
+                f"  floor p50 / nominal {a.slow_ms} ms, {label}: {floor['p50_ms'] / a.slow_ms:.3f}"
+            )
+        if key == "light":
+            for db in DATABASES:
+                service, stack = block.get(f"service {db}"), block.get(f"stack {db}")
+                if service and stack:
+                    lines.append(
+                        f"  p50 service {db} / stack {db} p50, {label}: "
+                        f"{service['p50_ms'] / stack['p50_ms']:.3f}   "
+                        f"(+{service['p50_ms'] - stack['p50_ms']:.1f} ms)"
+                    )
     return lines
 
 
@@ -484,10 +554,25 @@ def main() -> int:
         "--postgres", default=os.environ.get("QUORUM_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGETS),
+        help=f"comma list of the main table's targets (default all): {', '.join(TARGETS)}",
+    )
+    parser.add_argument(
+        "--stack-log-level",
+        default="warning",
+        help="uvicorn log level of the stack floor (info: with an access log line per request, "
+        "as `quorum serve` writes at its default level)",
+    )
     parser.add_argument("--litellm-options", action="store_true", help="the option table instead")
     parser.add_argument("--option-evals", type=int, default=100)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    unknown = [t for t in args.targets if t not in TARGETS]
+    if unknown or not args.targets:
+        parser.error(f"--targets: unknown {unknown}; choose from {', '.join(TARGETS)}")
 
     workdir = Path(tempfile.mkdtemp(prefix="quorum-bench-"))
     info = machine()

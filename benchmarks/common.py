@@ -1,6 +1,6 @@
 """Shared pieces of the benchmark and load-test scripts: child processes, /proc readings,
-percentiles, the judge double, a Quorum server and a scratch PostgreSQL database (which
-the tests' `postgres_url` fixture uses too).
+percentiles, the judge double, a Quorum server, the stack floor server (stack_floor.py) and
+a scratch PostgreSQL database (which the tests' `postgres_url` fixture uses too).
 
 Stdlib, httpx, PyYAML and psycopg only (all Quorum dependencies); no project code.
 """
@@ -277,6 +277,44 @@ def quorum_server(
         child.stop()
 
 
+@contextlib.contextmanager
+def stack_server(
+    workdir: Path,
+    base: str,
+    panels: dict[str, str],
+    database_url: str,
+    name: str,
+    *,
+    judges: int = 3,
+    timeout_s: float = 30,
+    log_level: str = "warning",
+) -> Iterator[tuple[str, Child]]:
+    """`benchmarks/stack_floor.py` (the stack floor: Quorum's stack, no Quorum code) on a
+    free loopback port, one panel per entry of `panels` (name -> behaviour); yields its URL.
+    `log_level` is uvicorn's: "info" writes its access log line per request."""
+    port = free_port()
+    pairs = [
+        a
+        for panel, behaviour in panels.items()
+        for a in ("--panel-behaviour", f"{panel}={behaviour}")
+    ]
+    child = spawn(
+        [
+            *(sys.executable, str(REPO / "benchmarks" / "stack_floor.py"), "--port", str(port)),
+            *("--database-url", database_url, "--base-url", base),
+            *("--judges", str(judges), "--timeout", str(timeout_s), *pairs),
+            *("--log-level", log_level),
+        ],
+        workdir / f"{name}.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/readyz", child, timeout=90)
+        yield url, child
+    finally:
+        child.stop()
+
+
 def postgres_reachable(url: str) -> str | None:
     """None when the server at `url` accepts connections, else why not."""
     try:
@@ -352,8 +390,9 @@ def finish(
                 "figures": figures,
             },
         )
-    for path in workdir.glob("service.db*"):
-        path.unlink()
+    for pattern in ("service.db*", "stack.db*"):
+        for path in workdir.glob(pattern):
+            path.unlink()
     return 0
 
 

@@ -110,10 +110,10 @@ class Caller:
             reply.raise_for_status()
             return str(reply.json()["choices"][0]["message"]["content"])
         if self.variant == "openai-sdk":
-            done = await self.openai.chat.completions.create(
+            done = await self.openai.chat.completions.create(  # type: ignore[call-overload]
                 model=model.split("/", 1)[1],
-                messages=messages,  # type: ignore[arg-type]
-                response_format=fmt,  # type: ignore[arg-type]
+                messages=messages,
+                response_format=fmt,
                 timeout=self.timeout,
             )
             return str(done.choices[0].message.content)

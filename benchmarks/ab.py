@@ -1,0 +1,181 @@
+"""A/B: the service at another git revision against the working tree, in one run.
+
+For measuring a change to the hot path: both versions of `quorum serve` run side by side
+(same venv, same judge double, each on its own SQLite file or scratch PostgreSQL
+database), and the same instant-judge load is sent to each in turn, round after round,
+so both see the same machine. Figures are medians over rounds; the ratio is what to read
+(this machine is shared and noisy).
+
+    python benchmarks/ab.py --base HEAD~1                 # ~1-2 min
+    python benchmarks/ab.py --base main --rounds 6 --evals 400 --database postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+from bench import http_load  # noqa: E402
+from common import (  # noqa: E402
+    CHILD_ENV,
+    DEFAULT_POSTGRES,
+    REPO,
+    Child,
+    free_port,
+    judge_double,
+    machine,
+    percentile,
+    scratch_postgres,
+    wait_http,
+    write_config,
+)
+
+
+@contextlib.contextmanager
+def worktree(rev: str, workdir: Path) -> Iterator[Path]:
+    """A detached checkout of `rev` (removed afterwards)."""
+    path = workdir / "base-tree"
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(path), rev],
+        check=True,
+    )
+    try:
+        yield path
+    finally:
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)], check=False
+        )
+
+
+@contextlib.contextmanager
+def server(tree: Path, config: Path, database_url: str, log: Path) -> Iterator[tuple[str, Child]]:
+    """`quorum serve` from the source tree `tree` (its own modules first on the path)."""
+    port = free_port()
+    env = {
+        **CHILD_ENV,
+        "PYTHONPATH": str(tree),
+        "QUORUM_DATABASE_URL": database_url,
+        "QUORUM_CONFIG": str(config),
+    }
+    args = [sys.executable, "-m", "api.cli", "serve", "--config", str(config)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*args, "--port", str(port)], cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    child = Child(proc, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/readyz", child, timeout=90)
+        yield url, child
+    finally:
+        child.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--base", required=True, help="git revision to compare against")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--evals", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--postgres", default=os.environ.get("QUORUM_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
+    )
+    args = parser.parse_args()
+    rev = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", args.base],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    names = {"base": f"base {rev}", "work": f"work {head}{'+dirty' if dirty else ''}"}
+    workdir = Path(tempfile.mkdtemp(prefix="quorum-ab-"))
+    print(f"work dir (logs): {workdir}", file=sys.stderr)
+    info = machine()
+    raw: dict[str, list[dict[str, Any]]] = {k: [] for k in names}
+    started = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        base_url, _double = stack.enter_context(judge_double(workdir))
+        config = write_config(workdir / "quorum.yaml", base_url, {"instant": "sleep-0-honest"})
+        trees = {"base": stack.enter_context(worktree(args.base, workdir)), "work": REPO}
+        urls: dict[str, tuple[str, Child]] = {}
+        for key, tree in trees.items():
+            if args.database == "sqlite":
+                db = f"sqlite:///{workdir / f'{key}.db'}"
+            else:
+                db = stack.enter_context(scratch_postgres(args.postgres))
+            urls[key] = stack.enter_context(server(tree, config, db, workdir / f"{key}.log"))
+        for round_no in range(args.rounds):
+            order = list(names) if round_no % 2 == 0 else list(reversed(names))
+            for key in order:
+                url, child = urls[key]
+                cmd = {
+                    "evals": args.evals,
+                    "warmup": args.warmup if round_no < 2 else 8,
+                    "concurrency": args.concurrency,
+                }
+                print(f"  round {round_no + 1}: {names[key]}", file=sys.stderr)
+                raw[key].append(asyncio.run(http_load(url, child, "instant", cmd)))
+
+    def med(key: str, f: Any) -> float:
+        return statistics.median(f(r) for r in raw[key])
+
+    print(f"\nmachine: {info}")
+    print(
+        f"instant judge, {args.evals} evaluations x 3 judges, {args.concurrency} concurrent, "
+        f"{args.database}, median of {args.rounds} rounds ({time.monotonic() - started:.0f} s)"
+    )
+    print(f"{'server':<24}{'evals/s':>9}{'p50 ms':>9}{'CPU ms/eval':>13}{'errors':>8}")
+    figures: dict[str, dict[str, float]] = {}
+    for key, name in names.items():
+        figures[key] = {
+            "evals_per_s": med(key, lambda r: r["evals"] / r["wall_s"]),
+            "p50_ms": med(key, lambda r: percentile(r["latencies_s"], 50) * 1000),
+            "cpu_ms": med(key, lambda r: r["cpu_s"] / r["evals"] * 1000),
+            "errors": sum(r["errors"] for r in raw[key]),
+        }
+        f = figures[key]
+        print(
+            f"{name:<24}{f['evals_per_s']:>9.1f}{f['p50_ms']:>9.1f}{f['cpu_ms']:>13.2f}"
+            f"{int(f['errors']):>8}"
+        )
+    b, w = figures["base"], figures["work"]
+    print(
+        f"work / base: throughput {w['evals_per_s'] / b['evals_per_s']:.3f}, "
+        f"CPU per evaluation {w['cpu_ms'] / b['cpu_ms']:.3f}"
+    )
+    per_round = [
+        (rw["cpu_s"] / rw["evals"]) / (rb["cpu_s"] / rb["evals"])
+        for rb, rw in zip(raw["base"], raw["work"], strict=False)
+    ]
+    print("CPU ratio per round: " + ", ".join(f"{x:.3f}" for x in per_round))
+    return 1 if b["errors"] or w["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
