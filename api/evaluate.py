@@ -36,7 +36,7 @@ from api.errors import Conflict, InvalidInput, NotFound, Overloaded
 from api.metrics import Metrics
 from api.repository import EvaluationRepository
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
-from api.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
+from api.tables import EvaluationRow, ReviewItemRow, utcnow
 from api.webhooks import WebhookSender, delivery
 from judges import PanelRunner, Vote
 from routing import Aggregation, PanelVerdict, RoutingPolicy, conclude
@@ -300,7 +300,8 @@ class EvaluationService:
     @staticmethod
     async def _present(repo: EvaluationRepository, row: EvaluationRow) -> EvaluationPublic:
         """A stored evaluation with its votes and review item, as the API answers it."""
-        return present.evaluation(row, await repo.votes(row.id), await repo.review_item(row.id))
+        votes = [present.vote(v) for v in await repo.votes(row.id)]
+        return present.evaluation(row, votes, await repo.review_item(row.id))
 
     async def _replay(self, key: str, digest: str) -> EvaluationPublic | None:
         async with self.sessions() as session:
@@ -385,8 +386,8 @@ class EvaluationService:
             weights=self._weights(panel),
             audit_draw=row.audit_draw,
         )
-        vote_rows = [self._vote_row(row.id, v) for v in votes]
         outcome = self._outcome(verdict)
+        vote_rows = [self._vote_values(row.id, v, outcome["completed_at"]) for v in votes]
         review = self._review(row, panel, verdict, outcome["completed_at"])
         async with self.sessions() as session:
             repo = EvaluationRepository(session)
@@ -402,7 +403,7 @@ class EvaluationService:
             await repo.insert_votes(vote_rows)
             if review is not None:
                 session.add(review)
-            public = present.evaluation(row, vote_rows, review)
+            public = present.evaluation(row, [present.vote(v) for v in votes], review)
             if row.webhook_url:  # the outbox row commits with the result
                 session.add(
                     delivery(
@@ -471,34 +472,36 @@ class EvaluationService:
             updated_at=now,
         )
 
-    def _vote_row(self, evaluation_id: str, vote: Vote) -> VoteRow:
+    def _vote_values(self, evaluation_id: str, vote: Vote, now: datetime) -> dict[str, Any]:
+        """A vote's row (every column but the id), for `EvaluationRepository.insert_votes`."""
         judge = self.config.judges.get(vote.judge)
-        return VoteRow(
-            evaluation_id=evaluation_id,
-            judge=vote.judge,
-            model=vote.model,
-            family=vote.family,
-            params=dict(judge.params) if judge else {},
-            order=vote.order,
-            reversed_scale=vote.reversed_scale,
-            value=vote.value,
-            shown_value=vote.shown_value,
-            unscored=vote.unscored.value if vote.unscored else None,
-            error=vote.error.value if vote.error else None,
-            detail=vote.detail,
-            rationale=vote.rationale,
-            raw_output=vote.raw_output,
-            prompt_sha256=vote.prompt_sha256,
-            latency_ms=vote.latency_ms,
-            attempts=vote.attempts,
-            prompt_tokens=vote.prompt_tokens,
-            completion_tokens=vote.completion_tokens,
-            cost_usd=vote.cost_usd,
-            distribution=vote.distribution,
-            expected=vote.expected,
-            entropy=vote.entropy,
-            cached=vote.cached,
-        )
+        return {
+            "evaluation_id": evaluation_id,
+            "judge": vote.judge,
+            "model": vote.model,
+            "family": vote.family,
+            "params": dict(judge.params) if judge else {},
+            "order": vote.order,
+            "reversed_scale": vote.reversed_scale,
+            "value": vote.value,
+            "shown_value": vote.shown_value,
+            "unscored": vote.unscored.value if vote.unscored else None,
+            "error": vote.error.value if vote.error else None,
+            "detail": vote.detail,
+            "rationale": vote.rationale,
+            "raw_output": vote.raw_output,
+            "prompt_sha256": vote.prompt_sha256,
+            "latency_ms": vote.latency_ms,
+            "attempts": vote.attempts,
+            "prompt_tokens": vote.prompt_tokens,
+            "completion_tokens": vote.completion_tokens,
+            "cost_usd": vote.cost_usd,
+            "distribution": vote.distribution,
+            "expected": vote.expected,
+            "entropy": vote.entropy,
+            "cached": vote.cached,
+            "created_at": now,
+        }
 
     async def _fail(self, evaluation_id: str, reason: str) -> None:
         """Mark a pending evaluation failed with `reason` (and queue its webhook), unless

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
 from typing import Any
 
 from api.config import PanelConfig
@@ -20,15 +21,44 @@ from api.schemas import (
     VotePublic,
 )
 from api.tables import EvaluationRow, ReviewItemRow, VoteRow
-from judges import JudgeConfig
+from judges import JudgeConfig, Vote
 from rubrics import Rubric
 
 WINNERS = {"A": "a", "B": "b", "tie": "tie"}
 
 
+def vote(v: VoteRow | Vote) -> VotePublic:
+    """A vote as the API shows it, from its stored row or straight from the judging."""
+    return VotePublic(
+        judge=v.judge,
+        model=v.model,
+        order=v.order,
+        reversed_scale=v.reversed_scale,
+        value=v.value,
+        distribution=v.distribution,
+        expected=v.expected,
+        entropy=v.entropy,
+        unscored=_text(v.unscored),
+        error=_text(v.error),
+        detail=v.detail,
+        rationale=v.rationale,
+        latency_ms=v.latency_ms,
+        attempts=v.attempts,
+        cached=v.cached,
+        prompt_tokens=v.prompt_tokens,
+        completion_tokens=v.completion_tokens,
+        cost_usd=v.cost_usd,
+    )
+
+
+def _text(value: Enum | str | None) -> str | None:
+    return value.value if isinstance(value, Enum) else value
+
+
 def evaluation(
-    row: EvaluationRow, votes: Sequence[VoteRow], review: ReviewItemRow | None
+    row: EvaluationRow, votes: Sequence[VotePublic], review: ReviewItemRow | None
 ) -> EvaluationPublic:
+    """An evaluation as the API answers it; `votes` from `vote()`."""
     outcome: dict[str, Any] = row.outcome or {}
     weights: dict[str, float] = outcome.get("weights", {})
     verdict = None
@@ -57,29 +87,7 @@ def evaluation(
         )
         if row.routing_decision
         else None,
-        votes=[
-            VotePublic(
-                judge=v.judge,
-                model=v.model,
-                order=v.order,
-                reversed_scale=v.reversed_scale,
-                value=v.value,
-                distribution=v.distribution,
-                expected=v.expected,
-                entropy=v.entropy,
-                unscored=v.unscored,
-                error=v.error,
-                detail=v.detail,
-                rationale=v.rationale,
-                latency_ms=v.latency_ms,
-                attempts=v.attempts,
-                cached=v.cached,
-                prompt_tokens=v.prompt_tokens,
-                completion_tokens=v.completion_tokens,
-                cost_usd=v.cost_usd,
-            )
-            for v in votes
-        ],
+        votes=list(votes),
         judges=[
             JudgeVerdictPublic(
                 judge=j["judge"],

@@ -32,11 +32,12 @@ class EvaluationRepository:
         conn = await self.session.connection()
         await conn.execute(insert(EVALUATIONS), [row.model_dump()])
 
-    async def insert_votes(self, votes: Sequence[VoteRow]) -> None:
-        """Insert an evaluation's votes in one statement (ids are assigned in order)."""
+    async def insert_votes(self, votes: Sequence[dict[str, Any]]) -> None:
+        """Insert an evaluation's votes (each row's columns but the id) in one statement;
+        ids are assigned in order."""
         if votes:
             conn = await self.session.connection()
-            await conn.execute(insert(VOTES), [v.model_dump(exclude={"id"}) for v in votes])
+            await conn.execute(insert(VOTES), list(votes))
 
     async def get(self, evaluation_id: str) -> EvaluationRow | None:
         return await self.session.get(EvaluationRow, evaluation_id)

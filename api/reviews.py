@@ -248,7 +248,8 @@ class ReviewService:
                         .order_by(col(VoteRow.id))
                     )
                 ).all()
-                payload = present.evaluation(evaluation, votes, row).model_dump(mode="json")
+                shown = [present.vote(v) for v in votes]
+                payload = present.evaluation(evaluation, shown, row).model_dump(mode="json")
                 session.add(
                     delivery(
                         evaluation.id,
@@ -288,7 +289,9 @@ class ReviewService:
         blind = panel.blind_review if panel else True
         decided_by_me = reviewer is not None and any(d.reviewer == reviewer for d in decisions)
         reveal = not blind or row.status == "decided" or decided_by_me or reviewer is None
-        public = present.evaluation(evaluation, votes if reveal else [], row)
+        public = present.evaluation(
+            evaluation, [present.vote(v) for v in votes] if reveal else [], row
+        )
         if not reveal:
             public = public.model_copy(
                 update={"verdict": None, "confidence": None, "judges": [], "agreement": None}
