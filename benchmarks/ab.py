@@ -31,16 +31,14 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from bench import http_load  # noqa: E402
 from common import (  # noqa: E402
-    CHILD_ENV,
     DEFAULT_POSTGRES,
     REPO,
     Child,
-    free_port,
     judge_double,
     machine,
     percentile,
+    quorum_server,
     scratch_postgres,
-    wait_http,
     write_config,
 )
 
@@ -59,30 +57,6 @@ def worktree(rev: str, workdir: Path) -> Iterator[Path]:
         subprocess.run(
             ["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)], check=False
         )
-
-
-@contextlib.contextmanager
-def server(tree: Path, config: Path, database_url: str, log: Path) -> Iterator[tuple[str, Child]]:
-    """`quorum serve` from the source tree `tree` (its own modules first on the path)."""
-    port = free_port()
-    env = {
-        **CHILD_ENV,
-        "PYTHONPATH": str(tree),
-        "QUORUM_DATABASE_URL": database_url,
-        "QUORUM_CONFIG": str(config),
-    }
-    args = [sys.executable, "-m", "api.cli", "serve", "--config", str(config)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*args, "--port", str(port)], cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    child = Child(proc, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/readyz", child, timeout=90)
-        yield url, child
-    finally:
-        child.stop()
 
 
 def main() -> int:
@@ -129,7 +103,7 @@ def main() -> int:
                 db = f"sqlite:///{workdir / f'{key}.db'}"
             else:
                 db = stack.enter_context(scratch_postgres(args.postgres))
-            urls[key] = stack.enter_context(server(tree, config, db, workdir / f"{key}.log"))
+            urls[key] = stack.enter_context(quorum_server(workdir, config, db, key, tree=tree))
         for round_no in range(args.rounds):
             order = list(names) if round_no % 2 == 0 else list(reversed(names))
             for key in order:

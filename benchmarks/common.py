@@ -164,11 +164,11 @@ class Child:
         return ""
 
 
-def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Child:
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = REPO) -> Child:
     out = log.open("wb")
     try:
         proc = subprocess.Popen(
-            args, cwd=REPO, env=env or CHILD_ENV, stdout=out, stderr=subprocess.STDOUT
+            args, cwd=cwd, env=env or CHILD_ENV, stdout=out, stderr=subprocess.STDOUT
         )
     finally:
         out.close()
@@ -189,6 +189,16 @@ def wait_http(url: str, child: Child, timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
+def running(child: Child, url: str, ready: str, timeout: float = 90) -> Iterator[tuple[str, Child]]:
+    """Yield (`url`, `child`) once `url + ready` answers 200; stop the child afterwards."""
+    try:
+        wait_http(url + ready, child, timeout=timeout)
+        yield url, child
+    finally:
+        child.stop()
+
+
+@contextlib.contextmanager
 def judge_double(workdir: Path) -> Iterator[tuple[str, Child]]:
     """The tests' OpenAI-compatible judge double in its own process; yields its base URL."""
     port = free_port()
@@ -196,12 +206,8 @@ def judge_double(workdir: Path) -> Iterator[tuple[str, Child]]:
         [sys.executable, "-m", "tests.doubles.judge_server", "--port", str(port)],
         workdir / "judge-double.log",
     )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_http(f"{base}/models", child, timeout=30)
-        yield base, child
-    finally:
-        child.stop()
+    with running(child, f"http://127.0.0.1:{port}/v1", "/models", timeout=30) as served:
+        yield served
 
 
 def write_config(
@@ -251,12 +257,15 @@ def quorum_server(
     name: str,
     extra_env: dict[str, str] | None = None,
     workers: int = 1,
+    tree: Path = REPO,
 ) -> Iterator[tuple[str, Child]]:
     """`python -m api.cli serve` on a free loopback port; yields its URL. With several
-    workers the child is uvicorn's supervisor: measure its process tree."""
+    workers the child is uvicorn's supervisor: measure its process tree. `tree`: the
+    source tree to serve (another checkout, for an A/B), in this venv."""
     port = free_port()
     env = {
         **CHILD_ENV,
+        "PYTHONPATH": str(tree),
         "QUORUM_DATABASE_URL": database_url,
         "QUORUM_CONFIG": str(config),
         **(extra_env or {}),
@@ -268,13 +277,10 @@ def quorum_server(
         ],
         workdir / f"{name}.log",
         env,
+        cwd=tree,
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/readyz", child, timeout=90)
-        yield url, child
-    finally:
-        child.stop()
+    with running(child, f"http://127.0.0.1:{port}", "/readyz") as served:
+        yield served
 
 
 @contextlib.contextmanager
@@ -307,12 +313,8 @@ def stack_server(
         ],
         workdir / f"{name}.log",
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/readyz", child, timeout=90)
-        yield url, child
-    finally:
-        child.stop()
+    with running(child, f"http://127.0.0.1:{port}", "/readyz") as served:
+        yield served
 
 
 def postgres_reachable(url: str) -> str | None:
