@@ -1,4 +1,7 @@
-"""FastAPI dependencies: the resources built in the lifespan, handed to routes."""
+"""FastAPI dependencies: the resources built in the lifespan, handed to routes.
+
+They are `async def` although they do not await: FastAPI runs a plain `def` dependency
+in its thread pool, a thread hop per request for an attribute read."""
 
 from __future__ import annotations
 
@@ -13,23 +16,23 @@ from api.reviews import ReviewService
 from api.stats import StatsService
 
 
-def _service(request: Request) -> EvaluationService:
+async def _service(request: Request) -> EvaluationService:
     return request.app.state.service
 
 
-def _config(request: Request) -> QuorumConfig:
+async def _config(request: Request) -> QuorumConfig:
     return request.app.state.config
 
 
-def _stats(request: Request) -> StatsService:
+async def _stats(request: Request) -> StatsService:
     return request.app.state.stats
 
 
-def _reviews(request: Request) -> ReviewService:
+async def _reviews(request: Request) -> ReviewService:
     return request.app.state.reviews
 
 
-def _sessions(request: Request) -> SessionFactory:
+async def _sessions(request: Request) -> SessionFactory:
     return request.app.state.sessions
 
 

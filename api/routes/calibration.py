@@ -15,7 +15,7 @@ router = APIRouter(
 )
 
 
-def _service(request: Request) -> CalibrationService:
+async def _service(request: Request) -> CalibrationService:
     return request.app.state.calibration
 
 
