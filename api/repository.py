@@ -28,7 +28,8 @@ class EvaluationRepository:
         self.session = session
 
     async def insert(self, row: EvaluationRow) -> None:
-        """Insert a new evaluation (`row` stays detached: nothing is read back)."""
+        """Insert a new evaluation. `row` stays transient (not in the session): nothing is
+        read back, and adding it to a session later would insert it again."""
         conn = await self.session.connection()
         await conn.execute(insert(EVALUATIONS), [row.model_dump()])
 
