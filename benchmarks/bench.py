@@ -414,8 +414,10 @@ def ratio_lines(summary: Result, a: argparse.Namespace) -> list[str]:
                 continue
             s = fast[name]
             r = s["evals_per_s"] / floor["evals_per_s"]
+            # >= 0.8 of the litellm floor is the target with workers = cores; on one
+            # worker the stack floor itself is below it (docs/benchmarks.md).
             mark = "  ok" if r >= 0.8 else "  BELOW 0.8"
-            mark = mark if name in services else ""
+            mark = mark if name in services and a.workers > 1 else ""
             cpu = floor["cpu_ms_per_eval"] / s["cpu_ms_per_eval"]
             lines.append(
                 f"  throughput {name} / floor, instant judge: {r:.2f}{mark}   "
@@ -426,8 +428,9 @@ def ratio_lines(summary: Result, a: argparse.Namespace) -> list[str]:
         if service and stack:
             r = service["evals_per_s"] / stack["evals_per_s"]
             cpu = stack["cpu_ms_per_eval"] / service["cpu_ms_per_eval"]
+            mark = "  ok" if r >= 0.8 else "  BELOW 0.8"  # the one-worker target
             lines.append(
-                f"  throughput service {db} / stack {db}, instant judge: {r:.2f}   "
+                f"  throughput service {db} / stack {db}, instant judge: {r:.2f}{mark}   "
                 f"(stack CPU / service CPU = {cpu:.2f})"
             )
     if "floor (litellm)" in fast:  # where the CPU per evaluation goes, instant judge
