@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,34 +28,36 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from bench import http_load  # noqa: E402
+from bench import http_load, summarise  # noqa: E402
 from common import (  # noqa: E402
     DEFAULT_POSTGRES,
     REPO,
     Child,
     judge_double,
     machine,
-    percentile,
     quorum_server,
     scratch_postgres,
     write_config,
 )
 
 
+def git(*args: str, check: bool = True) -> str:
+    """Run git in this repository; its output, stripped."""
+    done = subprocess.run(
+        ["git", "-C", str(REPO), *args], check=check, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
 @contextlib.contextmanager
 def worktree(rev: str, workdir: Path) -> Iterator[Path]:
     """A detached checkout of `rev` (removed afterwards)."""
     path = workdir / "base-tree"
-    subprocess.run(
-        ["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(path), rev],
-        check=True,
-    )
+    git("worktree", "add", "--detach", "--quiet", str(path), rev)
     try:
         yield path
     finally:
-        subprocess.run(
-            ["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)], check=False
-        )
+        git("worktree", "remove", "--force", str(path), check=False)
 
 
 def main() -> int:
@@ -73,20 +74,9 @@ def main() -> int:
         "--postgres", default=os.environ.get("QUORUM_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
     )
     args = parser.parse_args()
-    rev = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", args.base],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    head = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    rev = git("rev-parse", "--short", args.base)
+    head = git("rev-parse", "--short", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
     names = {"base": f"base {rev}", "work": f"work {head}{'+dirty' if dirty else ''}"}
     workdir = Path(tempfile.mkdtemp(prefix="quorum-ab-"))
     print(f"work dir (logs): {workdir}", file=sys.stderr)
@@ -116,32 +106,23 @@ def main() -> int:
                 print(f"  round {round_no + 1}: {names[key]}", file=sys.stderr)
                 raw[key].append(asyncio.run(http_load(url, child, "instant", cmd)))
 
-    def med(key: str, f: Any) -> float:
-        return statistics.median(f(r) for r in raw[key])
-
     print(f"\nmachine: {info}")
     print(
         f"instant judge, {args.evals} evaluations x 3 judges, {args.concurrency} concurrent, "
         f"{args.database}, median of {args.rounds} rounds ({time.monotonic() - started:.0f} s)"
     )
     print(f"{'server':<24}{'evals/s':>9}{'p50 ms':>9}{'CPU ms/eval':>13}{'errors':>8}")
-    figures: dict[str, dict[str, float]] = {}
+    figures = {key: summarise(raw[key]) for key in names}
     for key, name in names.items():
-        figures[key] = {
-            "evals_per_s": med(key, lambda r: r["evals"] / r["wall_s"]),
-            "p50_ms": med(key, lambda r: percentile(r["latencies_s"], 50) * 1000),
-            "cpu_ms": med(key, lambda r: r["cpu_s"] / r["evals"] * 1000),
-            "errors": sum(r["errors"] for r in raw[key]),
-        }
         f = figures[key]
         print(
-            f"{name:<24}{f['evals_per_s']:>9.1f}{f['p50_ms']:>9.1f}{f['cpu_ms']:>13.2f}"
-            f"{int(f['errors']):>8}"
+            f"{name:<24}{f['evals_per_s']:>9.1f}{f['p50_ms']:>9.1f}{f['cpu_ms_per_eval']:>13.2f}"
+            f"{f['errors']:>8}"
         )
     b, w = figures["base"], figures["work"]
     print(
         f"work / base: throughput {w['evals_per_s'] / b['evals_per_s']:.3f}, "
-        f"CPU per evaluation {w['cpu_ms'] / b['cpu_ms']:.3f}"
+        f"CPU per evaluation {w['cpu_ms_per_eval'] / b['cpu_ms_per_eval']:.3f}"
     )
     per_round = [
         (rw["cpu_s"] / rw["evals"]) / (rb["cpu_s"] / rb["evals"])
