@@ -23,8 +23,9 @@ from api import present
 from api.config import QuorumConfig
 from api.db import SessionFactory
 from api.errors import Conflict, InvalidInput, NotFound
+from api.repository import EvaluationRepository
 from api.schemas import ReviewDecisionPublic, ReviewItemPublic
-from api.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow, utcnow
+from api.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
 from api.webhooks import WebhookSender, delivery
 from rubrics import coerce
 
@@ -241,13 +242,7 @@ class ReviewService:
             session.add(row)
             hook = final is not None and evaluation.webhook_url
             if hook and evaluation.webhook_url:  # re-sent: the final verdict changed
-                votes = (
-                    await session.exec(
-                        select(VoteRow)
-                        .where(col(VoteRow.evaluation_id) == evaluation.id)
-                        .order_by(col(VoteRow.id))
-                    )
-                ).all()
+                votes = await EvaluationRepository(session).votes(evaluation.id)
                 shown = [present.vote(v) for v in votes]
                 payload = present.evaluation(evaluation, shown, row).model_dump(mode="json")
                 session.add(
@@ -277,13 +272,7 @@ class ReviewService:
     ) -> ReviewItemPublic:
         evaluation = await session.get(EvaluationRow, row.evaluation_id)
         assert evaluation is not None
-        votes = (
-            await session.exec(
-                select(VoteRow)
-                .where(col(VoteRow.evaluation_id) == row.evaluation_id)
-                .order_by(col(VoteRow.id))
-            )
-        ).all()
+        votes = await EvaluationRepository(session).votes(row.evaluation_id)
         decisions = await self._decisions(session, row.id)
         panel = self.config.panels.get(row.panel)
         blind = panel.blind_review if panel else True
