@@ -1,8 +1,9 @@
 """Queries over evaluations, votes and review items. Services call these; routes do not.
 
-The hot path (an evaluation inserted, concluded, its votes inserted) runs as Core
-statements on the tables: the ORM's unit of work (identity map, flush, session
-synchronisation of UPDATEs) cost twice the CPU for rows this process never reads back.
+Writes to evaluations and votes (an evaluation inserted, its lease moved, it concluded,
+its votes inserted) run as Core statements on the tables: the ORM's unit of work
+(identity map, flush, session synchronisation of UPDATEs) cost twice the CPU on the hot
+path, for rows this process never reads back.
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ class EvaluationRepository:
         if not ids:
             return 0
         result = await self.session.exec(
-            update(EvaluationRow)
-            .where(col(EvaluationRow.id).in_(ids), col(EvaluationRow.status) == "pending")
+            update(EVALUATIONS)
+            .where(EVALUATIONS.c.id.in_(ids), EVALUATIONS.c.status == "pending")
             .values(lease_until=until)
         )
         return int(result.rowcount)
@@ -95,12 +96,12 @@ class EvaluationRepository:
     async def take_lease(self, evaluation_id: str, seen: datetime | None, until: datetime) -> bool:
         """Atomically move a stale pending evaluation's lease to us; False if someone else did."""
         result = await self.session.exec(
-            update(EvaluationRow)
+            update(EVALUATIONS)
             .where(
-                col(EvaluationRow.id) == evaluation_id,
-                col(EvaluationRow.status) == "pending",
-                col(EvaluationRow.lease_until) == seen,
+                EVALUATIONS.c.id == evaluation_id,
+                EVALUATIONS.c.status == "pending",
+                EVALUATIONS.c.lease_until == seen,
             )
-            .values(lease_until=until, runs=EvaluationRow.runs + 1, updated_at=utcnow())
+            .values(lease_until=until, runs=EVALUATIONS.c.runs + 1, updated_at=utcnow())
         )
         return bool(result.rowcount)
