@@ -247,7 +247,7 @@ class EvaluationService:
     ) -> tuple[EvaluationRow, float]:
         """A new `pending` evaluation with its lease, and the lease's length."""
         now = utcnow()
-        lease_s = panel.deadline_s + self.lease_grace_s
+        lease_s = self._lease_s(panel)
         row = EvaluationRow(
             id=uuid.uuid4().hex,
             kind=kind,
@@ -270,6 +270,10 @@ class EvaluationService:
         )
         row.audit_draw = audit_draw(row.id)
         return row, lease_s
+
+    def _lease_s(self, panel: PanelConfig) -> float:
+        """How long a worker's claim on judging one of `panel`'s evaluations lasts."""
+        return panel.deadline_s + self.lease_grace_s
 
     def _start(
         self, row: EvaluationRow, lease_s: float, panel: PanelConfig, rubric: Rubric, item: Item
@@ -319,8 +323,8 @@ class EvaluationService:
     async def _judge(
         self, row: EvaluationRow, panel: PanelConfig, rubric: Rubric, item: Item
     ) -> EvaluationPublic:
-        """Ask the panel about a stored `pending` evaluation (`row`, detached) and store
-        the outcome."""
+        """Ask the panel about a stored `pending` evaluation (`row`, in no session) and
+        store the outcome."""
         try:
             async with self.slots:
                 started = time.monotonic()
@@ -393,11 +397,11 @@ class EvaluationService:
             repo = EvaluationRepository(session)
             # Conditional: no read first, and no second writer can complete it twice.
             if not await repo.conclude(row.id, outcome):
-                await session.rollback()
-                stored = await self._stored(row.id)
+                await session.rollback()  # read what the other worker stored, here
+                stored = await repo.get(row.id)
                 if stored is None:
                     raise NotFound(f"evaluation {row.id!r} vanished while being judged")
-                return stored
+                return await self._present(repo, stored)
             for name, value in outcome.items():
                 setattr(row, name, value)
             await repo.insert_votes(vote_rows)
@@ -572,7 +576,7 @@ class EvaluationService:
                 await self._fail(row.id, f"could not be completed: {why}")
                 continue
             rubric = self.config.rubrics[panel.rubric]
-            lease_s = panel.deadline_s + self.lease_grace_s
+            lease_s = self._lease_s(panel)
             until = utcnow() + timedelta(seconds=lease_s)
             async with self.sessions() as session:
                 taken = await EvaluationRepository(session).take_lease(
