@@ -4,10 +4,10 @@ The same judge (by name, and with the same model, endpoint, parameters and outpu
 options) shown the same rendered prompt (its SHA-256 already covers rubric id, version
 and the judged texts) gets the same cached answer instead of a new call. The name is in
 the key: two judges of one model on a panel stay two calls, so whether they share an
-answer never depends on which of them finished first. Answers are cached raw and parsed again, so a
-better parser applies to cached answers too. Only successful calls are cached. A judge
-sampling at temperature > 0 would answer differently each time: caching trades that
-variation for cost, which is why the service turns it on explicitly.
+answer never depends on which of them finished first. Answers are cached raw and parsed
+again, so a better parser applies to cached answers too. Only successful calls are
+cached. A judge sampling at temperature > 0 would answer differently each time: caching
+trades that variation for cost, which is why the service turns it on explicitly.
 """
 
 from __future__ import annotations
