@@ -49,6 +49,7 @@ from common import (  # noqa: E402
     CHILD_ENV,
     DEFAULT_POSTGRES,
     Child,
+    at_concurrency,
     cpu_seconds,
     dump_json,
     finish,
@@ -176,19 +177,12 @@ async def http_load(url: str, server: Child, panel: str, cmd: Command) -> Result
                 slowest_vote_ms.append(max(v["latency_ms"] for v in data["votes"]))
             return elapsed
 
-        async def drive(first: int, count: int, record: bool) -> list[float]:
-            gate = asyncio.Semaphore(n)
-
-            async def one(i: int) -> float:
-                async with gate:
-                    return await evaluation(i, record)
-
-            return list(await asyncio.gather(*(one(first + i) for i in range(count))))
-
-        await drive(0, cmd["warmup"], False)
+        await at_concurrency(lambda i: evaluation(i, False), 0, cmd["warmup"], n)
         warm_errors = len(errors)
         cpu0, client0, wall0 = tree_cpu_seconds(server.pid), cpu_seconds(), time.perf_counter()
-        latencies = await drive(cmd["warmup"], cmd["evals"], True)
+        latencies = await at_concurrency(
+            lambda i: evaluation(i, True), cmd["warmup"], cmd["evals"], n
+        )
         wall = time.perf_counter() - wall0
         cpu, client_cpu = tree_cpu_seconds(server.pid) - cpu0, cpu_seconds() - client0
     return {

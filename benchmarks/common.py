@@ -19,12 +19,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 TICKS = os.sysconf("SC_CLK_TCK")
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHILD_ENV = {
@@ -414,6 +415,20 @@ def figures(
     }
 
 
+async def at_concurrency(
+    call: Callable[[int], Awaitable[T]], first: int, count: int, concurrency: int
+) -> list[T]:
+    """`call(first)` .. `call(first + count - 1)`, at most `concurrency` at once; their
+    results in that order."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> T:
+        async with gate:
+            return await call(i)
+
+    return list(await asyncio.gather(*(one(first + i) for i in range(count))))
+
+
 async def timed_run(
     evaluation: Callable[[int], Awaitable[float]], cmd: dict[str, Any], errors: list[str]
 ) -> dict[str, Any]:
@@ -421,18 +436,10 @@ async def timed_run(
     then time `cmd["evals"]` more, `cmd["concurrency"]` at once. `evaluation(i)` returns
     its latency and appends what went wrong to `errors`; warm-up errors are not counted."""
 
-    async def drive(first: int, count: int) -> list[float]:
-        gate = asyncio.Semaphore(cmd["concurrency"])
-
-        async def one(i: int) -> float:
-            async with gate:
-                return await evaluation(i)
-
-        return list(await asyncio.gather(*(one(first + i) for i in range(count))))
-
-    await drive(0, cmd["warmup"])
+    n = cmd["concurrency"]
+    await at_concurrency(evaluation, 0, cmd["warmup"], n)
     warm_errors = len(errors)
     cpu0, wall0 = cpu_seconds(), time.perf_counter()
-    latencies = await drive(cmd["warmup"], cmd["evals"])
+    latencies = await at_concurrency(evaluation, cmd["warmup"], cmd["evals"], n)
     wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
     return figures(cmd, wall, cpu, latencies, errors[warm_errors:])

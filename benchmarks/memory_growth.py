@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import httpx  # noqa: E402
-from common import item, judge_double, rss_kib, write_config  # noqa: E402
+from common import at_concurrency, item, judge_double, rss_kib, write_config  # noqa: E402
 
 STDLIB = (f"/lib/python{sys.version_info[0]}.{sys.version_info[1]}/", "<frozen")
 
@@ -94,16 +94,14 @@ class Server:
 
 async def batch(url: str, first: int, count: int, concurrency: int) -> dict[int, int]:
     statuses: dict[int, int] = {}
-    gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
 
         async def one(i: int) -> None:
-            async with gate:
-                body = {"panel": "mem", "input": item(i), "metadata": {"app": "mem"}}
-                reply = await client.post("/v1/evaluations", json=body)
-                statuses[reply.status_code] = statuses.get(reply.status_code, 0) + 1
+            body = {"panel": "mem", "input": item(i), "metadata": {"app": "mem"}}
+            reply = await client.post("/v1/evaluations", json=body)
+            statuses[reply.status_code] = statuses.get(reply.status_code, 0) + 1
 
-        await asyncio.gather(*(one(first + i) for i in range(count)))
+        await at_concurrency(one, first, count, concurrency)
     return statuses
 
 
