@@ -10,17 +10,10 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from api import problems
-from api.audit import apply_retention
 from api.auth import Authenticator
-from api.calibration import CalibrationService
 from api.config import load_config
-from api.db import is_sqlite, make_engine, make_session_factory
-from api.evaluate import EvaluationService
-from api.gauges import refresh
 from api.limits import BodyLimit
 from api.metrics import AppLabels, Metrics
-from api.migrate import upgrade
-from api.reviews import ReviewService
 from api.routes import (
     agreement,
     audit,
@@ -32,10 +25,17 @@ from api.routes import (
     review_page,
     reviews,
 )
+from api.services.audit import apply_retention
+from api.services.calibration import CalibrationService
+from api.services.evaluator import EvaluationService
+from api.services.gauges import refresh
+from api.services.reviews import ReviewService
+from api.services.stats import StatsService
+from api.services.webhooks import WebhookSender
 from api.settings import Settings
-from api.stats import StatsService
-from api.vote_cache import CountedCache, DatabaseVoteCache, RedisVoteCache
-from api.webhooks import WebhookSender
+from api.store.engine import is_sqlite, make_engine, make_session_factory
+from api.store.migrate import upgrade
+from api.store.vote_cache import CountedCache, DatabaseVoteCache, RedisVoteCache
 from judges import ChatClient, PanelRunner
 from rubrics.redact import Redactor
 

@@ -23,9 +23,9 @@ from typing import Literal
 from fastapi import Request
 from sqlmodel import col, select
 
-from api.db import SessionFactory
 from api.errors import QuorumError, RetryLater
-from api.tables import ApiKeyRow, utcnow
+from api.store.engine import SessionFactory
+from api.store.tables import ApiKeyRow, utcnow
 
 Scope = Literal["evaluate", "review", "admin"]
 SCOPES: tuple[Scope, ...] = ("evaluate", "review", "admin")

@@ -23,7 +23,7 @@ from api.errors import ConfigError
 from api.settings import Settings
 
 if TYPE_CHECKING:
-    from api.db import SessionFactory
+    from api.store.engine import SessionFactory
 
 T = TypeVar("T")
 
@@ -59,7 +59,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from api.migrate import upgrade
+    from api.store.migrate import upgrade
 
     settings = _settings(args)
     upgrade(settings.database_url)
@@ -69,8 +69,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def _run(coro_factory: Callable[[SessionFactory], Awaitable[T]], settings: Settings) -> T:
     """Run one async database job against the configured database."""
-    from api.db import make_engine, make_session_factory
-    from api.migrate import upgrade
+    from api.store.engine import make_engine, make_session_factory
+    from api.store.migrate import upgrade
 
     upgrade(settings.database_url)
 
@@ -133,8 +133,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from api.audit import export_lines
     from api.config import load_config as load
+    from api.services.audit import export_lines
 
     settings = _settings(args)
     config = load(settings.config)
@@ -162,9 +162,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from api.calibration import CalibrationService
     from api.config import load_config as load
     from api.errors import QuorumError
+    from api.services.calibration import CalibrationService
 
     settings = _settings(args)
     config = load(settings.config)
@@ -228,7 +228,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _limit_malloc_arenas()
 
     from api import auth
-    from api.migrate import upgrade
+    from api.store.migrate import upgrade
 
     settings = _settings(args)
     load_config(settings.config)  # fail fast, with one line, before any worker starts

@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.config import QuorumConfig
-from api.db import SessionFactory
-from api.evaluate import EvaluationService
-from api.reviews import ReviewService
-from api.stats import StatsService
+from api.services.evaluator import EvaluationService
+from api.services.reviews import ReviewService
+from api.services.stats import StatsService
+from api.store.engine import SessionFactory
 
 
 async def _service(request: Request) -> EvaluationService:

@@ -24,7 +24,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 def fill(db: Path, n: int, seed: int = 0) -> None:
-    from api.migrate import upgrade
+    from api.store.migrate import upgrade
 
     if db.exists():
         db.unlink()
@@ -102,7 +102,7 @@ def fill(db: Path, n: int, seed: int = 0) -> None:
 
 async def measure(db: Path, max_items: int) -> dict[str, float]:
     from api.config import PanelConfig, QuorumConfig
-    from api.stats import StatsService
+    from api.services.stats import StatsService
     from judges import JudgeConfig
     from rubrics import LIBRARY_DIR, load_rubrics
 

@@ -206,7 +206,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, pool_size: int) -> AsyncEngine:
-    """The engine settings Quorum uses (api/db.py): SQLite in WAL mode over one pooled
+    """The engine settings Quorum uses (api/store/engine.py): SQLite in WAL mode over one pooled
     connection per process; PostgreSQL through psycopg with a pool and pre-ping."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
-from api.audit import export_lines
 from api.auth import requires
 from api.deps import Config, Sessions
 from api.errors import InvalidInput
+from api.services.audit import export_lines
 
 
 def _iso_only(value: Any) -> Any:

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from api.auth import requires
-from api.calibration import CalibrationService
 from api.schemas import CalibrationPublic, CalibrationRequest, Page
+from api.services.calibration import CalibrationService
 
 router = APIRouter(
     prefix="/v1/panels", tags=["calibration"], dependencies=[Depends(requires("admin"))]

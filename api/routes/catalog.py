@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api import present
 from api.auth import requires
 from api.deps import Config
 from api.errors import NotFound
 from api.schemas import Page, PanelPublic, RubricPublic
+from api.services import present
 
 router = APIRouter(prefix="/v1", tags=["catalog"], dependencies=[Depends(requires("evaluate"))])
 

@@ -143,8 +143,8 @@ def test_cli_export_replays_in_the_backtest(
 
 
 def test_retention_deletes_old_records(audited: tuple[httpx.Client, Path, Path]) -> None:
-    from api.audit import apply_retention
-    from api.db import make_engine, make_session_factory
+    from api.services.audit import apply_retention
+    from api.store.engine import make_engine, make_session_factory
 
     http, db, _ = audited
     old = http.post(

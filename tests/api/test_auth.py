@@ -45,9 +45,9 @@ def secured(
 
     from api.app import create_app
     from api.auth import create_key
-    from api.db import make_engine, make_session_factory
-    from api.migrate import upgrade
     from api.settings import Settings
+    from api.store.engine import make_engine, make_session_factory
+    from api.store.migrate import upgrade
 
     root = tmp_path_factory.mktemp("auth")
     db = root / "q.db"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from api.evaluate import EvaluationService
-from api.repository import VOTES
-from api.tables import utcnow
+from api.services.evaluator import EvaluationService
+from api.store.evaluations import VOTES
+from api.store.tables import utcnow
 from judges import Vote
 from judges.errors import CallErrorKind
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.webhooks import sign, verify
+from api.services.webhooks import sign, verify
 from tests.conftest import ServerThread, write_config
 from tests.doubles.judge_server import JudgeDouble
 

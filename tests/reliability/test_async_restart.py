@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.webhooks import verify
+from api.services.webhooks import verify
 from tests.api.test_webhooks import Receiver
 from tests.conftest import ServerThread
 from tests.doubles.judge_server import JudgeDouble

@@ -20,9 +20,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from api.config import QuorumConfig
-from api.db import SessionFactory
 from api.errors import InvalidInput, NotFound
-from api.tables import CalibrationRow, EvaluationRow, ReviewItemRow, utcnow
+from api.store.engine import SessionFactory
+from api.store.tables import CalibrationRow, EvaluationRow, ReviewItemRow, utcnow
 from routing import RoutingPolicy
 from routing.calibration import calibrate
 

@@ -1,4 +1,4 @@
-"""Database tables (SQLModel). Schema changes go through Alembic (`api/migrations`)."""
+"""Database tables (SQLModel). Schema changes go through Alembic (`api/store/migrations`)."""
 
 from __future__ import annotations
 

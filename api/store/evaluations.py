@@ -16,7 +16,7 @@ from sqlalchemy import Table, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
+from api.store.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
 
 EVALUATIONS: Table = EvaluationRow.__table__  # type: ignore[attr-defined]
 VOTES: Table = VoteRow.__table__  # type: ignore[attr-defined]

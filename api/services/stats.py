@@ -15,9 +15,9 @@ from sqlalchemy import Text, case, create_engine, func, type_coerce
 from sqlmodel import Session, col, select
 
 from api.config import PanelConfig, QuorumConfig
-from api.db import is_sqlite, sync_url
 from api.errors import InvalidInput, NotFound
-from api.tables import EvaluationRow, VoteRow, utcnow
+from api.store.engine import is_sqlite, sync_url
+from api.store.tables import EvaluationRow, VoteRow, utcnow
 from routing import (
     Aggregation,
     JudgeCalls,

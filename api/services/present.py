@@ -20,7 +20,7 @@ from api.schemas import (
     VerdictPublic,
     VotePublic,
 )
-from api.tables import EvaluationRow, ReviewItemRow, VoteRow
+from api.store.tables import EvaluationRow, ReviewItemRow, VoteRow
 from judges import JudgeConfig, Vote
 from rubrics import Rubric
 

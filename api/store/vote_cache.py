@@ -10,9 +10,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from api.db import SessionFactory
 from api.metrics import Metrics
-from api.tables import VoteCacheRow, utcnow
+from api.store.engine import SessionFactory
+from api.store.tables import VoteCacheRow, utcnow
 from judges import ChatResult, VoteCache
 
 log = logging.getLogger("quorum.cache")

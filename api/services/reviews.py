@@ -19,14 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api import present
 from api.config import QuorumConfig
-from api.db import SessionFactory
 from api.errors import Conflict, InvalidInput, NotFound
-from api.repository import EvaluationRepository
 from api.schemas import ReviewDecisionPublic, ReviewItemPublic
-from api.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
-from api.webhooks import WebhookSender, delivery
+from api.services import present
+from api.services.webhooks import WebhookSender, delivery
+from api.store.engine import SessionFactory
+from api.store.evaluations import EvaluationRepository
+from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
 from rubrics import coerce
 
 CLAIM_ATTEMPTS = 5

@@ -26,8 +26,8 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from api.db import SessionFactory
-from api.tables import ApiKeyRow, WebhookDeliveryRow, utcnow
+from api.store.engine import SessionFactory
+from api.store.tables import ApiKeyRow, WebhookDeliveryRow, utcnow
 
 log = logging.getLogger("quorum.webhooks")
 

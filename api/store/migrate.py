@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from api.db import sync_url
+from api.store.engine import sync_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -29,15 +29,15 @@ from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 
-from api import present
 from api.config import PanelConfig, QuorumConfig
-from api.db import SessionFactory
 from api.errors import Conflict, InvalidInput, NotFound, Overloaded
 from api.metrics import Metrics
-from api.repository import EvaluationRepository
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
-from api.tables import EvaluationRow, ReviewItemRow, utcnow
-from api.webhooks import WebhookSender, delivery
+from api.services import present
+from api.services.webhooks import WebhookSender, delivery
+from api.store.engine import SessionFactory
+from api.store.evaluations import EvaluationRepository
+from api.store.tables import EvaluationRow, ReviewItemRow, utcnow
 from judges import PanelRunner, Vote
 from routing import Aggregation, PanelVerdict, RoutingPolicy, conclude
 from routing.sequential import stop_rule, waves

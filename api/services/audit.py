@@ -18,8 +18,8 @@ from sqlalchemy import delete, tuple_
 from sqlmodel import col, select
 
 from api.config import QuorumConfig
-from api.db import SessionFactory
-from api.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow, utcnow
+from api.store.engine import SessionFactory
+from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow, utcnow
 
 BATCH = 500
 

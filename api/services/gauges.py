@@ -7,10 +7,10 @@ import logging
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from api.db import SessionFactory
 from api.metrics import Metrics
-from api.stats import StatsService
-from api.tables import ReviewItemRow, utcnow
+from api.services.stats import StatsService
+from api.store.engine import SessionFactory
+from api.store.tables import ReviewItemRow, utcnow
 
 log = logging.getLogger("quorum.gauges")
 
