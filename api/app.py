@@ -25,10 +25,12 @@ from api.routes import (
     review_page,
     reviews,
 )
+from api.services.admission import Admission
 from api.services.audit import apply_retention
 from api.services.calibration import CalibrationService
 from api.services.evaluator import EvaluationService
 from api.services.gauges import refresh
+from api.services.leases import Leases
 from api.services.reviews import ReviewService
 from api.services.stats import StatsService
 from api.services.webhooks import WebhookSender
@@ -79,7 +81,7 @@ async def _leases(service: EvaluationService, settings: Settings) -> None:
     while True:
         await asyncio.sleep(settings.lease_grace_s / 3)
         try:
-            await service.renew_leases()
+            await service.leases.renew()
         except Exception:
             log.exception("lease renewal failed; will retry")
 
@@ -115,18 +117,24 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         webhooks = WebhookSender(sessions, settings.webhook_secret)
         calibration = CalibrationService(config, sessions)
         await calibration.refresh()
+        leases = Leases(sessions, settings.lease_grace_s, metrics)
+        admission = Admission(
+            held=leases.__len__,
+            max_concurrent=settings.max_concurrent_evaluations,
+            max_queued=settings.max_queued_evaluations,
+            metrics=metrics,
+        )
         service = EvaluationService(
             config,
             sessions,
             PanelRunner(chat, cache=cache),
-            metrics,
+            admission,
+            leases,
+            metrics=metrics,
             weights=stats.weights_for,
-            lease_grace_s=settings.lease_grace_s,
-            redactor=Redactor(settings.redact),
-            max_concurrent=settings.max_concurrent_evaluations,
-            max_queued=settings.max_queued_evaluations,
-            webhooks=webhooks,
             policy=calibration.policy,
+            redactor=Redactor(settings.redact),
+            webhooks=webhooks,
         )
         app.state.settings = settings
         app.state.config = config
@@ -144,7 +152,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.reviews = ReviewService(
             config, sessions, postgres=not is_sqlite(settings.database_url), webhooks=webhooks
         )
-        leases = asyncio.create_task(_leases(service, settings))
+        renewing = asyncio.create_task(_leases(service, settings))
         background = [
             asyncio.create_task(_sweep(service, settings)),
             asyncio.create_task(_gauges(metrics, app, settings)),
@@ -164,8 +172,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             await asyncio.gather(*background, return_exceptions=True)
             await service.drain()
             # Only now: work held until the end keeps its lease while it drains.
-            leases.cancel()
-            await asyncio.gather(leases, return_exceptions=True)
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
             await webhooks.close()
             stats.close()
             if redis_cache is not None:

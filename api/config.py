@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from api.errors import ConfigError
+from api.errors import ConfigError, NotFound
 from judges import JudgeConfig
 from routing import Aggregation, RoutingPolicy, allowed
 from rubrics import LIBRARY_DIR, Mode, Rubric, RubricError, load_rubrics
@@ -96,6 +96,19 @@ class QuorumConfig(BaseModel):
 
     def panel_judges(self, panel: PanelConfig) -> tuple[JudgeConfig, ...]:
         return tuple(self.judges[name] for name in panel.judges)
+
+    def panel(self, name: str) -> PanelConfig:
+        """The panel named `name`; `NotFound` (404) naming the configured ones otherwise."""
+        panel = self.panels.get(name)
+        if panel is None:
+            known = ", ".join(sorted(self.panels)) or "none"
+            raise NotFound(f"no panel named {name!r} (configured: {known})")
+        return panel
+
+    def panel_rubric(self, name: str) -> tuple[PanelConfig, Rubric]:
+        """The panel named `name` and its rubric (see `panel`)."""
+        panel = self.panel(name)
+        return panel, self.rubrics[panel.rubric]
 
 
 def _dupes(names: list[str]) -> list[str]:

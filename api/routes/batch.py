@@ -50,9 +50,9 @@ async def create_batch(
     if len(body.items) > limit:
         raise PayloadTooLarge(f"a batch holds at most {limit} items; got {len(body.items)}")
     background = wants_async(prefer)
-    if len(body.items) > service.capacity:
+    if len(body.items) > service.admission.capacity:
         raise PayloadTooLarge(
-            f"this server holds at most {service.capacity} evaluations at once "
+            f"this server holds at most {service.admission.capacity} evaluations at once "
             f"(QUORUM_MAX_CONCURRENT_EVALUATIONS + QUORUM_MAX_QUEUED_EVALUATIONS); "
             f"split the batch of {len(body.items)}"
         )
@@ -106,7 +106,7 @@ async def create_batch(
 
     # Room for the whole batch, or 503 with nothing stored; what no item used (refused,
     # replayed) is given back when the batch ends.
-    with service.admit(len(body.items), panel="(batch)") as ticket:
+    with service.admission.admit(len(body.items), panel="(batch)") as ticket:
         results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(body.items)))
     page: Page[BatchResult] = Page(data=list(results), count=len(results))
     if background:

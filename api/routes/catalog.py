@@ -24,10 +24,8 @@ async def list_panels(config: Config) -> Page[PanelPublic]:
 
 @router.get("/panels/{name}", response_model=PanelPublic)
 async def get_panel(name: str, config: Config) -> PanelPublic:
-    p = config.panels.get(name)
-    if p is None:
-        raise NotFound(f"no panel named {name!r}")
-    return present.panel(p, config.rubrics[p.rubric], config.panel_judges(p))
+    p, rubric = config.panel_rubric(name)
+    return present.panel(p, rubric, config.panel_judges(p))
 
 
 @router.get("/rubrics", response_model=Page[RubricPublic])

@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from api.config import QuorumConfig
-from api.errors import InvalidInput, NotFound
+from api.errors import InvalidInput
 from api.store.engine import SessionFactory
 from api.store.tables import CalibrationRow, EvaluationRow, ReviewItemRow, utcnow
 from routing import RoutingPolicy
@@ -66,8 +66,7 @@ class CalibrationService:
         }
 
     async def run(self, panel: str, alpha: float, delta: float, apply: bool) -> CalibrationRow:
-        if panel not in self.config.panels:
-            raise NotFound(f"no panel named {panel!r}")
+        self.config.panel(panel)
         if not (0 < alpha < 1 and 0 < delta < 1):
             raise InvalidInput("alpha and delta must be between 0 and 1")
         async with self.sessions() as session:
@@ -126,8 +125,7 @@ class CalibrationService:
         return row
 
     async def history(self, panel: str) -> list[CalibrationRow]:
-        if panel not in self.config.panels:
-            raise NotFound(f"no panel named {panel!r}")
+        self.config.panel(panel)
         async with self.sessions() as session:
             return list(
                 (

@@ -85,8 +85,8 @@ class ReviewService:
 
     async def claim(self, reviewer: str, panel: str | None) -> ReviewItemPublic | None:
         """The most uncertain (then oldest) claimable item, under a lease; None if none."""
-        if panel is not None and panel not in self.config.panels:
-            raise NotFound(f"no panel named {panel!r}")
+        if panel is not None:
+            self.config.panel(panel)
         for _ in range(CLAIM_ATTEMPTS):
             now = utcnow()
             async with self.sessions() as session:

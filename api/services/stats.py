@@ -15,7 +15,7 @@ from sqlalchemy import Text, case, create_engine, func, type_coerce
 from sqlmodel import Session, col, select
 
 from api.config import PanelConfig, QuorumConfig
-from api.errors import InvalidInput, NotFound
+from api.errors import InvalidInput
 from api.store.engine import is_sqlite, sync_url
 from api.store.tables import EvaluationRow, VoteRow, utcnow
 from routing import (
@@ -130,10 +130,7 @@ class StatsService:
         return dict(zip(found.judges, found.weights, strict=True)) if found else None
 
     def _panel(self, name: str) -> tuple[PanelConfig, Rubric]:
-        panel = self.config.panels.get(name)
-        if panel is None:
-            raise NotFound(f"no panel named {name!r}")
-        return panel, self.config.rubrics[panel.rubric]
+        return self.config.panel_rubric(name)
 
     async def agreement(self, name: str, window: str) -> WindowStats:
         panel, rubric = self._panel(name)
