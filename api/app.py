@@ -31,11 +31,12 @@ from api.services.calibration import CalibrationService
 from api.services.evaluator import EvaluationService
 from api.services.gauges import refresh
 from api.services.leases import Leases
+from api.services.reliability import ReliabilityInForce
 from api.services.reviews import ReviewService
 from api.services.stats import StatsService
 from api.services.webhooks import WebhookSender
 from api.settings import Settings
-from api.store.engine import is_sqlite, make_engine, make_session_factory
+from api.store.engine import is_sqlite, make_engine, make_session_factory, make_sync_engine
 from api.store.migrate import upgrade
 from api.store.vote_cache import CountedCache, DatabaseVoteCache, RedisVoteCache
 from judges import ChatClient, PanelRunner
@@ -48,7 +49,11 @@ async def _gauges(metrics: Metrics, app: FastAPI, settings: Settings) -> None:
     """Recompute database-derived gauges every `gauge_refresh_s`."""
     while True:
         try:
-            await refresh(metrics, app.state.sessions, app.state.stats, settings.stats_window)
+            computed = await refresh(
+                metrics, app.state.sessions, app.state.stats, settings.stats_window
+            )
+            for panel, window_stats in computed.items():
+                app.state.reliability.update(panel, window_stats)
             await app.state.calibration.refresh()  # thresholds applied by other replicas
         except Exception:
             log.exception("gauge refresh failed; will retry")
@@ -104,7 +109,9 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         engine = make_engine(settings.database_url, settings.db_pool_size)
         sessions = make_session_factory(engine)
         metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
-        stats = StatsService(config, settings.database_url, settings.stats_max_items)
+        stats_engine = make_sync_engine(settings.database_url)
+        stats = StatsService(config, stats_engine, settings.stats_max_items)
+        reliability = ReliabilityInForce(config)
         cache: CountedCache | None = None
         redis_cache: RedisVoteCache | None = None
         if settings.vote_cache == "database":
@@ -131,7 +138,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             admission,
             leases,
             metrics=metrics,
-            weights=stats.weights_for,
+            weights=reliability.weights_for,
             policy=calibration.policy,
             redactor=Redactor(settings.redact),
             webhooks=webhooks,
@@ -141,6 +148,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.sessions = sessions
         app.state.service = service
         app.state.stats = stats
+        app.state.reliability = reliability
         app.state.metrics = metrics
         app.state.calibration = calibration
         app.state.auth = Authenticator(sessions, settings.rate_limit_per_min)
@@ -175,7 +183,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             renewing.cancel()
             await asyncio.gather(renewing, return_exceptions=True)
             await webhooks.close()
-            stats.close()
+            stats_engine.dispose()
             if redis_cache is not None:
                 await redis_cache.close()
             await engine.dispose()

@@ -103,6 +103,7 @@ def fill(db: Path, n: int, seed: int = 0) -> None:
 async def measure(db: Path, max_items: int) -> dict[str, float]:
     from api.config import PanelConfig, QuorumConfig
     from api.services.stats import StatsService
+    from api.store.engine import make_sync_engine
     from judges import JudgeConfig
     from rubrics import LIBRARY_DIR, load_rubrics
 
@@ -110,7 +111,8 @@ async def measure(db: Path, max_items: int) -> dict[str, float]:
     judges = {j: JudgeConfig(name=j, model="openai/x") for j in ("a", "b", "c")}
     panel = PanelConfig(name="p", rubric="helpfulness", judges=("a", "b", "c"))
     config = QuorumConfig(path="bench", judges=judges, panels={"p": panel}, rubrics=rubrics)
-    stats = StatsService(config, f"sqlite:///{db}", max_items)
+    engine = make_sync_engine(f"sqlite:///{db}")
+    stats = StatsService(config, engine, max_items)
     lag = 0.0
     stop = asyncio.Event()
 
@@ -127,7 +129,7 @@ async def measure(db: Path, max_items: int) -> dict[str, float]:
     elapsed = time.perf_counter() - started
     stop.set()
     await tick
-    stats.close()
+    engine.dispose()
     assert report.agreement.fleiss_kappa is not None
     return {
         "items": report.agreement.n_items,

@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from api.metrics import Metrics
-from api.services.stats import StatsService
+from api.services.stats import StatsService, WindowStats
 from api.store.engine import SessionFactory
 from api.store.tables import ReviewItemRow, utcnow
 
@@ -19,8 +19,9 @@ REVIEW_STATUSES = ("pending", "claimed", "decided")
 
 async def refresh(
     metrics: Metrics, sessions: SessionFactory, stats: StatsService, window: str
-) -> None:
-    """Queue depth and age per panel, and window agreement per panel and judge."""
+) -> dict[str, WindowStats]:
+    """Queue depth and age per panel, and window agreement per panel and judge. Returns
+    each panel's window statistics (for the reliability weights in force)."""
     panels = list(stats.config.panels)
     async with sessions() as session:
         depth = await session.exec(
@@ -43,12 +44,14 @@ async def refresh(
         if first is not None and first.tzinfo is None:
             first = first.replace(tzinfo=now.tzinfo)
         metrics.oldest_pending.labels(panel).set((now - first).total_seconds() if first else 0)
+    computed: dict[str, WindowStats] = {}
     for panel in panels:
         try:
             window_stats = await stats.agreement(panel, window)
         except Exception:
             log.exception("agreement refresh failed for panel %s", panel)
             continue
+        computed[panel] = window_stats
         report = window_stats.agreement
         if report.fleiss_kappa is not None:
             metrics.panel_kappa.labels(panel).set(report.fleiss_kappa.value)
@@ -58,3 +61,4 @@ async def refresh(
         for bias in window_stats.position:
             if bias.first_position_rate is not None:
                 metrics.position_bias.labels(panel, bias.judge).set(bias.first_position_rate)
+    return computed

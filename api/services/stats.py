@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Text, case, create_engine, func, type_coerce
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from api.config import PanelConfig, QuorumConfig
 from api.errors import InvalidInput
-from api.store.engine import is_sqlite, sync_url
-from api.store.tables import EvaluationRow, VoteRow, utcnow
+from api.store.tables import utcnow
+from api.store.window import WindowRepository
 from routing import (
     Aggregation,
     JudgeCalls,
@@ -105,40 +105,24 @@ def verdicts_of(rows: Sequence[tuple[Any, Any, Any]]) -> list[list[JudgeVerdict]
 
 
 class StatsService:
-    """Agreement figures over a time window of a panel's evaluations. Also keeps the
-    reliability weights in force for `weighted` panels (refreshed with the gauges).
+    """Agreement figures over a time window of a panel's evaluations. Read-only: the
+    reliability weights in force are kept by `api.services.reliability`, refreshed by
+    the lifespan task from these figures.
 
     The window queries and the statistics run in a worker thread on a small synchronous
-    engine: over 100k evaluations, decoding rows and fitting models would otherwise stall
-    the event loop that serves requests."""
+    engine (built once, in the lifespan): over 100k evaluations, decoding rows and
+    fitting models would otherwise stall the event loop that serves requests."""
 
-    def __init__(self, config: QuorumConfig, database_url: str, max_items: int = 20_000) -> None:
+    def __init__(self, config: QuorumConfig, engine: Engine, max_items: int = 20_000) -> None:
         self.config = config
+        self.engine = engine
         self.max_items = max_items
         """Newest evaluations of a window used at most (bounds the cost of a refresh)."""
-        url = sync_url(database_url)
-        args = {"connect_args": {"timeout": 30}} if is_sqlite(url) else {"pool_pre_ping": True}
-        self.engine = create_engine(url, pool_size=2, max_overflow=2, **args)
-        self._weights: dict[str, ReliabilityWeights] = {}
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def weights_for(self, panel: str) -> dict[str, float] | None:
-        """The estimated weights in force for `panel`, or None (use the configured priors)."""
-        found = self._weights.get(panel)
-        return dict(zip(found.judges, found.weights, strict=True)) if found else None
-
-    def _panel(self, name: str) -> tuple[PanelConfig, Rubric]:
-        return self.config.panel_rubric(name)
 
     async def agreement(self, name: str, window: str) -> WindowStats:
-        panel, rubric = self._panel(name)
+        panel, rubric = self.config.panel_rubric(name)
         since = utcnow() - parse_window(window)
-        stats = await asyncio.to_thread(self._compute, panel, rubric, since)
-        if stats.weights is not None and panel.aggregation is Aggregation.WEIGHTED:
-            self._weights[name] = stats.weights
-        return stats
+        return await asyncio.to_thread(self._compute, panel, rubric, since)
 
     def _fetch(
         self, panel: PanelConfig, rubric: Rubric, since: datetime
@@ -146,44 +130,15 @@ class StatsService:
         """The window's newest `max_items` concluded evaluations (oldest first), the vote
         counts over the same span, where that span starts, and whether it was cut."""
         with Session(self.engine) as session:
-            newest_first = [
-                (r[0], r[1], r[2], r[3])
-                for r in session.exec(
-                    # Raw JSON text: decoding 100k documents through the ORM's type layer
-                    # costs several times what json.loads does (code_matrix decodes).
-                    select(
-                        type_coerce(EvaluationRow.outcome, Text),
-                        type_coerce(EvaluationRow.verdict_value, Text),
-                        EvaluationRow.verdict_source,
-                        EvaluationRow.created_at,
-                    )
-                    .where(
-                        EvaluationRow.panel == panel.name,
-                        EvaluationRow.rubric_id == rubric.id,
-                        col(EvaluationRow.created_at) >= since,
-                        col(EvaluationRow.status).in_(("decided", "in_review")),
-                    )
-                    .order_by(col(EvaluationRow.created_at).desc())
-                    .limit(self.max_items + 1)
-                ).all()
-            ]
+            repo = WindowRepository(session)
+            newest_first = repo.concluded(panel.name, rubric.id, since, self.max_items + 1)
             truncated = len(newest_first) > self.max_items
             if truncated:
                 newest_first = newest_first[: self.max_items]
                 oldest = newest_first[-1][3]
                 since = oldest if oldest.tzinfo else oldest.replace(tzinfo=since.tzinfo)
             rows: list[tuple[Any, Any, Any]] = [(r[0], r[1], r[2]) for r in reversed(newest_first)]
-            outcome = case(
-                (col(VoteRow.error).is_not(None), "error"),
-                (col(VoteRow.unscored).is_not(None), "unscored"),
-                else_="ok",
-            )
-            counted = session.exec(
-                select(VoteRow.judge, outcome, func.count())
-                .join(EvaluationRow, col(EvaluationRow.id) == col(VoteRow.evaluation_id))
-                .where(EvaluationRow.panel == panel.name, col(EvaluationRow.created_at) >= since)
-                .group_by(VoteRow.judge, outcome)
-            ).all()
+            counted = repo.vote_outcomes(panel.name, since)
         calls: dict[str, dict[str, int]] = {}
         for judge, kind, n in counted:
             c = calls.setdefault(judge, {"calls": 0, "ok": 0, "unscored": 0, "errors": 0})

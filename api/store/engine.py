@@ -1,11 +1,12 @@
-"""Database engines: async for the service, sync for Alembic. All state lives here."""
+"""Database engines: async for the service, sync for Alembic and the window statistics.
+All state lives in the database; engines are built once, in the app's lifespan."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,6 +67,14 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+
+def make_sync_engine(url: str) -> Engine:
+    """A small synchronous engine for the window statistics, which run in a worker
+    thread (decoding and fitting 100k rows would otherwise stall the event loop)."""
+    url = sync_url(url)
+    args = {"connect_args": {"timeout": 30}} if is_sqlite(url) else {"pool_pre_ping": True}
+    return create_engine(url, pool_size=2, max_overflow=2, **args)
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -83,26 +83,58 @@ def test_position_bias_per_judge(http: httpx.Client) -> None:
         assert 0.5 < low < 1.0 == pytest.approx(high)
 
 
-def test_weighted_panel_learns_reliability_weights(http: httpx.Client) -> None:
+def test_weighted_panel_learns_reliability_weights(
+    tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble
+) -> None:
+    """Weights are estimated over the window and put in force by the lifespan's refresh,
+    never by a read: reading /agreement changes no later verdict."""
     import random
+    import time
 
+    from api.app import create_app
+    from api.settings import Settings
+
+    root = tmp_path_factory.mktemp("weights")
+    config = write_config(root / "q.yaml", double)
+
+    def settings(refresh_s: float) -> Settings:
+        return Settings(
+            database_url=f"sqlite:///{root / 'q.db'}", config=config, gauge_refresh_s=refresh_s
+        )
+
+    one = {"panel": "weighted-jury", "input": {"prompt": "p", "response": "[[q=4]]"}}
     rng = random.Random(7)
-    for _ in range(36):
-        q = rng.randint(2, 5)
-        body = {"panel": "weighted-jury", "input": {"prompt": "p", "response": f"[[q={q}]]"}}
-        assert http.post("/v1/evaluations", json=body).status_code == 200
-    report = http.get("/v1/panels/weighted-jury/agreement").json()
-    weights = {j["judge"]: j for j in report["judges"]}
-    assert {j["weight_source"] for j in weights.values()} == {"dawid_skene"}
-    assert weights["fixed-1"]["weight"] < weights["honest-1"]["weight"]
-    assert weights["honest-1"]["accuracy"] > 0.9
-    # The weights in force now steer new verdicts and are reported with them.
-    ev = http.post(
-        "/v1/evaluations",
-        json={"panel": "weighted-jury", "input": {"prompt": "p", "response": "[[q=4]]"}},
-    ).json()
-    used = {j["judge"]: j["weight"] for j in ev["judges"]}
-    assert used == pytest.approx({k: v["weight"] for k, v in weights.items()})
+    with (
+        ServerThread(create_app(settings(3600))) as server,
+        httpx.Client(base_url=server.url, timeout=30) as h,
+    ):
+        for _ in range(36):
+            q = rng.randint(2, 5)
+            body = {"panel": "weighted-jury", "input": {"prompt": "p", "response": f"[[q={q}]]"}}
+            assert h.post("/v1/evaluations", json=body).status_code == 200
+        report = h.get("/v1/panels/weighted-jury/agreement", params={"window": "30m"}).json()
+        weights = {j["judge"]: j for j in report["judges"]}
+        assert {j["weight_source"] for j in weights.values()} == {"dawid_skene"}
+        assert weights["fixed-1"]["weight"] < weights["honest-1"]["weight"]
+        assert weights["honest-1"]["accuracy"] > 0.9
+        # The read changed nothing: the next verdict still uses the configured priors.
+        used = {
+            j["judge"]: j["weight"] for j in h.post("/v1/evaluations", json=one).json()["judges"]
+        }
+        assert set(used.values()) == {1.0}
+    # A replica whose refresh runs: the weights in force now steer new verdicts.
+    with (
+        ServerThread(create_app(settings(0.2))) as server,
+        httpx.Client(base_url=server.url, timeout=30) as h,
+    ):
+        deadline = time.monotonic() + 20
+        while True:
+            ev = h.post("/v1/evaluations", json=one).json()
+            used = {j["judge"]: j["weight"] for j in ev["judges"]}
+            if set(used.values()) != {1.0} or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert used["fixed-1"] < used["honest-1"]
     assert ev["verdict"]["value"] == 4
 
 
