@@ -23,7 +23,7 @@ from typing import Literal
 from fastapi import Request
 from sqlmodel import col, select
 
-from api.errors import QuorumError, RetryLater
+from api.errors import Forbidden, RateLimited, Unauthorized
 from api.store.engine import SessionFactory
 from api.store.tables import ApiKeyRow, utcnow
 
@@ -31,24 +31,6 @@ Scope = Literal["evaluate", "review", "admin"]
 SCOPES: tuple[Scope, ...] = ("evaluate", "review", "admin")
 OPEN_CHECK_S = 5.0
 """How long the "are there any keys?" answer is cached."""
-
-
-class Unauthorized(QuorumError):
-    status = 401
-    slug = "unauthorized"
-    title = "Unauthorized"
-
-
-class Forbidden(QuorumError):
-    status = 403
-    slug = "forbidden"
-    title = "Forbidden"
-
-
-class RateLimited(RetryLater):
-    status = 429
-    slug = "rate-limited"
-    title = "Too many requests"
 
 
 @dataclass(frozen=True)

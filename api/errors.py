@@ -2,21 +2,27 @@
 
 QuorumError
 ├── ConfigError             quorum.yaml is invalid (start-up stops, one line)
+├── Unauthorized            missing or unknown API key                   -> 401
+├── Forbidden               the key lacks the scope or the panel         -> 403
 ├── NotFound                no such panel, rubric or evaluation          -> 404
+├── InvalidRequest          the body does not match the schema           -> 422
 ├── InvalidInput            the item cannot be judged on this panel      -> 422
 ├── Conflict                idempotency key reused with another request  -> 409
 ├── PayloadTooLarge         body over the configured limit               -> 413
-├── Unavailable             the database cannot be reached               -> 503
 └── RetryLater              answered with Retry-After
+    ├── Unavailable         the database cannot be reached               -> 503
     ├── Overloaded          the judging backlog is full                  -> 503
-    └── auth.RateLimited    over the key's request rate                  -> 429
+    └── RateLimited         over the key's request rate                  -> 429
 
-An error with `retry_after_s` set is answered with a `Retry-After` header.
+`api.problems` is the one place that turns each into RFC 9457 problem details (type
+`https://quorum.dev/problems/<slug>`), for a single request and for each batch item
+alike. An error with `retry_after_s` set is answered with a `Retry-After` header.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class QuorumError(Exception):
@@ -32,6 +38,10 @@ class QuorumError(Exception):
         self.detail = detail
         super().__init__(detail)
 
+    def extensions(self) -> dict[str, Any]:
+        """Extra members of the problem object (e.g. `errors` of an invalid request)."""
+        return {}
+
 
 class ConfigError(QuorumError):
     """The configuration file is invalid; the message is one line: file, key, problem."""
@@ -44,10 +54,55 @@ class ConfigError(QuorumError):
         super().__init__(f"{where}: {problem}")
 
 
+class Unauthorized(QuorumError):
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(QuorumError):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
 class NotFound(QuorumError):
     status = 404
     slug = "not-found"
     title = "Not found"
+
+
+class InvalidRequest(QuorumError):
+    """The request body does not match the schema; `errors` names each invalid field."""
+
+    status = 422
+    slug = "invalid-request"
+    title = "Invalid request"
+
+    def __init__(self, errors: list[dict[str, str]], detail: str | None = None) -> None:
+        self.errors = errors
+        if detail is None:
+            first = errors[0] if errors else {"location": "", "message": "invalid request"}
+            loc = first.get("location", "")
+            detail = f"{loc}: {first['message']}" if loc else first["message"]
+        super().__init__(detail)
+
+    @classmethod
+    def from_pydantic(cls, errors: Any) -> InvalidRequest:
+        """From pydantic's or FastAPI's `errors()` list."""
+        return cls(
+            [
+                {
+                    "location": ".".join(str(p) for p in e.get("loc", ())),
+                    "message": e.get("msg", ""),
+                    "type": e.get("type", ""),
+                }
+                for e in errors
+            ]
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": self.errors}
 
 
 class InvalidInput(QuorumError):
@@ -68,12 +123,6 @@ class PayloadTooLarge(QuorumError):
     title = "Payload too large"
 
 
-class Unavailable(QuorumError):
-    status = 503
-    slug = "unavailable"
-    title = "Service unavailable"
-
-
 class RetryLater(QuorumError):
     """An error that goes away with time: answered with `Retry-After`."""
 
@@ -88,3 +137,17 @@ class Overloaded(RetryLater):
     status = 503
     slug = "overloaded"
     title = "Service overloaded"
+
+
+class Unavailable(RetryLater):
+    """The database cannot be reached (or its pool is exhausted); nothing was changed."""
+
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+
+class RateLimited(RetryLater):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"

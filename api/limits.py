@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import PROBLEM_JSON, problem_body
+from api import problems
+from api.errors import PayloadTooLarge
+from api.problems import PROBLEM_JSON, CarriedError
 
 
 class BodyLimit:
@@ -34,21 +35,19 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    # FastAPI re-raises HTTPException from body reading; the problem
-                    # handler turns it into problem details.
-                    raise HTTPException(413, f"request body exceeds {self.max_bytes} bytes")
+                    # FastAPI re-raises only HTTPException from body reading (anything
+                    # else becomes a 400): carry the domain error inside one, and the
+                    # problem handler answers it like any other (payload-too-large).
+                    raise CarriedError(PayloadTooLarge(self._detail()))
             return message
 
         await self.app(scope, limited, send)
 
+    def _detail(self) -> str:
+        return f"request body exceeds {self.max_bytes} bytes"
+
     async def _reject(self, scope: Scope, send: Send) -> None:
-        body = problem_body(
-            413,
-            "Payload too large",
-            f"request body exceeds {self.max_bytes} bytes",
-            slug="payload-too-large",
-            instance=scope.get("path", ""),
-        )
+        body = problems.of(PayloadTooLarge(self._detail()), scope.get("path", ""))
         raw = json.dumps(body).encode()
         await send(
             {

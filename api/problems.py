@@ -12,8 +12,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import Unauthorized
-from api.errors import QuorumError
+from api.errors import InvalidInput, InvalidRequest, QuorumError, Unauthorized, Unavailable
 
 log = logging.getLogger("quorum.api")
 
@@ -58,14 +57,43 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    out = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ())]
-        out.append(
-            {"location": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")}
-        )
-    return out
+def of(exc: QuorumError, instance: str | None = None) -> dict[str, Any]:
+    """The problem object of a domain error: the one mapping, for a request's answer and
+    for each item of a batch."""
+    return problem_body(
+        exc.status, exc.title, exc.detail, slug=exc.slug, instance=instance, **exc.extensions()
+    )
+
+
+def headers_of(exc: QuorumError) -> dict[str, str] | None:
+    if exc.retry_after_s is not None:
+        return {"Retry-After": str(exc.retry_after_s)}
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": 'Bearer realm="quorum"'}
+    return None
+
+
+def respond(exc: QuorumError, request: Request) -> JSONResponse:
+    """A domain error as a problem+json response."""
+    return JSONResponse(
+        of(exc, request.url.path),
+        status_code=exc.status,
+        media_type=PROBLEM_JSON,
+        headers=headers_of(exc),
+    )
+
+
+class CarriedError(StarletteHTTPException):
+    """A domain error raised where only an HTTPException gets through (FastAPI's body
+    reading turns anything else into a 400); answered as the error it carries."""
+
+    def __init__(self, error: QuorumError) -> None:
+        super().__init__(error.status, error.detail)
+        self.error = error
+
+
+DATABASE_UNAVAILABLE = "the database is unavailable; retry later"
+DATABASE_RETRY_S = 5
 
 
 def install(app: FastAPI) -> None:
@@ -73,38 +101,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(QuorumError)
     async def _domain(request: Request, exc: QuorumError) -> JSONResponse:
-        headers = None
-        if exc.retry_after_s is not None:
-            headers = {"Retry-After": str(exc.retry_after_s)}
-        elif isinstance(exc, Unauthorized):
-            headers = {"WWW-Authenticate": 'Bearer realm="quorum"'}
-        return problem(
-            exc.status,
-            exc.title,
-            exc.detail,
-            slug=exc.slug,
-            instance=request.url.path,
-            headers=headers,
-        )
+        return respond(exc, request)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _validation_errors(exc)
-        first = errors[0] if errors else {"location": "", "message": "invalid request"}
-        detail = (
-            f"{first['location']}: {first['message']}" if first["location"] else first["message"]
-        )
-        return problem(
-            422,
-            "Invalid request",
-            detail,
-            slug="invalid-request",
-            instance=request.url.path,
-            errors=errors,
-        )
+        return respond(InvalidRequest.from_pydantic(exc.errors()), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, CarriedError):
+            return respond(exc.error, request)
         from http import HTTPStatus
 
         title = (
@@ -125,14 +131,11 @@ def install(app: FastAPI) -> None:
         # The database refused a value of the request (PostgreSQL: a NUL character in a
         # text, a number out of range): the request is at fault, not the database.
         log.info("database refused a value on %s: %s", request.url.path, exc.orig)
-        return problem(
-            422,
-            "Invalid input",
+        refused = InvalidInput(
             "the request holds a value the database cannot store or look up "
-            "(a NUL character, or a number out of range)",
-            slug="invalid-input",
-            instance=request.url.path,
+            "(a NUL character, or a number out of range)"
         )
+        return respond(refused, request)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
@@ -140,14 +143,7 @@ def install(app: FastAPI) -> None:
     async def _db(request: Request, exc: Exception) -> JSONResponse:
         # PoolTimeout: every pooled connection was busy for pool_timeout; not a DBAPIError.
         log.error("database error on %s: %s", request.url.path, exc)
-        return problem(
-            503,
-            "Service unavailable",
-            "the database is unavailable; retry later",
-            slug="unavailable",
-            instance=request.url.path,
-            headers={"Retry-After": "5"},
-        )
+        return respond(Unavailable(DATABASE_UNAVAILABLE, DATABASE_RETRY_S), request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -9,18 +9,14 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from api import problems
 from api.auth import Principal, requires
 from api.deps import Service
-from api.errors import PayloadTooLarge, QuorumError
-from api.problems import problem_body
+from api.errors import Forbidden, InvalidRequest, PayloadTooLarge, QuorumError
 from api.schemas import BatchCreate, BatchResult, ComparisonCreate, EvaluationCreate, Page
 
 router = APIRouter(prefix="/v1", tags=["evaluations"])
 Caller = Annotated[Principal, Depends(requires("evaluate"))]
-
-
-def _problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return problem_body(status, title, detail, slug=slug, **extra)
 
 
 def wants_async(prefer: str | None) -> bool:
@@ -62,46 +58,19 @@ async def create_batch(
         model = ComparisonCreate if kind == "comparison" else EvaluationCreate
         try:
             if kind not in ("evaluation", "comparison"):
-                raise ValueError(f"kind must be 'evaluation' or 'comparison', got {kind!r}")
-            item = model.model_validate({k: v for k, v in raw.items() if k != "kind"})
-        except (ValidationError, ValueError) as exc:
-            errors = exc.errors() if isinstance(exc, ValidationError) else []
-            first = errors[0] if errors else None
-            detail = (
-                f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}" if first else str(exc)
-            )
-            return BatchResult(
-                index=index,
-                status=422,
-                problem=_problem(
-                    422,
-                    "invalid-request",
-                    "Invalid request",
-                    detail,
-                    errors=[
-                        {"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                        for e in errors
-                    ],
-                ),
-            )
-        if not caller.may_use(item.panel):
-            return BatchResult(
-                index=index,
-                status=403,
-                problem=_problem(
-                    403, "forbidden", "Forbidden", f"this key may not use panel {item.panel!r}"
-                ),
-            )
-        try:
+                message = f"kind must be 'evaluation' or 'comparison', got {kind!r}"
+                raise InvalidRequest([{"location": "kind", "message": message}], message)
+            try:
+                item = model.model_validate({k: v for k, v in raw.items() if k != "kind"})
+            except ValidationError as exc:
+                raise InvalidRequest.from_pydantic(exc.errors()) from exc
+            if not caller.may_use(item.panel):
+                raise Forbidden(f"this key may not use panel {item.panel!r}")
             evaluation = await service.submit(
                 kind, item, wait=not background, api_key_id=caller.key_id, ticket=ticket
             )
         except QuorumError as exc:
-            return BatchResult(
-                index=index,
-                status=exc.status,
-                problem=_problem(exc.status, exc.slug, exc.title, exc.detail),
-            )
+            return BatchResult(index=index, status=exc.status, problem=problems.of(exc))
         return BatchResult(index=index, status=202 if background else 200, evaluation=evaluation)
 
     # Room for the whole batch, or 503 with nothing stored; what no item used (refused,

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 
-from api.auth import Forbidden, Principal, requires
+from api.auth import Principal, requires
 from api.deps import Service
+from api.errors import Forbidden
 from api.routes.batch import wants_async
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
 

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from api.deps import Sessions
+from api.errors import Unavailable
 from api.metrics import exposition
-from api.problems import problem
+from api.problems import DATABASE_RETRY_S, respond
 
 router = APIRouter(tags=["health"])
 
@@ -25,18 +26,13 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request, sessions: Sessions) -> Any:
     """Ready when the config is loaded and the database answers."""
     if getattr(request.app.state, "config", None) is None:
-        return problem(503, "Service unavailable", "configuration not loaded", slug="unavailable")
+        return respond(Unavailable("configuration not loaded", DATABASE_RETRY_S), request)
     try:
         async with sessions() as session:
             await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
     except Exception as exc:
-        return problem(
-            503,
-            "Service unavailable",
-            f"database unreachable: {type(exc).__name__}",
-            slug="unavailable",
-            headers={"Retry-After": "5"},
-        )
+        unreachable = f"database unreachable: {type(exc).__name__}"
+        return respond(Unavailable(unreachable, DATABASE_RETRY_S), request)
     return JSONResponse({"status": "ready", "config": request.app.state.config.path})
 
 

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.auth import Forbidden, Principal, requires
+from api.auth import Principal, requires
 from api.deps import Reviews
+from api.errors import Forbidden
 from api.schemas import ClaimRequest, Page, ReleaseRequest, ReviewItemPublic, VerdictRequest
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])

@@ -155,6 +155,24 @@ def test_oversized_body_is_413_problem(http: httpx.Client) -> None:
     assert r.json()["status"] == 413
 
 
+def test_oversized_chunked_body_is_the_same_413_problem(http: httpx.Client) -> None:
+    """A body sent in chunks (no Content-Length) is cut while streaming: the answer is the
+    same payload-too-large problem as for a declared length, not about:blank."""
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"panel": "jury", "input": {"prompt": "p", "response": "'
+        for _ in range(20):
+            yield b"x" * 5_000
+        yield b'"}}'
+
+    declared = evaluate(http, "jury", "x" * 70_000).json()
+    r = http.post("/v1/evaluations", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"] == declared["type"]
+    assert r.json()["type"].endswith("/payload-too-large")
+
+
 def test_malformed_json_is_422_problem(http: httpx.Client) -> None:
     r = http.post(
         "/v1/evaluations", content=b"{not json", headers={"content-type": "application/json"}
