@@ -1,36 +1,56 @@
 """The human review queue: list, claim under a lease, decide, release.
 
-Claiming is one atomic UPDATE of the best candidate row (PostgreSQL: the candidate is
-picked with FOR UPDATE SKIP LOCKED; SQLite serialises writers), guarded again by its
-status in the outer WHERE, so no item is ever handed to two reviewers. A decision
-consumes the claim with a conditional UPDATE too. When an item has all its reviews and
-they agree (or an adjudicator decided), the human value becomes the evaluation's final
-verdict (`source: human`).
+The queries, and why claiming is safe under concurrency, are in `api.store.reviews`.
+When an item has all its reviews and they agree (or an adjudicator decided:
+`api.services.consensus`), the human value becomes the evaluation's final verdict
+(`source: human`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.config import QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
 from api.schemas import ReviewDecisionPublic, ReviewItemPublic
 from api.services import present
+from api.services.consensus import consensus
 from api.services.webhooks import WebhookSender, delivery
 from api.store.engine import SessionFactory
 from api.store.evaluations import EvaluationRepository
+from api.store.reviews import ReviewRepository
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
-from rubrics import coerce
+from rubrics import Rubric, coerce
 
 CLAIM_ATTEMPTS = 5
 STATUSES = ("pending", "claimed", "decided")
+DEFAULT_LEASE_S = 900.0
+"""A claim's lease on an item of a panel that is no longer configured."""
+
+
+def _state(row: ReviewItemRow) -> str:
+    """Why a decision on `row` cannot consume a claim, for the 409."""
+    if row.status == "decided":
+        return "already decided"
+    return f"claimed by {row.claimed_by!r}" if row.status == "claimed" else "not claimed"
+
+
+def _finalise(
+    row: ReviewItemRow, evaluation: EvaluationRow, rubric: Rubric, value: Any, now: datetime
+) -> None:
+    """The humans' value becomes the evaluation's final verdict (`source: human`)."""
+    row.status = "decided"
+    row.final_value = value
+    row.decided_at = now
+    evaluation.verdict_value = value
+    evaluation.verdict_source = "human"
+    evaluation.verdict_compliant = rubric.is_compliant(value)
+    evaluation.status = "decided"
+    evaluation.updated_at = now
 
 
 class ReviewService:
@@ -48,40 +68,30 @@ class ReviewService:
         self.postgres = postgres
         self.webhooks = webhooks
 
+    def _repo(self, session: AsyncSession) -> ReviewRepository:
+        return ReviewRepository(session, postgres=self.postgres)
+
     async def list(
         self, status: str | None, panel: str | None, limit: int, offset: int
     ) -> tuple[list[ReviewItemPublic], int]:
         if status is not None and status not in STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
-        conditions = []
-        if status:
-            conditions.append(col(ReviewItemRow.status) == status)
-        if panel:
-            conditions.append(col(ReviewItemRow.panel) == panel)
         async with self.sessions() as session:
-            total = (
-                await session.exec(
-                    select(func.count()).select_from(ReviewItemRow).where(*conditions)
-                )
-            ).one()
-            rows = (
-                await session.exec(
-                    select(ReviewItemRow)
-                    .where(*conditions)
-                    .order_by(col(ReviewItemRow.uncertainty).desc(), col(ReviewItemRow.created_at))
-                    .limit(limit)
-                    .offset(offset)
-                )
-            ).all()
+            rows, total = await self._repo(session).page(status, panel, limit, offset)
             items = [await self._public(session, row, reviewer=None) for row in rows]
-        return items, int(total)
+        return items, total
 
     async def get(self, item_id: str, reviewer: str | None = None) -> ReviewItemPublic:
         async with self.sessions() as session:
-            row = await session.get(ReviewItemRow, item_id)
-            if row is None:
-                raise NotFound(f"no review item with id {item_id!r}")
+            row = await self._item(session, item_id)
             return await self._public(session, row, reviewer)
+
+    @staticmethod
+    async def _item(session: AsyncSession, item_id: str) -> ReviewItemRow:
+        row = await ReviewRepository(session).get(item_id)
+        if row is None:
+            raise NotFound(f"no review item with id {item_id!r}")
+        return row
 
     async def claim(self, reviewer: str, panel: str | None) -> ReviewItemPublic | None:
         """The most uncertain (then oldest) claimable item, under a lease; None if none."""
@@ -90,75 +100,26 @@ class ReviewService:
         for _ in range(CLAIM_ATTEMPTS):
             now = utcnow()
             async with self.sessions() as session:
-                claimed = await self._claim_once(session, reviewer, panel, now)
-                await session.commit()
-                if claimed is None:
+                repo = self._repo(session)
+                found = await repo.candidate(reviewer, panel, now)
+                if found is None:
                     return None
-                if claimed == "":
+                item_id, item_panel = found
+                configured = self.config.panels.get(item_panel)
+                lease_s = configured.review_lease_s if configured else DEFAULT_LEASE_S
+                claimed = await repo.claim(item_id, reviewer, now, lease_s)
+                await session.commit()
+                if not claimed:
                     continue  # lost a race for that row; pick again
-                row = await session.get(ReviewItemRow, claimed)
-                assert row is not None
-                return await self._public(session, row, reviewer)
+                return await self._public(session, await self._item(session, item_id), reviewer)
         return None
-
-    async def _claim_once(
-        self, session: AsyncSession, reviewer: str, panel: str | None, now: datetime
-    ) -> str | None:
-        claimable = or_(
-            col(ReviewItemRow.status) == "pending",
-            and_(col(ReviewItemRow.status) == "claimed", col(ReviewItemRow.lease_until) < now),
-        )
-        mine = exists().where(
-            col(ReviewDecisionRow.review_item_id) == col(ReviewItemRow.id),
-            col(ReviewDecisionRow.reviewer) == reviewer,
-        )
-        pick = (
-            select(ReviewItemRow.id, ReviewItemRow.panel)
-            .where(claimable, ~mine)
-            .order_by(col(ReviewItemRow.uncertainty).desc(), col(ReviewItemRow.created_at))
-            .limit(1)
-        )
-        if panel is not None:
-            pick = pick.where(col(ReviewItemRow.panel) == panel)
-        if self.postgres:
-            pick = pick.with_for_update(skip_locked=True)
-        found = (await session.exec(pick)).first()
-        if found is None:
-            return None
-        item_id, item_panel = found
-        lease = (
-            self.config.panels[item_panel].review_lease_s
-            if item_panel in self.config.panels
-            else 900.0
-        )
-        result = await session.exec(
-            update(ReviewItemRow)
-            .where(col(ReviewItemRow.id) == item_id, claimable)
-            .values(
-                status="claimed",
-                claimed_by=reviewer,
-                lease_until=now + timedelta(seconds=lease),
-                updated_at=now,
-            )
-        )
-        return item_id if result.rowcount == 1 else ""
 
     async def release(self, item_id: str, reviewer: str) -> ReviewItemPublic:
         async with self.sessions() as session:
-            result = await session.exec(
-                update(ReviewItemRow)
-                .where(
-                    col(ReviewItemRow.id) == item_id,
-                    col(ReviewItemRow.status) == "claimed",
-                    col(ReviewItemRow.claimed_by) == reviewer,
-                )
-                .values(status="pending", claimed_by=None, lease_until=None, updated_at=utcnow())
-            )
+            released = await self._repo(session).unclaim(item_id, reviewer, utcnow())
             await session.commit()
-            row = await session.get(ReviewItemRow, item_id)
-            if row is None:
-                raise NotFound(f"no review item with id {item_id!r}")
-            if result.rowcount != 1:
+            row = await self._item(session, item_id)
+            if not released:
                 raise Conflict(f"review item {item_id} is not claimed by {reviewer!r}")
             return await self._public(session, row, reviewer)
 
@@ -167,10 +128,9 @@ class ReviewService:
     ) -> ReviewItemPublic:
         """Record a reviewer's verdict; finalise the evaluation when the item is complete."""
         async with self.sessions() as session:
-            row = await session.get(ReviewItemRow, item_id)
-            if row is None:
-                raise NotFound(f"no review item with id {item_id!r}")
-            evaluation = await session.get(EvaluationRow, row.evaluation_id)
+            repo = self._repo(session)
+            row = await self._item(session, item_id)
+            evaluation = await EvaluationRepository(session).get(row.evaluation_id)
             assert evaluation is not None
             rubric = self.config.rubrics.get(evaluation.rubric_id)
             if rubric is None:
@@ -182,98 +142,63 @@ class ReviewService:
                 )
             now = utcnow()
             stage = row.stage
-            consumed = await session.exec(
-                update(ReviewItemRow)
-                .where(
-                    col(ReviewItemRow.id) == item_id,
-                    col(ReviewItemRow.status) == "claimed",
-                    col(ReviewItemRow.claimed_by) == reviewer,
-                )
-                .values(status="pending", claimed_by=None, lease_until=None, updated_at=now)
-            )
-            if consumed.rowcount != 1:
-                state = (
-                    "already decided"
-                    if row.status == "decided"
-                    else (
-                        f"claimed by {row.claimed_by!r}"
-                        if row.status == "claimed"
-                        else "not claimed"
-                    )
-                )
-                raise Conflict(f"review item {item_id} is {state}; claim it first")
-            session.add(
-                ReviewDecisionRow(
-                    review_item_id=item_id,
-                    evaluation_id=row.evaluation_id,
-                    reviewer=reviewer,
-                    stage=stage,
-                    value=value,
-                    comment=comment,
-                    created_at=now,
-                )
+            if not await repo.unclaim(item_id, reviewer, now):
+                raise Conflict(f"review item {item_id} is {_state(row)}; claim it first")
+            decision = ReviewDecisionRow(
+                review_item_id=item_id,
+                evaluation_id=row.evaluation_id,
+                reviewer=reviewer,
+                stage=stage,
+                value=value,
+                comment=comment,
+                created_at=now,
             )
             try:
-                await session.flush()
+                await repo.add_decision(decision)
             except IntegrityError as exc:
                 raise Conflict(f"{reviewer!r} already decided item {item_id}") from exc
             await session.refresh(row)
-            decisions = await self._decisions(session, item_id, stage)
-            final = None
-            if stage == "adjudication":
-                final = value
-            elif len(decisions) >= row.required_reviews:
-                values = {repr(d.value) for d in decisions}
-                if len(values) == 1:
-                    final = value
-                else:
-                    row.stage = "adjudication"
-            if final is not None:
-                row.status = "decided"
-                row.final_value = final
-                row.decided_at = now
-                evaluation.verdict_value = final
-                evaluation.verdict_source = "human"
-                evaluation.verdict_compliant = rubric.is_compliant(final)
-                evaluation.status = "decided"
-                evaluation.updated_at = now
-                session.add(evaluation)
+            decided = [d.value for d in await repo.decisions(item_id, stage)]
+            agreed = consensus(stage, decided, row.required_reviews)
+            if agreed.outcome == "adjudicate":
+                row.stage = "adjudication"
+            elif agreed.outcome == "final":
+                _finalise(row, evaluation, rubric, agreed.value, now)
             row.updated_at = now
-            session.add(row)
-            hook = final is not None and evaluation.webhook_url
-            if hook and evaluation.webhook_url:  # re-sent: the final verdict changed
-                votes = await EvaluationRepository(session).votes(evaluation.id)
-                shown = [present.vote(v) for v in votes]
-                payload = present.evaluation(evaluation, shown, row).model_dump(mode="json")
-                session.add(
-                    delivery(
-                        evaluation.id,
-                        evaluation.webhook_url,
-                        "evaluation.verdict_changed",
-                        payload,
-                        evaluation.api_key_id,
-                    )
-                )
+            await repo.save(row, evaluation)
+            hook = agreed.outcome == "final" and bool(evaluation.webhook_url)
+            if hook:  # re-sent: the final verdict changed
+                await self._notify(session, evaluation, row)
             await session.commit()
             if hook and self.webhooks:
                 self.webhooks.wake()
             return await self._public(session, row, reviewer)
 
-    async def _decisions(
-        self, session: AsyncSession, item_id: str, stage: str | None = None
-    ) -> Sequence[ReviewDecisionRow]:
-        q = select(ReviewDecisionRow).where(col(ReviewDecisionRow.review_item_id) == item_id)
-        if stage is not None:
-            q = q.where(col(ReviewDecisionRow.stage) == stage)
-        return (await session.exec(q.order_by(col(ReviewDecisionRow.id)))).all()
+    @staticmethod
+    async def _notify(session: AsyncSession, evaluation: EvaluationRow, row: ReviewItemRow) -> None:
+        """Queue the `evaluation.verdict_changed` webhook (commits with the decision)."""
+        assert evaluation.webhook_url is not None
+        votes = await EvaluationRepository(session).votes(evaluation.id)
+        shown = [present.vote(v) for v in votes]
+        payload = present.evaluation(evaluation, shown, row).model_dump(mode="json")
+        session.add(
+            delivery(
+                evaluation.id,
+                evaluation.webhook_url,
+                "evaluation.verdict_changed",
+                payload,
+                evaluation.api_key_id,
+            )
+        )
 
     async def _public(
         self, session: AsyncSession, row: ReviewItemRow, reviewer: str | None
     ) -> ReviewItemPublic:
-        evaluation = await session.get(EvaluationRow, row.evaluation_id)
+        evaluations = EvaluationRepository(session)
+        evaluation = await evaluations.get(row.evaluation_id)
         assert evaluation is not None
-        votes = await EvaluationRepository(session).votes(row.evaluation_id)
-        decisions = await self._decisions(session, row.id)
+        votes = await evaluations.votes(row.evaluation_id)
+        decisions = await ReviewRepository(session).decisions(row.id)
         panel = self.config.panels.get(row.panel)
         blind = panel.blind_review if panel else True
         decided_by_me = reviewer is not None and any(d.reviewer == reviewer for d in decisions)

@@ -1,0 +1,129 @@
+"""Queries over review items and decisions. Services call these; routes do not.
+
+Claiming is one atomic UPDATE of the best candidate row (PostgreSQL: the candidate is
+picked with FOR UPDATE SKIP LOCKED; SQLite serialises writers), guarded again by its
+status in the outer WHERE, so no item is ever handed to two reviewers. A decision
+consumes the claim with a conditional UPDATE too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.store.tables import ReviewDecisionRow, ReviewItemRow
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Pending, or claimed under a lease that ran out."""
+    return or_(
+        col(ReviewItemRow.status) == "pending",
+        and_(col(ReviewItemRow.status) == "claimed", col(ReviewItemRow.lease_until) < now),
+    )
+
+
+class ReviewRepository:
+    """Review persistence over one session (the caller owns the transaction)."""
+
+    def __init__(self, session: AsyncSession, postgres: bool = False) -> None:
+        self.session = session
+        self.postgres = postgres
+
+    async def get(self, item_id: str) -> ReviewItemRow | None:
+        return await self.session.get(ReviewItemRow, item_id)
+
+    async def page(
+        self, status: str | None, panel: str | None, limit: int, offset: int
+    ) -> tuple[Sequence[ReviewItemRow], int]:
+        """Items most uncertain first (then oldest), and how many match in all."""
+        conditions = []
+        if status:
+            conditions.append(col(ReviewItemRow.status) == status)
+        if panel:
+            conditions.append(col(ReviewItemRow.panel) == panel)
+        total = (
+            await self.session.exec(
+                select(func.count()).select_from(ReviewItemRow).where(*conditions)
+            )
+        ).one()
+        rows = (
+            await self.session.exec(
+                select(ReviewItemRow)
+                .where(*conditions)
+                .order_by(col(ReviewItemRow.uncertainty).desc(), col(ReviewItemRow.created_at))
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+        return rows, int(total)
+
+    async def candidate(
+        self, reviewer: str, panel: str | None, now: datetime
+    ) -> tuple[str, str] | None:
+        """(id, panel) of the most uncertain claimable item `reviewer` has not decided."""
+        mine = exists().where(
+            col(ReviewDecisionRow.review_item_id) == col(ReviewItemRow.id),
+            col(ReviewDecisionRow.reviewer) == reviewer,
+        )
+        pick = (
+            select(ReviewItemRow.id, ReviewItemRow.panel)
+            .where(_claimable(now), ~mine)
+            .order_by(col(ReviewItemRow.uncertainty).desc(), col(ReviewItemRow.created_at))
+            .limit(1)
+        )
+        if panel is not None:
+            pick = pick.where(col(ReviewItemRow.panel) == panel)
+        if self.postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        found = (await self.session.exec(pick)).first()
+        return None if found is None else (found[0], found[1])
+
+    async def claim(self, item_id: str, reviewer: str, now: datetime, lease_s: float) -> bool:
+        """Claim `item_id` for `reviewer` if it is still claimable; False if another won."""
+        result = await self.session.exec(
+            update(ReviewItemRow)
+            .where(col(ReviewItemRow.id) == item_id, _claimable(now))
+            .values(
+                status="claimed",
+                claimed_by=reviewer,
+                lease_until=now + timedelta(seconds=lease_s),
+                updated_at=now,
+            )
+        )
+        return result.rowcount == 1
+
+    async def unclaim(self, item_id: str, reviewer: str, now: datetime) -> bool:
+        """Put `reviewer`'s claim on the item back to pending (a release, or a decision
+        consuming it); False if the item is not claimed by `reviewer`."""
+        result = await self.session.exec(
+            update(ReviewItemRow)
+            .where(
+                col(ReviewItemRow.id) == item_id,
+                col(ReviewItemRow.status) == "claimed",
+                col(ReviewItemRow.claimed_by) == reviewer,
+            )
+            .values(status="pending", claimed_by=None, lease_until=None, updated_at=now)
+        )
+        return result.rowcount == 1
+
+    async def add_decision(self, decision: ReviewDecisionRow) -> None:
+        """Insert a decision; IntegrityError if this reviewer already decided the stage."""
+        self.session.add(decision)
+        await self.session.flush()
+
+    async def decisions(
+        self, item_id: str, stage: str | None = None
+    ) -> Sequence[ReviewDecisionRow]:
+        q = select(ReviewDecisionRow).where(col(ReviewDecisionRow.review_item_id) == item_id)
+        if stage is not None:
+            q = q.where(col(ReviewDecisionRow.stage) == stage)
+        return (await self.session.exec(q.order_by(col(ReviewDecisionRow.id)))).all()
+
+    async def save(self, *rows: Any) -> None:
+        for row in rows:
+            self.session.add(row)
