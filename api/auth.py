@@ -12,20 +12,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import secrets
 import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import Request
-from sqlmodel import col, select
 
 from api.errors import Forbidden, RateLimited, Unauthorized
 from api.store.engine import SessionFactory
-from api.store.tables import ApiKeyRow, utcnow
+from api.store.keys import KeyRepository
 
 Scope = Literal["evaluate", "review", "admin"]
 SCOPES: tuple[Scope, ...] = ("evaluate", "review", "admin")
@@ -48,13 +45,6 @@ class Principal:
 
 
 OPEN = Principal(None, "open", frozenset(SCOPES), None, None)
-
-
-def new_key() -> tuple[str, str, str]:
-    """A fresh key: (full key, prefix, sha256 hex)."""
-    prefix = secrets.token_hex(4)
-    key = f"qk_{prefix}_{secrets.token_urlsafe(24)}"
-    return key, prefix, hashlib.sha256(key.encode()).hexdigest()
 
 
 class RateLimiter:
@@ -92,12 +82,7 @@ class Authenticator:
         if time.monotonic() < self._open_until:
             return self._open
         async with self.sessions() as session:
-            found = (
-                await session.exec(
-                    select(ApiKeyRow.id).where(col(ApiKeyRow.revoked_at).is_(None)).limit(1)
-                )
-            ).first()
-        self._open = found is None
+            self._open = not await KeyRepository(session).any_active()
         self._open_until = time.monotonic() + OPEN_CHECK_S
         return self._open
 
@@ -112,9 +97,7 @@ class Authenticator:
             raise Unauthorized("malformed API key")
         digest = hashlib.sha256(key.encode()).hexdigest()
         async with self.sessions() as session:
-            rows = (
-                await session.exec(select(ApiKeyRow).where(col(ApiKeyRow.prefix) == parts[1]))
-            ).all()
+            rows = await KeyRepository(session).by_prefix(parts[1])
         row = next((r for r in rows if hmac.compare_digest(r.sha256, digest)), None)
         if row is None or row.revoked_at is not None:
             raise Unauthorized("unknown or revoked API key")
@@ -146,53 +129,3 @@ def requires(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
 
     dependency.__name__ = f"requires_{scope}"
     return dependency
-
-
-async def create_key(
-    sessions: SessionFactory,
-    name: str,
-    scopes: list[str],
-    panels: list[str] | None,
-    rate_limit_per_min: int | None,
-) -> tuple[str, ApiKeyRow]:
-    """Store a new key; returns the key (shown once) and its row."""
-    bad = sorted(set(scopes) - set(SCOPES))
-    if bad or not scopes:
-        raise ValueError(
-            f"scopes must be among {', '.join(SCOPES)}; got {', '.join(bad) or 'none'}"
-        )
-    key, prefix, digest = new_key()
-    webhook_secret = "whsec_" + secrets.token_urlsafe(24)
-    row = ApiKeyRow(
-        id=uuid.uuid4().hex,
-        name=name,
-        prefix=prefix,
-        sha256=digest,
-        scopes=sorted(set(scopes)),
-        panels=panels,
-        rate_limit_per_min=rate_limit_per_min,
-        webhook_secret=webhook_secret,
-        created_at=utcnow(),
-    )
-    async with sessions() as session:
-        session.add(row)
-        await session.commit()
-    return key, row
-
-
-async def list_keys(sessions: SessionFactory) -> list[ApiKeyRow]:
-    async with sessions() as session:
-        return list(
-            (await session.exec(select(ApiKeyRow).order_by(col(ApiKeyRow.created_at)))).all()
-        )
-
-
-async def revoke_key(sessions: SessionFactory, key_id: str) -> bool:
-    async with sessions() as session:
-        row = await session.get(ApiKeyRow, key_id)
-        if row is None or row.revoked_at is not None:
-            return False
-        row.revoked_at = utcnow()
-        session.add(row)
-        await session.commit()
-        return True

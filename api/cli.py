@@ -94,7 +94,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from api import auth
+    from api.services import keys
 
     settings = _settings(args)
     if args.keys_command == "create":
@@ -102,7 +102,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         scopes = [s for s in args.scopes.split(",") if s]
         try:
             key, row = _run(
-                lambda s: auth.create_key(s, args.name, scopes, panels, args.rate_limit), settings
+                lambda s: keys.create_key(s, args.name, scopes, panels, args.rate_limit), settings
             )
         except ValueError as exc:
             print(f"quorum: {exc}", file=sys.stderr)
@@ -113,7 +113,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         print("Store them now: the key is not shown again.")
         return 0
     if args.keys_command == "list":
-        rows = _run(auth.list_keys, settings)
+        rows = _run(keys.list_keys, settings)
         for r in rows:
             state = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
             allowed = ",".join(r.panels) if r.panels is not None else "*"
@@ -124,7 +124,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         if not rows:
             print("no keys: the API is open on loopback and refuses other addresses")
         return 0
-    revoked = _run(lambda s: auth.revoke_key(s, args.key_id), settings)
+    revoked = _run(lambda s: keys.revoke_key(s, args.key_id), settings)
     if not revoked:
         print(f"quorum: no active key with id {args.key_id}", file=sys.stderr)
         return 2
@@ -227,7 +227,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     _limit_malloc_arenas()
 
-    from api import auth
+    from api.services import keys
     from api.store.migrate import upgrade
 
     settings = _settings(args)
@@ -235,8 +235,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.auto_migrate:
         upgrade(settings.database_url)
         os.environ["QUORUM_AUTO_MIGRATE"] = "false"  # done once here, not per worker
-    keys = [k for k in _run(auth.list_keys, settings) if k.revoked_at is None]
-    if not keys and not _is_loopback(args.host):
+    active = [k for k in _run(keys.list_keys, settings) if k.revoked_at is None]
+    if not active and not _is_loopback(args.host):
         print(
             f"quorum: refusing to serve on {args.host} with no API key: anyone could use it. "
             "Create one with `quorum keys create --name NAME --scopes evaluate,review,admin`, "

@@ -8,11 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import InvalidInput, InvalidRequest, QuorumError, Unauthorized, Unavailable
+from api.store import DataError, DBAPIError, OperationalError, PoolTimeout
 
 log = logging.getLogger("quorum.api")
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
 
 from api.deps import Sessions
 from api.errors import Unavailable
 from api.metrics import exposition
 from api.problems import DATABASE_RETRY_S, respond
+from api.store.engine import ping
 
 router = APIRouter(tags=["health"])
 
@@ -28,8 +28,7 @@ async def readyz(request: Request, sessions: Sessions) -> Any:
     if getattr(request.app.state, "config", None) is None:
         return respond(Unavailable("configuration not loaded", DATABASE_RETRY_S), request)
     try:
-        async with sessions() as session:
-            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        await ping(sessions)
     except Exception as exc:
         unreachable = f"database unreachable: {type(exc).__name__}"
         return respond(Unavailable(unreachable, DATABASE_RETRY_S), request)

@@ -14,10 +14,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, tuple_
-from sqlmodel import col, select
-
 from api.config import QuorumConfig
+from api.store.audit import AuditRepository
 from api.store.engine import SessionFactory
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow, utcnow
 
@@ -120,53 +118,14 @@ async def export_lines(
     after: tuple[datetime, str] | None = None
     while True:
         async with sessions() as session:
-            q = select(EvaluationRow).where(
-                col(EvaluationRow.created_at) >= since, col(EvaluationRow.created_at) < until
-            )
-            if panel is not None:
-                q = q.where(col(EvaluationRow.panel) == panel)
-            if after is not None:
-                q = q.where(
-                    tuple_(col(EvaluationRow.created_at), col(EvaluationRow.id)) > tuple_(*after)
-                )
-            rows = list(
-                (
-                    await session.exec(
-                        q.order_by(col(EvaluationRow.created_at), col(EvaluationRow.id)).limit(
-                            BATCH
-                        )
-                    )
-                ).all()
-            )
+            repo = AuditRepository(session)
+            rows = await repo.evaluations(since, until, panel, after, BATCH)
             if not rows:
                 return
             ids = [r.id for r in rows]
-            votes: dict[str, list[VoteRow]] = {}
-            for v in (
-                await session.exec(
-                    select(VoteRow)
-                    .where(col(VoteRow.evaluation_id).in_(ids))
-                    .order_by(col(VoteRow.id))
-                )
-            ).all():
-                votes.setdefault(v.evaluation_id, []).append(v)
-            reviews = {
-                r.evaluation_id: r
-                for r in (
-                    await session.exec(
-                        select(ReviewItemRow).where(col(ReviewItemRow.evaluation_id).in_(ids))
-                    )
-                ).all()
-            }
-            decisions: dict[str, list[ReviewDecisionRow]] = {}
-            for d in (
-                await session.exec(
-                    select(ReviewDecisionRow)
-                    .where(col(ReviewDecisionRow.evaluation_id).in_(ids))
-                    .order_by(col(ReviewDecisionRow.id))
-                )
-            ).all():
-                decisions.setdefault(d.evaluation_id, []).append(d)
+            votes = await repo.votes(ids)
+            reviews = await repo.review_items(ids)
+            decisions = await repo.decisions(ids)
         for r in rows:
             line = record(
                 r, votes.get(r.id, []), reviews.get(r.id), decisions.get(r.id, []), config
@@ -178,17 +137,7 @@ async def export_lines(
 
 async def apply_retention(sessions: SessionFactory, days: int) -> int:
     """Delete evaluations (with their votes, review items and decisions) older than `days`."""
-    cutoff = utcnow() - timedelta(days=days)
     async with sessions() as session:
-        old = select(EvaluationRow.id).where(col(EvaluationRow.created_at) < cutoff)
-        items = select(ReviewItemRow.id).where(col(ReviewItemRow.evaluation_id).in_(old))
-        await session.exec(
-            delete(ReviewDecisionRow).where(col(ReviewDecisionRow.review_item_id).in_(items))
-        )
-        await session.exec(delete(ReviewItemRow).where(col(ReviewItemRow.evaluation_id).in_(old)))
-        await session.exec(delete(VoteRow).where(col(VoteRow.evaluation_id).in_(old)))
-        result = await session.exec(
-            delete(EvaluationRow).where(col(EvaluationRow.created_at) < cutoff)
-        )
+        gone = await AuditRepository(session).delete_before(utcnow() - timedelta(days=days))
         await session.commit()
-        return int(result.rowcount)
+        return gone

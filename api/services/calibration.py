@@ -16,13 +16,11 @@ import math
 import uuid
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import col, select
-
 from api.config import QuorumConfig
 from api.errors import InvalidInput
+from api.store.calibrations import CalibrationRepository
 from api.store.engine import SessionFactory
-from api.store.tables import CalibrationRow, EvaluationRow, ReviewItemRow, utcnow
+from api.store.tables import CalibrationRow, utcnow
 from routing import RoutingPolicy
 from routing.calibration import calibrate
 
@@ -46,21 +44,7 @@ class CalibrationService:
     async def refresh(self) -> None:
         """Load the newest applied calibration of every panel (other replicas' too)."""
         async with self.sessions() as session:
-            latest = (
-                select(CalibrationRow.panel, func.max(CalibrationRow.version).label("v"))
-                .where(col(CalibrationRow.applied))
-                .group_by(CalibrationRow.panel)
-                .subquery()
-            )
-            rows = (
-                await session.exec(
-                    select(CalibrationRow).join(
-                        latest,
-                        (col(CalibrationRow.panel) == latest.c.panel)
-                        & (col(CalibrationRow.version) == latest.c.v),
-                    )
-                )
-            ).all()
+            rows = await CalibrationRepository(session).newest_applied()
         self._in_force = {
             r.panel: (r.threshold if r.threshold is not None else math.inf) for r in rows
         }
@@ -70,17 +54,8 @@ class CalibrationService:
         if not (0 < alpha < 1 and 0 < delta < 1):
             raise InvalidInput("alpha and delta must be between 0 and 1")
         async with self.sessions() as session:
-            rows = (
-                await session.exec(
-                    select(EvaluationRow, ReviewItemRow.reasons)
-                    .join(ReviewItemRow, col(ReviewItemRow.evaluation_id) == col(EvaluationRow.id))
-                    .where(
-                        col(EvaluationRow.panel) == panel,
-                        col(EvaluationRow.verdict_source) == "human",
-                        col(EvaluationRow.confidence).is_not(None),
-                    )
-                )
-            ).all()
+            repo = CalibrationRepository(session)
+            rows = await repo.reviewed(panel)
             usable = [
                 (e, reasons)
                 for e, reasons in rows
@@ -93,17 +68,11 @@ class CalibrationService:
                 int(_same((e.outcome or {}).get("panel_value"), e.verdict_value)) for e, _ in usable
             ]
             result = calibrate(confidence, agree, alpha=alpha, delta=delta)
-            version = (
-                await session.exec(
-                    select(func.max(CalibrationRow.version)).where(
-                        col(CalibrationRow.panel) == panel
-                    )
-                )
-            ).one()
+            version = await repo.latest_version(panel)
             row = CalibrationRow(
                 id=uuid.uuid4().hex,
                 panel=panel,
-                version=(version or 0) + 1,
+                version=version + 1,
                 alpha=alpha,
                 delta=delta,
                 threshold=result.threshold if math.isfinite(result.threshold) else None,
@@ -118,7 +87,7 @@ class CalibrationService:
                 applied=apply,
                 created_at=utcnow(),
             )
-            session.add(row)
+            await repo.add(row)
             await session.commit()
         if apply:
             await self.refresh()
@@ -127,15 +96,7 @@ class CalibrationService:
     async def history(self, panel: str) -> list[CalibrationRow]:
         self.config.panel(panel)
         async with self.sessions() as session:
-            return list(
-                (
-                    await session.exec(
-                        select(CalibrationRow)
-                        .where(col(CalibrationRow.panel) == panel)
-                        .order_by(col(CalibrationRow.version).desc())
-                    )
-                ).all()
-            )
+            return await CalibrationRepository(session).history(panel)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -17,8 +17,6 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy.exc import IntegrityError
-
 from api.config import PanelConfig, QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
 from api.metrics import Metrics
@@ -28,7 +26,7 @@ from api.services.admission import Admission, Ticket
 from api.services.leases import Leases
 from api.services.records import Kind
 from api.services.webhooks import WebhookSender, delivery
-from api.store.engine import SessionFactory
+from api.store import IntegrityError, SessionFactory
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, utcnow
 from judges import PanelRunner, Vote

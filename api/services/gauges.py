@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func
-from sqlmodel import col, select
-
 from api.metrics import Metrics
 from api.services.stats import StatsService, WindowStats
 from api.store.engine import SessionFactory
-from api.store.tables import ReviewItemRow, utcnow
+from api.store.reviews import ReviewRepository
+from api.store.tables import utcnow
 
 log = logging.getLogger("quorum.gauges")
 
@@ -24,18 +22,9 @@ async def refresh(
     each panel's window statistics (for the reliability weights in force)."""
     panels = list(stats.config.panels)
     async with sessions() as session:
-        depth = await session.exec(
-            select(ReviewItemRow.panel, ReviewItemRow.status, func.count()).group_by(
-                ReviewItemRow.panel, ReviewItemRow.status
-            )
-        )
-        counts = {(p, s): n for p, s, n in depth.all()}
-        oldest = await session.exec(
-            select(ReviewItemRow.panel, func.min(ReviewItemRow.created_at))
-            .where(col(ReviewItemRow.status) == "pending")
-            .group_by(ReviewItemRow.panel)
-        )
-        ages = dict(oldest.all())
+        repo = ReviewRepository(session)
+        counts = await repo.depth()
+        ages = await repo.oldest_pending()
     now = utcnow()
     for panel in panels:
         for status in REVIEW_STATUSES:

@@ -11,16 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from api.config import QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
 from api.schemas import ReviewDecisionPublic, ReviewItemPublic
 from api.services import present
 from api.services.consensus import consensus
 from api.services.webhooks import WebhookSender, delivery
-from api.store.engine import SessionFactory
+from api.store import AsyncSession, IntegrityError, SessionFactory
 from api.store.evaluations import EvaluationRepository
 from api.store.reviews import ReviewRepository
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow

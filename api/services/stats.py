@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine
-from sqlmodel import Session
 
 from api.config import PanelConfig, QuorumConfig
 from api.errors import InvalidInput
+from api.store import Engine, Session
 from api.store.tables import utcnow
 from api.store.window import WindowRepository
 from routing import (

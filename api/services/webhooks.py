@@ -23,11 +23,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import update
-from sqlmodel import col, select
 
 from api.store.engine import SessionFactory
-from api.store.tables import ApiKeyRow, WebhookDeliveryRow, utcnow
+from api.store.tables import WebhookDeliveryRow, utcnow
+from api.store.webhooks import WebhookRepository
 
 log = logging.getLogger("quorum.webhooks")
 
@@ -110,37 +109,15 @@ class WebhookSender:
         if api_key_id is None:
             return self.default_secret
         async with self.sessions() as session:
-            key = await session.get(ApiKeyRow, api_key_id)
-            return key.webhook_secret if key and key.webhook_secret else self.default_secret
+            return await WebhookRepository(session).secret_of(api_key_id) or self.default_secret
 
     async def send_due(self, limit: int = 20) -> int:
         """Claim and send up to `limit` due deliveries; returns how many were attempted."""
         now = utcnow()
         async with self.sessions() as session:
-            due = (
-                await session.exec(
-                    select(WebhookDeliveryRow)
-                    .where(
-                        col(WebhookDeliveryRow.status) == "pending",
-                        col(WebhookDeliveryRow.next_attempt_at) <= now,
-                    )
-                    .order_by(col(WebhookDeliveryRow.next_attempt_at))
-                    .limit(limit)
-                )
-            ).all()
-            claimed = []
-            for d in due:
-                result = await session.exec(
-                    update(WebhookDeliveryRow)
-                    .where(
-                        col(WebhookDeliveryRow.id) == d.id,
-                        col(WebhookDeliveryRow.status) == "pending",
-                        col(WebhookDeliveryRow.next_attempt_at) == d.next_attempt_at,
-                    )
-                    .values(next_attempt_at=now + timedelta(seconds=CLAIM_S))
-                )
-                if result.rowcount == 1:
-                    claimed.append(d)
+            repo = WebhookRepository(session)
+            until = now + timedelta(seconds=CLAIM_S)
+            claimed = [d for d in await repo.due(now, limit) if await repo.claim(d, until)]
             await session.commit()
         await asyncio.gather(*(self._send(d) for d in claimed))
         return len(claimed)
@@ -184,11 +161,7 @@ class WebhookSender:
             next_at: datetime = now + timedelta(seconds=backoff(attempts))
             values.update(next_attempt_at=next_at)
         async with self.sessions() as session:
-            await session.exec(
-                update(WebhookDeliveryRow)
-                .where(col(WebhookDeliveryRow.id) == d.id)
-                .values(**values)
-            )
+            await WebhookRepository(session).record(d.id, values)
             await session.commit()
 
     async def close(self) -> None:

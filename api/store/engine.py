@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -79,6 +79,12 @@ def make_sync_engine(url: str) -> Engine:
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def ping(factory: SessionFactory) -> None:
+    """Raise unless the database answers a trivial query."""
+    async with factory() as session:
+        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
 
 
 async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:

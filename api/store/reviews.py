@@ -124,6 +124,24 @@ class ReviewRepository:
             q = q.where(col(ReviewDecisionRow.stage) == stage)
         return (await self.session.exec(q.order_by(col(ReviewDecisionRow.id)))).all()
 
+    async def depth(self) -> dict[tuple[str, str], int]:
+        """How many review items each (panel, status) holds."""
+        rows = await self.session.exec(
+            select(ReviewItemRow.panel, ReviewItemRow.status, func.count()).group_by(
+                ReviewItemRow.panel, ReviewItemRow.status
+            )
+        )
+        return {(p, s): int(n) for p, s, n in rows.all()}
+
+    async def oldest_pending(self) -> dict[str, datetime]:
+        """When each panel's oldest pending item was created."""
+        rows = await self.session.exec(
+            select(ReviewItemRow.panel, func.min(ReviewItemRow.created_at))
+            .where(col(ReviewItemRow.status) == "pending")
+            .group_by(ReviewItemRow.panel)
+        )
+        return {p: t for p, t in rows.all() if t is not None}
+
     async def save(self, *rows: Any) -> None:
         for row in rows:
             self.session.add(row)

@@ -44,7 +44,7 @@ def secured(
     import asyncio
 
     from api.app import create_app
-    from api.auth import create_key
+    from api.services.keys import create_key
     from api.settings import Settings
     from api.store.engine import make_engine, make_session_factory
     from api.store.migrate import upgrade

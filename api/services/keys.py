@@ -1,0 +1,67 @@
+"""API keys: create (shown once, stored as a SHA-256), list, revoke."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from api.auth import SCOPES
+from api.store.engine import SessionFactory
+from api.store.keys import KeyRepository
+from api.store.tables import ApiKeyRow, utcnow
+
+
+def new_key() -> tuple[str, str, str]:
+    """A fresh key: (full key, prefix, sha256 hex)."""
+    prefix = secrets.token_hex(4)
+    key = f"qk_{prefix}_{secrets.token_urlsafe(24)}"
+    return key, prefix, hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_key(
+    sessions: SessionFactory,
+    name: str,
+    scopes: list[str],
+    panels: list[str] | None,
+    rate_limit_per_min: int | None,
+) -> tuple[str, ApiKeyRow]:
+    """Store a new key; returns the key (shown once) and its row."""
+    bad = sorted(set(scopes) - set(SCOPES))
+    if bad or not scopes:
+        raise ValueError(
+            f"scopes must be among {', '.join(SCOPES)}; got {', '.join(bad) or 'none'}"
+        )
+    key, prefix, digest = new_key()
+    webhook_secret = "whsec_" + secrets.token_urlsafe(24)
+    row = ApiKeyRow(
+        id=uuid.uuid4().hex,
+        name=name,
+        prefix=prefix,
+        sha256=digest,
+        scopes=sorted(set(scopes)),
+        panels=panels,
+        rate_limit_per_min=rate_limit_per_min,
+        webhook_secret=webhook_secret,
+        created_at=utcnow(),
+    )
+    async with sessions() as session:
+        await KeyRepository(session).add(row)
+        await session.commit()
+    return key, row
+
+
+async def list_keys(sessions: SessionFactory) -> list[ApiKeyRow]:
+    async with sessions() as session:
+        return await KeyRepository(session).all()
+
+
+async def revoke_key(sessions: SessionFactory, key_id: str) -> bool:
+    async with sessions() as session:
+        repo = KeyRepository(session)
+        row = await repo.get(key_id)
+        if row is None or row.revoked_at is not None:
+            return False
+        await repo.revoke(row)
+        await session.commit()
+        return True

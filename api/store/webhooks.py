@@ -1,0 +1,61 @@
+"""Queries over the webhook outbox (deliveries commit with the result they announce)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.store.tables import ApiKeyRow, WebhookDeliveryRow
+
+
+class WebhookRepository:
+    """Outbox persistence over one session (the caller owns the transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def secret_of(self, api_key_id: str) -> str | None:
+        """The signing secret of the key that asked for the webhook, if it has one."""
+        key = await self.session.get(ApiKeyRow, api_key_id)
+        return key.webhook_secret if key and key.webhook_secret else None
+
+    async def due(self, now: datetime, limit: int) -> Sequence[WebhookDeliveryRow]:
+        """Pending deliveries whose next attempt is due, earliest first."""
+        return (
+            await self.session.exec(
+                select(WebhookDeliveryRow)
+                .where(
+                    col(WebhookDeliveryRow.status) == "pending",
+                    col(WebhookDeliveryRow.next_attempt_at) <= now,
+                )
+                .order_by(col(WebhookDeliveryRow.next_attempt_at))
+                .limit(limit)
+            )
+        ).all()
+
+    async def claim(self, d: WebhookDeliveryRow, until: datetime) -> bool:
+        """Push a due delivery's next attempt to `until` (this process sends it now);
+        False if another process claimed it first."""
+        result = await self.session.exec(
+            update(WebhookDeliveryRow)
+            .where(
+                col(WebhookDeliveryRow.id) == d.id,
+                col(WebhookDeliveryRow.status) == "pending",
+                col(WebhookDeliveryRow.next_attempt_at) == d.next_attempt_at,
+            )
+            .values(next_attempt_at=until)
+        )
+        return result.rowcount == 1
+
+    async def record(self, delivery_id: str, values: dict[str, Any]) -> None:
+        """Store an attempt's outcome."""
+        await self.session.exec(
+            update(WebhookDeliveryRow)
+            .where(col(WebhookDeliveryRow.id) == delivery_id)
+            .values(**values)
+        )
