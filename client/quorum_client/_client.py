@@ -2,8 +2,8 @@
 
 Both clients run the same request specs (`Endpoints`: one `Call` per endpoint, saying what
 to send and how to read the answer) through the same retry policy (`_Base`); only the I/O
-differs. Answers are the pydantic models of `api.schemas`, the ones the service itself
-serves, so client and API cannot drift. See docs/client.md.
+differs. Answers are the client's own pydantic models (`_models`, `_requests`), which the
+Quorum test suite compares with the service's OpenAPI schema. See docs/client.md.
 """
 
 from __future__ import annotations
@@ -22,23 +22,25 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
-from api.schemas import (
+from quorum_client._models import (
     AgreementReport,
-    BatchCreate,
     BatchResult,
+    EvaluationPublic,
+    PanelPublic,
+    ReviewItemPublic,
+    RubricPublic,
+    ScaleValue,
+)
+from quorum_client._requests import (
+    BatchCreate,
     ClaimRequest,
     ComparisonCreate,
     EvaluationCreate,
-    EvaluationPublic,
     PairwiseInput,
-    PanelPublic,
     PointwiseInput,
     ReleaseRequest,
-    ReviewItemPublic,
-    RubricPublic,
     VerdictRequest,
 )
-from rubrics import ScaleValue
 
 _JITTER = random.Random()  # our own: the global generator belongs to the application
 T = TypeVar("T")
