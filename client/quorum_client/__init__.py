@@ -5,15 +5,13 @@ pydantic only, never the service. `QuorumClient` blocks, `AsyncQuorumClient` awa
 send the same `Endpoints` calls with the same retry policy and return the models below.
 """
 
-from quorum_client._client import (
-    AsyncQuorumClient,
+from quorum_client._client import AsyncQuorumClient, QuorumClient
+from quorum_client._endpoints import Call, Endpoints
+from quorum_client._errors import (
     AuthError,
-    Call,
     ConflictError,
-    Endpoints,
     NotFoundError,
     QuorumAPIError,
-    QuorumClient,
     RateLimitError,
     UnavailableError,
     ValidationError,
