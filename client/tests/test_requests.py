@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unittest
+from typing import Any
 
 import httpx
 import pydantic
@@ -97,7 +98,7 @@ class RequestTest(unittest.TestCase):
             "count": 2,
         }
         transport, seen = scripted(httpx.Response(200, json=results))
-        items = [
+        items: list[EvaluationCreate | ComparisonCreate | dict[str, Any]] = [
             EvaluationCreate(panel="jury", input=PointwiseInput(prompt="p", response="r")),
             ComparisonCreate(
                 panel="pair", input=PairwiseInput(prompt="p", response_a="a", response_b="b")
