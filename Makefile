@@ -9,10 +9,10 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 
 .PHONY: setup serve test lint demo-double clean
 
-$(BIN)/quorum: pyproject.toml
+$(BIN)/quorum: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./client
 	touch $@
 
 setup: $(BIN)/quorum
@@ -34,4 +34,4 @@ demo-double: setup
 	$(BIN)/python -m tests.doubles.judge_server --port 9100
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info client/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,220 @@
+"""Every endpoint of the REST API as a `Call`: what to send and how to read the answer.
+
+Both clients send these same calls (see `_client`); adding an endpoint is one `Endpoints`
+method and one line in each client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel
+
+from quorum_client._models import (
+    AgreementReport,
+    BatchResult,
+    EvaluationPublic,
+    PanelPublic,
+    ReviewItemPublic,
+    RubricPublic,
+    ScaleValue,
+)
+from quorum_client._requests import (
+    BatchCreate,
+    ClaimRequest,
+    ComparisonCreate,
+    EvaluationCreate,
+    PairwiseInput,
+    PointwiseInput,
+    ReleaseRequest,
+    VerdictRequest,
+)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+RESPOND_ASYNC = {"Prefer": "respond-async"}
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One request to the API and how to read its (successful) answer."""
+
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], T]
+    json: Any = None
+    params: Mapping[str, str | int] | None = None
+    headers: Mapping[str, str] | None = None
+    replayable: bool = False
+    """Safe to resend after a connection error or timeout: see `Endpoints`."""
+
+
+def _one(model: type[M]) -> Callable[[httpx.Response], M]:
+    return lambda r: model.model_validate_json(r.content)
+
+
+def _many(model: type[M]) -> Callable[[httpx.Response], list[M]]:
+    return lambda r: [model.model_validate(item) for item in r.json()["data"]]
+
+
+def _body(model: BaseModel) -> Any:
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def _path(template: str, *parts: str) -> str:
+    return template.format(*(quote(p, safe="") for p in parts))
+
+
+def _get(path: str, parse: Callable[[httpx.Response], T], **params: str | int | None) -> Call[T]:
+    query = {k: v for k, v in params.items() if v is not None}
+    return Call("GET", path, parse, params=query or None, replayable=True)
+
+
+def _submit(
+    path: str, body: EvaluationCreate | ComparisonCreate, wait: bool
+) -> Call[EvaluationPublic]:
+    headers = None if wait else RESPOND_ASYNC
+    replay = body.idempotency_key is not None
+    return Call("POST", path, _one(EvaluationPublic), _body(body), None, headers, replay)
+
+
+class Endpoints:
+    """Every endpoint as a `Call`, shared by both clients.
+
+    Retries: 429 and 503 are retried on every call. A 429 is refused before any work (the
+    rate limit is checked before the handler); a 503 means the database could not be
+    reached, so normally nothing was stored (an `idempotency_key` covers the rare partial
+    failure). A connection error or timeout is different: the request may have reached
+    the server and been acted on. GETs are safe to resend. POST /v1/evaluations and /v1/comparisons
+    are resent only with an `idempotency_key`: without one, each POST stores and judges a
+    new evaluation (paying every judge again, maybe routing a second copy to reviewers);
+    with one, the server answers a repeat of the same body with the stored evaluation.
+    Review claims, verdicts and releases, and batches, are never resent on a lost answer.
+    """
+
+    @staticmethod
+    def evaluate(
+        panel: str,
+        prompt: str,
+        response: str,
+        *,
+        context: str | None = None,
+        reference: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        wait: bool = True,
+    ) -> Call[EvaluationPublic]:
+        """Judge one response on a pointwise panel. `wait=False` sends `Prefer:
+        respond-async` and returns the stored `pending` evaluation at once (see `wait_for`).
+        Arguments the schema rejects raise pydantic.ValidationError before sending."""
+        fields = PointwiseInput(
+            prompt=prompt, response=response, context=context, reference=reference
+        )
+        body = EvaluationCreate(
+            panel=panel, input=fields, metadata=metadata or {}, idempotency_key=idempotency_key
+        )
+        return _submit("/v1/evaluations", body, wait)
+
+    @staticmethod
+    def compare(
+        panel: str,
+        prompt: str,
+        response_a: str,
+        response_b: str,
+        *,
+        context: str | None = None,
+        reference: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        wait: bool = True,
+    ) -> Call[EvaluationPublic]:
+        """Compare two responses on a pairwise panel; `winner` is "a", "b" or "tie"."""
+        fields = PairwiseInput(
+            prompt=prompt,
+            response_a=response_a,
+            response_b=response_b,
+            context=context,
+            reference=reference,
+        )
+        body = ComparisonCreate(
+            panel=panel, input=fields, metadata=metadata or {}, idempotency_key=idempotency_key
+        )
+        return _submit("/v1/comparisons", body, wait)
+
+    @staticmethod
+    def batch(
+        items: Sequence[EvaluationCreate | ComparisonCreate | Mapping[str, Any]], wait: bool = True
+    ) -> Call[list[BatchResult]]:
+        """Many items judged concurrently; one `BatchResult` per item, in order, each with
+        its evaluation or its own problem. Dict items are sent as they are (a comparison
+        needs `"kind": "comparison"`). `wait=False`: every item is stored `pending`."""
+
+        def raw(i: EvaluationCreate | ComparisonCreate | Mapping[str, Any]) -> dict[str, Any]:
+            if isinstance(i, BaseModel):
+                return _body(i) | (
+                    {"kind": "comparison"} if isinstance(i, ComparisonCreate) else {}
+                )
+            return dict(i)
+
+        body = _body(BatchCreate(items=[raw(i) for i in items]))
+        headers = None if wait else RESPOND_ASYNC
+        return Call("POST", "/v1/evaluations/batch", _many(BatchResult), body, None, headers)
+
+    @staticmethod
+    def get_evaluation(evaluation_id: str) -> Call[EvaluationPublic]:
+        """One evaluation with its votes, verdict, routing and any human verdict."""
+        return _get(_path("/v1/evaluations/{}", evaluation_id), _one(EvaluationPublic))
+
+    @staticmethod
+    def panels() -> Call[list[PanelPublic]]:
+        """The configured panels."""
+        return _get("/v1/panels", _many(PanelPublic))
+
+    @staticmethod
+    def rubrics() -> Call[list[RubricPublic]]:
+        """The loaded rubrics."""
+        return _get("/v1/rubrics", _many(RubricPublic))
+
+    @staticmethod
+    def reviews(
+        status: str | None = None, panel: str | None = None, *, limit: int = 50, offset: int = 0
+    ) -> Call[list[ReviewItemPublic]]:
+        """Review items (status: pending, claimed or decided), most uncertain first."""
+        parse = _many(ReviewItemPublic)
+        return _get("/v1/reviews", parse, status=status, panel=panel, limit=limit, offset=offset)
+
+    @staticmethod
+    def claim(reviewer: str, panel: str | None = None) -> Call[ReviewItemPublic | None]:
+        """The next item to review, leased to `reviewer`; None when the queue is empty (204)."""
+
+        def parse(r: httpx.Response) -> ReviewItemPublic | None:
+            return None if r.status_code == 204 else ReviewItemPublic.model_validate_json(r.content)
+
+        body = _body(ClaimRequest(reviewer=reviewer, panel=panel))
+        return Call("POST", "/v1/reviews/claim", parse, body)
+
+    @staticmethod
+    def decide(
+        item_id: str, reviewer: str, value: ScaleValue | float, comment: str | None = None
+    ) -> Call[ReviewItemPublic]:
+        """Decide a claimed item with a value on the rubric's scale (pairwise: A, B, tie)."""
+        body = _body(VerdictRequest(reviewer=reviewer, value=value, comment=comment))
+        path = _path("/v1/reviews/{}/verdict", item_id)
+        return Call("POST", path, _one(ReviewItemPublic), body)
+
+    @staticmethod
+    def release(item_id: str, reviewer: str) -> Call[ReviewItemPublic]:
+        """Give a claimed item back to the queue."""
+        body = _body(ReleaseRequest(reviewer=reviewer))
+        path = _path("/v1/reviews/{}/release", item_id)
+        return Call("POST", path, _one(ReviewItemPublic), body)
+
+    @staticmethod
+    def agreement(panel: str, window: str = "7d") -> Call[AgreementReport]:
+        """Agreement statistics of a panel over a window such as 30m, 24h, 7d (admin scope)."""
+        path = _path("/v1/panels/{}/agreement", panel)
+        return _get(path, _one(AgreementReport), window=window)

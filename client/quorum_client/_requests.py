@@ -1,0 +1,125 @@
+"""The request bodies the client sends to the Quorum REST API (v1), as pydantic models.
+
+Copies of the service's own request schemas (the client may not import the server), with
+the same limits, so a bad argument raises pydantic.ValidationError before anything is
+sent. The Quorum test suite compares them with the service's OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from quorum_client._models import ScaleValue
+
+MAX_TEXT = 200_000
+"""Characters per judged text field; longer is refused (422)."""
+MAX_METADATA_KEYS = 32
+
+
+class PointwiseInput(BaseModel):
+    """The texts of one pointwise evaluation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(max_length=MAX_TEXT)
+    response: str = Field(max_length=MAX_TEXT)
+    context: str | None = Field(default=None, max_length=MAX_TEXT)
+    reference: str | None = Field(default=None, max_length=MAX_TEXT)
+
+
+class PairwiseInput(BaseModel):
+    """The texts of one comparison of two responses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(max_length=MAX_TEXT)
+    response_a: str = Field(max_length=MAX_TEXT)
+    response_b: str = Field(max_length=MAX_TEXT)
+    context: str | None = Field(default=None, max_length=MAX_TEXT)
+    reference: str | None = Field(default=None, max_length=MAX_TEXT)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    panel: str = Field(min_length=1, max_length=64)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Free-form, stored with the evaluation; `app` labels the service's metrics."""
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+    """Repeat a request with the same key to get the stored evaluation, not a new one."""
+    webhook_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^https?://[^\s/$.?#].[^\s]*$"
+    )
+    """POSTed the evaluation when it completes (see the service's docs/webhooks.md)."""
+
+    @field_validator("metadata")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > MAX_METADATA_KEYS:
+            raise ValueError(f"at most {MAX_METADATA_KEYS} metadata keys")
+        app = value.get("app")
+        if app is not None and (not isinstance(app, str) or not 0 < len(app) <= 128):
+            raise ValueError("metadata.app must be a string of 1 to 128 characters")
+        return value
+
+
+class EvaluationCreate(_Request):
+    """Judge one response on a pointwise panel."""
+
+    input: PointwiseInput
+
+
+class ComparisonCreate(_Request):
+    """Compare two responses on a pairwise panel."""
+
+    input: PairwiseInput
+
+
+REVIEWER = Field(min_length=1, max_length=128, pattern=r"^[^\s].*$")
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: str = REVIEWER
+    panel: str | None = Field(default=None, max_length=64)
+
+
+class ReleaseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: str = REVIEWER
+
+
+class VerdictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: str = REVIEWER
+    value: ScaleValue | float
+    """A value on the rubric's scale (pairwise: "A", "B" or "tie")."""
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
+class BatchCreate(BaseModel):
+    """Many items judged concurrently; each is validated and answered on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, Any]] = Field(min_length=1)
+    """Each like the body of POST /v1/evaluations (or /v1/comparisons with
+    `"kind": "comparison"`)."""
+
+
+REQUESTS: tuple[type[BaseModel], ...] = (
+    PointwiseInput,
+    PairwiseInput,
+    EvaluationCreate,
+    ComparisonCreate,
+    ClaimRequest,
+    ReleaseRequest,
+    VerdictRequest,
+    BatchCreate,
+)
+"""The models the client sends (the service validates them as request bodies)."""
