@@ -40,7 +40,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def run_backtest(argv: list[str]) -> int:
     """`quorum backtest ...`, parsed by the backtest's own parser."""
-    from api import backtest
+    from backtest import replay as backtest
 
     parser = argparse.ArgumentParser(prog="quorum")
     backtest.register(parser.add_subparsers(dest="command", required=True))

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from api.backtest import DatasetResult, Row
-from api.backtest_routing import AlphaCheck, RoutingAnalysis, RoutingPoint
+from backtest.replay import DatasetResult, Row
+from backtest.routing_curve import AlphaCheck, RoutingAnalysis, RoutingPoint
 from routing import AgreementEstimate
 from rubrics import value_key
 

@@ -25,10 +25,10 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 from tqdm import tqdm
 
-from api import backtest_routing
-from api.backtest_routing import RoutingAnalysis, RoutingSettings, analyse_routing
-from api.backtest_strategies import STRATEGIES, replay_strategy
-from api.datasets import Dataset, DatasetError, find_datasets, load_dataset
+from backtest import routing_curve as backtest_routing
+from backtest.routing_curve import RoutingAnalysis, RoutingSettings, analyse_routing
+from backtest.strategies import STRATEGIES, replay_strategy
+from backtest.datasets import Dataset, DatasetError, find_datasets, load_dataset
 from judges import Vote
 from routing import (
     Aggregation,
@@ -388,7 +388,7 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from api import backtest_report as report
+    from backtest import report
 
     try:
         paths = list(args.paths) + (find_datasets(args.all_dir) if args.all_dir else [])

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.backtest import PERMISSIVE, run_backtest
-from api.backtest_strategies import STRATEGIES, StrategyReplay, ask_in_waves, replay_strategy
+from backtest.replay import PERMISSIVE, run_backtest
+from backtest.strategies import STRATEGIES, StrategyReplay, ask_in_waves, replay_strategy
 from api.config import PanelConfig
-from api.datasets import load_dataset
+from backtest.datasets import load_dataset
 from judges import ChatRequest, ChatResult, JudgeConfig, PanelRunner, Vote, canonical
 from routing import Aggregation, conclude
 from routing.sequential import stop_rule, waves
 from rubrics import Item, Rubric, ScaleValue
-from tests.api.test_backtest import pv, rows, write_set
+from tests.backtest.test_replay import pv, rows, write_set
 
 PAIR = {"mode": "pairwise", "scale": ["A", "B", "tie"]}
 PAIRWISE = Rubric(

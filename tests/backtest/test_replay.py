@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from api.backtest import DatasetResult, Row, human_reference, run_backtest
-from api.backtest_report import curve_rows, format_result
-from api.backtest_routing import RoutingSettings, routing_curve
-from api.backtest_strategies import STRATEGIES
+from backtest.replay import DatasetResult, Row, human_reference, run_backtest
+from backtest.report import curve_rows, format_result
+from backtest.routing_curve import RoutingSettings, routing_curve
+from backtest.strategies import STRATEGIES
 from api.cli import main
-from api.datasets import DatasetError, load_dataset
+from backtest.datasets import DatasetError, load_dataset
 from judges import CallErrorKind
 from routing.calibration import apply_split
 from rubrics import Rubric, Unscored

@@ -1,0 +1,1 @@
+"""The offline backtest: replay recorded judge votes with human labels through routing."""
