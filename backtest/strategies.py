@@ -23,6 +23,8 @@ from routing import Aggregation
 from routing.sequential import StopRule, Strategy, stop_rule, waves
 from rubrics import Rubric
 
+__all__ = ["STRATEGIES", "StrategyReplay", "ask_in_waves", "replay_strategy"]
+
 DEFAULT_CASCADE_CONFIDENCE: float = PanelConfig.model_fields["cascade_confidence"].default
 """The service's default `cascade_confidence`."""
 

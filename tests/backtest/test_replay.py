@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from backtest.replay import DatasetResult, Row, human_reference, run_backtest
-from backtest.report import curve_rows, format_result
-from backtest.routing_curve import RoutingSettings, routing_curve
-from backtest.strategies import STRATEGIES
 from api.cli import main
 from backtest.datasets import DatasetError, load_dataset
+from backtest.replay import human_reference, run_backtest
+from backtest.report import curve_rows, format_result
+from backtest.results import DatasetResult, Row
+from backtest.routing_curve import RoutingSettings, routing_curve
+from backtest.strategies import STRATEGIES
 from judges import CallErrorKind
 from routing.calibration import apply_split
 from rubrics import Rubric, Unscored

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest.replay import PERMISSIVE, run_backtest
-from backtest.strategies import STRATEGIES, StrategyReplay, ask_in_waves, replay_strategy
 from api.config import PanelConfig
 from backtest.datasets import load_dataset
+from backtest.replay import PERMISSIVE, run_backtest
+from backtest.strategies import STRATEGIES, StrategyReplay, ask_in_waves, replay_strategy
 from judges import ChatRequest, ChatResult, JudgeConfig, PanelRunner, Vote, canonical
 from routing import Aggregation, conclude
 from routing.sequential import stop_rule, waves
