@@ -19,7 +19,7 @@ from judges import ChatRequest, ChatResult, JudgeConfig, PanelRunner, Vote, cano
 from routing import Aggregation, conclude
 from routing.sequential import stop_rule, waves
 from rubrics import Item, Rubric, ScaleValue
-from tests.backtest.test_replay import pv, rows, write_set
+from tests.backtest.sets import pv, rows, write_set
 
 PAIR = {"mode": "pairwise", "scale": ["A", "B", "tie"]}
 PAIRWISE = Rubric(
