@@ -43,6 +43,7 @@ from routing import (
 )
 from routing.bias import position_bias
 from routing.reliability import ReliabilityWeights, dawid_skene, reliability_weights
+from routing.sequential import default_quorum
 from rubrics import Mode, Rubric, ScaleValue
 
 __all__ = ["DS_MAX_ITER", "PERMISSIVE", "PROGRESS_MIN_ITEMS", "human_reference", "run_backtest"]
@@ -207,7 +208,7 @@ def run_backtest(
         seed=seed,
         min_human=min_human,
         routing=tuple(analyses),
-        quorum=STRATEGIES[0].panel(rubric, judges).effective_quorum if judges else None,
+        quorum=default_quorum(len(judges)) if judges else None,
     )
 
 
