@@ -105,6 +105,10 @@ def run_backtest(
     configs: list[tuple[str, Kind, list[list[Vote]]]] = []
     for judge in judges:
         own = [[v for v in it.votes if v.judge == judge] for it in items]
+        if pairwise and all(v.order is None for vs in own for v in vs):
+            # Recorded with both orders already averaged: one vote per item, no order.
+            configs.append((f"{judge} (orders averaged)", "judge", own))
+            continue
         both = pairwise and any(v.order == "BA" for vs in own for v in vs)
         if pairwise:
             first = [[v for v in vs if v.order == "AB"] for vs in own]

@@ -110,6 +110,11 @@ def format_result(r: DatasetResult) -> str:
             "single order: the judge's AB vote alone; both orders: reconciled "
             "(consistent verdict kept, inconsistent -> tie); panels use reconciled verdicts."
         )
+        if any(row.name.endswith(" (orders averaged)") for row in judges):
+            notes.append(
+                "orders averaged: the judge's recorded vote already combines both orders "
+                "(order null in the file), used as it is."
+            )
     sources = sorted({s for counts in r.weight_sources.values() for s in counts})
     tally = ", ".join(f"{s} {sum(c.get(s, 0) for c in r.weight_sources.values())}" for s in sources)
     notes.append(
