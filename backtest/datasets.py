@@ -28,6 +28,8 @@ __all__ = ["Dataset", "DatasetError", "DatasetItem", "find_datasets", "load_data
 VOTES_FILE = "votes.jsonl"
 PROB_TOLERANCE = 1e-3
 """How far a vote's probabilities may sum from 1 (rounding); they are then renormalised."""
+_SCALAR_TAGS = {"bool", "int", "str"}
+"""How pydantic names the members of `ScaleValue` in an error's location."""
 
 _SOURCE_REASONS: dict[str, Unscored] = {
     "empty completion": Unscored.EMPTY,
@@ -156,7 +158,8 @@ def _problem(raw: dict[str, Any], exc: ValidationError) -> str:
     missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing" and len(e["loc"]) == 1]
     if missing:
         return f"missing field(s): {', '.join(missing)}"
-    loc, msg = errors[0]["loc"], errors[0]["msg"]
+    error = errors[0]
+    loc = [p for p in error["loc"] if p not in _SCALAR_TAGS]
     field = str(loc[0])
     if field == "dataset":
         return "dataset must be a non-empty string"
@@ -164,18 +167,22 @@ def _problem(raw: dict[str, Any], exc: ValidationError) -> str:
         return f"item must be a string id, got {raw['item']!r}"
     if field in ("votes", "human") and len(loc) == 1:
         return "votes and human must be lists"
-    if field == "human":
-        label = raw["human"][int(loc[1])]
-        return f"human label {label!r} is not a scale value (a string, integer or boolean)"
+    where, key = "", ".".join(str(p) for p in loc)
     if field == "votes":
         n = int(loc[1])
-        vote = raw["votes"][n]
-        judge = vote.get("judge") if isinstance(vote, dict) else None
+        judge = raw["votes"][n].get("judge") if isinstance(raw["votes"][n], dict) else None
         if len(loc) == 2 or loc[2] == "judge" or not isinstance(judge, str):
             return f"vote {n}: expected an object with a non-empty judge"
-        key = ".".join(str(p) for p in loc[2:])
-        return f"vote {n} (judge {judge!r}): {key}: {msg}"
-    return f"{'.'.join(str(p) for p in loc)}: {msg}"
+        where, key = f"vote {n} (judge {judge!r}): ", ".".join(str(p) for p in loc[2:])
+        if key == "order":
+            got = error["input"]
+            return f"{where}order must be AB, BA or null (both orders averaged), got {got!r}"
+    if len(loc) < len(error["loc"]):  # a scale value: the union of JSON scalars failed
+        label = {"human": "human label", "scale": "scale value"}.get(field, key)
+        return (
+            f"{where}{label} {error['input']!r} is not a scale value (a string, integer or boolean)"
+        )
+    return f"{where}{key}: {error['msg']}"
 
 
 def _rubric(file: Path, number: int, record: ItemRecord) -> Rubric:
@@ -193,6 +200,8 @@ def _rubric(file: Path, number: int, record: ItemRecord) -> Rubric:
         "criteria": f"As judged in the source of {name!r}; see the dataset's documentation.",
         "compliant": None,
     }
+    if record.scale is None:  # an export whose rubric was no longer configured
+        raise DatasetError(file, number, "scale is null: the values of the scale are unknown")
     if record.mode is Mode.POINTWISE:
         data["ordinal"] = True  # a pointwise scale is listed in order, worst first
     try:

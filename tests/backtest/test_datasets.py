@@ -187,3 +187,32 @@ def test_malformed_probabilities_name_the_vote(
     with pytest.raises(DatasetError, match=f"vote 0 \\(judge 'j'\\): {message}") as caught:
         load_dataset(file)
     assert str(caught.value).startswith(f"{file}:1: ")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"votes": ["j"]}, "vote 0: expected an object with a non-empty judge"),
+        (
+            {"votes": [{"judge": "j", "order": "XY", "value": "A"}]},
+            r"vote 0 \(judge 'j'\): order must be AB, BA or null \(both orders averaged\), "
+            "got 'XY'",
+        ),
+        (
+            {"votes": [{"judge": "j", "order": "AB", "value": 1.0}]},
+            r"vote 0 \(judge 'j'\): value 1.0 is not a scale value",
+        ),
+        ({"human": [1.5]}, "human label 1.5 is not a scale value"),
+        ({"item": True}, "item must be a string id, got True"),
+        ({"scale": None}, "scale is null"),
+    ],
+)
+def test_ill_typed_record_names_the_field(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    record = {"dataset": "d", "item": "1", "mode": "pairwise", "scale": ["A", "B", "tie"]}
+    file = tmp_path / "bad.jsonl"
+    file.write_text(json.dumps(record | {"votes": [], "human": ["A"]} | change) + "\n")
+    with pytest.raises(DatasetError, match=message) as caught:
+        load_dataset(file)
+    assert str(caught.value).startswith(f"{file}:1: ") and "\n" not in str(caught.value)
