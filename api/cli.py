@@ -39,13 +39,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def run_backtest(argv: list[str]) -> int:
-    """`quorum backtest ...`, parsed by the backtest's own parser."""
-    from api import backtest
+    """`quorum backtest ...`, parsed and run by the backtest package's own command."""
+    from backtest.cli import main as backtest_main
 
-    parser = argparse.ArgumentParser(prog="quorum")
-    backtest.register(parser.add_subparsers(dest="command", required=True))
-    inner = parser.parse_args(["backtest", *argv])
-    return int(inner.func(inner))
+    return backtest_main(argv)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

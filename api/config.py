@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from api.errors import ConfigError, NotFound
 from judges import JudgeConfig
 from routing import Aggregation, RoutingPolicy, allowed
+from routing.sequential import DEFAULT_CASCADE_CONFIDENCE, default_quorum
 from rubrics import LIBRARY_DIR, Mode, Rubric, RubricError, load_rubrics
 from rubrics.loader import first_error, read_mapping
 
@@ -50,7 +51,7 @@ class PanelConfig(BaseModel):
     stop once quorum and `cascade_confidence` are reached (cheap judges first)."""
     wave_size: int | None = Field(default=None, ge=1)
     """Judges per wave for sequential and cascade; default: the quorum."""
-    cascade_confidence: float = Field(default=0.75, gt=0, le=1)
+    cascade_confidence: float = Field(default=DEFAULT_CASCADE_CONFIDENCE, gt=0, le=1)
     reviewers: int = Field(default=1, ge=1, le=9)
     """Independent human reviews each routed item needs; disagreement goes to adjudication."""
     blind_review: bool = True
@@ -70,7 +71,7 @@ class PanelConfig(BaseModel):
 
     @property
     def effective_quorum(self) -> int:
-        return self.quorum if self.quorum is not None else len(self.judges) // 2 + 1
+        return self.quorum if self.quorum is not None else default_quorum(len(self.judges))
 
 
 class ConfigFile(BaseModel):

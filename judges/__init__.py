@@ -1,4 +1,5 @@
-"""Who judges: judge config, the ChatClient protocol, the litellm adapter, the panel runner."""
+"""Who judges: judge config, the ChatClient protocol, the litellm adapter, the panel runner,
+the vote and its recorded form (`judges.record`)."""
 
 from judges.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from judges.cache import VoteCache, cache_key
@@ -12,6 +13,7 @@ from judges.errors import (
     PermanentCallError,
     RetryableCallError,
 )
+from judges.record import ItemRecord, VoteRecord
 from judges.runner import PanelRunner, RetryPolicy
 from judges.vote import Vote, canonical
 
@@ -23,6 +25,7 @@ __all__ = [
     "ChatRequest",
     "ChatResult",
     "CircuitBreaker",
+    "ItemRecord",
     "JudgeCallError",
     "JudgeConfig",
     "JudgeConfigError",
@@ -35,6 +38,7 @@ __all__ = [
     "TopLogprob",
     "Vote",
     "VoteCache",
+    "VoteRecord",
     "cache_key",
     "canonical",
 ]

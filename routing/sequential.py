@@ -13,8 +13,9 @@ the cheaper ones are unsure. A cascade stops when it is confident *or* settled, 
 never asks more judges than a sequential panel (docs/backtest.md, "Calls per verdict").
 
 `waves` cuts a panel's judges into waves and `stop_rule` picks a strategy's predicate, so
-the service and the backtest (`api.backtest_strategies`) ask in the same waves and stop
-on the same rule.
+the service and the backtest (`backtest.strategies`) ask in the same waves and stop on
+the same rule; `default_quorum` and `DEFAULT_CASCADE_CONFIDENCE` are the panel defaults
+both use.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ Strategy = Literal["sequential", "cascade"]
 StopRule = Callable[[Sequence[Vote], Sequence[str]], bool]
 """`stop(votes so far, names of the judges not yet asked)`: True when the panel may stop
 asking (the signature `judges.PanelRunner.run_waves` calls)."""
+DEFAULT_CASCADE_CONFIDENCE = 0.75
+"""A cascade panel's default `cascade_confidence`."""
+
+
+def default_quorum(n_judges: int) -> int:
+    """A panel's quorum when none is configured: a strict majority of its judges."""
+    return n_judges // 2 + 1
 
 
 def settled(

@@ -18,6 +18,17 @@ from api.config import QuorumConfig
 from api.store.audit import AuditRepository
 from api.store.engine import SessionFactory
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow, utcnow
+from judges.record import (
+    AuditRecord,
+    DecisionRecord,
+    ItemRecord,
+    ReviewRecord,
+    RoutingRecord,
+    RubricRef,
+    VerdictRecord,
+    VoteRecord,
+)
+from rubrics import Mode
 
 BATCH = 500
 
@@ -33,78 +44,80 @@ def record(
     decisions: list[ReviewDecisionRow],
     config: QuorumConfig,
 ) -> dict[str, Any]:
-    """One evaluation as an export line (a dict ready for json.dumps)."""
+    """One evaluation as an export line (a dict ready for json.dumps), built as the
+    `judges.record.ItemRecord` the backtest loads."""
     rubric = config.rubrics.get(row.rubric_id)
-    return {
-        "dataset": row.panel,
-        "item": row.id,
-        "mode": "pairwise" if row.kind == "comparison" else "pointwise",
-        "scale": list(rubric.scale) if rubric else None,
-        "input": row.input,
-        "votes": [
-            {
-                "judge": v.judge,
-                "order": v.order,
-                "value": v.value,
-                "unscored": v.unscored or v.error,
-                "model": v.model,
-                "params": v.params,
-                "reversed_scale": v.reversed_scale,
-                "shown_value": v.shown_value,
-                "raw_output": v.raw_output,
-                "rationale": v.rationale,
-                "detail": v.detail,
-                "prompt_sha256": v.prompt_sha256,
-                "latency_ms": v.latency_ms,
-                "attempts": v.attempts,
-                "prompt_tokens": v.prompt_tokens,
-                "completion_tokens": v.completion_tokens,
-                "cost_usd": v.cost_usd,
-                "distribution": v.distribution,
-                "created_at": _iso(v.created_at),
-            }
+    review_record = None
+    if review is not None:
+        review_record = ReviewRecord(
+            id=review.id,
+            status=review.status,
+            stage=review.stage,
+            final_value=review.final_value,
+            decided_at=_iso(review.decided_at),
+            decisions=tuple(
+                DecisionRecord(
+                    reviewer=d.reviewer,
+                    stage=d.stage,
+                    value=d.value,
+                    comment=d.comment,
+                    created_at=_iso(d.created_at),
+                )
+                for d in decisions
+            ),
+        )
+    return ItemRecord(
+        dataset=row.panel,
+        item=row.id,
+        mode=Mode.PAIRWISE if row.kind == "comparison" else Mode.POINTWISE,
+        scale=rubric.scale if rubric else None,
+        input=row.input,
+        votes=tuple(
+            VoteRecord(
+                judge=v.judge,
+                order=v.order,
+                value=v.value,
+                unscored=v.unscored or v.error,
+                model=v.model,
+                params=v.params,
+                reversed_scale=v.reversed_scale,
+                shown_value=v.shown_value,
+                raw_output=v.raw_output,
+                rationale=v.rationale,
+                detail=v.detail,
+                prompt_sha256=v.prompt_sha256,
+                latency_ms=v.latency_ms,
+                attempts=v.attempts,
+                prompt_tokens=v.prompt_tokens,
+                completion_tokens=v.completion_tokens,
+                cost_usd=v.cost_usd,
+                distribution=v.distribution,
+                created_at=_iso(v.created_at),
+            )
             for v in votes
-        ],
-        "human": [row.verdict_value] if row.verdict_source == "human" else [],
-        "label_kind": "human",
-        "meta": {"app": row.app},
-        "audit": {
-            "rubric": {"id": row.rubric_id, "version": row.rubric_version},
-            "status": row.status,
-            "verdict": {
-                "value": row.verdict_value,
-                "compliant": row.verdict_compliant,
-                "source": row.verdict_source,
-            },
-            "confidence": row.confidence,
-            "agreement": row.agreement,
-            "routing": {"decision": row.routing_decision, "reasons": row.routing_reasons},
-            "metadata": row.request_metadata,
-            "idempotency_key": row.idempotency_key,
-            "error": row.error,
-            "created_at": _iso(row.created_at),
-            "completed_at": _iso(row.completed_at),
-            "review": None
-            if review is None
-            else {
-                "id": review.id,
-                "status": review.status,
-                "stage": review.stage,
-                "final_value": review.final_value,
-                "decided_at": _iso(review.decided_at),
-                "decisions": [
-                    {
-                        "reviewer": d.reviewer,
-                        "stage": d.stage,
-                        "value": d.value,
-                        "comment": d.comment,
-                        "created_at": _iso(d.created_at),
-                    }
-                    for d in decisions
-                ],
-            },
-        },
-    }
+        ),
+        human=(row.verdict_value,) if row.verdict_source == "human" else (),
+        label_kind="human",
+        meta={"app": row.app},
+        audit=AuditRecord(
+            rubric=RubricRef(id=row.rubric_id, version=row.rubric_version),
+            status=row.status,
+            verdict=VerdictRecord(
+                value=row.verdict_value,
+                compliant=row.verdict_compliant,
+                source=row.verdict_source,
+            ),
+            confidence=row.confidence,
+            agreement=row.agreement,
+            routing=RoutingRecord(decision=row.routing_decision, reasons=row.routing_reasons),
+            metadata=row.request_metadata,
+            idempotency_key=row.idempotency_key,
+            error=row.error,
+            created_at=_iso(row.created_at),
+            completed_at=_iso(row.completed_at),
+            review=review_record,
+        ),
+    ).dump()
 
 
 async def export_lines(

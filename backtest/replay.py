@@ -1,4 +1,4 @@
-"""`quorum backtest`: replay recorded judge votes through Quorum's own routing code.
+"""Replay recorded judge votes through Quorum's own routing code, and score them.
 
 For each dataset (docs/backtest.md), every single judge and every panel aggregation is
 replayed item by item through `routing.conclude` (which reconciles pairwise orders with
@@ -6,36 +6,32 @@ replayed item by item through `routing.conclude` (which reconciles pairwise orde
 routing policy, and its verdicts are scored against the human reference label. Weighted
 panels get reliability weights cross-fitted over folds, so no item's own human label
 sets the weights it is judged with. The panel confidences of the default aggregations
-feed the routing curve and the calibrated threshold (`api.backtest_routing`). The
+feed the routing curve and the calibrated threshold (`backtest.routing_curve`). The
 sequential and cascade rows replay a majority panel asking in waves
-(`api.backtest_strategies`). Reporting (table, JSON, plots) is in `api.backtest_report`.
+(`backtest.strategies`). The results are `backtest.results` models; reporting is in
+`backtest.report` (table, JSON) and `backtest.plots`, the command in `backtest.cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict
 from tqdm import tqdm
 
-from api import backtest_routing
-from api.backtest_routing import RoutingAnalysis, RoutingSettings, analyse_routing
-from api.backtest_strategies import STRATEGIES, replay_strategy
-from api.datasets import Dataset, DatasetError, find_datasets, load_dataset
+from backtest.datasets import Dataset
+from backtest.results import DatasetResult, Kind, Row
+from backtest.routing_curve import RoutingAnalysis, RoutingSettings, analyse_routing
+from backtest.strategies import STRATEGIES, replay_strategy
 from judges import Vote
 from routing import (
     Aggregation,
-    AgreementEstimate,
     JudgeVerdict,
     Level,
-    PairwiseKappa,
     RoutingPolicy,
     Weighting,
     allowed,
@@ -45,9 +41,12 @@ from routing import (
     fleiss_kappa,
     krippendorff_alpha,
 )
-from routing.bias import PositionBias, position_bias
+from routing.bias import position_bias
 from routing.reliability import ReliabilityWeights, dawid_skene, reliability_weights
+from routing.sequential import default_quorum
 from rubrics import Mode, Rubric, ScaleValue
+
+__all__ = ["DS_MAX_ITER", "PERMISSIVE", "PROGRESS_MIN_ITEMS", "human_reference", "run_backtest"]
 
 PERMISSIVE = RoutingPolicy(
     min_agreement=None, min_confidence=None, max_position_inconsistency=None, audit_rate=0.0
@@ -59,73 +58,7 @@ PROGRESS_MIN_ITEMS = 500
 """Datasets larger than this show a progress bar on stderr."""
 
 Verdicts = list[ScaleValue | None]
-Kind = Literal["judge", "panel", "strategy"]
-"""A single judge, a panel asking all judges, or a majority panel asking in waves."""
 T = TypeVar("T")
-
-
-class Row(BaseModel):
-    """One judge or panel configuration scored against the human reference."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    kind: Kind
-    n_items: int
-    coverage: float
-    """Share of items with a verdict (pairwise: a verdict other than tie)."""
-    accuracy: float | None
-    """Share of referenced items whose verdict equals the reference; None without any."""
-    kappa: AgreementEstimate | None
-    """Cohen's kappa vs the human reference over items with both, with its 95% CI."""
-    calls_per_item: float
-    """Judge calls (recorded votes, usable or not) this configuration spends per item."""
-
-
-class DatasetResult(BaseModel):
-    """Everything the backtest measured on one dataset."""
-
-    model_config = ConfigDict(frozen=True)
-
-    dataset: str
-    path: str
-    mode: Mode
-    scale: tuple[ScaleValue, ...]
-    label_kind: str | None
-    judges: tuple[str, ...]
-    n_items: int
-    n_referenced: int
-    """Items with a human reference label (scored for accuracy and kappa)."""
-    n_human_ties: int
-    """Items whose human labels tie on a nominal scale (no reference; not scored)."""
-    n_unlabelled: int
-    forced_choice: bool
-    """Pairwise with no human reference of "tie": a tie verdict can only be wrong."""
-    kappa_weights: Weighting
-    rows: tuple[Row, ...]
-    fleiss_kappa: AgreementEstimate | None = None
-    """Over items where every judge has a usable (reconciled) verdict."""
-    krippendorff_alpha: AgreementEstimate | None = None
-    """Over all items, missing verdicts as missing."""
-    judge_kappa: PairwiseKappa | None = None
-    """Cohen's kappa between every two judges' reconciled verdicts."""
-    position: tuple[PositionBias, ...]
-    weights: ReliabilityWeights | None
-    """Reliability weights fitted on every human label (for information; the weighted
-    panel uses the cross-fitted ones)."""
-    weight_sources: dict[str, dict[str, int]]
-    """Judge -> how many of the cross-fitting folds took its weight from each source."""
-    dawid_skene_iterations: int | None
-    dawid_skene_converged: bool | None
-    folds: int
-    seed: int
-    min_human: int
-    routing: tuple[RoutingAnalysis, ...] = ()
-    """Routing curve and calibrated threshold of the default panels (majority; median too
-    on numeric ordinal scales), over the items with a human reference."""
-    quorum: int | None = None
-    """Quorum of the sequential and cascade rows (the service default for a panel of all
-    the judges: a strict majority), also their default wave size."""
 
 
 def human_reference(rubric: Rubric, labels: Sequence[ScaleValue]) -> tuple[ScaleValue | None, bool]:
@@ -172,6 +105,10 @@ def run_backtest(
     configs: list[tuple[str, Kind, list[list[Vote]]]] = []
     for judge in judges:
         own = [[v for v in it.votes if v.judge == judge] for it in items]
+        if pairwise and all(v.order is None for vs in own for v in vs):
+            # Recorded with both orders already averaged: one vote per item, no order.
+            configs.append((f"{judge} (orders averaged)", "judge", own))
+            continue
         both = pairwise and any(v.order == "BA" for vs in own for v in vs)
         if pairwise:
             first = [[v for v in vs if v.order == "AB"] for vs in own]
@@ -275,7 +212,7 @@ def run_backtest(
         seed=seed,
         min_human=min_human,
         routing=tuple(analyses),
-        quorum=STRATEGIES[0].panel(rubric, judges).effective_quorum if judges else None,
+        quorum=default_quorum(len(judges)) if judges else None,
     )
 
 
@@ -365,57 +302,3 @@ def _maybe(compute: Callable[[], T]) -> T | None:
         return compute()
     except ValueError:
         return None
-
-
-def register(subparsers: Any) -> None:
-    """Add the `backtest` subcommand to the `quorum` CLI."""
-    parser = subparsers.add_parser(
-        "backtest",
-        help="replay recorded judge votes with human labels through Quorum's routing code",
-        description="Score single judges and panels against human labels on recorded "
-        "votes (canonical JSONL, docs/backtest.md).",
-    )
-    add = parser.add_argument
-    add("paths", nargs="*", type=Path, metavar="PATH", help="dataset dir or .jsonl file")
-    add("--all", dest="all_dir", type=Path, metavar="DIR", help="every <name>/votes.jsonl in DIR")
-    add("--json", type=Path, metavar="OUT", help="write the results as JSON")
-    add("--plot", type=Path, metavar="OUT.png", help="kappa plots (OUT-<dataset>.png if several)")
-    add("--folds", type=int, default=5, help="cross-fitting folds for weights (default 5)")
-    add("--seed", type=int, default=0, help="fold assignment seed (default 0)")
-    add("--min-human", type=int, default=30, help="labels a judge needs for a human weight")
-    backtest_routing.add_options(add)
-    parser.set_defaults(func=cmd_backtest)
-
-
-def cmd_backtest(args: argparse.Namespace) -> int:
-    from api import backtest_report as report
-
-    try:
-        paths = list(args.paths) + (find_datasets(args.all_dir) if args.all_dir else [])
-        if not paths:
-            print("quorum backtest: give a dataset PATH or --all DIR", file=sys.stderr)
-            return 2
-        datasets = [load_dataset(p) for p in paths]
-    except DatasetError as exc:
-        print(f"quorum backtest: {exc}", file=sys.stderr)
-        return 2
-    settings = backtest_routing.settings_from(args)
-    if isinstance(settings, str):
-        print(f"quorum backtest: {settings}", file=sys.stderr)
-        return 2
-    if args.folds < 2 or args.min_human < 1:
-        print("quorum backtest: --folds must be >= 2 and --min-human >= 1", file=sys.stderr)
-        return 2
-    results = []
-    for ds in datasets:
-        result = run_backtest(
-            ds, folds=args.folds, seed=args.seed, min_human=args.min_human, routing=settings
-        )
-        print(report.format_result(result), end="\n\n", flush=True)
-        results.append(result)
-    if args.json:
-        report.write_json(results, args.json, command=report.command_line(args))
-    if args.plot:
-        for result, out in zip(results, report.plot_paths(args.plot, results), strict=True):
-            report.plot_result(result, out)
-    return 0

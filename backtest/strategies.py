@@ -2,13 +2,14 @@
 judges that asks them in waves, replayed on recorded votes.
 
 The judges are taken in the dataset's order (first seen in the file) and cut into waves
-by `routing.sequential.waves` with the service's defaults (`api.config.PanelConfig`:
-quorum a strict majority of the judges, waves of the quorum unless a row says
-otherwise). Each item's recorded votes are then "asked" wave by wave: a judge's votes
-(both orders, pairwise) are collected only when its wave is reached, and after each wave
-the panel stops when `routing.sequential.stop_rule` says so, the loop of
+by `routing.sequential.waves` with the service's panel defaults (from
+`routing.sequential`, which the service's panel configuration uses too): quorum a strict
+majority of the judges, waves of the quorum unless a row says otherwise, the default
+cascade confidence. Each item's recorded votes are then "asked" wave by wave: a judge's
+votes (both orders, pairwise) are collected only when its wave is reached, and after each
+wave the panel stops when `routing.sequential.stop_rule` says so, the loop of
 `judges.PanelRunner.run_waves` without its deadline. Calls are the recorded votes of the
-judges asked; the verdict is `routing.conclude` on those votes (in `api.backtest`).
+judges asked; the verdict is `routing.conclude` on those votes (in `backtest.replay`).
 """
 
 from __future__ import annotations
@@ -17,14 +18,22 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.config import PanelConfig
 from judges import Vote
 from routing import Aggregation
-from routing.sequential import StopRule, Strategy, stop_rule, waves
+from routing.sequential import (
+    DEFAULT_CASCADE_CONFIDENCE,
+    StopRule,
+    Strategy,
+    default_quorum,
+    stop_rule,
+    waves,
+)
 from rubrics import Rubric
 
-DEFAULT_CASCADE_CONFIDENCE: float = PanelConfig.model_fields["cascade_confidence"].default
-"""The service's default `cascade_confidence`."""
+__all__ = ["AGGREGATION", "STRATEGIES", "StrategyReplay", "ask_in_waves", "replay_strategy"]
+
+AGGREGATION = Aggregation.MAJORITY
+"""The aggregation of every replayed wave strategy."""
 
 
 class StrategyReplay(BaseModel):
@@ -43,18 +52,6 @@ class StrategyReplay(BaseModel):
         """The row name: `sequential` or `cascade <threshold>`, and any wave size."""
         name = self.strategy if self.strategy == "sequential" else f"cascade {self.threshold:g}"
         return name if self.wave_size is None else f"{name}, waves of {self.wave_size}"
-
-    def panel(self, rubric: Rubric, judges: Sequence[str]) -> PanelConfig:
-        """The service's configuration of this panel over `judges`, majority aggregation."""
-        return PanelConfig(
-            name="backtest",
-            rubric=rubric.id,
-            judges=tuple(judges),
-            aggregation=Aggregation.MAJORITY,
-            strategy=self.strategy,
-            wave_size=self.wave_size,
-            cascade_confidence=self.threshold,
-        )
 
 
 STRATEGIES = (
@@ -91,13 +88,10 @@ def replay_strategy(
     judges: Sequence[str],
     replay: StrategyReplay,
 ) -> list[tuple[Vote, ...]]:
-    """Each item's votes collected by a majority panel of `judges` (in this order) asking
-    in waves under `replay`'s strategy."""
-    panel = replay.panel(rubric, judges)
-    quorum = panel.effective_quorum
+    """Each item's votes collected by a majority panel of `judges` (in this order, the
+    default quorum) asking in waves under `replay`'s strategy."""
+    quorum = default_quorum(len(judges))
     weights = dict.fromkeys(judges, 1.0)  # what the service uses for a majority panel
-    stop = stop_rule(
-        replay.strategy, rubric, panel.aggregation, weights, quorum, panel.cascade_confidence
-    )
-    plan = waves(judges, panel.wave_size, quorum)
+    stop = stop_rule(replay.strategy, rubric, AGGREGATION, weights, quorum, replay.threshold)
+    plan = waves(judges, replay.wave_size, quorum)
     return [ask_in_waves(votes, plan, stop) for votes in items]

@@ -14,16 +14,26 @@ whether the panel's verdict equals the reference. From these:
 
 from __future__ import annotations
 
-import argparse
 import math
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
 
 from routing.calibration import Calibration, SplitBacktest, apply_split, min_certifiable_items
+
+__all__ = [
+    "DEFAULT_ALPHAS",
+    "DEFAULT_DELTA",
+    "DEFAULT_SPLITS",
+    "AlphaCheck",
+    "RoutingAnalysis",
+    "RoutingPoint",
+    "RoutingSettings",
+    "SplitRepeats",
+    "analyse_routing",
+    "routing_curve",
+]
 
 DEFAULT_ALPHAS = (0.05, 0.1, 0.2)
 DEFAULT_DELTA = 0.1
@@ -44,39 +54,6 @@ class RoutingSettings(BaseModel):
     """Allowed probability that the guarantee fails."""
     splits: int = DEFAULT_SPLITS
     """Random calibration/held-out splits (seeds seed, seed + 1, ...); the first is shown."""
-
-
-def add_options(add: Callable[..., Any]) -> None:
-    """The calibration options of `quorum backtest` (`add` is `parser.add_argument`)."""
-    add(
-        "--alpha",
-        type=float,
-        action="append",
-        help="target disagreement rate above the calibrated threshold; repeatable "
-        "(default 0.05, 0.1, 0.2)",
-    )
-    add(
-        "--delta",
-        type=float,
-        default=DEFAULT_DELTA,
-        help="allowed failure probability of the guarantee (default 0.1)",
-    )
-    add(
-        "--splits",
-        type=int,
-        default=DEFAULT_SPLITS,
-        help="random calibration/held-out splits to repeat the check over (default 20)",
-    )
-
-
-def settings_from(args: argparse.Namespace) -> RoutingSettings | str:
-    """The settings from parsed options (filling in the default alphas), or an error."""
-    args.alpha = tuple(args.alpha or DEFAULT_ALPHAS)
-    if not all(0 < a < 1 for a in (*args.alpha, args.delta)):
-        return "--alpha and --delta must lie strictly between 0 and 1"
-    if args.splits < 1:
-        return "--splits must be >= 1"
-    return RoutingSettings(alphas=args.alpha, delta=args.delta, splits=args.splits)
 
 
 class RoutingPoint(BaseModel):

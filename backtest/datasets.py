@@ -1,8 +1,9 @@
 """Load recorded verdicts in the canonical JSONL format (docs/backtest.md) into typed records.
 
-One JSON object per line, one line per item: `dataset`, `item`, `mode`, `scale`,
-`input`, `votes` (`judge`, `order`, `value`, `unscored`), `human`, `label_kind`, `meta`.
-It is Quorum's own export format as well as the format of the research sets under
+One JSON object per line, one line per item, parsed with `judges.record.ItemRecord`:
+`dataset`, `item`, `mode`, `scale`, `input`, `votes` (`judge`, `order`, `value`,
+`unscored`, optionally the judge's probabilities), `human`, `label_kind`, `meta`. It is
+Quorum's own export format as well as the format of the research sets under
 `shared/data`. Votes become `judges.Vote`s in the canonical frame; every item of a file
 shares one synthesised `rubrics.Rubric`. A malformed record stops loading with one line
 naming the file, the line and the problem (`DatasetError`).
@@ -11,6 +12,7 @@ naming the file, the line and the problem (`DatasetError`).
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from judges import CallErrorKind, Vote, canonical
-from rubrics import Mode, Rubric, ScaleValue, Unscored
+from judges.record import ItemRecord, VoteRecord
+from rubrics import Mode, Rubric, ScaleValue, Unscored, value_key
 
 __all__ = ["Dataset", "DatasetError", "DatasetItem", "find_datasets", "load_dataset"]
 
 VOTES_FILE = "votes.jsonl"
-_FIELDS = ("dataset", "item", "mode", "scale", "votes", "human")
+PROB_TOLERANCE = 1e-3
+"""How far a vote's probabilities may sum from 1 (rounding); they are then renormalised."""
+_SCALAR_TAGS = {"bool", "int", "str"}
+"""How pydantic names the members of `ScaleValue` in an error's location."""
 
 _SOURCE_REASONS: dict[str, Unscored] = {
     "empty completion": Unscored.EMPTY,
@@ -91,6 +97,7 @@ def load_dataset(path: Path) -> Dataset:
     if not file.is_file():
         raise DatasetError(file, None, "no such file")
     first: dict[str, Any] | None = None
+    label_kind: str | None = None
     items: list[DatasetItem] = []
     seen: dict[str, int] = {}
     judges: dict[str, None] = {}
@@ -99,15 +106,16 @@ def load_dataset(path: Path) -> Dataset:
         for number, text in enumerate(fh, start=1):
             if not text.strip():
                 continue
-            record = _parse_line(file, number, text)
+            raw, record = _parse_line(file, number, text)
             if first is None or rubric is None:
-                first, rubric = record, _rubric(file, number, record)
+                first, rubric = raw, _rubric(file, number, record)
+                label_kind = record.label_kind
             for key in ("dataset", "mode", "scale"):
-                if json.dumps(record[key]) != json.dumps(first[key]):
+                if json.dumps(raw[key]) != json.dumps(first[key]):
                     raise DatasetError(
                         file,
                         number,
-                        f"{key} {record[key]!r} differs from the first record's "
+                        f"{key} {raw[key]!r} differs from the first record's "
                         f"{first[key]!r}; one file holds one dataset",
                     )
             item = _item(file, number, record, rubric)
@@ -120,39 +128,66 @@ def load_dataset(path: Path) -> Dataset:
             items.append(item)
     if first is None or rubric is None:
         raise DatasetError(file, None, "no records (empty file)")
-    kind = first.get("label_kind")
     return Dataset(
         name=str(first["dataset"]),
         path=file,
         rubric=rubric,
-        label_kind=kind if isinstance(kind, str) else None,
+        label_kind=label_kind,
         judges=tuple(judges),
         items=tuple(items),
     )
 
 
-def _parse_line(file: Path, number: int, text: str) -> dict[str, Any]:
+def _parse_line(file: Path, number: int, text: str) -> tuple[dict[str, Any], ItemRecord]:
+    """The line as parsed JSON and as a record; a problem raises a one-line DatasetError."""
     try:
-        record = json.loads(text)
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DatasetError(file, number, f"invalid JSON: {exc.msg} at column {exc.colno}") from None
-    if not isinstance(record, dict):
-        raise DatasetError(file, number, f"expected a JSON object, got {type(record).__name__}")
-    missing = [k for k in _FIELDS if k not in record]
+    if not isinstance(raw, dict):
+        raise DatasetError(file, number, f"expected a JSON object, got {type(raw).__name__}")
+    try:
+        return raw, ItemRecord.model_validate(raw)
+    except ValidationError as exc:
+        raise DatasetError(file, number, _problem(raw, exc)) from None
+
+
+def _problem(raw: dict[str, Any], exc: ValidationError) -> str:
+    """The first problem of a record that is not an `ItemRecord`, in one line."""
+    errors = exc.errors()
+    missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing" and len(e["loc"]) == 1]
     if missing:
-        raise DatasetError(file, number, f"missing field(s): {', '.join(missing)}")
-    if not isinstance(record["dataset"], str) or not record["dataset"].strip():
-        raise DatasetError(file, number, "dataset must be a non-empty string")
-    if not isinstance(record["item"], str | int) or isinstance(record["item"], bool):
-        raise DatasetError(file, number, f"item must be a string id, got {record['item']!r}")
-    if not isinstance(record["votes"], list) or not isinstance(record["human"], list):
-        raise DatasetError(file, number, "votes and human must be lists")
-    return record
+        return f"missing field(s): {', '.join(missing)}"
+    error = errors[0]
+    loc = [p for p in error["loc"] if p not in _SCALAR_TAGS]
+    field = str(loc[0])
+    if field == "dataset":
+        return "dataset must be a non-empty string"
+    if field == "item":
+        return f"item must be a string id, got {raw['item']!r}"
+    if field in ("votes", "human") and len(loc) == 1:
+        return "votes and human must be lists"
+    where, key = "", ".".join(str(p) for p in loc)
+    if field == "votes":
+        n = int(loc[1])
+        judge = raw["votes"][n].get("judge") if isinstance(raw["votes"][n], dict) else None
+        if len(loc) == 2 or loc[2] == "judge" or not isinstance(judge, str):
+            return f"vote {n}: expected an object with a non-empty judge"
+        where, key = f"vote {n} (judge {judge!r}): ", ".".join(str(p) for p in loc[2:])
+        if key == "order":
+            got = error["input"]
+            return f"{where}order must be AB, BA or null (both orders averaged), got {got!r}"
+    if len(loc) < len(error["loc"]):  # a scale value: the union of JSON scalars failed
+        label = {"human": "human label", "scale": "scale value"}.get(field, key)
+        return (
+            f"{where}{label} {error['input']!r} is not a scale value (a string, integer or boolean)"
+        )
+    return f"{where}{key}: {error['msg']}"
 
 
-def _rubric(file: Path, number: int, record: dict[str, Any]) -> Rubric:
+def _rubric(file: Path, number: int, record: ItemRecord) -> Rubric:
     """The rubric a dataset implies: its name, mode and scale; version 1; no compliance."""
-    name = str(record["dataset"])
+    name = record.dataset
     rubric_id = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:64] or "dataset"
     if not rubric_id[0].isalnum():
         rubric_id = f"d{rubric_id}"[:64]
@@ -160,12 +195,14 @@ def _rubric(file: Path, number: int, record: dict[str, Any]) -> Rubric:
         "id": rubric_id,
         "version": 1,
         "description": f"Recorded verdicts of the dataset {name!r} (synthesised for backtests)",
-        "mode": record["mode"],
-        "scale": record["scale"],
+        "mode": record.mode,
+        "scale": record.scale,
         "criteria": f"As judged in the source of {name!r}; see the dataset's documentation.",
         "compliant": None,
     }
-    if record["mode"] == Mode.POINTWISE.value:
+    if record.scale is None:  # an export whose rubric was no longer configured
+        raise DatasetError(file, number, "scale is null: the values of the scale are unknown")
+    if record.mode is Mode.POINTWISE:
         data["ordinal"] = True  # a pointwise scale is listed in order, worst first
     try:
         return Rubric.model_validate(data)
@@ -176,43 +213,44 @@ def _rubric(file: Path, number: int, record: dict[str, Any]) -> Rubric:
         raise DatasetError(file, number, f"mode/scale do not make a rubric: {problems}") from None
 
 
-def _item(file: Path, number: int, record: dict[str, Any], rubric: Rubric) -> DatasetItem:
-    pairwise = rubric.mode is Mode.PAIRWISE
-    votes = [_vote(file, number, n, raw, rubric, pairwise) for n, raw in enumerate(record["votes"])]
+def _item(file: Path, number: int, record: ItemRecord, rubric: Rubric) -> DatasetItem:
+    votes = [_vote(file, number, n, raw, rubric) for n, raw in enumerate(record.votes)]
     human: list[ScaleValue] = []
-    for label in record["human"]:
+    for label in record.human:
         idx = rubric.index(label)
         if idx is None:
             raise DatasetError(
                 file, number, f"human label {label!r} is not on the scale {list(rubric.scale)}"
             )
         human.append(rubric.scale[idx])
-    extra = {k: record.get(k) for k in ("input", "meta")}
     return DatasetItem(
-        item=str(record["item"]),
+        item=str(record.item),
         line=number,
         votes=tuple(votes),
         human=tuple(human),
-        input=extra["input"] if isinstance(extra["input"], dict) else None,
-        meta=extra["meta"] if isinstance(extra["meta"], dict) else None,
+        input=record.input,
+        meta=record.meta,
     )
 
 
-def _vote(file: Path, number: int, n: int, raw: Any, rubric: Rubric, pairwise: bool) -> Vote:
-    where = f"vote {n}"
-    if not isinstance(raw, dict) or not isinstance(raw.get("judge"), str) or not raw["judge"]:
-        raise DatasetError(file, number, f"{where}: expected an object with a non-empty judge")
-    judge = raw["judge"]
+def _vote(file: Path, number: int, n: int, raw: VoteRecord, rubric: Rubric) -> Vote:
+    judge, order, value, reason = raw.judge, raw.order, raw.value, raw.unscored
     where = f"vote {n} (judge {judge!r})"
-    order, value, reason = raw.get("order"), raw.get("value"), raw.get("unscored")
-    if pairwise and order not in ("AB", "BA"):
-        raise DatasetError(file, number, f"{where}: pairwise order must be AB or BA, got {order!r}")
+    pairwise = rubric.mode is Mode.PAIRWISE
     if not pairwise and order is not None:
         raise DatasetError(file, number, f"{where}: pointwise order must be null, got {order!r}")
+    # Pairwise order null: the vote already averages both orders (reconciled upstream).
+    common: dict[str, Any] = {
+        "judge": judge,
+        "model": raw.model or judge,
+        "order": order,
+        "reversed_scale": bool(raw.reversed_scale),
+        "distribution": _distribution(file, number, where, raw, rubric),
+    }
     if value is None:
         if not isinstance(reason, str) or not reason.strip():
             raise DatasetError(file, number, f"{where}: value is null but no unscored reason")
-        return Vote(judge=judge, model=judge, order=order, detail=reason, **_unusable(reason))
+        return Vote(**common, detail=reason, **_unusable(reason))
     if reason is not None:
         raise DatasetError(file, number, f"{where}: has both a value and unscored {reason!r}")
     idx = rubric.index(value)
@@ -222,12 +260,40 @@ def _vote(file: Path, number: int, n: int, raw: Any, rubric: Rubric, pairwise: b
         )
     scaled = rubric.scale[idx]
     return Vote(
-        judge=judge,
-        model=judge,
-        order=order,
-        value=scaled,
-        shown_value=canonical(scaled, order) if pairwise else scaled,
+        **common, value=scaled, shown_value=canonical(scaled, order) if pairwise else scaled
     )
+
+
+def _distribution(
+    file: Path, number: int, where: str, raw: VoteRecord, rubric: Rubric
+) -> dict[str, float] | None:
+    """The vote's probability per scale value (keyed by value text, canonical frame), from
+    `prob` (scale order) or `distribution` (value text -> probability), renormalised."""
+    keys = [value_key(v) for v in rubric.scale]
+    if raw.prob is not None and raw.distribution is not None:
+        raise DatasetError(file, number, f"{where}: give prob or distribution, not both")
+    if raw.prob is not None:
+        if len(raw.prob) != len(keys):
+            raise DatasetError(
+                file,
+                number,
+                f"{where}: prob has {len(raw.prob)} values, the scale {len(keys)} {keys}",
+            )
+        probs = dict(zip(keys, raw.prob, strict=True))
+    elif raw.distribution is not None:
+        off = [k for k in raw.distribution if k not in keys]
+        if off:
+            raise DatasetError(
+                file, number, f"{where}: distribution keys {off} are not on the scale {keys}"
+            )
+        probs = dict(raw.distribution)
+    else:
+        return None
+    total = math.fsum(probs.values())
+    if abs(total - 1) > PROB_TOLERANCE:
+        name = "prob" if raw.prob is not None else "distribution"
+        raise DatasetError(file, number, f"{where}: {name} sums to {total:g}, not 1")
+    return {k: p / total for k, p in probs.items()}
 
 
 def _unusable(reason: str) -> dict[str, Any]:

@@ -11,15 +11,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.backtest import PERMISSIVE, run_backtest
-from api.backtest_strategies import STRATEGIES, StrategyReplay, ask_in_waves, replay_strategy
 from api.config import PanelConfig
-from api.datasets import load_dataset
+from backtest.datasets import load_dataset
+from backtest.replay import PERMISSIVE, run_backtest
+from backtest.strategies import (
+    AGGREGATION,
+    STRATEGIES,
+    StrategyReplay,
+    ask_in_waves,
+    replay_strategy,
+)
 from judges import ChatRequest, ChatResult, JudgeConfig, PanelRunner, Vote, canonical
 from routing import Aggregation, conclude
-from routing.sequential import stop_rule, waves
+from routing.sequential import default_quorum, stop_rule, waves
 from rubrics import Item, Rubric, ScaleValue
-from tests.api.test_backtest import pv, rows, write_set
+from tests.backtest.sets import pv, rows, write_set
 
 PAIR = {"mode": "pairwise", "scale": ["A", "B", "tie"]}
 PAIRWISE = Rubric(
@@ -223,7 +229,14 @@ async def test_replay_asks_what_the_panel_runner_asks(
     records[-1]["votes"] += consistent("m", "B")
     dataset = load_dataset(write_set(tmp_path, "worked", records))
     rubric, judges = dataset.rubric, dataset.judges
-    panel = replay.panel(rubric, judges)
+    panel = PanelConfig(
+        name="backtest",
+        rubric=rubric.id,
+        judges=tuple(judges),
+        strategy=replay.strategy,
+        wave_size=replay.wave_size,
+        cascade_confidence=replay.threshold,
+    )
     configs = [JudgeConfig(name=j, model=j) for j in judges]
     plan = waves(configs, panel.wave_size, panel.effective_quorum)
     weights = dict.fromkeys(judges, 1.0)
@@ -269,6 +282,12 @@ def test_row_names_reflect_the_service_default() -> None:
         "cascade 0.75, waves of 1",
     ]
     # Unset fields are the service's defaults: a default cascade is the configured one.
-    assert StrategyReplay(strategy="cascade").panel(PAIRWISE, "abc") == PanelConfig(
-        name="backtest", rubric="p", judges=("a", "b", "c"), strategy="cascade"
+    cascade = StrategyReplay(strategy="cascade")
+    service = PanelConfig(name="backtest", rubric="p", judges=("a", "b", "c"), strategy="cascade")
+    assert (cascade.strategy, cascade.threshold, cascade.wave_size, default_quorum(3)) == (
+        service.strategy,
+        service.cascade_confidence,
+        service.wave_size,
+        service.effective_quorum,
     )
+    assert service.aggregation is AGGREGATION

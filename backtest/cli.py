@@ -1,0 +1,127 @@
+"""`quorum backtest`: its options and the run (`api.cli` hands the command line to `main`)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from backtest import plots, report
+from backtest.datasets import DatasetError, find_datasets, load_dataset
+from backtest.replay import run_backtest
+from backtest.routing_curve import DEFAULT_ALPHAS, DEFAULT_DELTA, DEFAULT_SPLITS, RoutingSettings
+
+__all__ = ["cmd_backtest", "command_line", "main", "register"]
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run `quorum backtest ARGV...` (the words after `backtest`); the exit status."""
+    parser = argparse.ArgumentParser(prog="quorum")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["backtest", *argv])
+    return int(args.func(args))
+
+
+def register(subparsers: Any) -> None:
+    """Add the `backtest` subcommand to the `quorum` CLI."""
+    parser = subparsers.add_parser(
+        "backtest",
+        help="replay recorded judge votes with human labels through Quorum's routing code",
+        description="Score single judges and panels against human labels on recorded "
+        "votes (canonical JSONL, docs/backtest.md).",
+    )
+    add = parser.add_argument
+    add("paths", nargs="*", type=Path, metavar="PATH", help="dataset dir or .jsonl file")
+    add("--all", dest="all_dir", type=Path, metavar="DIR", help="every <name>/votes.jsonl in DIR")
+    add("--json", type=Path, metavar="OUT", help="write the results as JSON")
+    add("--plot", type=Path, metavar="OUT.png", help="kappa plots (OUT-<dataset>.png if several)")
+    add("--folds", type=int, default=5, help="cross-fitting folds for weights (default 5)")
+    add("--seed", type=int, default=0, help="fold assignment seed (default 0)")
+    add("--min-human", type=int, default=30, help="labels a judge needs for a human weight")
+    add_options(add)
+    parser.set_defaults(func=cmd_backtest)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Load every dataset (a malformed one stops the run, status 2), replay each, print
+    its table, and write the JSON and plots asked for."""
+    try:
+        paths = list(args.paths) + (find_datasets(args.all_dir) if args.all_dir else [])
+        if not paths:
+            print("quorum backtest: give a dataset PATH or --all DIR", file=sys.stderr)
+            return 2
+        datasets = [load_dataset(p) for p in paths]
+    except DatasetError as exc:
+        print(f"quorum backtest: {exc}", file=sys.stderr)
+        return 2
+    settings = settings_from(args)
+    if isinstance(settings, str):
+        print(f"quorum backtest: {settings}", file=sys.stderr)
+        return 2
+    if args.folds < 2 or args.min_human < 1:
+        print("quorum backtest: --folds must be >= 2 and --min-human >= 1", file=sys.stderr)
+        return 2
+    results = []
+    for ds in datasets:
+        result = run_backtest(
+            ds, folds=args.folds, seed=args.seed, min_human=args.min_human, routing=settings
+        )
+        print(report.format_result(result), end="\n\n", flush=True)
+        results.append(result)
+    if args.json:
+        report.write_json(results, args.json, command=command_line(args))
+    if args.plot:
+        for result, out in zip(results, plots.plot_paths(args.plot, results), strict=True):
+            plots.plot_result(result, out)
+    return 0
+
+
+def add_options(add: Callable[..., Any]) -> None:
+    """The calibration options of `quorum backtest` (`add` is `parser.add_argument`)."""
+    add(
+        "--alpha",
+        type=float,
+        action="append",
+        help="target disagreement rate above the calibrated threshold; repeatable "
+        "(default 0.05, 0.1, 0.2)",
+    )
+    add(
+        "--delta",
+        type=float,
+        default=DEFAULT_DELTA,
+        help="allowed failure probability of the guarantee (default 0.1)",
+    )
+    add(
+        "--splits",
+        type=int,
+        default=DEFAULT_SPLITS,
+        help="random calibration/held-out splits to repeat the check over (default 20)",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> RoutingSettings | str:
+    """The settings from parsed options (filling in the default alphas), or an error."""
+    args.alpha = tuple(args.alpha or DEFAULT_ALPHAS)
+    if not all(0 < a < 1 for a in (*args.alpha, args.delta)):
+        return "--alpha and --delta must lie strictly between 0 and 1"
+    if args.splits < 1:
+        return "--splits must be >= 1"
+    return RoutingSettings(alphas=args.alpha, delta=args.delta, splits=args.splits)
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The `quorum backtest` command that reproduces a run, from its parsed arguments."""
+    words = ["quorum", "backtest", *(str(p) for p in args.paths)]
+    if args.all_dir:
+        words += ["--all", str(args.all_dir)]
+    for flag in ("json", "plot"):
+        if getattr(args, flag):
+            words += [f"--{flag}", str(getattr(args, flag))]
+    words += ["--folds", str(args.folds), "--seed", str(args.seed)]
+    words += ["--min-human", str(args.min_human)]
+    for alpha in args.alpha:
+        words += ["--alpha", f"{alpha:g}"]
+    return shlex.join([*words, "--delta", f"{args.delta:g}", "--splits", str(args.splits)])
