@@ -2,6 +2,7 @@
 
 from judges.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from judges.cache import VoteCache, cache_key
+from judges.call import RetryPolicy
 from judges.client import ChatClient, ChatRequest, ChatResult, TokenLogprob, TopLogprob
 from judges.config import JudgeConfig
 from judges.errors import (
@@ -12,7 +13,7 @@ from judges.errors import (
     PermanentCallError,
     RetryableCallError,
 )
-from judges.runner import PanelRunner, RetryPolicy
+from judges.runner import PanelRunner
 from judges.vote import Vote, canonical
 
 __all__ = [
