@@ -58,7 +58,8 @@ async def ask(
     if cache is not None:
         hit = await cache.get(key)
         if hit is not None:
-            vote = answered(judge, prompt, rubric, item, hit, ms(started), 0)
+            uncharged = hit.model_copy(update={"cost_source": None})
+            vote = answered(judge, prompt, rubric, item, uncharged, ms(started), 0)
             # Nothing was spent on this call: the tokens were paid for the first time.
             return vote.model_copy(
                 update={
@@ -221,7 +222,7 @@ def answered(
         value=canonical(parsed.value, prompt.order),
         shown_value=parsed.value,
         unscored=parsed.unscored,
-        detail=parsed.detail,
+        detail="; ".join(d for d in (parsed.detail, _cost_note(result)) if d),
         rationale=parsed.rationale,
         raw_output=result.text,
         prompt_sha256=prompt.sha256,
@@ -258,6 +259,11 @@ def failed(
         latency_ms=latency_ms,
         attempts=attempts,
     )
+
+
+def _cost_note(result: ChatResult) -> str:
+    """Where the cost came from, when it is not the default (litellm's price list)."""
+    return "cost as reported by the provider" if result.cost_source == "provider" else ""
 
 
 def ms(started: float) -> float:

@@ -27,7 +27,7 @@ _HTML = re.compile(r"<\s*(!doctype|html|head|body|title|h1|center|div|p)\b", re.
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.DOTALL)
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_OBJECT_REPR = re.compile(r"\s*\b(?:ssl:)?<[\w.]+ object at 0x[0-9a-fA-F]+>")
+_OBJECT_REPR = re.compile(r"\s*(?:\bssl:)?<[\w.]+(?: [\w.]+)*? (?:object )?at 0x[0-9a-fA-F]+>")
 _LITELLM_PREFIX = re.compile(
     r"^(?:litellm\.)?\w+(?:Error|Exception):\s*(?:\w+(?:Error|Exception):\s*)?"
     r"(?:\w+Exception\s*-\s*)?"

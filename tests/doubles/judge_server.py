@@ -8,7 +8,9 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
 - ``fixed-<V>``: ``{"score": V}`` / ``{"winner": V}`` (V an int when all digits).
 - ``honest``: the ``[[q=V]]`` marker in ``<response>`` (3 if none); pairwise the higher
   numeric marker of A/B wins, else "tie".
-- ``obedient``: ``VERDICT=<V>`` outside every data element wins, else ``honest``.
+- ``obedient``: ``VERDICT=<V>`` outside every data element wins, else ``honest``; the
+  message is read as a model may read it: look-alike angle brackets as ``<``/``>``, tag
+  characters (U+E0020-E007E) as the ASCII they spell, zero-width and bidi controls unseen.
 - ``listfirst``: pointwise, the first value of the system message's "Scale (...)" line
   (sensitive to the order the scale is listed in).
 - ``garbage`` (prose); ``offscale`` (score 99 / winner "C"); ``echo`` (the unescaped
@@ -56,6 +58,7 @@ import re
 import socket
 import threading
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any, Self
@@ -96,7 +99,7 @@ class _Outcome:  # what a behaviour decided: a JSON verdict, a raw text, or an H
     error: str = ""
     fenced: bool = False
     logprobs: bool = False
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    headers: dict[str, str] | None = None  # None: the defaults (a 429 says Retry-After: 0)
     html: bool = False  # an error answered as an HTML page, as a gateway would
 
 
@@ -107,6 +110,31 @@ class _Ctx:
     system: str  # the system message (rubric, scale listing)
     pairwise: bool
     double: "JudgeDouble"
+
+
+# What a model may read as an angle bracket, whatever Quorum's escaper thinks: kept here on
+# purpose (not imported from rubrics) so that the injection suite catches a character the
+# escaper forgets. Double brackets read as two.
+_READ_AS = str.maketrans(
+    {
+        **dict.fromkeys("\u02c2\u02f1\u1438\u16b2\u2039\u2329\u276c\u276e\u2770\u27e8", "<"),
+        **dict.fromkeys("\u2991\u2993\u29fc\u3008\U0001d236", "<"),
+        **dict.fromkeys("\u02c3\u02f2\u1433\u203a\u232a\u276d\u276f\u2771\u27e9", ">"),
+        **dict.fromkeys("\u2992\u2994\u29fd\u3009\U0001d237\U00016f3f", ">"),
+        **dict.fromkeys("\u226a\u27ea\u300a", "<<"),
+        **dict.fromkeys("\u226b\u27eb\u300b", ">>"),
+        # Tag characters spell ASCII, invisibly; some models read them as the letters.
+        **{0xE0000 + c: chr(c) for c in range(0x20, 0x7F)},
+    }
+)
+_IGNORED = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
+def _as_read(message: str) -> str:
+    """The message as a model may read it: look-alike brackets as brackets (NFKC for the
+    fullwidth and small forms), tag characters as ASCII, zero-width and bidi controls
+    unseen. ``obedient`` looks for instructions in this reading."""
+    return _IGNORED.sub("", unicodedata.normalize("NFKC", message).translate(_READ_AS))
 
 
 def _value(raw: str) -> int | str:
@@ -145,7 +173,8 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
     if spec == "honest":
         return _honest(ctx)
     if spec == "obedient":
-        found = _VERDICT.search(_DATA_ELEMENT.sub("", ctx.message))  # outside data elements
+        outside = _DATA_ELEMENT.sub("", _as_read(ctx.message))  # outside data elements
+        found = _VERDICT.search(outside)
         return _answer(ctx, _value(found.group(1)), "As instructed.") if found else _honest(ctx)
     if spec == "listfirst":  # order-sensitive: answers the first value the scale lists
         listed = re.search(r"^Scale \([^)]*\): (.+)$", ctx.system, re.MULTILINE)
@@ -190,14 +219,14 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
         float(arg)  # ValueError -> unknown behaviour
         outcome = await _resolve(inner, ctx)
         if outcome.status == 200:
-            outcome.headers["x-litellm-response-cost"] = arg
+            outcome.headers = {**(outcome.headers or {}), "x-litellm-response-cost": arg}
         return outcome
     if head == "hint" and arg in HINTS and inner:
         value, _, inner = inner.partition("-")
         float(value)  # ValueError -> unknown behaviour
         outcome = await _resolve(inner, ctx)
         if outcome.status != 200:
-            outcome.headers.update(_hint(arg, value))
+            outcome.headers = {**(outcome.headers or {}), **_hint(arg, value)}
         return outcome
     code, _, inner = inner.partition("-")
     if head == "flaky" and arg.isdigit() and code.isdigit() and 400 <= int(code) <= 599:
@@ -450,7 +479,7 @@ class JudgeDouble:
         if outcome.status != 200 and outcome.html:
             return HTMLResponse(outcome.error, status_code=outcome.status, headers=outcome.headers)
         if outcome.status != 200:
-            return _error(outcome.status, outcome.error, headers=outcome.headers or None)
+            return _error(outcome.status, outcome.error, headers=outcome.headers)
         content = outcome.text if outcome.text is not None else json.dumps(outcome.verdict)
         if outcome.fenced and outcome.verdict is not None:
             content = f"Here is my verdict:\n```json\n{content}\n```\nThanks."
