@@ -3,7 +3,14 @@
 from judges.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from judges.cache import VoteCache, cache_key
 from judges.call import RetryPolicy
-from judges.client import ChatClient, ChatRequest, ChatResult, TokenLogprob, TopLogprob
+from judges.client import (
+    ChatClient,
+    ChatRequest,
+    ChatResult,
+    CostSource,
+    TokenLogprob,
+    TopLogprob,
+)
 from judges.config import JudgeConfig
 from judges.errors import (
     CallErrorKind,
@@ -24,6 +31,7 @@ __all__ = [
     "ChatRequest",
     "ChatResult",
     "CircuitBreaker",
+    "CostSource",
     "JudgeCallError",
     "JudgeConfig",
     "JudgeConfigError",
