@@ -44,6 +44,10 @@ class PanelConfig(BaseModel):
     that changes with the listing counts as inconsistent (doubles the calls)."""
     deadline_s: float = Field(default=60.0, gt=0, le=600)
     """All judge calls of one evaluation finish (or are abandoned) within this."""
+    straggler_grace_s: float | None = Field(default=None, ge=0, le=600)
+    """Parallel panels: once the quorum of judges has answered, how long the calls still out
+    may take before they are cancelled (and recorded as `timeout` votes). Default: twice
+    the slowest answer so far, at least 1 s; never past `deadline_s`."""
     routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
     strategy: Literal["parallel", "sequential", "cascade"] = "parallel"
     """parallel: ask every judge at once. sequential: ask in waves (config order) and stop

@@ -3,7 +3,15 @@ the vote and its recorded form (`judges.record`)."""
 
 from judges.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from judges.cache import VoteCache, cache_key
-from judges.client import ChatClient, ChatRequest, ChatResult, TokenLogprob, TopLogprob
+from judges.call import RetryPolicy
+from judges.client import (
+    ChatClient,
+    ChatRequest,
+    ChatResult,
+    CostSource,
+    TokenLogprob,
+    TopLogprob,
+)
 from judges.config import JudgeConfig
 from judges.errors import (
     CallErrorKind,
@@ -14,7 +22,7 @@ from judges.errors import (
     RetryableCallError,
 )
 from judges.record import ItemRecord, VoteRecord
-from judges.runner import PanelRunner, RetryPolicy
+from judges.runner import PanelRunner
 from judges.vote import Vote, canonical
 
 __all__ = [
@@ -25,6 +33,7 @@ __all__ = [
     "ChatRequest",
     "ChatResult",
     "CircuitBreaker",
+    "CostSource",
     "ItemRecord",
     "JudgeCallError",
     "JudgeConfig",

@@ -1,10 +1,25 @@
 """A circuit breaker per judge: stop calling a judge that keeps failing, probe it later.
 
-closed --(`failures` consecutive retryable failures)--> open --(`cooldown_s`)--> half-open
+closed --(`failures` consecutive outage failures)--> open --(`cooldown_s`)--> half-open
 half-open: one probe call at a time; success closes the circuit, failure reopens it.
 
 While open, calls fail at once with `circuit_open` instead of spending the panel deadline
 on a judge that is down. State is per process: each replica learns on its own.
+
+What counts (`record`), by the kind of the call's outcome:
+
+- a failure: `timeout`, `server_error` (5xx) and `connection`: the endpoint is down or
+  overloaded, and the next call would likely spend the deadline the same way;
+- a success: an answer (usable or not: a judge that answers garbage is up), and the
+  permanent errors `auth`, `bad_request`, `not_found`: the endpoint answered, it is the
+  configuration that is wrong, and another call would answer as fast;
+- neither (`rate_limited`, `other`): a 429 means the provider is up and asks us to slow
+  down, which the retry hint handles; it must not open the circuit, but it is no proof
+  that the judge works either, so the count of outage failures is kept. A half-open probe
+  that ends this way frees the probe slot and the circuit stays half-open.
+
+A call cut short by the panel (its deadline, or the quorum being in) says nothing about
+the judge: `abandon`.
 """
 
 from __future__ import annotations
@@ -15,6 +30,13 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from judges.errors import CallErrorKind
+
+OUTAGES = frozenset({CallErrorKind.TIMEOUT, CallErrorKind.SERVER_ERROR, CallErrorKind.CONNECTION})
+"""Call outcomes that count as a failure towards opening the circuit."""
+ANSWERED = frozenset({CallErrorKind.AUTH, CallErrorKind.BAD_REQUEST, CallErrorKind.NOT_FOUND})
+"""Call errors that show the endpoint is up (they count as a success)."""
 
 
 class BreakerState(StrEnum):
@@ -29,7 +51,7 @@ class BreakerPolicy(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     failures: int = Field(default=5, ge=1)
-    """Consecutive retryable failures (timeouts, 429, 5xx, connection) that open it."""
+    """Consecutive outage failures (timeouts, 5xx, connection errors; not 429) that open it."""
     cooldown_s: float = Field(default=30.0, gt=0)
     """Seconds open before a probe call is let through."""
 
@@ -82,8 +104,17 @@ class CircuitBreaker:
         with self._lock:
             self._probing = False
 
+    def record(self, kind: CallErrorKind | None) -> None:
+        """Record how a call ended: None for an answer, else its error kind (see above)."""
+        if kind is None or kind in ANSWERED:
+            self.success()
+        elif kind in OUTAGES:
+            self.failure()
+        else:
+            self.abandon()
+
     def failure(self) -> None:
-        """Record a retryable failure (a judge that answers with garbage is not down)."""
+        """Record an outage failure (a judge that answers with garbage is not down)."""
         with self._lock:
             self._failures += 1
             if self._state is BreakerState.HALF_OPEN or self._failures >= self.policy.failures:

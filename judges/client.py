@@ -6,9 +6,13 @@ at an OpenAI-compatible server on loopback rather than replacing it.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+CostSource = Literal["provider", "price_list"]
+"""Where a call's cost came from: the provider's or proxy's own report on the response, or
+litellm's local price list for the model's name."""
 
 
 class TopLogprob(BaseModel):
@@ -54,6 +58,8 @@ class ChatResult(BaseModel):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None
+    cost_source: CostSource | None = None
+    """Where `cost_usd` came from; None when the cost is unknown."""
     logprobs: tuple[TokenLogprob, ...] | None = None
 
 

@@ -6,12 +6,16 @@
         ├── RetryableCallError  timeout, 429, 5xx, connection: worth another try
         └── PermanentCallError  auth, bad request, unknown model: retrying cannot help
 
-A call error never escapes the panel runner: it becomes a vote with `error` set.
+A call error never escapes the panel runner: it becomes a vote with `error` set. Its
+`detail` is made readable, bounded and secret-free (`judges.error_text.readable`) when the
+error is built, so no provider body reaches a vote verbatim.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from judges.error_text import LIMIT, readable
 
 
 class CallErrorKind(StrEnum):
@@ -43,12 +47,22 @@ class JudgeCallError(JudgeError):
     retryable = False
 
     def __init__(
-        self, kind: CallErrorKind, detail: str, *, retry_after_s: float | None = None
+        self,
+        kind: CallErrorKind,
+        detail: str,
+        *,
+        retry_after_s: float | None = None,
+        status: int | None = None,
     ) -> None:
         self.kind = kind
-        self.detail = detail
+        self.status = status
+        """The HTTP status the provider answered, where there was one."""
+        prefix = f"HTTP {status}: " if status is not None else ""
+        self.detail = prefix + (readable(detail, LIMIT - len(prefix)) or kind.value)
+        """Readable and bounded; starts with `HTTP <status>: ` when there was a status."""
         self.retry_after_s = retry_after_s
-        super().__init__(f"{kind.value}: {detail}")
+        """How long the provider asked to wait before another try (see `judges.hints`)."""
+        super().__init__(f"{kind.value}: {self.detail}")
 
 
 class RetryableCallError(JudgeCallError):

@@ -8,6 +8,7 @@ and maps litellm's exceptions onto our retryable/permanent call errors.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from typing import Any
 
@@ -18,8 +19,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import httpx
 import litellm
 
-from judges.client import ChatRequest, ChatResult, TokenLogprob, TopLogprob
+from judges.client import ChatRequest, ChatResult, CostSource, TokenLogprob, TopLogprob
 from judges.errors import CallErrorKind, JudgeCallError, PermanentCallError, RetryableCallError
+from judges.hints import retry_after_s
 
 NO_KEY_PLACEHOLDER = "no-key"
 """Sent to keyless OpenAI-compatible servers (vLLM, Ollama): the OpenAI SDK insists on a key."""
@@ -43,22 +45,16 @@ def configure_litellm() -> None:
 
 
 def _retry_after(exc: Exception) -> float | None:
+    """The provider's or proxy's retry hint on a failed call, in seconds (`judges.hints`)."""
     # litellm keeps the provider's headers in `litellm_response_headers`; its `response` is
     # often a synthetic httpx.Response without them.
-    raw = None
-    for headers in (
-        getattr(exc, "litellm_response_headers", None),
-        getattr(exc, "headers", None),
-        getattr(getattr(exc, "response", None), "headers", None),
-    ):
-        found = {str(k).lower(): v for k, v in (headers or {}).items()}.get("retry-after")
-        if found is not None:
-            raw = found
-            break
-    try:
-        return max(0.0, float(raw)) if raw is not None else None
-    except ValueError:
-        return None
+    return retry_after_s(
+        (
+            getattr(exc, "litellm_response_headers", None),
+            getattr(exc, "headers", None),
+            getattr(getattr(exc, "response", None), "headers", None),
+        )
+    )
 
 
 def _connection_failed(exc: BaseException) -> bool:
@@ -75,41 +71,41 @@ def _connection_failed(exc: BaseException) -> bool:
 
 def map_exception(exc: Exception) -> JudgeCallError:
     """Translate a litellm/OpenAI SDK exception into our error tree."""
-    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    detail = str(exc) if str(exc).strip() else type(exc).__name__  # made readable by the error
+    raw_status = getattr(exc, "status_code", None)
+    status = raw_status if isinstance(raw_status, int) and 100 <= raw_status <= 599 else None
     if isinstance(exc, litellm.Timeout | TimeoutError):
         return RetryableCallError(CallErrorKind.TIMEOUT, detail)
     if isinstance(exc, litellm.RateLimitError):
         return RetryableCallError(
-            CallErrorKind.RATE_LIMITED, detail, retry_after_s=_retry_after(exc)
+            CallErrorKind.RATE_LIMITED, detail, retry_after_s=_retry_after(exc), status=429
         )
-    status = getattr(exc, "status_code", None)
     # litellm raises BadRequestError for any "invalid_request_error" body, whatever the
     # status: the status decides between auth, not-found and bad-request.
     if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError) or status in (
         401,
         403,
     ):
-        return PermanentCallError(CallErrorKind.AUTH, detail)
+        return PermanentCallError(CallErrorKind.AUTH, detail, status=status)
     if isinstance(exc, litellm.NotFoundError) or status == 404:
-        return PermanentCallError(CallErrorKind.NOT_FOUND, detail)
+        return PermanentCallError(CallErrorKind.NOT_FOUND, detail, status=status)
     if isinstance(exc, litellm.BadRequestError | litellm.UnprocessableEntityError):
-        return PermanentCallError(CallErrorKind.BAD_REQUEST, detail)
+        return PermanentCallError(CallErrorKind.BAD_REQUEST, detail, status=status)
     if isinstance(exc, litellm.APIConnectionError) or _connection_failed(exc):
+        # litellm reports some refused connections as a 500 it made up: no status then
         return RetryableCallError(CallErrorKind.CONNECTION, detail)
-    if isinstance(status, int):
+    if status is not None:
         if status == 429:
             return RetryableCallError(
-                CallErrorKind.RATE_LIMITED, detail, retry_after_s=_retry_after(exc)
+                CallErrorKind.RATE_LIMITED, detail, retry_after_s=_retry_after(exc), status=429
             )
         if status >= 500:
-            return RetryableCallError(CallErrorKind.SERVER_ERROR, detail)
-        if status in (401, 403):
-            return PermanentCallError(CallErrorKind.AUTH, detail)
-        if status == 404:
-            return PermanentCallError(CallErrorKind.NOT_FOUND, detail)
+            return RetryableCallError(
+                CallErrorKind.SERVER_ERROR, detail, retry_after_s=_retry_after(exc), status=status
+            )
         if 400 <= status < 500:
-            return PermanentCallError(CallErrorKind.BAD_REQUEST, detail)
-    return RetryableCallError(CallErrorKind.OTHER, detail)
+            return PermanentCallError(CallErrorKind.BAD_REQUEST, detail, status=status)
+    return RetryableCallError(CallErrorKind.OTHER, detail, status=status)
 
 
 def _logprobs(choice: Any) -> tuple[TokenLogprob, ...] | None:
@@ -187,22 +183,54 @@ class LiteLLMClient:
         # A NUL character cannot be stored in PostgreSQL text; it carries no meaning here.
         text = (getattr(choice.message, "content", None) or "").replace("\x00", "\ufffd")
         usage = getattr(response, "usage", None)
+        cost, source = _cost(response)
         return ChatResult(
             text=text,
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
-            cost_usd=_cost(response),
+            cost_usd=cost,
+            cost_source=source,
             logprobs=_logprobs(choice),
         )
 
 
-def _cost(response: Any) -> float | None:
-    """The call's cost in USD; None when the model's price is unknown (not zero)."""
+PROVIDER_COST_HEADER = "x-litellm-response-cost"
+"""The cost a LiteLLM proxy (or litellm itself, for providers that report one) puts on a
+response: what the call was billed, whatever the model's name suggests."""
+
+
+def _reported_cost(response: Any) -> float | None:
+    """The cost the provider or proxy reported on the response, if it did."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    raw = getattr(response, "_response_headers", None) or {}
+    forwarded = hidden.get("additional_headers") or {}
+    for headers, name in (
+        (raw, PROVIDER_COST_HEADER),
+        (forwarded, f"llm_provider-{PROVIDER_COST_HEADER}"),
+    ):
+        found = {str(k).lower(): v for k, v in headers.items()}.get(name)
+        try:
+            cost = float(found) if found is not None else None
+        except (TypeError, ValueError):
+            cost = None
+        if cost is not None and math.isfinite(cost) and cost >= 0:
+            return cost
+    return None
+
+
+def _cost(response: Any) -> tuple[float | None, CostSource | None]:
+    """The call's cost in USD and where it came from; None when unknown (not zero).
+
+    The provider's (or proxy's) own figure wins over the local price list: a proxy alias
+    named like a priced model (`gpt-4o-mini`) may be any deployment at any price."""
+    reported = _reported_cost(response)
+    if reported is not None:
+        return reported, "provider"
     hidden = getattr(response, "_hidden_params", None) or {}
     if "response_cost" in hidden:  # litellm already priced the call while logging it
         cost = hidden["response_cost"]
-        return float(cost) if cost is not None else None
+        return (float(cost), "price_list") if cost is not None else (None, None)
     try:
-        return float(litellm.completion_cost(completion_response=response))
+        return float(litellm.completion_cost(completion_response=response)), "price_list"
     except Exception:
-        return None
+        return None, None

@@ -1,8 +1,11 @@
 """The panel runner: ask every judge concurrently, under one deadline, with retries.
 
 Pairwise items are shown to each judge in both orders when `position_swap` is on. Every
-call ends as a `Vote`: a failure (timeout, 429, 5xx, garbage) degrades the panel to the
-votes that came back; it never raises. Quorum and aggregation are `routing`'s job.
+call ends as a `Vote` (`judges.call`): a failure (timeout, 429, 5xx, garbage) degrades the
+panel to the votes that came back; it never raises. Given the panel's quorum, the runner
+stops waiting for stragglers a bounded grace after the quorum of judges has answered; the
+calls it cuts off are recorded as `timeout` votes, never dropped. Whether the votes reach
+the quorum, and what they mean, is `routing`'s job.
 """
 
 from __future__ import annotations
@@ -12,30 +15,18 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from judges.breaker import BreakerPolicy, CircuitBreaker
-from judges.cache import VoteCache, cache_key
-from judges.client import ChatClient, ChatRequest, ChatResult
+from judges.cache import VoteCache
+from judges.call import RetryPolicy, ask, failed, ms
+from judges.client import ChatClient
 from judges.config import JudgeConfig
-from judges.errors import CallErrorKind, JudgeCallError, RetryableCallError
-from judges.vote import Vote, canonical, canonical_probs
-from rubrics import Item, Mode, Order, RenderedPrompt, Rubric, parse_verdict, render
-from rubrics.distribution import distribution
+from judges.errors import CallErrorKind
+from judges.vote import Vote
+from rubrics import Item, Mode, Order, RenderedPrompt, Rubric, render
 
-
-class RetryPolicy(BaseModel):
-    """Exponential backoff with full jitter, bounded by the panel deadline."""
-
-    model_config = ConfigDict(frozen=True)
-
-    base_s: float = Field(default=0.25, ge=0)
-    cap_s: float = Field(default=4.0, ge=0)
-
-    def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
-        """Seconds to wait before retry number `attempt` (1-based)."""
-        backoff = rng.uniform(0, min(self.cap_s, self.base_s * 2 ** (attempt - 1)))
-        return max(backoff, retry_after_s or 0.0)
+MIN_STRAGGLER_GRACE_S = 1.0
+"""The least time the calls still out get once the quorum is in, unless a panel sets its
+own `straggler_grace_s`."""
 
 
 class PanelRunner:
@@ -72,9 +63,16 @@ class PanelRunner:
         deadline_s: float,
         position_swap: bool = True,
         scale_swap: bool = False,
+        quorum: int | None = None,
+        straggler_grace_s: float | None = None,
     ) -> tuple[Vote, ...]:
         """Ask every judge; one vote per call. Pairwise with `position_swap`: both orders.
-        Pointwise with `scale_swap`: the scale listed worst-first and best-first."""
+        Pointwise with `scale_swap`: the scale listed worst-first and best-first.
+
+        With `quorum`, once that many judges have answered (all their calls done, one
+        usable vote at least) the calls still out get `straggler_grace_s` more (None: twice
+        the slowest answer so far, at least `MIN_STRAGGLER_GRACE_S`), then are cancelled
+        and recorded as `timeout` votes. Without it, every call has until the deadline."""
         item.check_for(rubric)
         shows: tuple[tuple[Order | None, bool], ...] = ((None, False),)
         if rubric.mode is Mode.PAIRWISE:
@@ -83,31 +81,76 @@ class PanelRunner:
             shows = ((None, False), (None, True))
         prompts = [render(rubric, item, order=o, reverse_scale=rev) for o, rev in shows]
         calls = [(j, p) for j in judges for p in prompts]  # the prompt is the same for all
-        deadline = time.monotonic() + deadline_s
-        tasks = [asyncio.create_task(self._ask(j, p, rubric, item, deadline)) for j, p in calls]
+        started = time.monotonic()
+        deadline = started + deadline_s
+        tasks = [
+            asyncio.create_task(
+                ask(
+                    self._client,
+                    self.breaker(j.name),
+                    self._retry,
+                    self._rng,
+                    self.cache,
+                    j,
+                    p,
+                    rubric,
+                    item,
+                    deadline,
+                )
+            )
+            for j, p in calls
+        ]
         # The grace lets each call record its own deadline error before we cancel it.
-        done, pending = await asyncio.wait(tasks, timeout=deadline_s + 0.5)
+        until = deadline + 0.5
+        grace: float | None = None  # set once the quorum is in
+        pending: set[asyncio.Task[Vote]] = set(tasks)
+        while pending and (left := until - time.monotonic()) > 0:
+            finished, pending = await asyncio.wait(
+                pending, timeout=left, return_when=asyncio.FIRST_COMPLETED
+            )
+            if grace is None and quorum is not None and pending and finished:
+                answered = _answered(calls, tasks)
+                if len(answered) >= quorum:
+                    slowest = max(v.latency_ms for v in answered.values()) / 1000
+                    grace = (
+                        straggler_grace_s
+                        if straggler_grace_s is not None
+                        else max(MIN_STRAGGLER_GRACE_S, 2 * slowest)
+                    )
+                    until = min(until, time.monotonic() + grace)
         for task in pending:
             task.cancel()
         votes = []
         for (judge, prompt), task in zip(calls, tasks, strict=True):
-            if task in done and not task.cancelled() and task.exception() is None:
+            if task.done() and not task.cancelled() and task.exception() is None:
                 votes.append(task.result())
-            elif task in done and not task.cancelled():
+            elif task.done() and not task.cancelled():
                 exc = task.exception()  # a bug, not a slow judge: say so, do not call it late
                 votes.append(
-                    self._failed(
+                    failed(
                         judge,
                         prompt,
                         CallErrorKind.OTHER,
-                        f"internal error: {type(exc).__name__}: {exc}"[:300],
+                        f"internal error: {type(exc).__name__}: {exc}",
                         latency_ms=0.0,
+                        attempts=0,
+                    )
+                )
+            elif grace is not None:
+                votes.append(
+                    failed(
+                        judge,
+                        prompt,
+                        CallErrorKind.TIMEOUT,
+                        f"cancelled: still out {grace:.2f} s after the quorum was in "
+                        "(straggler grace)",
+                        latency_ms=ms(started),
                         attempts=0,
                     )
                 )
             else:
                 votes.append(
-                    self._failed(
+                    failed(
                         judge,
                         prompt,
                         CallErrorKind.DEADLINE,
@@ -150,170 +193,19 @@ class PanelRunner:
                 break
         return tuple(votes)
 
-    async def _ask(
-        self,
-        judge: JudgeConfig,
-        prompt: RenderedPrompt,
-        rubric: Rubric,
-        item: Item,
-        deadline: float,
-    ) -> Vote:
-        started = time.monotonic()
-        key = cache_key(judge, prompt.sha256) if self.cache is not None else ""
-        if self.cache is not None:
-            hit = await self.cache.get(key)
-            if hit is not None:
-                vote = self._vote(judge, prompt, rubric, item, hit, _ms(started), 0)
-                # Nothing was spent on this call: the tokens were paid for the first time.
-                return vote.model_copy(
-                    update={
-                        "cached": True,
-                        "prompt_tokens": None,
-                        "completion_tokens": None,
-                        "cost_usd": 0.0,
-                    }
-                )
-        breaker = self.breaker(judge.name)
-        attempt = 0
-        while True:
-            attempt += 1
-            if not breaker.allow():
-                return self._failed(
-                    judge,
-                    prompt,
-                    CallErrorKind.CIRCUIT_OPEN,
-                    "circuit open after repeated failures; not called",
-                    latency_ms=_ms(started),
-                    attempts=attempt - 1,
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return self._failed(
-                    judge,
-                    prompt,
-                    CallErrorKind.DEADLINE,
-                    "panel deadline passed",
-                    latency_ms=_ms(started),
-                    attempts=attempt - 1,
-                )
-            request = ChatRequest(
-                model=judge.model,
-                messages=tuple(m.model_dump() for m in prompt.messages),
-                api_base=judge.api_base,
-                api_key_env=judge.api_key_env,
-                params=judge.params,
-                # The judge's own timeout, not what is left of the deadline (the timeout
-                # below enforces that): litellm caches its HTTP clients by timeout, and a
-                # value that changed on every call would build a new client each time.
-                timeout_s=judge.timeout_s,
-                json_mode=judge.json_mode,
-                logprobs=judge.logprobs,
-            )
-            try:
-                async with asyncio.timeout(remaining):  # no extra task, unlike wait_for
-                    result = await self._client.complete(request)
-            except TimeoutError:
-                error: JudgeCallError = RetryableCallError(
-                    CallErrorKind.TIMEOUT, "no answer in time"
-                )
-            except JudgeCallError as exc:
-                error = exc
-            except asyncio.CancelledError:
-                breaker.abandon()  # cut off by the deadline: says nothing about the judge
-                raise
-            else:
-                breaker.success()
-                if self.cache is not None:
-                    await self.cache.put(key, result)
-                return self._vote(judge, prompt, rubric, item, result, _ms(started), attempt)
-            if error.retryable:
-                breaker.failure()
-            else:
-                breaker.success()  # bad credentials or request: the judge itself is up
-            if not error.retryable or attempt > judge.max_retries:
-                return self._failed(
-                    judge,
-                    prompt,
-                    error.kind,
-                    error.detail,
-                    latency_ms=_ms(started),
-                    attempts=attempt,
-                )
-            wait = self._retry.delay(attempt, error.retry_after_s, self._rng)
-            if time.monotonic() + wait >= deadline:
-                return self._failed(
-                    judge,
-                    prompt,
-                    error.kind,
-                    f"{error.detail} (no time left to retry)",
-                    latency_ms=_ms(started),
-                    attempts=attempt,
-                )
-            await asyncio.sleep(wait)
 
-    @staticmethod
-    def _vote(
-        judge: JudgeConfig,
-        prompt: RenderedPrompt,
-        rubric: Rubric,
-        item: Item,
-        result: ChatResult,
-        latency_ms: float,
-        attempts: int,
-    ) -> Vote:
-        parsed = parse_verdict(rubric, result.text, item.texts())
-        dist = None
-        if result.logprobs and parsed.usable:
-            tokens = [
-                (t.token, t.logprob, [(a.token, a.logprob) for a in t.top]) for t in result.logprobs
-            ]
-            dist = distribution(rubric, tokens, parsed.value)
-        return Vote(
-            judge=judge.name,
-            model=judge.model,
-            family=judge.family,
-            order=prompt.order,
-            reversed_scale=prompt.reversed_scale,
-            value=canonical(parsed.value, prompt.order),
-            shown_value=parsed.value,
-            unscored=parsed.unscored,
-            detail=parsed.detail,
-            rationale=parsed.rationale,
-            raw_output=result.text,
-            prompt_sha256=prompt.sha256,
-            latency_ms=latency_ms,
-            attempts=attempts,
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            cost_usd=result.cost_usd,
-            distribution=canonical_probs(dist.probs, prompt.order) if dist else None,
-            expected=dist.expected if dist else None,
-            entropy=dist.entropy if dist else None,
-        )
-
-    @staticmethod
-    def _failed(
-        judge: JudgeConfig,
-        prompt: RenderedPrompt,
-        kind: CallErrorKind,
-        detail: str,
-        *,
-        latency_ms: float,
-        attempts: int,
-    ) -> Vote:
-        return Vote(
-            judge=judge.name,
-            model=judge.model,
-            family=judge.family,
-            order=prompt.order,
-            reversed_scale=prompt.reversed_scale,
-            error=kind,
-            detail=detail,
-            prompt_sha256=prompt.sha256,
-            latency_ms=latency_ms,
-            attempts=attempts,
-        )
-
-
-def _ms(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 3)
+def _answered(
+    calls: Sequence[tuple[JudgeConfig, RenderedPrompt]], tasks: Sequence[asyncio.Task[Vote]]
+) -> dict[str, Vote]:
+    """Judges with every call done and at least one usable vote: name -> slowest vote."""
+    by_judge: dict[str, list[asyncio.Task[Vote]]] = {}
+    for (judge, _), task in zip(calls, tasks, strict=True):
+        by_judge.setdefault(judge.name, []).append(task)
+    answered = {}
+    for name, own in by_judge.items():
+        if not all(t.done() and not t.cancelled() and t.exception() is None for t in own):
+            continue
+        votes = [t.result() for t in own]
+        if any(v.usable for v in votes):
+            answered[name] = max(votes, key=lambda v: v.latency_ms)
+    return answered

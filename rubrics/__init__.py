@@ -1,6 +1,7 @@
 """What is judged: rubrics, the judged item, prompt rendering and verdict parsing."""
 
 from rubrics.errors import RubricError, RubricLoadError
+from rubrics.escape import escape
 from rubrics.item import Item, ItemError
 from rubrics.loader import LIBRARY_DIR, load_rubric, load_rubrics
 from rubrics.models import (
@@ -14,7 +15,7 @@ from rubrics.models import (
     value_key,
 )
 from rubrics.parse import ParsedVerdict, Unscored, coerce, parse_verdict
-from rubrics.prompt import Message, Order, RenderedPrompt, escape, render
+from rubrics.prompt import Message, Order, RenderedPrompt, render
 
 __all__ = [
     "LIBRARY_DIR",

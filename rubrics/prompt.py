@@ -1,9 +1,10 @@
 """Render a rubric and an item into the chat messages a judge receives.
 
 The judged texts are untrusted. Each sits in its own element (`<response>...</response>`)
-with `&`, `<` and `>` (and their common Unicode look-alikes) escaped, so no judged text can
-close its element or open a new one; the instructions say that everything inside an
-element is data. The SHA-256 of the rendered messages is stored with every vote.
+escaped by `rubrics.escape.escape` (`&`, `<`, `>`, their Unicode look-alikes and the
+invisible characters that can hide text), so no judged text can close its element or open
+a new one; the instructions say that everything inside an element is data. The SHA-256
+of the rendered messages is stored with every vote.
 """
 
 from __future__ import annotations
@@ -14,27 +15,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from rubrics.escape import escape
 from rubrics.item import Item
 from rubrics.models import Mode, Rubric, ScaleValue, value_key
 
 Order = Literal["AB", "BA"]
 """Pairwise presentation order: AB shows response_a first."""
-
-_LOOKALIKES = {
-    "\uff1c": "&lt;",  # FULLWIDTH LESS-THAN SIGN
-    "\uff1e": "&gt;",
-    "\ufe64": "&lt;",  # SMALL LESS-THAN SIGN
-    "\ufe65": "&gt;",
-    "\u2039": "&lt;",  # SINGLE LEFT-POINTING ANGLE QUOTATION MARK
-    "\u203a": "&gt;",
-    "\u2329": "&lt;",  # LEFT-POINTING ANGLE BRACKET
-    "\u232a": "&gt;",
-    "\u3008": "&lt;",  # LEFT ANGLE BRACKET (CJK)
-    "\u3009": "&gt;",
-    "\u27e8": "&lt;",  # MATHEMATICAL LEFT ANGLE BRACKET
-    "\u27e9": "&gt;",
-}
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", **_LOOKALIKES})
 
 
 class Message(BaseModel):
@@ -58,11 +44,6 @@ class RenderedPrompt(BaseModel):
     """Pairwise only: which response was shown first."""
     reversed_scale: bool = False
     """Whether the scale was listed best-first (a presentation-order check)."""
-
-
-def escape(text: str) -> str:
-    """Escape a judged text so it cannot open or close an element."""
-    return text.translate(_ESCAPES)
 
 
 def _element(tag: str, text: str) -> str:

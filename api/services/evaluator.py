@@ -230,6 +230,8 @@ class EvaluationService:
                 deadline_s=panel.deadline_s,
                 position_swap=panel.position_swap,
                 scale_swap=panel.scale_swap,
+                quorum=panel.effective_quorum,
+                straggler_grace_s=panel.straggler_grace_s,
             )
         quorum = panel.effective_quorum
         stop = stop_rule(

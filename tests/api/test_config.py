@@ -43,6 +43,12 @@ def test_good_config_loads(tmp_path: Path) -> None:
     assert "helpfulness" in config.rubrics
 
 
+def test_straggler_grace_defaults_to_automatic(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, GOOD)).panels["p"].straggler_grace_s is None
+    with_grace = {**GOOD, "panels": [{**GOOD["panels"][0], "straggler_grace_s": 2.5}]}  # type: ignore[dict-item]
+    assert load_config(write(tmp_path, with_grace)).panels["p"].straggler_grace_s == 2.5
+
+
 def test_shipped_example_is_valid() -> None:
     config = load_config(Path(__file__).parents[2] / "quorum.example.yaml")
     assert len(config.panels) >= 3
@@ -89,6 +95,11 @@ def test_shipped_example_is_valid() -> None:
             "less than or equal to 1",
         ),
         (lambda c: c.pop("panels"), "panels", "Field required"),
+        (
+            lambda c: c["panels"][0].update(straggler_grace_s=-1),
+            "panels[0].straggler_grace_s",
+            "greater than or equal to 0",
+        ),
     ],
 )
 def test_bad_config_names_file_key_and_problem(

@@ -8,11 +8,23 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
 - ``fixed-<V>``: ``{"score": V}`` / ``{"winner": V}`` (V an int when all digits).
 - ``honest``: the ``[[q=V]]`` marker in ``<response>`` (3 if none); pairwise the higher
   numeric marker of A/B wins, else "tie".
-- ``obedient``: ``VERDICT=<V>`` outside every data element wins, else ``honest``.
+- ``obedient``: ``VERDICT=<V>`` outside every data element wins, else ``honest``; the
+  message is read as a model may read it: look-alike angle brackets as ``<``/``>``, tag
+  characters (U+E0020-E007E) as the ASCII they spell, zero-width and bidi controls unseen.
 - ``listfirst``: pointwise, the first value of the system message's "Scale (...)" line
   (sensitive to the order the scale is listed in).
 - ``garbage`` (prose); ``offscale`` (score 99 / winner "C"); ``echo`` (the unescaped
-  ``<response>``/``<response_A>`` content verbatim); ``status-<code>`` (OpenAI error body).
+  ``<response>``/``<response_A>`` content verbatim); ``status-<code>`` (OpenAI error body;
+  a 429 says ``Retry-After: 0``); ``html-<code>`` (an nginx-style HTML error page);
+  ``leaky-<code>`` (an OpenAI error body whose 7,000-character message holds secrets).
+- ``hint-<kind>-<value>-<b>``: an error from <b> carries only the retry hint <kind> instead
+  of ``Retry-After: 0``: ``s`` (``Retry-After: <value>``), ``ms`` (``retry-after-ms``),
+  ``date`` (``Retry-After`` as an HTTP date <value> s ahead), ``proxy``
+  (``llm_provider-retry-after``, as a LiteLLM proxy sends it), ``reset``
+  (``x-ratelimit-remaining-requests: 0`` and ``x-ratelimit-reset-requests: <value>s``) or
+  ``none`` (no hint at all).
+- ``cost-<usd>-<b>``: a success from <b> carries ``x-litellm-response-cost: <usd>``, as a
+  LiteLLM proxy reports what the call cost.
 - ``fenced-<b>``, ``logprobs-<b>`` (when the request asks for logprobs), ``sleep-<ms>-<b>``,
   ``flaky-<n>-<code>-<b>`` (first n requests per model string fail), ``first-<p>-<b>``
   (pairwise: "A" with probability p, seeded by model and message), ``chaos-<p>-<b>`` (with
@@ -24,6 +36,8 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
   any other value verbatim (``grade-fixed-P``: ``GRADE: P``). When the last user message
   has no data element (a peer's own template), <b> sees all of it as the ``<response>``,
   so ``honest`` reads a ``[[q=V]]`` marker anywhere in it. Errors and text pass through.
+``JudgeDouble(aliases={"gpt-4o-mini": "cost-0.0042-honest"})`` answers a model name as
+another behaviour, as a LiteLLM proxy maps its aliases onto deployments.
 Counters: ``GET /_double/stats`` answers ``calls`` (chat completion requests received),
 ``by_model`` (the same per model string), ``in_flight`` and ``peak_in_flight`` (most
 requests being answered at once); ``POST /_double/stats/reset`` zeroes them
@@ -35,6 +49,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import email.utils
 import html
 import json
 import math
@@ -43,6 +58,7 @@ import re
 import socket
 import threading
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any, Self
@@ -50,7 +66,7 @@ from typing import Any, Self
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 _DATA_ELEMENT = re.compile(
@@ -62,6 +78,17 @@ _VALUE_SPAN = re.compile(r'"(?:score|winner)"\s*:\s*"?([^",}\s]+)')
 _TOKEN = re.compile(r'\s+|[{}\[\]:,"]|[^\s{}\[\]:,"]+')
 CHAOS_FAULTS = ("500", "429", "garbage", "hang")
 CHAOS_HANG_S = 5.0
+HINTS = ("s", "ms", "date", "proxy", "reset", "none")
+HTML_PAGE = (
+    "<html>\r\n<head><title>{code} Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>{code} Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n" + "<!-- padding -->\r\n" * 40
+)
+LEAKY_MESSAGE = (
+    "Incorrect API key provided: sk-proj-Abc123DEF456ghi789JKL012mno345PQR678stu. "
+    "Request headers were {'Authorization': 'Bearer sk-live-0123456789abcdefABCDEF0123'} "
+    "for https://user:hunter2@upstream.example/v1; " + "more upstream context. " * 300
+)
 
 
 @dataclass
@@ -72,6 +99,8 @@ class _Outcome:  # what a behaviour decided: a JSON verdict, a raw text, or an H
     error: str = ""
     fenced: bool = False
     logprobs: bool = False
+    headers: dict[str, str] | None = None  # None: the defaults (a 429 says Retry-After: 0)
+    html: bool = False  # an error answered as an HTML page, as a gateway would
 
 
 @dataclass
@@ -81,6 +110,31 @@ class _Ctx:
     system: str  # the system message (rubric, scale listing)
     pairwise: bool
     double: "JudgeDouble"
+
+
+# What a model may read as an angle bracket, whatever Quorum's escaper thinks: kept here on
+# purpose (not imported from rubrics) so that the injection suite catches a character the
+# escaper forgets. Double brackets read as two.
+_READ_AS = str.maketrans(
+    {
+        **dict.fromkeys("\u02c2\u02f1\u1438\u16b2\u2039\u2329\u276c\u276e\u2770\u27e8", "<"),
+        **dict.fromkeys("\u2991\u2993\u29fc\u3008\U0001d236", "<"),
+        **dict.fromkeys("\u02c3\u02f2\u1433\u203a\u232a\u276d\u276f\u2771\u27e9", ">"),
+        **dict.fromkeys("\u2992\u2994\u29fd\u3009\U0001d237\U00016f3f", ">"),
+        **dict.fromkeys("\u226a\u27ea\u300a", "<<"),
+        **dict.fromkeys("\u226b\u27eb\u300b", ">>"),
+        # Tag characters spell ASCII, invisibly; some models read them as the letters.
+        **{0xE0000 + c: chr(c) for c in range(0x20, 0x7F)},
+    }
+)
+_IGNORED = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
+def _as_read(message: str) -> str:
+    """The message as a model may read it: look-alike brackets as brackets (NFKC for the
+    fullwidth and small forms), tag characters as ASCII, zero-width and bidi controls
+    unseen. ``obedient`` looks for instructions in this reading."""
+    return _IGNORED.sub("", unicodedata.normalize("NFKC", message).translate(_READ_AS))
 
 
 def _value(raw: str) -> int | str:
@@ -119,7 +173,8 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
     if spec == "honest":
         return _honest(ctx)
     if spec == "obedient":
-        found = _VERDICT.search(_DATA_ELEMENT.sub("", ctx.message))  # outside data elements
+        outside = _DATA_ELEMENT.sub("", _as_read(ctx.message))  # outside data elements
+        found = _VERDICT.search(outside)
         return _answer(ctx, _value(found.group(1)), "As instructed.") if found else _honest(ctx)
     if spec == "listfirst":  # order-sensitive: answers the first value the scale lists
         listed = re.search(r"^Scale \([^)]*\): (.+)$", ctx.system, re.MULTILINE)
@@ -138,6 +193,10 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
         return _answer(ctx, _value(rest), "Fixed verdict.")
     if head == "status" and rest.isdigit() and 400 <= int(rest) <= 599:
         return _Outcome(status=int(rest), error=f"Simulated HTTP {rest} from judge double.")
+    if head == "html" and rest.isdigit() and 400 <= int(rest) <= 599:
+        return _Outcome(status=int(rest), error=HTML_PAGE.format(code=rest), html=True)
+    if head == "leaky" and rest.isdigit() and 400 <= int(rest) <= 599:
+        return _Outcome(status=int(rest), error=LEAKY_MESSAGE)
     if head in ("fenced", "logprobs") and rest:
         outcome = await _resolve(rest, ctx)
         setattr(outcome, head, True)
@@ -156,6 +215,19 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
         return await _resolve(inner, ctx)
     if head == "chaos" and inner:
         return await _chaos(float(arg), inner, ctx)  # ValueError -> unknown behaviour
+    if head == "cost" and inner:
+        float(arg)  # ValueError -> unknown behaviour
+        outcome = await _resolve(inner, ctx)
+        if outcome.status == 200:
+            outcome.headers = {**(outcome.headers or {}), "x-litellm-response-cost": arg}
+        return outcome
+    if head == "hint" and arg in HINTS and inner:
+        value, _, inner = inner.partition("-")
+        float(value)  # ValueError -> unknown behaviour
+        outcome = await _resolve(inner, ctx)
+        if outcome.status != 200:
+            outcome.headers = {**(outcome.headers or {}), **_hint(arg, value)}
+        return outcome
     code, _, inner = inner.partition("-")
     if head == "flaky" and arg.isdigit() and code.isdigit() and 400 <= int(code) <= 599:
         with ctx.double._lock:  # counted per full model string
@@ -203,6 +275,16 @@ async def _chaos(p: float, inner: str, ctx: _Ctx) -> _Outcome:
     return _Outcome(status=int(fault), error=f"Chaos: simulated HTTP {fault} from judge double.")
 
 
+def _hint(kind: str, value: str) -> dict[str, str]:
+    """The retry hint headers of ``hint-<kind>-<value>-<b>`` (replacing ``Retry-After: 0``)."""
+    if kind == "date":
+        return {"Retry-After": email.utils.formatdate(time.time() + float(value), usegmt=True)}
+    if kind == "reset":
+        return {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": f"{value}s"}
+    name = {"s": "Retry-After", "ms": "retry-after-ms", "proxy": "llm_provider-retry-after"}
+    return {name[kind]: value} if kind in name else {}
+
+
 def _alternatives(value: str) -> list[tuple[str, float]]:
     """A plausible distribution over values for the verdict token (0.7 on the answer)."""
     if value in ("A", "B", "tie"):
@@ -234,13 +316,16 @@ def _logprobs(content: str, top: int) -> dict[str, Any]:
     return {"content": [entry(t, v) for t, v in tokens], "refusal": None}
 
 
-def _error(status: int, message: str, code: str | None = None) -> JSONResponse:
+def _error(
+    status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """An OpenAI error body; a 429 says ``Retry-After: 0`` unless ``headers`` say otherwise."""
     etype = {401: "authentication_error", 429: "rate_limit_exceeded"}.get(status) or (
         "server_error" if status >= 500 else "invalid_request_error"
     )
     body = {"error": {"message": message, "type": etype, "param": None, "code": code or etype}}
-    headers = {"Retry-After": "0"} if status == 429 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    default = {"Retry-After": "0"} if status == 429 else {}
+    return JSONResponse(body, status_code=status, headers=default if headers is None else headers)
 
 
 def _text(content: Any) -> str:
@@ -252,8 +337,13 @@ def _text(content: Any) -> str:
 class JudgeDouble:
     """A loopback OpenAI-compatible server whose answers are chosen by the model name."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, aliases: dict[str, str] | None = None
+    ) -> None:
         self.host, self._port = host, port
+        self.aliases = dict(aliases or {})
+        """Model names answered as another behaviour (``{"gpt-4o-mini": "honest"}``), as a
+        LiteLLM proxy maps its aliases onto deployments."""
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._flaky: dict[str, int] = {}
@@ -354,7 +444,7 @@ class JudgeDouble:
         self.reset_stats()
         return JSONResponse(self.stats())
 
-    async def _chat(self, request: Request) -> JSONResponse:
+    async def _chat(self, request: Request) -> Response:
         try:
             body = await request.json()
         except ValueError:
@@ -373,7 +463,7 @@ class JudgeDouble:
             with self._lock:
                 self._in_flight -= 1
 
-    async def _answer(self, body: dict[str, Any], model: str) -> JSONResponse:
+    async def _answer(self, body: dict[str, Any], model: str) -> Response:
         if body.get("stream"):
             return _error(400, "Streaming is not supported by the judge double.")
         messages = [m for m in body["messages"] if isinstance(m, dict)]
@@ -382,11 +472,14 @@ class JudgeDouble:
         systems = [_text(m.get("content")) for m in messages if m.get("role") == "system"]
         ctx = _Ctx(model, message, systems[0] if systems else "", "<response_A>" in message, self)
         try:
-            outcome = await _resolve(model.removeprefix("openai/"), ctx)
+            name = model.removeprefix("openai/")
+            outcome = await _resolve(self.aliases.get(name, name), ctx)
         except ValueError:
             return _error(404, f"The model `{model}` does not exist.", "model_not_found")
+        if outcome.status != 200 and outcome.html:
+            return HTMLResponse(outcome.error, status_code=outcome.status, headers=outcome.headers)
         if outcome.status != 200:
-            return _error(outcome.status, outcome.error)
+            return _error(outcome.status, outcome.error, headers=outcome.headers)
         content = outcome.text if outcome.text is not None else json.dumps(outcome.verdict)
         if outcome.fenced and outcome.verdict is not None:
             content = f"Here is my verdict:\n```json\n{content}\n```\nThanks."
@@ -414,7 +507,8 @@ class JudgeDouble:
                     "completion_tokens": completion_tokens,
                     "total_tokens": prompt_tokens + completion_tokens,
                 },
-            }
+            },
+            headers=outcome.headers,
         )
 
 

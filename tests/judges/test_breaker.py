@@ -64,6 +64,28 @@ def test_abandoned_probe_frees_the_slot() -> None:
     assert b.state is BreakerState.HALF_OPEN and b.allow()
 
 
+def test_record_counts_outages_only() -> None:
+    clock = Clock()
+    b = CircuitBreaker(BreakerPolicy(failures=2, cooldown_s=10), clock)
+    b.record(CallErrorKind.SERVER_ERROR)
+    for _ in range(5):  # rate limits and unknown failures: neither failure nor success
+        b.record(CallErrorKind.RATE_LIMITED)
+        b.record(CallErrorKind.OTHER)
+    assert b.state is BreakerState.CLOSED
+    b.record(CallErrorKind.TIMEOUT)  # the second outage in a row, 429s in between
+    assert b.state is BreakerState.OPEN
+    clock.now = 10.0
+    assert b.allow()  # the probe...
+    b.record(CallErrorKind.RATE_LIMITED)  # ...is rate limited: the provider is up
+    assert b.state is BreakerState.HALF_OPEN and b.allow()  # the next probe may go
+    b.record(CallErrorKind.AUTH)  # an answer, even a refusal, shows the endpoint is up
+    assert b.state is BreakerState.CLOSED
+    b.record(CallErrorKind.CONNECTION)
+    b.record(None)  # an answer resets the count
+    b.record(CallErrorKind.CONNECTION)
+    assert b.state is BreakerState.CLOSED
+
+
 async def test_panel_stops_calling_a_dead_judge(double: JudgeDouble) -> None:
     configure_litellm()
     rubric = load_rubrics([LIBRARY_DIR])["helpfulness"]

@@ -276,3 +276,58 @@ async def test_a_set_key_variable_is_used(
         request(fresh, "fixed-5", api_key_env="QUORUM_TEST_JUDGE_KEY")
     )
     assert '"score": 5' in result.text
+
+
+# --- retry hints and reported costs, as a LiteLLM proxy sends them ---------------------------
+
+
+@pytest.mark.parametrize(
+    "behaviour, expected",
+    [
+        ("hint-proxy-60-status-429", 60.0),  # `llm_provider-retry-after: 60`, no Retry-After
+        ("hint-ms-1500-status-429", 1.5),
+        ("hint-s-12-status-429", 12.0),
+        ("hint-date-90-status-429", 90.0),
+        ("hint-reset-30-status-429", 30.0),
+        ("hint-s-7-status-503", 7.0),  # an overloaded server may ask for a pause too
+        ("hint-none-0-status-429", None),
+    ],
+)
+async def test_every_retry_hint_reaches_the_error(
+    fresh: JudgeDouble, behaviour: str, expected: float | None
+) -> None:
+    with pytest.raises(RetryableCallError) as info:
+        await LiteLLMClient().complete(request(fresh, behaviour))
+    if expected is None:
+        assert info.value.retry_after_s is None
+    else:  # an HTTP date has a resolution of one second
+        assert info.value.retry_after_s == pytest.approx(expected, abs=1.01)
+
+
+@pytest.fixture(scope="module")
+def proxy() -> Iterator[JudgeDouble]:
+    """A proxy whose alias `gpt-4o-mini` is some other deployment, billed at $0.0042."""
+    with JudgeDouble(aliases={"gpt-4o-mini": "cost-0.0042-honest", "gpt-4o": "honest"}) as d:
+        yield d
+
+
+async def test_a_reported_cost_wins_over_the_price_list(proxy: JudgeDouble) -> None:
+    client = LiteLLMClient()
+    reported = await client.complete(request(proxy, "gpt-4o-mini"))
+    assert reported.cost_usd == 0.0042
+    assert reported.cost_source == "provider"
+    # Without the header the same name is priced from litellm's local price list.
+    listed = await client.complete(request(proxy, "gpt-4o"))
+    assert listed.cost_source == "price_list"
+    price = litellm.model_cost["gpt-4o"]
+    assert listed.cost_usd == pytest.approx(
+        (listed.prompt_tokens or 0) * price["input_cost_per_token"]
+        + (listed.completion_tokens or 0) * price["output_cost_per_token"]
+    )
+
+
+async def test_a_reported_cost_on_an_unpriced_model(fresh: JudgeDouble) -> None:
+    result = await LiteLLMClient().complete(request(fresh, "cost-0.25-honest"))
+    assert result.cost_usd == 0.25 and result.cost_source == "provider"
+    plain = await LiteLLMClient().complete(request(fresh, "honest"))
+    assert plain.cost_usd is None and plain.cost_source is None

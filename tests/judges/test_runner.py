@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from judges import CallErrorKind, ChatRequest, ChatResult, JudgeConfig, PanelRunner, RetryPolicy
+from judges import (
+    BreakerState,
+    CallErrorKind,
+    ChatRequest,
+    ChatResult,
+    JudgeConfig,
+    PanelRunner,
+    RetryPolicy,
+)
 from judges.litellm_client import LiteLLMClient, configure_litellm
 from rubrics import LIBRARY_DIR, Item, Unscored, load_rubrics, render
 from tests.doubles.judge_server import JudgeDouble
@@ -313,3 +321,85 @@ def test_delay_is_reproducible_with_a_seeded_rng() -> None:
     first = [policy.delay(a, None, random.Random(42)) for a in range(1, 6)]
     again = [policy.delay(a, None, random.Random(42)) for a in range(1, 6)]
     assert first == again
+
+
+# --- stragglers once the quorum is in -----------------------------------------------------
+
+
+async def test_a_straggler_is_cut_off_a_grace_after_the_quorum(
+    runner: PanelRunner, fresh: JudgeDouble
+) -> None:
+    judges = [
+        judge(fresh, "honest", "a"),
+        judge(fresh, "honest", "b"),
+        judge(fresh, "sleep-20000-honest", "crawler"),
+    ]
+    started = time.monotonic()
+    a, b, crawler = await runner.run(judges, HELPFULNESS, ITEM, deadline_s=30, quorum=2)
+    elapsed = time.monotonic() - started
+    assert a.usable and b.usable
+    # The default grace: twice the slowest answer, at least one second; not the 30 s deadline.
+    assert 1.0 <= elapsed < 3.0
+    assert crawler.error is CallErrorKind.TIMEOUT  # recorded, not dropped
+    assert "straggler grace" in crawler.detail
+    assert crawler.latency_ms >= 1000
+    assert runner.breaker("crawler").state is BreakerState.CLOSED  # cut off: not its fault
+
+
+async def test_a_configured_grace_is_used(runner: PanelRunner, fresh: JudgeDouble) -> None:
+    judges = [judge(fresh, "honest", "a"), judge(fresh, "sleep-20000-honest", "crawler")]
+    started = time.monotonic()
+    votes = await runner.run(
+        judges, HELPFULNESS, ITEM, deadline_s=30, quorum=1, straggler_grace_s=0.2
+    )
+    assert time.monotonic() - started < 1.0
+    assert votes[1].error is CallErrorKind.TIMEOUT
+    assert "0.20 s after the quorum was in" in votes[1].detail
+
+
+async def test_a_straggler_that_answers_within_the_grace_is_kept(
+    runner: PanelRunner, fresh: JudgeDouble
+) -> None:
+    judges = [
+        judge(fresh, "honest", "a"),
+        judge(fresh, "honest", "b"),
+        judge(fresh, "sleep-400-honest", "late"),
+    ]
+    votes = await runner.run(judges, HELPFULNESS, ITEM, deadline_s=30, quorum=2)
+    assert [v.usable for v in votes] == [True, True, True]
+
+
+async def test_failed_votes_do_not_make_a_quorum(runner: PanelRunner, fresh: JudgeDouble) -> None:
+    # Two judges answered, but only one usably: the quorum of 2 is not in, so the slow
+    # judge keeps its time (here until its answer at 1.5 s, well past any grace).
+    judges = [
+        judge(fresh, "honest", "a"),
+        judge(fresh, "garbage", "b"),
+        judge(fresh, "sleep-1500-honest", "slow"),
+    ]
+    votes = await runner.run(judges, HELPFULNESS, ITEM, deadline_s=30, quorum=2)
+    assert votes[2].usable and votes[2].value == 4
+
+
+async def test_pairwise_quorum_needs_both_orders_done(
+    runner: PanelRunner, fresh: JudgeDouble
+) -> None:
+    judges = [judge(fresh, "honest", "a"), judge(fresh, "sleep-20000-honest", "crawler")]
+    started = time.monotonic()
+    votes = await runner.run(judges, PAIRWISE, PAIR, deadline_s=30, quorum=1, straggler_grace_s=0.1)
+    assert time.monotonic() - started < 1.0
+    assert [(v.judge, v.order, v.usable) for v in votes] == [
+        ("a", "AB", True),
+        ("a", "BA", True),
+        ("crawler", "AB", False),
+        ("crawler", "BA", False),
+    ]
+    assert {v.error for v in votes[2:]} == {CallErrorKind.TIMEOUT}
+
+
+async def test_without_a_quorum_every_call_has_until_the_deadline(
+    runner: PanelRunner, fresh: JudgeDouble
+) -> None:
+    judges = [judge(fresh, "honest", "a"), judge(fresh, "sleep-1500-honest", "slow")]
+    votes = await runner.run(judges, HELPFULNESS, ITEM, deadline_s=30)
+    assert votes[1].usable

@@ -1,0 +1,271 @@
+"""One judge call: the vote cache, the circuit breaker, and retries that follow the
+provider's retry hints, all within the panel deadline.
+
+A call always ends as a `Vote`. When retries stop early (the circuit opened, the deadline
+came, the provider asked to wait longer than the time left) the last real call's error
+stays the vote's error, its detail says why no further attempt was made, and `attempts`
+counts the calls that really went out (each of which a proxy in front may retry again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from judges.breaker import CircuitBreaker
+from judges.cache import VoteCache, cache_key
+from judges.client import ChatClient, ChatRequest, ChatResult
+from judges.config import JudgeConfig
+from judges.errors import CallErrorKind, JudgeCallError, RetryableCallError
+from judges.vote import Vote, canonical, canonical_probs
+from rubrics import Item, RenderedPrompt, Rubric, parse_verdict
+from rubrics.distribution import distribution
+
+
+class RetryPolicy(BaseModel):
+    """Exponential backoff with full jitter, bounded by the panel deadline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    base_s: float = Field(default=0.25, ge=0)
+    cap_s: float = Field(default=4.0, ge=0)
+
+    def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
+        """Seconds to wait before retry number `attempt` (1-based)."""
+        backoff = rng.uniform(0, min(self.cap_s, self.base_s * 2 ** (attempt - 1)))
+        return max(backoff, retry_after_s or 0.0)
+
+
+async def ask(
+    client: ChatClient,
+    breaker: CircuitBreaker,
+    retry: RetryPolicy,
+    rng: random.Random,
+    cache: VoteCache | None,
+    judge: JudgeConfig,
+    prompt: RenderedPrompt,
+    rubric: Rubric,
+    item: Item,
+    deadline: float,
+) -> Vote:
+    """One judge shown one prompt, until an answer, a permanent error, `max_retries`, an
+    open circuit or the `deadline` (monotonic seconds); always a vote, never raises."""
+    started = time.monotonic()
+    key = cache_key(judge, prompt.sha256) if cache is not None else ""
+    if cache is not None:
+        hit = await cache.get(key)
+        if hit is not None:
+            uncharged = hit.model_copy(update={"cost_source": None})
+            vote = answered(judge, prompt, rubric, item, uncharged, ms(started), 0)
+            # Nothing was spent on this call: the tokens were paid for the first time.
+            return vote.model_copy(
+                update={
+                    "cached": True,
+                    "prompt_tokens": None,
+                    "completion_tokens": None,
+                    "cost_usd": 0.0,
+                }
+            )
+    attempt = 0
+    last: JudgeCallError | None = None  # the last real call's error
+    while True:
+        if not breaker.allow():
+            return _stopped(
+                judge,
+                prompt,
+                last,
+                CallErrorKind.CIRCUIT_OPEN,
+                "circuit open",
+                started,
+                attempt,
+            )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return _stopped(
+                judge,
+                prompt,
+                last,
+                CallErrorKind.DEADLINE,
+                "panel deadline passed",
+                started,
+                attempt,
+            )
+        attempt += 1
+        request = ChatRequest(
+            model=judge.model,
+            messages=tuple(m.model_dump() for m in prompt.messages),
+            api_base=judge.api_base,
+            api_key_env=judge.api_key_env,
+            params=judge.params,
+            # The judge's own timeout, not what is left of the deadline (the timeout
+            # below enforces that): litellm caches its HTTP clients by timeout, and a
+            # value that changed on every call would build a new client each time.
+            timeout_s=judge.timeout_s,
+            json_mode=judge.json_mode,
+            logprobs=judge.logprobs,
+        )
+        try:
+            async with asyncio.timeout(remaining):  # no extra task, unlike wait_for
+                result = await client.complete(request)
+        except TimeoutError:
+            if remaining < judge.timeout_s:
+                # Cut off by the panel deadline before the judge's own timeout: that
+                # says nothing about the judge.
+                breaker.abandon()
+                return _stopped(
+                    judge,
+                    prompt,
+                    last,
+                    CallErrorKind.DEADLINE,
+                    "panel deadline passed during the call",
+                    started,
+                    attempt,
+                )
+            error: JudgeCallError = RetryableCallError(CallErrorKind.TIMEOUT, "no answer in time")
+        except JudgeCallError as exc:
+            error = exc
+        except asyncio.CancelledError:
+            breaker.abandon()  # cut off by the deadline: says nothing about the judge
+            raise
+        else:
+            breaker.record(None)
+            if cache is not None:
+                await cache.put(key, result)
+            return answered(judge, prompt, rubric, item, result, ms(started), attempt)
+        breaker.record(error.kind)
+        last = error
+        if not error.retryable:
+            return _from_error(judge, prompt, error, None, started, attempt)
+        if attempt > judge.max_retries:
+            reason = f"max_retries {judge.max_retries} reached" if judge.max_retries else None
+            return _from_error(judge, prompt, error, reason, started, attempt)
+        wait = retry.delay(attempt, error.retry_after_s, rng)
+        left = deadline - time.monotonic()
+        if wait >= left:
+            hint = error.retry_after_s
+            reason = (
+                f"the provider asks to wait {hint:g} s, {max(left, 0):.2f} s left before "
+                "the panel deadline"
+                if hint is not None and hint >= left
+                else "no time left to retry"
+            )
+            return _from_error(judge, prompt, error, reason, started, attempt)
+        await asyncio.sleep(wait)
+
+
+def _stopped(
+    judge: JudgeConfig,
+    prompt: RenderedPrompt,
+    last: JudgeCallError | None,
+    kind: CallErrorKind,
+    reason: str,
+    started: float,
+    attempts: int,
+) -> Vote:
+    """The vote of a call stopped before another attempt: with no attempt yet, `kind`
+    says why it was never called; after a real call, that call's error stays the
+    vote's error and `reason` says why the retries stopped."""
+    if last is None:
+        detail = reason
+        if kind is CallErrorKind.CIRCUIT_OPEN:
+            detail = "circuit open after repeated failures; not called"
+        return failed(judge, prompt, kind, detail, latency_ms=ms(started), attempts=attempts)
+    return _from_error(judge, prompt, last, reason, started, attempts)
+
+
+def _from_error(
+    judge: JudgeConfig,
+    prompt: RenderedPrompt,
+    error: JudgeCallError,
+    stopped: str | None,
+    started: float,
+    attempts: int,
+) -> Vote:
+    """A failed vote from a real call's error, with the provider's retry hint and why
+    no further attempt was made."""
+    parts = [error.detail]
+    if error.retry_after_s:
+        parts.append(f"retry hint {error.retry_after_s:g} s")
+    if stopped:
+        parts.append(f"retries stopped after {attempts} attempt(s): {stopped}")
+    return failed(
+        judge, prompt, error.kind, "; ".join(parts), latency_ms=ms(started), attempts=attempts
+    )
+
+
+def answered(
+    judge: JudgeConfig,
+    prompt: RenderedPrompt,
+    rubric: Rubric,
+    item: Item,
+    result: ChatResult,
+    latency_ms: float,
+    attempts: int,
+) -> Vote:
+    """The vote of a call that came back (usable, or unscored with the reason)."""
+    parsed = parse_verdict(rubric, result.text, item.texts())
+    dist = None
+    if result.logprobs and parsed.usable:
+        tokens = [
+            (t.token, t.logprob, [(a.token, a.logprob) for a in t.top]) for t in result.logprobs
+        ]
+        dist = distribution(rubric, tokens, parsed.value)
+    return Vote(
+        judge=judge.name,
+        model=judge.model,
+        family=judge.family,
+        order=prompt.order,
+        reversed_scale=prompt.reversed_scale,
+        value=canonical(parsed.value, prompt.order),
+        shown_value=parsed.value,
+        unscored=parsed.unscored,
+        detail="; ".join(d for d in (parsed.detail, _cost_note(result)) if d),
+        rationale=parsed.rationale,
+        raw_output=result.text,
+        prompt_sha256=prompt.sha256,
+        latency_ms=latency_ms,
+        attempts=attempts,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        cost_usd=result.cost_usd,
+        distribution=canonical_probs(dist.probs, prompt.order) if dist else None,
+        expected=dist.expected if dist else None,
+        entropy=dist.entropy if dist else None,
+    )
+
+
+def failed(
+    judge: JudgeConfig,
+    prompt: RenderedPrompt,
+    kind: CallErrorKind,
+    detail: str,
+    *,
+    latency_ms: float,
+    attempts: int,
+) -> Vote:
+    """The vote of a call that did not come back: `kind` says why."""
+    return Vote(
+        judge=judge.name,
+        model=judge.model,
+        family=judge.family,
+        order=prompt.order,
+        reversed_scale=prompt.reversed_scale,
+        error=kind,
+        detail=detail,
+        prompt_sha256=prompt.sha256,
+        latency_ms=latency_ms,
+        attempts=attempts,
+    )
+
+
+def _cost_note(result: ChatResult) -> str:
+    """Where the cost came from, when it is not the default (litellm's price list)."""
+    return "cost as reported by the provider" if result.cost_source == "provider" else ""
+
+
+def ms(started: float) -> float:
+    """Milliseconds since `started` (a `time.monotonic()` reading)."""
+    return round((time.monotonic() - started) * 1000, 3)
