@@ -8,25 +8,23 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from api.db import SessionFactory
-from api.metrics import Metrics
+from api.metrics import OPEN_REVIEW_STATUSES, Metrics
 from api.stats import StatsService
 from api.tables import ReviewItemRow, utcnow
 
 log = logging.getLogger("quorum.gauges")
 
-REVIEW_STATUSES = ("pending", "claimed", "decided")
-
 
 async def refresh(
     metrics: Metrics, sessions: SessionFactory, stats: StatsService, window: str
 ) -> None:
-    """Queue depth and age per panel, and window agreement per panel and judge."""
+    """Open queue depth and age per panel, and window agreement per panel and judge."""
     panels = list(stats.config.panels)
     async with sessions() as session:
         depth = await session.exec(
-            select(ReviewItemRow.panel, ReviewItemRow.status, func.count()).group_by(
-                ReviewItemRow.panel, ReviewItemRow.status
-            )
+            select(ReviewItemRow.panel, ReviewItemRow.status, func.count())
+            .where(col(ReviewItemRow.status).in_(OPEN_REVIEW_STATUSES))
+            .group_by(ReviewItemRow.panel, ReviewItemRow.status)
         )
         counts = {(p, s): n for p, s, n in depth.all()}
         oldest = await session.exec(
@@ -37,7 +35,7 @@ async def refresh(
         ages = dict(oldest.all())
     now = utcnow()
     for panel in panels:
-        for status in REVIEW_STATUSES:
+        for status in OPEN_REVIEW_STATUSES:
             metrics.queue_depth.labels(panel, status).set(counts.get((panel, status), 0))
         first = ages.get(panel)
         if first is not None and first.tzinfo is None:

@@ -23,6 +23,7 @@ from api import present
 from api.config import QuorumConfig
 from api.db import SessionFactory
 from api.errors import Conflict, InvalidInput, NotFound
+from api.metrics import Metrics
 from api.repository import EvaluationRepository
 from api.schemas import ReviewDecisionPublic, ReviewItemPublic
 from api.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
@@ -42,11 +43,13 @@ class ReviewService:
         sessions: SessionFactory,
         postgres: bool,
         webhooks: WebhookSender | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
         self.postgres = postgres
         self.webhooks = webhooks
+        self.metrics = metrics
 
     async def list(
         self, status: str | None, panel: str | None, limit: int, offset: int
@@ -255,6 +258,8 @@ class ReviewService:
                     )
                 )
             await session.commit()
+            if final is not None and self.metrics:
+                self.metrics.reviews_decided.labels(row.panel).inc()
             if hook and self.webhooks:
                 self.webhooks.wake()
             return await self._public(session, row, reviewer)
