@@ -314,6 +314,71 @@ def test_dashboard_covers_the_metrics() -> None:
         assert collector.name in exprs, f"{collector.name} is not on the dashboard"
 
 
+# --- Metric names: dashboard and rules <-> the service <-> docs/operations.md
+
+METRIC_NAME = re.compile(r"\bquorum_[a-z0-9_]*[a-z0-9]")
+
+
+def exported_metrics() -> dict[str, str]:
+    """Every sample name the service exports (a counter's `_total`, a histogram's
+    `_bucket`/`_count`/`_sum`), mapped to its documented family name."""
+    from api.metrics import Metrics
+
+    out = {}
+    for family in Metrics().registry.collect():
+        if family.type == "counter":
+            out[f"{family.name}_total"] = f"{family.name}_total"
+        elif family.type == "histogram":
+            for suffix in ("", "_bucket", "_count", "_sum"):
+                out[family.name + suffix] = family.name
+        else:
+            out[family.name] = family.name
+    return out
+
+
+def documented_metrics() -> set[str]:
+    """The first column of the metrics table in docs/operations.md ("## Metrics")."""
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = text.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `(quorum_[a-z0-9_]+)` \|", section, re.M))
+
+
+def used_metrics() -> dict[str, set[str]]:
+    """Every `quorum_*` name in the dashboards and rule files (queries, variables,
+    descriptions, annotations), with the files that use it."""
+    files = sorted((GRAFANA / "dashboards").glob("*.json"))
+    files += sorted((DEPLOY / "prometheus" / "rules").glob("*.yml"))
+    used: dict[str, set[str]] = {}
+    for path in files:
+        for name in METRIC_NAME.findall(path.read_text(encoding="utf-8")):
+            used.setdefault(name, set()).add(path.name)
+    return used
+
+
+def test_metric_name_extraction() -> None:
+    exprs = 'sum(rate(quorum_a_total{x="quorum"}[5m])) / max(quorum_b_bucket) quorum_'
+    assert METRIC_NAME.findall(exprs) == ["quorum_a_total", "quorum_b_bucket"]
+    assert "quorum_review_queue_depth" in used_metrics()
+    assert {"quorum_evaluations_total", "quorum_verdict_score"} <= documented_metrics()
+
+
+def test_every_metric_used_by_dashboard_and_alerts_is_exported_and_documented() -> None:
+    exported, documented = exported_metrics(), documented_metrics()
+    used = used_metrics()
+    assert len(used) >= 15
+    not_exported = {n: sorted(f) for n, f in used.items() if n not in exported}
+    assert not not_exported, f"used but not exported by api/metrics.py: {not_exported}"
+    undocumented = {n: sorted(f) for n, f in used.items() if exported[n] not in documented}
+    assert not undocumented, f"used but not in the docs/operations.md table: {undocumented}"
+
+
+def test_metrics_table_lists_exactly_the_exported_metrics() -> None:
+    exported = set(exported_metrics().values())
+    documented = documented_metrics()
+    assert documented - exported == set(), "documented but not exported"
+    assert exported - documented == set(), "exported but not documented"
+
+
 # --- Prometheus rules (static; test_prometheus.py runs them)
 
 
