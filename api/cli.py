@@ -58,11 +58,38 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+MIGRATION_LOCK = 0x71756F72756D  # "quorum": the PostgreSQL advisory lock key
+
+
+def _upgrade_serialised(database_url: str) -> None:
+    """Alembic to head, one process at a time on PostgreSQL: Alembic takes no lock, and
+    replicas whose init containers start together would otherwise race to create the same
+    tables. A session-level advisory lock on a separate autocommit connection is held for
+    the upgrade; the next process waits, then finds the schema at head and does nothing.
+    The lock goes with the connection if the process dies."""
+    from sqlalchemy import create_engine, pool, text
+
+    from api.db import is_sqlite, sync_url
     from api.migrate import upgrade
 
+    if is_sqlite(database_url):  # one file, one writer: SQLite serialises by itself
+        upgrade(database_url)
+        return
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                upgrade(database_url)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+    finally:
+        engine.dispose()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    upgrade(settings.database_url)
+    _upgrade_serialised(settings.database_url)
     print("database schema is up to date")
     return 0
 
@@ -228,12 +255,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _limit_malloc_arenas()
 
     from api import auth
-    from api.migrate import upgrade
 
     settings = _settings(args)
     load_config(settings.config)  # fail fast, with one line, before any worker starts
     if settings.auto_migrate:
-        upgrade(settings.database_url)
+        _upgrade_serialised(settings.database_url)
         os.environ["QUORUM_AUTO_MIGRATE"] = "false"  # done once here, not per worker
     keys = [k for k in _run(auth.list_keys, settings) if k.revoked_at is None]
     if not keys and not _is_loopback(args.host):
