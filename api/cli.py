@@ -97,9 +97,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _run(coro_factory: Callable[[SessionFactory], Awaitable[T]], settings: Settings) -> T:
     """Run one async database job against the configured database."""
     from api.db import make_engine, make_session_factory
-    from api.migrate import upgrade
 
-    upgrade(settings.database_url)
+    _upgrade_serialised(settings.database_url)
 
     async def main() -> T:
         engine = make_engine(settings.database_url)
