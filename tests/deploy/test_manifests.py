@@ -5,9 +5,9 @@ queries themselves are run by test_prometheus.py, the compose stack by test_comp
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.deploy.compose_cli import compose_command
 from tests.deploy.kustomize import (
     SUPPORTED_FIELDS,
     kubectl,
@@ -288,6 +289,19 @@ def compose() -> dict[str, Any]:
     return data
 
 
+COMPOSE_VARIABLES = {
+    "POSTGRES_PASSWORD",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "QUORUM_CONFIG_FILE",
+    "QUORUM_PORT",
+    "PROMETHEUS_PORT",
+    "GRAFANA_PORT",
+    "GRAFANA_ADMIN_PASSWORD",
+}
+"""Every `${VAR:-default}` compose.yaml reads (the docs name each)."""
+
+
 def _expand(value: str) -> str:
     """`${VAR:-default}` -> default (the value when VAR is unset)."""
     return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
@@ -346,27 +360,61 @@ def test_compose_wires_prometheus_and_grafana() -> None:
 
 
 def test_compose_config_with_docker() -> None:
-    """`docker compose config` validates the file against the compose spec, no engine
-    needed; it runs where the compose plugin is installed."""
-    docker = shutil.which("docker")
-    if docker is None:
-        pytest.skip("docker CLI not installed: compose.yaml checked by parsing only")
-    version = subprocess.run(
-        [docker, "compose", "version"], capture_output=True, text=True, timeout=30
-    )
-    if version.returncode != 0:
-        pytest.skip(
-            "the docker compose plugin is not installed (`docker compose` is an unknown "
-            "command): compose.yaml checked by parsing only"
-        )
+    """`docker compose config` validates the file against the compose specification and
+    resolves it (anchors, `${VAR:-default}`), with no engine needed; it runs wherever a
+    Compose v2 is installed (the docker CLI plugin, or a standalone docker-compose v2)."""
+    cmd, why_not = compose_command()
+    if cmd is None:
+        pytest.skip(f"no usable Docker Compose v2 ({why_not}): compose.yaml checked by parsing")
+    env = {k: v for k, v in os.environ.items() if k not in COMPOSE_VARIABLES}
     result = subprocess.run(
-        [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
+        [*cmd, "-f", str(COMPOSE), "config", "--format", "json"],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=ROOT,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
+    resolved = json.loads(result.stdout)["services"]
+    # What compose resolves is what the parsing checks below assume.
+    for name, svc in compose()["services"].items():
+        image = svc.get("image") or "quorum:local"
+        assert resolved[name]["image"] == _expand(image), name
+    for name in ("quorum", "migrate"):
+        env_resolved = resolved[name]["environment"]
+        assert env_resolved["QUORUM_AUTO_MIGRATE"] == "false"
+        assert env_resolved["QUORUM_DATABASE_URL"] == (
+            "postgresql+psycopg://quorum:quorum@postgres:5432/quorum"
+        )
+    ports = {p["target"]: p for p in resolved["quorum"]["ports"]}
+    assert ports[8000]["host_ip"] == "127.0.0.1" and ports[8000]["published"] == "8000"
+
+
+def test_compose_images_healthchecks_and_start_order() -> None:
+    c = compose()
+    services = c["services"]
+    for name, svc in services.items():
+        image = svc.get("image", "")
+        assert re.fullmatch(r"[\w./-]+:[\w.-]+", image), f"{name}: pin a tag ({image!r})"
+        assert not image.endswith(":latest"), name
+        assert svc.get("restart") in {"unless-stopped", "no"}, name
+    # The services others wait for have healthchecks that test what matters.
+    pg = services["postgres"]["healthcheck"]
+    assert "pg_isready" in " ".join(pg["test"]) and pg["retries"] >= 10
+    api = services["quorum"]["healthcheck"]
+    assert any("/readyz" in part for part in api["test"])
+    assert "start_period" in api
+    # The database password is the same for PostgreSQL and for Quorum's URL.
+    env = services["postgres"]["environment"]
+    url = services["quorum"]["environment"]["QUORUM_DATABASE_URL"]
+    assert f"//{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}@" in url
+    assert url.endswith(f"/{env['POSTGRES_DB']}")
+    # Every variable the file reads has a default: `up` works with nothing exported.
+    text = COMPOSE.read_text(encoding="utf-8")
+    variables = set(re.findall(r"\$\{([A-Z_]+)", text))
+    assert variables == COMPOSE_VARIABLES
+    assert not re.findall(r"\$\{[A-Z_]+\}", text), "a variable without a default"
 
 
 # --- Grafana
