@@ -247,6 +247,69 @@ def test_postgres_component_for_trials() -> None:
     )
 
 
+def restricted_violations(where: str, pod: dict[str, Any]) -> list[str]:
+    """What breaks Pod Security "restricted" (the rules that concern these pods)."""
+    ctx = pod.get("securityContext", {})
+    out = []
+    if pod.get("hostNetwork") or pod.get("hostPID") or pod.get("hostIPC"):
+        out.append(f"{where}: host namespaces")
+    if any("hostPath" in v for v in pod.get("volumes", [])):
+        out.append(f"{where}: hostPath volume")
+    for c in [*pod.get("initContainers", []), *pod["containers"]]:
+        sc = c.get("securityContext", {})
+        name = f"{where}/{c['name']}"
+        if sc.get("privileged"):
+            out.append(f"{name}: privileged")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            out.append(f"{name}: allowPrivilegeEscalation must be false")
+        if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+            out.append(f"{name}: capabilities must drop ALL")
+        if sc.get("runAsNonRoot", ctx.get("runAsNonRoot")) is not True:
+            out.append(f"{name}: runAsNonRoot must be true")
+        if sc.get("runAsUser", ctx.get("runAsUser")) == 0:
+            out.append(f"{name}: runs as root")
+        seccomp = sc.get("seccompProfile", ctx.get("seccompProfile", {})).get("type")
+        if seccomp not in {"RuntimeDefault", "Localhost"}:
+            out.append(f"{name}: seccompProfile must be RuntimeDefault")
+    return out
+
+
+def docs_pods() -> list[dict[str, Any]]:
+    """The pods the docs start with `kubectl run ... --overrides` (as Pods to validate)."""
+    section = operations_section("Kubernetes")
+    pods = []
+    for overrides in re.findall(r"--overrides='(.*?)'", section, re.S):
+        spec = json.loads(overrides)["spec"]
+        pods.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "docs"}, "spec": spec})
+    return pods
+
+
+def test_every_pod_meets_pod_security_restricted() -> None:
+    """The namespace enforces "restricted": a pod that does not meet it is refused."""
+    kv = kubernetes_validate()
+    for entry in ENTRIES:
+        objs = rendered(entry)
+        labels = objs[("Namespace", NAMESPACE)]["metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+        pods = [
+            (f"{kind}/{name}", obj["spec"]["template"]["spec"])
+            for (kind, name), obj in objs.items()
+            if kind in {"Deployment", "StatefulSet"}
+        ]
+        assert len(pods) == (2 if entry == "trial" else 1)
+        for where, pod in pods:
+            assert not restricted_violations(where, pod)
+    pods = docs_pods()
+    assert len(pods) == 2
+    for pod in pods:
+        kv.validate(pod, K8S_VERSION, strict=True)
+        assert not restricted_violations("docs pod", pod["spec"])
+        (container,) = pod["spec"]["containers"]
+        assert container["args"][:2] == ["keys", "create"]
+        assert container["envFrom"] == [{"secretRef": {"name": "quorum-secrets"}}]
+    assert restricted_violations("bad", {"containers": [{"name": "c"}]})
+
+
 def test_deploy_docs_need_kubectl_only() -> None:
     """Every step of the Kubernetes instructions runs with kubectl alone, and every
     directory they apply is a kustomization here."""
