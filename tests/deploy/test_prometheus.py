@@ -189,6 +189,13 @@ def served(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Ite
             s.post_all([("jury", f"extra [[q={i % 5 + 1}]]", "shop") for i in range(8)])
         # The DB-derived gauges refresh every second in each worker; kappa needs the items.
         wait_for(
+            "the queue depth gauge to count the decided item out",
+            lambda: total(scrape(url), "quorum_review_queue_depth", panel="split") == 1,
+            30,
+            proc,
+            log,
+        )
+        wait_for(
             "quorum_panel_fleiss_kappa for the jury panel",
             lambda: total(scrape(url), "quorum_panel_fleiss_kappa", panel="jury") > 0,
             30,
