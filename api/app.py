@@ -158,7 +158,11 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
                 "(create one with `quorum keys create`)"
             )
         app.state.reviews = ReviewService(
-            config, sessions, postgres=not is_sqlite(settings.database_url), webhooks=webhooks
+            config,
+            sessions,
+            postgres=not is_sqlite(settings.database_url),
+            webhooks=webhooks,
+            metrics=metrics,
         )
         renewing = asyncio.create_task(_leases(service, settings))
         background = [

@@ -7,6 +7,11 @@ enums; `app` comes from request metadata and is capped (an allow-list, else the 
 Several worker processes: when PROMETHEUS_MULTIPROC_DIR is set (`quorum serve
 --workers N` sets it), prometheus-client's multiprocess mode aggregates every worker's
 samples at scrape time; gauges use "mostrecent" so the freshest refresh wins.
+
+No `_created` series: prometheus-client would add one per counter and histogram series,
+doubling what is stored for a timestamp nobody queries (Prometheus computes rates
+without it). `disable_created_metrics()` below turns it off for the whole process, the
+same switch as PROMETHEUS_DISABLE_CREATED_SERIES=true; multiprocess mode writes none.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -33,6 +39,11 @@ OTHER_APP = "other"
 NO_APP = "none"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120)
 SCORE_BUCKETS = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
+OPEN_REVIEW_STATUSES = ("pending", "claimed")
+"""What `quorum_review_queue_depth` counts: items still waiting for a human. Decided items
+leave the queue; they are counted by `quorum_reviews_decided_total` instead."""
+
+disable_created_metrics()
 
 
 class AppLabels:
@@ -94,7 +105,7 @@ class Metrics:
         )
         self.queue_depth = Gauge(
             "quorum_review_queue_depth",
-            "Review items by status.",
+            "Open review items (pending or claimed), by status.",
             ["panel", "status"],
             registry=r,
             multiprocess_mode="mostrecent",
@@ -105,6 +116,12 @@ class Metrics:
             ["panel"],
             registry=r,
             multiprocess_mode="mostrecent",
+        )
+        self.reviews_decided = Counter(
+            "quorum_reviews_decided_total",
+            "Review items given their final human verdict.",
+            ["panel"],
+            registry=r,
         )
         self.judge_requests = Counter(
             "quorum_judge_requests_total",

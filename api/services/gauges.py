@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from api.metrics import Metrics
+from api.metrics import OPEN_REVIEW_STATUSES, Metrics
 from api.services.stats import StatsService, WindowStats
 from api.store.engine import SessionFactory
 from api.store.reviews import ReviewRepository
@@ -12,22 +12,20 @@ from api.store.tables import utcnow
 
 log = logging.getLogger("quorum.gauges")
 
-REVIEW_STATUSES = ("pending", "claimed", "decided")
-
 
 async def refresh(
     metrics: Metrics, sessions: SessionFactory, stats: StatsService, window: str
 ) -> dict[str, WindowStats]:
-    """Queue depth and age per panel, and window agreement per panel and judge. Returns
+    """Open queue depth and age per panel, and window agreement per panel and judge. Returns
     each panel's window statistics (for the reliability weights in force)."""
     panels = list(stats.config.panels)
     async with sessions() as session:
         repo = ReviewRepository(session)
-        counts = await repo.depth()
+        counts = await repo.depth(OPEN_REVIEW_STATUSES)
         ages = await repo.oldest_pending()
     now = utcnow()
     for panel in panels:
-        for status in REVIEW_STATUSES:
+        for status in OPEN_REVIEW_STATUSES:
             metrics.queue_depth.labels(panel, status).set(counts.get((panel, status), 0))
         first = ages.get(panel)
         if first is not None and first.tzinfo is None:

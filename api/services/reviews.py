@@ -13,6 +13,7 @@ from typing import Any
 
 from api.config import QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
+from api.metrics import Metrics
 from api.schemas import ReviewDecisionPublic, ReviewItemPublic
 from api.services import present
 from api.services.consensus import consensus
@@ -59,11 +60,13 @@ class ReviewService:
         sessions: SessionFactory,
         postgres: bool,
         webhooks: WebhookSender | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
         self.postgres = postgres
         self.webhooks = webhooks
+        self.metrics = metrics
 
     def _repo(self, session: AsyncSession) -> ReviewRepository:
         return ReviewRepository(session, postgres=self.postgres)
@@ -167,6 +170,8 @@ class ReviewService:
             if hook:  # re-sent: the final verdict changed
                 await self._notify(session, evaluation, row)
             await session.commit()
+            if agreed.outcome == "final" and self.metrics:
+                self.metrics.reviews_decided.labels(row.panel).inc()
             if hook and self.webhooks:
                 self.webhooks.wake()
             return await self._public(session, row, reviewer)

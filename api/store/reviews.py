@@ -124,12 +124,12 @@ class ReviewRepository:
             q = q.where(col(ReviewDecisionRow.stage) == stage)
         return (await self.session.exec(q.order_by(col(ReviewDecisionRow.id)))).all()
 
-    async def depth(self) -> dict[tuple[str, str], int]:
-        """How many review items each (panel, status) holds."""
+    async def depth(self, statuses: Sequence[str]) -> dict[tuple[str, str], int]:
+        """How many review items in `statuses` each (panel, status) holds."""
         rows = await self.session.exec(
-            select(ReviewItemRow.panel, ReviewItemRow.status, func.count()).group_by(
-                ReviewItemRow.panel, ReviewItemRow.status
-            )
+            select(ReviewItemRow.panel, ReviewItemRow.status, func.count())
+            .where(col(ReviewItemRow.status).in_(statuses))
+            .group_by(ReviewItemRow.panel, ReviewItemRow.status)
         )
         return {(p, s): int(n) for p, s, n in rows.all()}
 

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+
 import httpx
-from prometheus_client import CollectorRegistry
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.metrics import AppLabels, Metrics
 from judges import CallErrorKind, Vote
 from routing import Aggregation, RoutingPolicy, conclude
 from rubrics import LIBRARY_DIR, Unscored, load_rubrics
+from tests.conftest import ServerThread, write_config
+from tests.doubles.judge_server import JudgeDouble
 
 RUBRICS = load_rubrics([LIBRARY_DIR])
 
 
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def samples(text: str) -> Samples:
     out = {}
     for family in text_string_to_metric_families(text):
         for s in family.samples:
@@ -102,3 +111,67 @@ def test_metrics_endpoint_after_evaluations(http: httpx.Client) -> None:
     assert s[key] >= 1
     assert s[("quorum_routed_total", (("panel", "split"), ("reason", "low_agreement")))] >= 1
     assert s[("quorum_judge_requests_total", (("judge", "honest-1"), ("outcome", "ok")))] >= 1
+
+
+def test_no_created_series_on_a_fresh_registry() -> None:
+    """prometheus-client adds `<name>_created` to every counter and histogram series unless
+    told not to; api.metrics turns that off once, for the process."""
+    metrics = Metrics(CollectorRegistry())
+    metrics.refused.labels("p").inc()
+    metrics.reviews_decided.labels("p").inc()
+    metrics.judge_latency.labels("j").observe(0.3)
+    text = generate_latest(metrics.registry).decode()
+    names = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+    assert "quorum_evaluations_refused_total" in names and "quorum_reviews_decided_total" in names
+    assert not {n for n in names if n.endswith("_created")}, text
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Iterator[str]:
+    """A service whose database-derived gauges refresh every 0.2 s."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    root = tmp_path_factory.mktemp("quorum-gauges")
+    settings = Settings(
+        database_url=f"sqlite:///{root / 'quorum.db'}",
+        config=write_config(root / "quorum.yaml", double),
+        gauge_refresh_s=0.2,
+    )
+    with ServerThread(create_app(settings), root / "quorum.db") as server:
+        yield server.url
+
+
+def _wait_for_samples(http: httpx.Client, ok: Callable[[Samples], bool]) -> Samples:
+    deadline = time.monotonic() + 10
+    while True:
+        s = samples(http.get("/metrics").text)
+        if ok(s) or time.monotonic() > deadline:
+            return s
+        time.sleep(0.1)
+
+
+def test_queue_depth_counts_open_items_and_decisions_are_a_counter(refreshed: str) -> None:
+    """Three items routed to humans; one decided, one claimed: the depth gauge shows one
+    pending and one claimed, no `decided` series (a depth that never drains), and the
+    decision is counted by quorum_reviews_decided_total."""
+    split = (("panel", "split"),)
+    with httpx.Client(base_url=refreshed, timeout=30) as http:
+        for i in range(3):
+            body = {"panel": "split", "input": {"prompt": f"p{i}", "response": f"r{i}"}}
+            assert http.post("/v1/evaluations", json=body).json()["status"] == "in_review"
+        item = http.post("/v1/reviews/claim", json={"reviewer": "a", "panel": "split"}).json()
+        decided = http.post(f"/v1/reviews/{item['id']}/verdict", json={"reviewer": "a", "value": 2})
+        assert decided.status_code == 200 and decided.json()["status"] == "decided"
+        claim = http.post("/v1/reviews/claim", json={"reviewer": "b", "panel": "split"})
+        assert claim.status_code == 200
+
+        def depth(s: Samples, status: str) -> float:
+            return s.get(("quorum_review_queue_depth", (*split, ("status", status))), -1)
+
+        s = _wait_for_samples(http, lambda s: depth(s, "claimed") == 1)
+        assert depth(s, "pending") == 1 and depth(s, "claimed") == 1
+        statuses = {dict(ls)["status"] for name, ls in s if name == "quorum_review_queue_depth"}
+        assert statuses == {"pending", "claimed"}
+        assert s[("quorum_reviews_decided_total", split)] == 1
+        assert not [name for name, _ in s if name.endswith("_created")]

@@ -173,6 +173,14 @@ def served(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Ite
         results = s.post_all(FIRST_BATCH)
         reasons = {ev["panel"]: {r["code"] for r in ev["routing"]["reasons"]} for ev in results}
         assert "low_agreement" in reasons["split"] and "below_quorum" in reasons["degraded"]
+        # A human decides one of the split panel's routed items.
+        with httpx.Client(base_url=url, timeout=30) as http:
+            item = http.post("/v1/reviews/claim", json={"reviewer": "ops", "panel": "split"})
+            assert item.status_code == 200, item.text
+            decided = http.post(
+                f"/v1/reviews/{item.json()['id']}/verdict", json={"reviewer": "ops", "value": 2}
+            )
+            assert decided.json()["status"] == "decided", decided.text
         # The kernel hands each connection to either worker; for the sums below to mean
         # anything, both must have counted some.
         for _ in range(5):
@@ -180,6 +188,13 @@ def served(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Ite
                 break
             s.post_all([("jury", f"extra [[q={i % 5 + 1}]]", "shop") for i in range(8)])
         # The DB-derived gauges refresh every second in each worker; kappa needs the items.
+        wait_for(
+            "the queue depth gauge to count the decided item out",
+            lambda: total(scrape(url), "quorum_review_queue_depth", panel="split") == 1,
+            30,
+            proc,
+            log,
+        )
         wait_for(
             "quorum_panel_fleiss_kappa for the jury panel",
             lambda: total(scrape(url), "quorum_panel_fleiss_kappa", panel="jury") > 0,
@@ -236,6 +251,18 @@ def test_metrics_add_up_over_two_workers(served: Served) -> None:
             if name == "quorum_review_queue_depth" and pending <= ls
         ]
         assert depth == [0.0]
+        # The queue depth counts open items only; the decision is a counter.
+        split = {("panel", "split")}
+        statuses = {
+            dict(ls)["status"]
+            for (name, ls), _ in s.items()
+            if name == "quorum_review_queue_depth" and split <= ls
+        }
+        assert statuses == {"pending", "claimed"}
+        assert total(s, "quorum_review_queue_depth", panel="split", status="pending") == 1
+        assert total(s, "quorum_reviews_decided_total", panel="split") == 1
+        # No `_created` series, multiprocess mode included.
+        assert not [name for name, _ in s if name.endswith("_created")]
 
 
 def test_promtool_checks_and_rule_unit_tests() -> None:
