@@ -31,7 +31,6 @@ from judges import Vote
 from routing import (
     Aggregation,
     JudgeVerdict,
-    Level,
     RoutingPolicy,
     Weighting,
     allowed,
@@ -42,6 +41,7 @@ from routing import (
     krippendorff_alpha,
 )
 from routing.bias import position_bias
+from routing.measures import level_for, weighting_for
 from routing.reliability import ReliabilityWeights, dawid_skene, reliability_weights
 from routing.sequential import default_quorum
 from rubrics import Mode, Rubric, ScaleValue
@@ -99,7 +99,7 @@ def run_backtest(
     ref_codes = _codes(rubric, [r for r, _ in refs])
     pairwise = rubric.mode is Mode.PAIRWISE
     forced = pairwise and not any(r == "tie" for r, _ in refs)
-    kw: Weighting = "quadratic" if rubric.ordinal and rubric.numeric else "none"
+    kw = weighting_for(rubric)
     show = n > PROGRESS_MIN_ITEMS if progress is None else progress
 
     configs: list[tuple[str, Kind, list[list[Vote]]]] = []
@@ -219,7 +219,7 @@ def run_backtest(
 def _agreement(rubric: Rubric, codes: NDArray[np.float64], kw: Weighting) -> dict[str, Any]:
     """Panel agreement over the judges' reconciled verdicts (items x judges codes)."""
     k = len(rubric.scale)
-    level: Level = "ordinal" if rubric.ordinal else "nominal"
+    level = level_for(rubric)
     return {
         "fleiss_kappa": _maybe(lambda: fleiss_kappa(codes, n_categories=k)),
         "krippendorff_alpha": _maybe(lambda: krippendorff_alpha(codes, level=level)),

@@ -15,7 +15,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from routing.kappa import Weighting, cohen_kappa, cohen_kappa_matrix, fleiss_kappa
-from routing.krippendorff import Level, krippendorff_alpha
+from routing.krippendorff import krippendorff_alpha
+from routing.measures import level_for, weighting_for
 from routing.stat_result import AgreementEstimate
 from rubrics import Rubric
 
@@ -59,17 +60,6 @@ class PanelAgreement(BaseModel):
     """Each judge's kappa against human verdicts (None until enough human verdicts)."""
     n_human: int
     weighting: Weighting
-
-
-def weighting_for(rubric: Rubric) -> Weighting:
-    """Quadratic weights for ordinal scales with more than two values, none otherwise."""
-    return "quadratic" if rubric.ordinal and len(rubric.scale) > 2 else "none"
-
-
-def level_for(rubric: Rubric) -> Level:
-    if rubric.numeric:
-        return "interval"
-    return "ordinal" if rubric.ordinal and len(rubric.scale) > 2 else "nominal"
 
 
 def _enough(codes: NDArray[np.float64]) -> bool:

@@ -1,1 +1,14 @@
-"""HTTP routes, one module per resource."""
+"""HTTP only: one router per resource. Routes validate, authorise and call a service;
+domain errors become problem details in `api.problems`, never `HTTPException` here."""
+
+__all__ = [
+    "agreement",
+    "audit",
+    "batch",
+    "calibration",
+    "catalog",
+    "evaluations",
+    "health",
+    "review_page",
+    "reviews",
+]

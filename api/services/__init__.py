@@ -1,0 +1,30 @@
+"""What the service does, one module per job; routes call these, these call the store.
+
+Services receive the session factory and own their transactions (repositories never
+commit). The modules, in the order a request meets them:
+
+- `admission`: room for new evaluations, or `Overloaded`.
+- `records`: the rows built from a request and a verdict (pure).
+- `evaluator`: accept, persist, judge, conclude (`EvaluationService`), with `leases`.
+- `present`: stored rows as API answers.
+- `reviews` and `consensus`: the human review queue and its agreement rule.
+- `stats` (read-only window statistics), `reliability` (the weights in force),
+  `calibration`, `gauges`, `webhooks`, `audit`, `keys`.
+"""
+
+__all__ = [
+    "admission",
+    "audit",
+    "calibration",
+    "consensus",
+    "evaluator",
+    "gauges",
+    "keys",
+    "leases",
+    "present",
+    "records",
+    "reliability",
+    "reviews",
+    "stats",
+    "webhooks",
+]
