@@ -15,6 +15,7 @@ indices 0..k-1, NaN where the judge gave no usable vote.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from typing import Literal
@@ -27,6 +28,7 @@ from scipy.special import logsumexp
 from routing.stat_result import as_code_matrix, resolve_n_categories
 
 __all__ = [
+    "DS_MAX_ITER",
     "MAX_WEIGHT",
     "MIN_WEIGHT",
     "DawidSkeneResult",
@@ -36,6 +38,14 @@ __all__ = [
     "log_odds_weight",
     "reliability_weights",
 ]
+
+DS_MAX_ITER = 10_000
+"""EM rounds `dawid_skene` allows by default. Convergence is linear and slow where classes
+overlap: 3- and 4-class panels routinely need 600-900 rounds to move no entry by more than
+1e-6, so a cap of 100 stopped far from the fixed point. A fit that still has not converged
+says so (`converged`), and `reliability_weights` logs a warning before using it."""
+
+log = logging.getLogger(__name__)
 
 MIN_WEIGHT = 0.05
 """Floor of a reliability weight. At or below chance accuracy the log-odds weight is zero
@@ -103,6 +113,9 @@ class ReliabilityWeights(BaseModel):
     """The accuracy each weight was computed from; None for a prior."""
     n_human: tuple[int, ...]
     """Items with both a usable vote of the judge and a human label."""
+    dawid_skene_converged: bool | None = None
+    """Whether the Dawid-Skene fit behind the `dawid_skene` weights converged; None when no
+    weight came from it."""
 
     def as_dict(self) -> dict[str, float]:
         """Judge name -> weight, as `routing.outcome.conclude` takes it."""
@@ -113,7 +126,7 @@ def dawid_skene(
     codes: ArrayLike,
     n_categories: int,
     *,
-    max_iter: int = 100,
+    max_iter: int = DS_MAX_ITER,
     tol: float = 1e-6,
     smoothing: float = 0.01,
 ) -> DawidSkeneResult:
@@ -254,8 +267,12 @@ def reliability_weights(
     human label when it has at least `min_human` items with both (the direct measurement
     the product asks for once reviewers have decided enough items); otherwise its
     Dawid-Skene accuracy, estimated from agreement with the rest of the panel (fitted
-    here unless `ds`, fitted on the same codes, is given). A judge without a usable vote
-    keeps its prior (`priors`, default 1.0). The weight is `log_odds_weight(accuracy)`.
+    here to convergence unless `ds`, fitted on the same codes, is given). A judge without a
+    usable vote keeps its prior (`priors`, default 1.0). The weight is
+    `log_odds_weight(accuracy)`. If the Dawid-Skene fit did not converge (two judges, for
+    instance, do not identify the model) its accuracies are still used, but a warning is
+    logged naming the rounds run and `dawid_skene_converged` is False: they are not a
+    fixed point of EM.
     """
     arr = as_code_matrix(codes, min_raters=1)
     n_items, n_judges = arr.shape
@@ -290,6 +307,14 @@ def reliability_weights(
     if ds is not None and len(ds.accuracy) != n_judges:
         raise ValueError(f"ds was fitted on {len(ds.accuracy)} judges, codes have {n_judges}")
 
+    if ds is not None and not ds.converged and need_ds:
+        log.warning(
+            "Dawid-Skene did not converge in %d EM rounds; the weights of %d judge(s) "
+            "without %d human labels come from an unconverged fit",
+            ds.iterations,
+            len(need_ds),
+            min_human,
+        )
     weights: list[float] = []
     sources: list[WeightSource] = []
     accuracy: list[float | None] = []
@@ -310,4 +335,7 @@ def reliability_weights(
         sources=tuple(sources),
         accuracy=tuple(accuracy),
         n_human=tuple(int(n) for n in n_human),
+        dawid_skene_converged=(
+            ds.converged if ds is not None and "dawid_skene" in sources else None
+        ),
     )
