@@ -124,9 +124,12 @@ def tabulate(
     classes: Sequence[int],
     labels: Sequence[Sequence[float] | None] | None = None,
     workers: Sequence[Worker] | None = None,
+    *,
+    group: bool = True,
 ) -> JuryData:
     """Group items into pattern rows. `labels[i]` is item i's label distribution over the
-    classes (None: unlabelled); `workers` fixes the worker order (default: sorted keys)."""
+    classes (None: unlabelled); `workers` fixes the worker order (default: sorted keys);
+    `group=False` keeps one row per item (the same fit, at a cost linear in items)."""
     if labels is not None and len(labels) != len(items):
         raise ValueError(f"labels must have one entry per item ({len(items)}); got {len(labels)}")
     cls = tuple(int(c) for c in classes)
@@ -149,11 +152,12 @@ def tabulate(
                 raise ValueError(f"item {i}: a label must be {len(cls)} shares summing to 1")
         pattern = tuple(sorted((col[w], _checked(o, n_observed)) for w, o in obs.items()))
         key = (pattern, label)
-        r = rows.get(key)
+        r = rows.get(key) if group else None
         if r is not None:
             counts[r] += 1.0
             continue
-        r = rows[key] = len(counts)
+        r = len(counts)
+        rows[key] = r
         counts.append(1.0)
         lab.append(label)
         for j, o in pattern:

@@ -143,7 +143,8 @@ def fit(
             converged = True
             break
     _, _, loglik = _e_step(data, pi, theta, labelled)
-    n_votes = np.bincount(data.hard_worker, weights=data.count[data.hard_row], minlength=n_w)
+    n_votes = np.zeros(n_w)
+    n_votes += np.bincount(data.hard_worker, weights=data.count[data.hard_row], minlength=n_w)
     n_votes += np.bincount(data.soft_worker, weights=data.count[data.soft_row], minlength=n_w)
     return JuryModel(
         scale=tuple(scale),
