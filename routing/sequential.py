@@ -120,7 +120,9 @@ def stop_rule(
     raise ValueError(f"strategy {strategy!r} does not ask in waves")
 
 
-def presentations(rubric: Rubric, *, position_swap: bool, scale_swap: bool) -> tuple[Presentation, ...]:
+def presentations(
+    rubric: Rubric, *, position_swap: bool, scale_swap: bool
+) -> tuple[Presentation, ...]:
     """The presentations each judge of a panel is asked in (`judges.PanelRunner.run`):
     pairwise AB, and BA with `position_swap`; pointwise as listed, and reversed with
     `scale_swap`."""

@@ -38,4 +38,5 @@ __all__ = [
     "posterior_from",
     "symmetric_confusion",
     "tabulate",
+    "worker_confusion",
 ]

@@ -84,13 +84,13 @@ def observations(scale: Sequence[ScaleValue], votes: Sequence[Vote]) -> dict[Wor
         idx = _scale_index(scale, vote.value)
         if idx is None:
             raise ValueError(f"vote of {vote.judge!r}: value {vote.value!r} is not on {scale}")
-        out[worker] = _soft(scale, vote.distribution) if vote.distribution else idx
-        if isinstance(out[worker], tuple) and not sum(out[worker]):  # type: ignore[arg-type]
-            out[worker] = idx
+        soft = _soft(scale, vote.distribution) if vote.distribution else None
+        # A distribution with no mass on the scale says nothing more than the value.
+        out[worker] = soft if soft is not None and sum(soft) > 0 else idx
     return out
 
 
-def _soft(scale: Sequence[ScaleValue], dist: Mapping[str, float]) -> Observation:
+def _soft(scale: Sequence[ScaleValue], dist: Mapping[str, float]) -> tuple[float, ...]:
     raw = [max(float(dist.get(value_key(v), 0.0)), 0.0) for v in scale]
     total = sum(raw)
     if not math.isfinite(total) or total <= 0:
@@ -146,10 +146,12 @@ def tabulate(
     hard: list[tuple[int, int, int]] = []
     soft: list[tuple[int, int, tuple[float, ...]]] = []
     for i, obs in enumerate(items):
-        label = None if labels is None or labels[i] is None else tuple(labels[i])  # type: ignore[arg-type]
-        if label is not None:
-            if len(label) != len(cls) or not math.isclose(sum(label), 1.0, abs_tol=1e-9):
-                raise ValueError(f"item {i}: a label must be {len(cls)} shares summing to 1")
+        given = None if labels is None else labels[i]
+        label = None if given is None else tuple(float(x) for x in given)
+        if label is not None and (
+            len(label) != len(cls) or not math.isclose(sum(label), 1.0, abs_tol=1e-9)
+        ):
+            raise ValueError(f"item {i}: a label must be {len(cls)} shares summing to 1")
         pattern = tuple(sorted((col[w], _checked(o, n_observed)) for w, o in obs.items()))
         key = (pattern, label)
         r = rows.get(key) if group else None

@@ -27,7 +27,7 @@ from scipy.special import logsumexp
 
 from judges import Vote
 from routing.jury.data import JuryData, label_distribution, observations, tabulate
-from routing.jury.model import JuryModel, JuryPriors, Worker
+from routing.jury.model import JuryModel, JuryPriors
 from rubrics import Mode, Rubric, ScaleValue
 
 __all__ = ["cold_start", "default_classes", "fit", "fit_votes", "symmetric_confusion"]
@@ -53,8 +53,8 @@ def symmetric_confusion(
     acc = np.asarray(accuracy, dtype=np.float64)
     out = np.repeat(((1.0 - acc) / (n_observed - 1))[:, None, None], len(classes), axis=1)
     out = np.repeat(out, n_observed, axis=2)
-    for c, l in enumerate(classes):
-        out[:, c, l] = acc
+    for c, value in enumerate(classes):
+        out[:, c, value] = acc
     return out
 
 
@@ -109,7 +109,9 @@ def fit_votes(
         can_tie = labels is not None and any(v == "tie" for item in labels for v in item)
         classes = default_classes(rubric, can_tie)
     dist = [label_distribution(rubric.scale, classes, ls) for ls in labels] if labels else None
-    data = tabulate([observations(rubric.scale, v) for v in items], len(rubric.scale), classes, dist)
+    data = tabulate(
+        [observations(rubric.scale, v) for v in items], len(rubric.scale), classes, dist
+    )
     return fit(data, rubric.scale, ordinal=rubric.ordinal, numeric=rubric.numeric, priors=priors)
 
 
@@ -199,9 +201,7 @@ def _m_step(
     total = counts.sum(axis=(1, 2))
     p0 = pri.accuracy_for(n_l)
     a0 = pri.accuracy_strength
-    acc = np.divide(
-        correct + a0 * p0, total + a0, out=np.full(n_w, p0), where=(total + a0) > 0
-    )
+    acc = np.divide(correct + a0 * p0, total + a0, out=np.full(n_w, p0), where=(total + a0) > 0)
     acc = np.clip(acc, 1e-6, 1 - 1e-6)
     target = symmetric_confusion(acc, cls, n_l)
     s = pri.shrinkage_for(n_l)

@@ -104,8 +104,10 @@ def contrarian_panel(seed: int = 0) -> tuple[np.ndarray, list[dict]]:
     truth = rng.integers(0, 2, 300)
     items = []
     for t in truth:
-        answer = {name: int(t) if rng.random() < acc else int(1 - t) for name, acc in
-                  (("honest", 0.85), ("a", 0.3), ("b", 0.3))}
+        answer = {
+            name: int(t) if rng.random() < acc else int(1 - t)
+            for name, acc in (("honest", 0.85), ("a", 0.3), ("b", 0.3))
+        }
         items.append({Worker(judge=k): v for k, v in answer.items()})
     return truth, items
 
@@ -146,7 +148,9 @@ def test_several_annotators_clamp_a_distribution() -> None:
 
 
 def test_pattern_grouped_fit_equals_per_item_fit() -> None:
-    _, items = simulate([symmetric(0.8, 2), symmetric(0.7, 2), symmetric(0.6, 2)], [0.6, 0.4], 400, 1)
+    _, items = simulate(
+        [symmetric(0.8, 2), symmetric(0.7, 2), symmetric(0.6, 2)], [0.6, 0.4], 400, 1
+    )
     labels = [[1.0, 0.0] if i % 10 == 0 else None for i in range(400)]
     grouped = tabulate(items, 2, (0, 1), labels)
     single = tabulate(items, 2, (0, 1), labels, group=False)
@@ -165,7 +169,11 @@ def test_pattern_grouped_fit_equals_per_item_fit() -> None:
 
 def pairwise_rubric() -> Rubric:
     return Rubric(
-        id="pair", version=1, description="d", mode=Mode.PAIRWISE, scale=("A", "B", "tie"),
+        id="pair",
+        version=1,
+        description="d",
+        mode=Mode.PAIRWISE,
+        scale=("A", "B", "tie"),
         criteria="c",
     )
 
@@ -196,8 +204,10 @@ def test_soft_votes_fit_like_their_hard_equivalents() -> None:
     for _ in range(120):
         t = rng.choice(["A", "B"])
         items.append(
-            [vote(j, t if rng.random() < acc else ("B" if t == "A" else "A")) for j, acc in
-             (("x", 0.9), ("y", 0.75), ("z", 0.6))]
+            [
+                vote(j, t if rng.random() < acc else ("B" if t == "A" else "A"))
+                for j, acc in (("x", 0.9), ("y", 0.75), ("z", 0.6))
+            ]
         )
     as_soft = [
         [v.model_copy(update={"distribution": {str(v.value): 1.0}}) for v in item] for item in items
@@ -213,7 +223,12 @@ def test_unusable_votes_are_missing_data() -> None:
     base = posterior(model, [vote("a", "A"), vote("b", "A")])
     with_failed = posterior(
         model,
-        [vote("a", "A"), vote("b", "A"), vote("c", None, unscored="no_json"), vote("d", "B", error="timeout")],
+        [
+            vote("a", "A"),
+            vote("b", "A"),
+            vote("c", None, unscored="no_json"),
+            vote("d", "B", error="timeout"),
+        ],
     )
     assert with_failed == base and base.n_votes == 2
 
@@ -221,8 +236,10 @@ def test_unusable_votes_are_missing_data() -> None:
 def test_cold_start_is_a_reliability_aware_plurality() -> None:
     # Binary scale, no data: every judge is right with the prior 0.75 (halfway from chance).
     model = cold_start((False, True), (0, 1), ordinal=True, numeric=False)
+
     def votes(*values: bool) -> list[Vote]:
         return [vote(f"j{i}", v, order=None) for i, v in enumerate(values)]
+
     assert posterior(model, votes(True, True, False)).confidence == pytest.approx(0.75)
     three = posterior(model, votes(True, True, True))
     assert three.value is True and three.confidence == pytest.approx(27 / 28)
@@ -234,7 +251,9 @@ def test_cold_start_is_a_reliability_aware_plurality() -> None:
 
 
 def test_an_unknown_judge_reads_as_the_prior() -> None:
-    _, items = simulate([symmetric(0.9, 2), symmetric(0.9, 2), symmetric(0.9, 2)], [0.5, 0.5], 300, 7)
+    _, items = simulate(
+        [symmetric(0.9, 2), symmetric(0.9, 2), symmetric(0.9, 2)], [0.5, 0.5], 300, 7
+    )
     model = fit(tabulate(items, 2, (0, 1)), (0, 1), ordinal=True, numeric=True)
     new = posterior_from(model, {Worker(judge="new"): 1})
     assert new.unknown_workers == ("new",) and new.value == 1
@@ -268,7 +287,10 @@ def test_fit_reports_convergence_and_serialises() -> None:
 def test_one_coin_shrinkage_gives_symmetric_confusions() -> None:
     _, items = three_class_panel()
     model = fit(
-        tabulate(items, 3, (0, 1, 2)), SCALE3, ordinal=True, numeric=False,
+        tabulate(items, 3, (0, 1, 2)),
+        SCALE3,
+        ordinal=True,
+        numeric=False,
         priors=JuryPriors(shrinkage=math.inf),
     )
     for w, theta in enumerate(model.confusion_array()):

@@ -10,8 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from judges import Vote
-from routing.jury import JuryModel, Worker, can_change, cold_start, fit, fit_votes, posterior
-from routing.jury import posterior_from, tabulate
+from routing.jury import (
+    JuryModel,
+    Worker,
+    can_change,
+    cold_start,
+    fit,
+    fit_votes,
+    posterior,
+    posterior_from,
+    tabulate,
+)
 from routing.sequential import jury_stop_rule, presentations
 from rubrics import Mode, Rubric
 from tests.routing.jury_support import simulate, symmetric
@@ -34,7 +43,9 @@ def biased_pairwise_votes(n: int, seed: int) -> tuple[list[str], list[list[Vote]
             first = "A" if order == "AB" else "B"
             for judge in ("fair1", "fair2"):
                 right = rng.random() < 0.8
-                votes.append(Vote(judge=judge, model="m", order=order, value=t if right else _other(t)))
+                votes.append(
+                    Vote(judge=judge, model="m", order=order, value=t if right else _other(t))
+                )
             value = first if rng.random() < 0.7 else t
             votes.append(Vote(judge="biased", model="m", order=order, value=value))
         items.append(votes)
@@ -61,8 +72,10 @@ def test_first_position_bias_is_recovered_with_the_truth() -> None:
     jury = np.mean([v == t for v, t in zip(verdicts, truth, strict=True)])
     raw = [[v.value for v in vs] for vs in items]
     plurality = np.mean(
-        [max(set(r), key=r.count) == t if r.count("A") != r.count("B") else False
-         for r, t in zip(raw, truth, strict=True)]
+        [
+            max(set(r), key=r.count) == t if r.count("A") != r.count("B") else False
+            for r, t in zip(raw, truth, strict=True)
+        ]
     )
     assert jury > 0.93 and jury > plurality + 0.05
 
@@ -73,8 +86,12 @@ def test_posterior_is_calibrated_on_simulated_data() -> None:
     # standard errors of the mean posterior confidence. (Fitted on a few thousand items
     # the plug-in posterior is visibly overconfident: estimated confusions are noisier than
     # the truth. That is a real limit of the model, which the calibrated threshold absorbs.)
-    confusions = [symmetric(0.75, 3), symmetric(0.65, 3), symmetric(0.6, 3),
-                  np.array([[0.5, 0.4, 0.1], [0.2, 0.6, 0.2], [0.1, 0.3, 0.6]])]
+    confusions = [
+        symmetric(0.75, 3),
+        symmetric(0.65, 3),
+        symmetric(0.6, 3),
+        np.array([[0.5, 0.4, 0.1], [0.2, 0.6, 0.2], [0.1, 0.3, 0.6]]),
+    ]
     priors = [0.5, 0.3, 0.2]
     _, train = simulate(confusions, priors, 20000, seed=11, missing=0.2)
     model = fit(tabulate(train, 3, (0, 1, 2)), (0, 1, 2), ordinal=True, numeric=True)
@@ -109,8 +126,13 @@ def brute_force_can_change(model: JuryModel, obs: dict, pending: list[Worker]) -
 
 @pytest.mark.parametrize("seed", range(4))
 def test_can_change_equals_enumerating_every_answer(seed: int) -> None:
-    confusions = [symmetric(0.9, 3), symmetric(0.6, 3), symmetric(0.7, 3), symmetric(0.55, 3),
-                  np.array([[0.4, 0.5, 0.1], [0.1, 0.8, 0.1], [0.3, 0.1, 0.6]])]
+    confusions = [
+        symmetric(0.9, 3),
+        symmetric(0.6, 3),
+        symmetric(0.7, 3),
+        symmetric(0.55, 3),
+        np.array([[0.4, 0.5, 0.1], [0.1, 0.8, 0.1], [0.3, 0.1, 0.6]]),
+    ]
     _, items = simulate(confusions, [0.4, 0.4, 0.2], 400, seed=seed)
     model = fit(tabulate(items, 3, (0, 1, 2)), (0, 1, 2), ordinal=True, numeric=True)
     workers = list(model.workers)
@@ -125,7 +147,7 @@ def test_can_change_equals_enumerating_every_answer(seed: int) -> None:
 
 
 def test_jury_stop_rule_stops_when_sure_or_settled() -> None:
-    truth, items = biased_pairwise_votes(400, seed=3)
+    _truth, items = biased_pairwise_votes(400, seed=3)
     model = fit_votes(PAIRWISE, items)
     shown = presentations(PAIRWISE, position_swap=True, scale_swap=False)
     assert shown == (("AB", False), ("BA", False))
@@ -152,17 +174,18 @@ def test_jury_stop_rule_stops_when_sure_or_settled() -> None:
 
 
 def test_a_stop_on_settled_alone_keeps_the_parallel_verdict() -> None:
-    truth, items = biased_pairwise_votes(300, seed=4)
+    _truth, items = biased_pairwise_votes(300, seed=4)
     model = fit_votes(PAIRWISE, items)
-    stop = jury_stop_rule(model, presentations(PAIRWISE, position_swap=True, scale_swap=False),
-                          threshold=float("inf"))
+    stop = jury_stop_rule(
+        model, presentations(PAIRWISE, position_swap=True, scale_swap=False), threshold=float("inf")
+    )
     judges = ["fair1", "fair2", "biased"]
     saved = 0
     for votes in items:
         asked: list[Vote] = []
         for k, judge in enumerate(judges):
             asked += [v for v in votes if v.judge == judge]
-            if stop(asked, judges[k + 1:]):
+            if stop(asked, judges[k + 1 :]):
                 break
         saved += len(votes) - len(asked)
         assert posterior(model, asked).value == posterior(model, votes).value
@@ -172,8 +195,11 @@ def test_a_stop_on_settled_alone_keeps_the_parallel_verdict() -> None:
 # --- symmetries (Hypothesis) ------------------------------------------------------------------
 
 pair_votes = st.lists(
-    st.tuples(st.sampled_from(["j0", "j1", "j2", "j3"]), st.sampled_from(["AB", "BA"]),
-              st.sampled_from(["A", "B", "tie"])),
+    st.tuples(
+        st.sampled_from(["j0", "j1", "j2", "j3"]),
+        st.sampled_from(["AB", "BA"]),
+        st.sampled_from(["A", "B", "tie"]),
+    ),
     max_size=8,
 )
 
@@ -204,8 +230,11 @@ def test_swapping_a_and_b_mirrors_a_pairwise_verdict(raw: list[tuple[str, str, s
 @PROPERTIES
 @given(st.permutations([0, 1, 2]), st.integers(0, 10_000))
 def test_relabelling_the_classes_permutes_the_posterior(perm: list[int], seed: int) -> None:
-    confusions = [symmetric(0.8, 3), symmetric(0.6, 3),
-                  np.array([[0.5, 0.3, 0.2], [0.1, 0.7, 0.2], [0.2, 0.2, 0.6]])]
+    confusions = [
+        symmetric(0.8, 3),
+        symmetric(0.6, 3),
+        np.array([[0.5, 0.3, 0.2], [0.1, 0.7, 0.2], [0.2, 0.2, 0.6]]),
+    ]
     _, items = simulate(confusions, [0.5, 0.3, 0.2], 120, seed=seed, missing=0.1)
     relabel = [{w: perm[c] for w, c in o.items()} for o in items]
     a = fit(tabulate(items, 3, (0, 1, 2)), (0, 1, 2), ordinal=False, numeric=False)
