@@ -153,22 +153,29 @@ def dawid_skene(
     if not (math.isfinite(smoothing) and smoothing >= 0):
         raise ValueError(f"smoothing must be non-negative and finite; got {smoothing!r}")
 
-    # one_hot[i, j, l] = 1 when judge j voted l on item i.
-    filled = np.where(present, arr, 0).astype(np.int64)
-    one_hot = (filled[:, :, None] == np.arange(k)) & present[:, :, None]
-    votes = one_hot.astype(np.float64)
+    # Items with identical votes are one pattern with a count, so each EM round costs
+    # O(distinct patterns x judges x k), not O(items): a 2-judge panel on 3 values has at
+    # most 16 patterns however many items it judged.
     voted: NDArray[np.bool_] = np.asarray(present.any(axis=1), dtype=np.bool_)
+    filled = np.where(present, arr, -1).astype(np.int64)
+    patterns, inverse, counts = np.unique(
+        filled[voted], axis=0, return_inverse=True, return_counts=True
+    )
+    inverse = np.asarray(inverse).reshape(-1)
+    weight = counts.astype(np.float64)
+    # votes[p, j, l] = 1 when judge j voted l in pattern p.
+    votes = ((patterns[:, :, None] == np.arange(k)) & (patterns >= 0)[:, :, None]).astype(
+        np.float64
+    )
+    per_pattern = votes.sum(axis=1)  # patterns x k vote counts
+    post = per_pattern / per_pattern.sum(axis=1, keepdims=True)
 
-    per_item = votes.sum(axis=1)  # items x k vote counts
-    post = np.full((arr.shape[0], k), 1.0 / k)
-    post[voted] = per_item[voted] / per_item[voted].sum(axis=1, keepdims=True)
-
-    priors, confusion = _m_step(votes, post[voted], voted, smoothing)
+    priors, confusion = _m_step(votes, post, weight, smoothing)
     converged = False
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - read after the loop
         post, _ = _e_step(votes, priors, confusion)
-        new_priors, new_confusion = _m_step(votes, post[voted], voted, smoothing)
+        new_priors, new_confusion = _m_step(votes, post, weight, smoothing)
         change = max(
             float(np.abs(new_priors - priors).max()),
             float(np.abs(new_confusion - confusion).max()),
@@ -178,10 +185,11 @@ def dawid_skene(
             converged = True
             break
     post, loglik = _e_step(votes, priors, confusion)
-    post[~voted] = priors
+    item_post = np.tile(priors, (arr.shape[0], 1))
+    item_post[voted] = post[inverse]
 
     n_votes = present.sum(axis=0)
-    correct = np.einsum("ijl,il->j", votes, post)
+    correct = np.einsum("pjl,pl,p->j", votes, post, weight)
     accuracy = tuple(
         float(correct[j] / n_votes[j]) if n_votes[j] else None for j in range(arr.shape[1])
     )
@@ -189,25 +197,26 @@ def dawid_skene(
         n_categories=k,
         class_priors=tuple(float(p) for p in priors),
         confusion=tuple(tuple(tuple(float(x) for x in row) for row in cm) for cm in confusion),
-        posteriors=tuple(tuple(float(x) for x in row) for row in post),
+        posteriors=tuple(tuple(float(x) for x in row) for row in item_post),
         accuracy=accuracy,
         n_votes=tuple(int(n) for n in n_votes),
         iterations=iterations,
         converged=converged,
-        log_likelihood=float(loglik[voted].sum()),
+        log_likelihood=float((weight * loglik).sum()),
     )
 
 
 def _m_step(
     votes: NDArray[np.float64],
     post: NDArray[np.float64],
-    voted: NDArray[np.bool_],
+    weight: NDArray[np.float64],
     smoothing: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Priors (k,) and confusion matrices (judges, k, k) from the voted items' posteriors."""
+    """Priors (k,) and confusion matrices (judges, k, k) from the patterns' posteriors,
+    each pattern weighted by its number of items."""
     k = post.shape[1]
-    priors = (post.sum(axis=0) + smoothing) / (post.shape[0] + k * smoothing)
-    confusion = np.einsum("ic,ijl->jcl", post, votes[voted]) + smoothing
+    priors = (weight @ post + smoothing) / (weight.sum() + k * smoothing)
+    confusion = np.einsum("pc,pjl->jcl", post * weight[:, None], votes) + smoothing
     totals = confusion.sum(axis=2, keepdims=True)
     # A judge that never voted on an item of category c keeps a uniform row (0/0 otherwise).
     confusion = np.divide(confusion, totals, out=np.full_like(confusion, 1.0 / k), where=totals > 0)
@@ -217,7 +226,7 @@ def _m_step(
 def _e_step(
     votes: NDArray[np.float64], priors: NDArray[np.float64], confusion: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Posteriors (items, k) and each item's log-likelihood, computed in log space."""
+    """Posteriors (patterns, k) and each pattern's log-likelihood, in log space."""
     with np.errstate(divide="ignore"):
         log_conf = np.log(confusion)
         log_prior = np.log(priors)
