@@ -125,7 +125,8 @@ def fleiss_kappa(
     The value is statsmodels' `fleiss_kappa` on the item-by-category count table. The
     interval is a percentile bootstrap over items (`n_boot` resamples, seeded; n_boot=0
     gives no interval): Fleiss' asymptotic standard error holds only under kappa = 0, so
-    it gives a test, not an interval for the estimate.
+    it gives a test, not an interval for the estimate. Resamples with every vote in one
+    category (kappa 0/0) are left out of the interval (`bootstrap_interval`).
     """
     arr = as_code_matrix(codes)
     check_interval_args(confidence, n_boot)
@@ -140,7 +141,10 @@ def fleiss_kappa(
     value, degenerate = _fleiss_value(counts)
     n_items = counts.shape[0]
     low = high = se = float("nan")
-    if n_boot:
+    if n_boot and degenerate:
+        low = high = 1.0  # every resample is the same single category: the same convention
+        se = 0.0
+    elif n_boot:
         rng = np.random.default_rng(seed)
         reps = _fleiss_bootstrap(counts, rng, n_boot)
         low, high, se = bootstrap_interval(reps, confidence)
@@ -181,7 +185,8 @@ def _fleiss_bootstrap(
         p_bar = drawn @ p_i / n_items
         p_j = drawn @ c / (n_items * raters)
         p_e = float((p_j * p_j).sum())
-        reps[b] = 1.0 if np.count_nonzero(p_j) <= 1 else (p_bar - p_e) / (1 - p_e)
+        # One category only: kappa is 0/0, undefined, and kept out of the interval.
+        reps[b] = np.nan if np.count_nonzero(p_j) <= 1 else (p_bar - p_e) / (1 - p_e)
     return reps
 
 

@@ -46,7 +46,8 @@ def krippendorff_alpha(
     For "interval" the code itself is the value on the scale (so 0..k-1 are equally
     spaced); "ordinal" uses only the order of the codes and their frequencies. The
     interval is a percentile bootstrap over pairable items (`n_boot` resamples, seeded;
-    n_boot=0 gives no interval), which keeps each item's votes together.
+    n_boot=0 gives no interval), which keeps each item's votes together. Resamples whose
+    pairable values are all one value (alpha 0/0) are left out of the interval.
     """
     if level not in ("nominal", "ordinal", "interval"):
         raise ValueError(f"level must be 'nominal', 'ordinal' or 'interval'; got {level!r}")
@@ -65,14 +66,18 @@ def krippendorff_alpha(
 
     n_items = counts.shape[0]
     low = high = se = float("nan")
-    if n_boot:
+    if n_boot and degenerate:
+        low = high = 1.0  # every resample is the same single value: the same convention
+        se = 0.0
+    elif n_boot:
         rng = np.random.default_rng(seed)
         flat = per_item.reshape(n_items, -1)
         size = values.size
         reps = np.empty(n_boot, dtype=np.float64)
         for b in range(n_boot):
             times = np.bincount(rng.integers(0, n_items, n_items), minlength=n_items)
-            reps[b] = _alpha((times @ flat).reshape(size, size), values, level)[0]
+            rep, degenerate_rep = _alpha((times @ flat).reshape(size, size), values, level)
+            reps[b] = np.nan if degenerate_rep else rep  # 0/0: out of the interval
         low, high, se = bootstrap_interval(reps, confidence)
     return AgreementEstimate(
         value=value,

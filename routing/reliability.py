@@ -15,6 +15,7 @@ indices 0..k-1, NaN where the judge gave no usable vote.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from typing import Literal
@@ -27,6 +28,7 @@ from scipy.special import logsumexp
 from routing.stat_result import as_code_matrix, resolve_n_categories
 
 __all__ = [
+    "DS_MAX_ITER",
     "MAX_WEIGHT",
     "MIN_WEIGHT",
     "DawidSkeneResult",
@@ -36,6 +38,14 @@ __all__ = [
     "log_odds_weight",
     "reliability_weights",
 ]
+
+DS_MAX_ITER = 10_000
+"""EM rounds `dawid_skene` allows by default. Convergence is linear and slow where classes
+overlap: 3- and 4-class panels routinely need 600-900 rounds to move no entry by more than
+1e-6, so a cap of 100 stopped far from the fixed point. A fit that still has not converged
+says so (`converged`), and `reliability_weights` logs a warning before using it."""
+
+log = logging.getLogger(__name__)
 
 MIN_WEIGHT = 0.05
 """Floor of a reliability weight. At or below chance accuracy the log-odds weight is zero
@@ -103,6 +113,9 @@ class ReliabilityWeights(BaseModel):
     """The accuracy each weight was computed from; None for a prior."""
     n_human: tuple[int, ...]
     """Items with both a usable vote of the judge and a human label."""
+    dawid_skene_converged: bool | None = None
+    """Whether the Dawid-Skene fit behind the `dawid_skene` weights converged; None when no
+    weight came from it."""
 
     def as_dict(self) -> dict[str, float]:
         """Judge name -> weight, as `routing.outcome.conclude` takes it."""
@@ -113,7 +126,7 @@ def dawid_skene(
     codes: ArrayLike,
     n_categories: int,
     *,
-    max_iter: int = 100,
+    max_iter: int = DS_MAX_ITER,
     tol: float = 1e-6,
     smoothing: float = 0.01,
 ) -> DawidSkeneResult:
@@ -140,22 +153,29 @@ def dawid_skene(
     if not (math.isfinite(smoothing) and smoothing >= 0):
         raise ValueError(f"smoothing must be non-negative and finite; got {smoothing!r}")
 
-    # one_hot[i, j, l] = 1 when judge j voted l on item i.
-    filled = np.where(present, arr, 0).astype(np.int64)
-    one_hot = (filled[:, :, None] == np.arange(k)) & present[:, :, None]
-    votes = one_hot.astype(np.float64)
+    # Items with identical votes are one pattern with a count, so each EM round costs
+    # O(distinct patterns x judges x k), not O(items): a 2-judge panel on 3 values has at
+    # most 16 patterns however many items it judged.
     voted: NDArray[np.bool_] = np.asarray(present.any(axis=1), dtype=np.bool_)
+    filled = np.where(present, arr, -1).astype(np.int64)
+    patterns, inverse, counts = np.unique(
+        filled[voted], axis=0, return_inverse=True, return_counts=True
+    )
+    inverse = np.asarray(inverse).reshape(-1)
+    weight = counts.astype(np.float64)
+    # votes[p, j, l] = 1 when judge j voted l in pattern p.
+    votes = ((patterns[:, :, None] == np.arange(k)) & (patterns >= 0)[:, :, None]).astype(
+        np.float64
+    )
+    per_pattern = votes.sum(axis=1)  # patterns x k vote counts
+    post = per_pattern / per_pattern.sum(axis=1, keepdims=True)
 
-    per_item = votes.sum(axis=1)  # items x k vote counts
-    post = np.full((arr.shape[0], k), 1.0 / k)
-    post[voted] = per_item[voted] / per_item[voted].sum(axis=1, keepdims=True)
-
-    priors, confusion = _m_step(votes, post[voted], voted, smoothing)
+    priors, confusion = _m_step(votes, post, weight, smoothing)
     converged = False
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - read after the loop
         post, _ = _e_step(votes, priors, confusion)
-        new_priors, new_confusion = _m_step(votes, post[voted], voted, smoothing)
+        new_priors, new_confusion = _m_step(votes, post, weight, smoothing)
         change = max(
             float(np.abs(new_priors - priors).max()),
             float(np.abs(new_confusion - confusion).max()),
@@ -165,10 +185,11 @@ def dawid_skene(
             converged = True
             break
     post, loglik = _e_step(votes, priors, confusion)
-    post[~voted] = priors
+    item_post = np.tile(priors, (arr.shape[0], 1))
+    item_post[voted] = post[inverse]
 
     n_votes = present.sum(axis=0)
-    correct = np.einsum("ijl,il->j", votes, post)
+    correct = np.einsum("pjl,pl,p->j", votes, post, weight)
     accuracy = tuple(
         float(correct[j] / n_votes[j]) if n_votes[j] else None for j in range(arr.shape[1])
     )
@@ -176,25 +197,26 @@ def dawid_skene(
         n_categories=k,
         class_priors=tuple(float(p) for p in priors),
         confusion=tuple(tuple(tuple(float(x) for x in row) for row in cm) for cm in confusion),
-        posteriors=tuple(tuple(float(x) for x in row) for row in post),
+        posteriors=tuple(tuple(float(x) for x in row) for row in item_post),
         accuracy=accuracy,
         n_votes=tuple(int(n) for n in n_votes),
         iterations=iterations,
         converged=converged,
-        log_likelihood=float(loglik[voted].sum()),
+        log_likelihood=float((weight * loglik).sum()),
     )
 
 
 def _m_step(
     votes: NDArray[np.float64],
     post: NDArray[np.float64],
-    voted: NDArray[np.bool_],
+    weight: NDArray[np.float64],
     smoothing: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Priors (k,) and confusion matrices (judges, k, k) from the voted items' posteriors."""
+    """Priors (k,) and confusion matrices (judges, k, k) from the patterns' posteriors,
+    each pattern weighted by its number of items."""
     k = post.shape[1]
-    priors = (post.sum(axis=0) + smoothing) / (post.shape[0] + k * smoothing)
-    confusion = np.einsum("ic,ijl->jcl", post, votes[voted]) + smoothing
+    priors = (weight @ post + smoothing) / (weight.sum() + k * smoothing)
+    confusion = np.einsum("pc,pjl->jcl", post * weight[:, None], votes) + smoothing
     totals = confusion.sum(axis=2, keepdims=True)
     # A judge that never voted on an item of category c keeps a uniform row (0/0 otherwise).
     confusion = np.divide(confusion, totals, out=np.full_like(confusion, 1.0 / k), where=totals > 0)
@@ -204,7 +226,7 @@ def _m_step(
 def _e_step(
     votes: NDArray[np.float64], priors: NDArray[np.float64], confusion: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Posteriors (items, k) and each item's log-likelihood, computed in log space."""
+    """Posteriors (patterns, k) and each pattern's log-likelihood, in log space."""
     with np.errstate(divide="ignore"):
         log_conf = np.log(confusion)
         log_prior = np.log(priors)
@@ -254,8 +276,12 @@ def reliability_weights(
     human label when it has at least `min_human` items with both (the direct measurement
     the product asks for once reviewers have decided enough items); otherwise its
     Dawid-Skene accuracy, estimated from agreement with the rest of the panel (fitted
-    here unless `ds`, fitted on the same codes, is given). A judge without a usable vote
-    keeps its prior (`priors`, default 1.0). The weight is `log_odds_weight(accuracy)`.
+    here to convergence unless `ds`, fitted on the same codes, is given). A judge without a
+    usable vote keeps its prior (`priors`, default 1.0). The weight is
+    `log_odds_weight(accuracy)`. If the Dawid-Skene fit did not converge (two judges, for
+    instance, do not identify the model) its accuracies are still used, but a warning is
+    logged naming the rounds run and `dawid_skene_converged` is False: they are not a
+    fixed point of EM.
     """
     arr = as_code_matrix(codes, min_raters=1)
     n_items, n_judges = arr.shape
@@ -290,6 +316,14 @@ def reliability_weights(
     if ds is not None and len(ds.accuracy) != n_judges:
         raise ValueError(f"ds was fitted on {len(ds.accuracy)} judges, codes have {n_judges}")
 
+    if ds is not None and not ds.converged and need_ds:
+        log.warning(
+            "Dawid-Skene did not converge in %d EM rounds; the weights of %d judge(s) "
+            "without %d human labels come from an unconverged fit",
+            ds.iterations,
+            len(need_ds),
+            min_human,
+        )
     weights: list[float] = []
     sources: list[WeightSource] = []
     accuracy: list[float | None] = []
@@ -310,4 +344,7 @@ def reliability_weights(
         sources=tuple(sources),
         accuracy=tuple(accuracy),
         n_human=tuple(int(n) for n in n_human),
+        dawid_skene_converged=(
+            ds.converged if ds is not None and "dawid_skene" in sources else None
+        ),
     )

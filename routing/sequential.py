@@ -16,6 +16,12 @@ never asks more judges than a sequential panel (docs/backtest.md, "Calls per ver
 the service and the backtest (`backtest.strategies`) ask in the same waves and stop on
 the same rule; `default_quorum` and `DEFAULT_CASCADE_CONFIDENCE` are the panel defaults
 both use.
+
+`jury_stop_rule` is the cascade's rule for a panel aggregated by the jury model
+(`routing.jury`): stop once the posterior probability of the verdict reaches a threshold,
+or once the judges not yet asked cannot change the verdict whatever they answer
+(`routing.jury.can_change`: the worst case over each pending worker's confusion matrix,
+exact, so the second condition alone returns the parallel jury's verdict).
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from typing import Literal, TypeVar
 from judges import Vote
 from routing.aggregate import Aggregation, aggregate
 from routing.confidence import confidence
+from routing.jury import JuryModel, Worker, can_change, observations, posterior_from
 from routing.position import reconcile
-from rubrics import Rubric, value_key
+from rubrics import Mode, Order, Rubric, value_key
 
 T = TypeVar("T")
 
@@ -43,6 +50,10 @@ DEFAULT_CASCADE_CONFIDENCE = 0.75
 def default_quorum(n_judges: int) -> int:
     """A panel's quorum when none is configured: a strict majority of its judges."""
     return n_judges // 2 + 1
+
+
+Presentation = tuple[Order | None, bool]
+"""How a judge is asked once: (order shown, scale listed best-first)."""
 
 
 def settled(
@@ -117,3 +128,45 @@ def stop_rule(
             or settled(rubric, votes, pending, aggregation, weights, quorum)
         )
     raise ValueError(f"strategy {strategy!r} does not ask in waves")
+
+
+def presentations(
+    rubric: Rubric, *, position_swap: bool, scale_swap: bool
+) -> tuple[Presentation, ...]:
+    """The presentations each judge of a panel is asked in (`judges.PanelRunner.run`):
+    pairwise AB, and BA with `position_swap`; pointwise as listed, and reversed with
+    `scale_swap`."""
+    if rubric.mode is Mode.PAIRWISE:
+        return (("AB", False), ("BA", False)) if position_swap else (("AB", False),)
+    return ((None, False), (None, True)) if scale_swap else ((None, False),)
+
+
+def jury_stop_rule(
+    model: JuryModel,
+    asked_as: Sequence[Presentation],
+    *,
+    threshold: float,
+    quorum: int = 1,
+) -> StopRule:
+    """The cascade rule on the jury posterior. Once at least `quorum` judges have a usable
+    vote, stop when the posterior probability of the verdict is >= `threshold` (math.inf:
+    never on confidence alone) or when no answers of the pending judges, each asked in
+    every presentation of `asked_as`, could change the verdict."""
+    if not threshold > 0:
+        raise ValueError(f"threshold must be positive; got {threshold!r}")
+    if quorum < 1:
+        raise ValueError(f"quorum must be at least 1; got {quorum}")
+    shown = tuple(asked_as)
+    if not shown:
+        raise ValueError("asked_as must name at least one presentation")
+
+    def stop(votes: Sequence[Vote], pending: Sequence[str]) -> bool:
+        obs = observations(model.scale, votes)
+        if len({w.judge for w in obs}) < quorum:
+            return not pending
+        if posterior_from(model, obs).confidence >= threshold:
+            return True
+        later = [Worker(judge=j, order=o, reversed_scale=r) for j in pending for o, r in shown]
+        return not can_change(model, obs, later)
+
+    return stop

@@ -122,7 +122,17 @@ def check_interval_args(confidence: float, n_boot: int | None = None) -> None:
 def bootstrap_interval(
     replicates: NDArray[np.float64], confidence: float
 ) -> tuple[float, float, float]:
-    """Percentile interval and standard deviation of bootstrap replicates: (low, high, sd)."""
+    """Percentile interval and standard deviation of bootstrap replicates: (low, high, sd).
+
+    NaN replicates are resamples on which the coefficient is undefined (every vote in one
+    category: 0/0, which the point estimate reports as 1.0 by convention). They are left
+    out: counting them as 1.0 would stretch the interval of a near-zero kappa up to 1
+    (20 items with one dissenting vote: kappa -0.017, interval (-0.053, 1.0)). With fewer
+    than two defined replicates the interval is NaN.
+    """
+    defined = replicates[~np.isnan(replicates)]
+    if defined.size < 2:
+        return float("nan"), float("nan"), float("nan")
     tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(replicates, [tail, 1.0 - tail])
-    return float(low), float(high), float(np.std(replicates, ddof=1))
+    low, high = np.quantile(defined, [tail, 1.0 - tail])
+    return float(low), float(high), float(np.std(defined, ddof=1))

@@ -351,3 +351,16 @@ def test_missing_votes_do_not_count_as_disagreement(
     a_more = np.concatenate([a, np.zeros(extra), np.full(extra, np.nan)])
     b_more = np.concatenate([b, np.full(extra, np.nan), np.ones(extra)])
     assert cohen_kappa(a_more, b_more, n_categories=k) == cohen_kappa(a, b, n_categories=k)
+
+
+def test_fleiss_interval_leaves_degenerate_resamples_out() -> None:
+    # 20 items, 3 raters, one dissenting vote: kappa (19 + 1/3)/20 against chance
+    # (59/60)^2 + (1/60)^2 gives -1/59 by Fleiss (1971). Resamples without the dissenting
+    # item have one category only (kappa 0/0); counted as 1.0 they stretched the 95%
+    # interval to (-0.053, 1.0). Every defined resample is <= 0 here.
+    codes = np.zeros((20, 3))
+    codes[0, 0] = 1
+    est = fleiss_kappa(codes, n_categories=2, n_boot=2000, seed=1)
+    assert est.value == pytest.approx(-1 / 59)
+    assert est.ci_high == pytest.approx(-1 / 59)  # the item drawn once: the same table
+    assert -0.2 < est.ci_low < est.value

@@ -206,3 +206,14 @@ def test_raters_order_does_not_matter(case: tuple[NDArray[np.float64], int], lev
     before = krippendorff_alpha(codes, level=level, n_boot=0).value
     after = krippendorff_alpha(codes[:, ::-1], level=level, n_boot=0).value
     assert after == pytest.approx(before, abs=1e-12)
+
+
+def test_interval_leaves_degenerate_resamples_out() -> None:
+    # One dissenting vote among 20 items x 3 raters: alpha is 0 to rounding; resamples
+    # without that item are all one value (alpha 0/0) and must not pull the interval to 1.
+    codes = np.zeros((20, 3))
+    codes[0, 0] = 1
+    est = krippendorff_alpha(codes, n_boot=2000, seed=1)
+    assert est.value == pytest.approx(0.0, abs=1e-12)
+    assert est.ci_high <= 1e-9
+    assert est.ci_low < 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -109,7 +110,7 @@ def test_dawid_skene_result_shapes_and_invariants() -> None:
     assert sum(fit.class_priors) == pytest.approx(1)
     assert fit.n_votes == tuple(int(n) for n in (~np.isnan(codes)).sum(axis=0))
     assert math.isfinite(fit.log_likelihood) and fit.log_likelihood < 0
-    assert 1 <= fit.iterations <= 100
+    assert fit.converged and fit.iterations >= 1  # run to convergence, not to a cap of 100
 
 
 def test_dawid_skene_unanimous_panel_is_certain() -> None:
@@ -291,3 +292,40 @@ def test_reliability_weights_uses_given_fit() -> None:
     assert w.accuracy == pytest.approx(fit.accuracy)
     with pytest.raises(ValueError, match="fitted on"):
         reliability_weights(codes[:, :3], 3, ds=fit)
+
+
+def weak_three_class_panel() -> NDArray[np.float64]:
+    """Three weak judges on a 3-class scale: overlapping classes, slow (linear) EM."""
+    _, codes = simulate(
+        [symmetric(0.55, 3), symmetric(0.5, 3), symmetric(0.45, 3)],
+        [0.5, 0.3, 0.2],
+        n=200,
+        seed=1,
+        missing=0.2,
+    )
+    return codes
+
+
+def test_dawid_skene_runs_to_convergence_by_default() -> None:
+    # This panel needs several hundred EM rounds; the old cap of 100 stopped short.
+    codes = weak_three_class_panel()
+    assert not dawid_skene(codes, 3, max_iter=100).converged
+    fit = dawid_skene(codes, 3)
+    assert fit.converged and fit.iterations > 100
+    longer = dawid_skene(codes, 3, tol=1e-9)
+    assert np.allclose(fit.confusion, longer.confusion, atol=1e-4)
+
+
+def test_reliability_weights_warn_on_an_unconverged_fit(caplog: pytest.LogCaptureFixture) -> None:
+    codes = weak_three_class_panel()
+    with caplog.at_level(logging.WARNING, logger="routing.reliability"):
+        stale = reliability_weights(codes, 3, ds=dawid_skene(codes, 3, max_iter=100))
+    assert "did not converge in 100 EM rounds" in caplog.text
+    assert stale.dawid_skene_converged is False
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="routing.reliability"):
+        fitted = reliability_weights(codes, 3)  # fits to convergence itself: no warning
+    assert caplog.text == "" and fitted.dawid_skene_converged is True
+    assert fitted == reliability_weights(codes, 3, ds=dawid_skene(codes, 3))
+    human = np.zeros(codes.shape[0])  # every judge has human labels: no fit is used
+    assert reliability_weights(codes, 3, human=human).dawid_skene_converged is None

@@ -1,0 +1,244 @@
+"""Fitting the jury model by EM (Dawid & Skene 1979), with clamped labels and priors.
+
+Model: item i has a latent true class c (prior pi); worker w answers scale value l with
+probability theta_w[c, l]; workers answer independently given c. A soft vote q enters
+through its expected likelihood sum_l q_l theta_w[c, l] (EM then also splits it over l in
+proportion to q_l theta_w[c, l]). A labelled item's class posterior is clamped to its
+label distribution, so labels enter the M-step as observed classes and never move.
+
+Estimation is MAP under the priors of `JuryPriors`: the class prior gets `class_prior`
+pseudo-items per class; each confusion row gets `shrinkage` pseudo-votes spread as the
+worker's symmetric model (its pooled accuracy on the diagonal, the rest uniform), and the
+pooled accuracy a Beta prior. With `JuryPriors.none()` this is exactly the maximum-
+likelihood EM of Dawid & Skene (eqs. 2.3-2.5), initialised from vote shares (section 3.1).
+The pooled accuracy is re-estimated every round from the expected counts (an empirical-
+Bayes plug-in), so with shrinkage the iteration is a penalised EM whose fixed point is
+what `converged` reports; without it the likelihood rises monotonically.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import logsumexp
+
+from judges import Vote
+from routing.jury.data import JuryData, label_distribution, observations, tabulate
+from routing.jury.model import JuryModel, JuryPriors
+from rubrics import Mode, Rubric, ScaleValue
+
+__all__ = ["cold_start", "default_classes", "fit", "fit_votes", "symmetric_confusion"]
+
+_TINY = 1e-300
+
+
+def default_classes(rubric: Rubric, human_can_tie: bool) -> tuple[int, ...]:
+    """Latent classes for a rubric: every scale value, except `tie` on pairwise rubrics
+    whose humans cannot say tie (forced choice): a judge may still vote tie."""
+    idx = tuple(range(len(rubric.scale)))
+    if rubric.mode is Mode.PAIRWISE and not human_can_tie:
+        tie = rubric.index("tie")
+        return tuple(i for i in idx if i != tie)
+    return idx
+
+
+def symmetric_confusion(
+    accuracy: NDArray[np.float64], classes: Sequence[int], n_observed: int
+) -> NDArray[np.float64]:
+    """(W, C, L) confusion of one-accuracy-per-worker models: accuracy[w] on the true
+    value, the rest spread evenly over the other L - 1 values."""
+    acc = np.asarray(accuracy, dtype=np.float64)
+    out = np.repeat(((1.0 - acc) / (n_observed - 1))[:, None, None], len(classes), axis=1)
+    out = np.repeat(out, n_observed, axis=2)
+    for c, value in enumerate(classes):
+        out[:, c, value] = acc
+    return out
+
+
+def cold_start(
+    scale: Sequence[ScaleValue],
+    classes: Sequence[int],
+    *,
+    ordinal: bool,
+    numeric: bool,
+    priors: JuryPriors | None = None,
+) -> JuryModel:
+    """The model before any data: no fitted worker (every judge reads as the prior
+    symmetric model) and an even class prior. Its posterior is a plurality vote whose
+    confidence grows with the margin, as a reliability-aware vote with equal judges."""
+    c = len(classes)
+    return JuryModel(
+        scale=tuple(scale),
+        classes=tuple(classes),
+        ordinal=ordinal,
+        numeric=numeric,
+        priors=priors or JuryPriors(),
+        workers=(),
+        class_priors=(1.0 / c,) * c,
+        confusion=(),
+        accuracy=(),
+        n_votes=(),
+        n_items=0,
+        n_labelled=0,
+        n_patterns=0,
+        iterations=0,
+        converged=True,
+        log_likelihood=0.0,
+    )
+
+
+def fit_votes(
+    rubric: Rubric,
+    items: Sequence[Sequence[Vote]],
+    labels: Sequence[Sequence[ScaleValue]] | None = None,
+    *,
+    classes: Sequence[int] | None = None,
+    priors: JuryPriors | None = None,
+) -> JuryModel:
+    """Fit to each item's votes and its human labels (one per annotator, `()` for none).
+
+    `classes` defaults to `default_classes(rubric, human_can_tie)` where humans can tie
+    when some given label is `tie`.
+    """
+    if labels is not None and len(labels) != len(items):
+        raise ValueError(f"labels must have one entry per item ({len(items)}); got {len(labels)}")
+    if classes is None:
+        can_tie = labels is not None and any(v == "tie" for item in labels for v in item)
+        classes = default_classes(rubric, can_tie)
+    dist = [label_distribution(rubric.scale, classes, ls) for ls in labels] if labels else None
+    data = tabulate(
+        [observations(rubric.scale, v) for v in items], len(rubric.scale), classes, dist
+    )
+    return fit(data, rubric.scale, ordinal=rubric.ordinal, numeric=rubric.numeric, priors=priors)
+
+
+def fit(
+    data: JuryData,
+    scale: Sequence[ScaleValue],
+    *,
+    ordinal: bool,
+    numeric: bool,
+    priors: JuryPriors | None = None,
+) -> JuryModel:
+    """EM to convergence (or `priors.max_iter` rounds) over pattern-grouped data."""
+    pri = priors or JuryPriors()
+    n_l, cls = data.n_observed, np.array(data.classes)
+    if len(scale) != n_l:
+        raise ValueError(f"scale has {len(scale)} values; the data has {n_l}")
+    if data.n_rows == 0:
+        return cold_start(scale, data.classes, ordinal=ordinal, numeric=numeric, priors=pri)
+    n_w = len(data.workers)
+    labelled = data.labelled
+    post = _initial_posterior(data)
+    soft_resp = data.soft_probs[:, None, :].repeat(cls.size, axis=1)  # uniform theta at start
+    pi, theta, acc = _m_step(data, post, soft_resp, pri)
+    converged, iterations = False, 0
+    for iterations in range(1, pri.max_iter + 1):  # noqa: B007 - read after the loop
+        post, soft_resp, _ = _e_step(data, pi, theta, labelled)
+        new_pi, new_theta, acc = _m_step(data, post, soft_resp, pri)
+        change = max(float(np.abs(new_pi - pi).max()), float(np.abs(new_theta - theta).max()))
+        pi, theta = new_pi, new_theta
+        if change < pri.tol:
+            converged = True
+            break
+    _, _, loglik = _e_step(data, pi, theta, labelled)
+    n_votes = np.zeros(n_w)
+    n_votes += np.bincount(data.hard_worker, weights=data.count[data.hard_row], minlength=n_w)
+    n_votes += np.bincount(data.soft_worker, weights=data.count[data.soft_row], minlength=n_w)
+    return JuryModel(
+        scale=tuple(scale),
+        classes=data.classes,
+        ordinal=ordinal,
+        numeric=numeric,
+        priors=pri,
+        workers=data.workers,
+        class_priors=tuple(float(p) for p in pi),
+        confusion=tuple(tuple(tuple(float(x) for x in row) for row in m) for m in theta),
+        accuracy=tuple(float(a) for a in acc),
+        n_votes=tuple(float(n) for n in n_votes),
+        n_items=int(data.count.sum()),
+        n_labelled=int(data.count[labelled].sum()),
+        n_patterns=data.n_rows,
+        iterations=iterations,
+        converged=converged,
+        log_likelihood=float(loglik),
+    )
+
+
+def _initial_posterior(data: JuryData) -> NDArray[np.float64]:
+    """Vote shares over the classes per row (Dawid & Skene section 3.1), labels clamped."""
+    n_r, n_c = data.n_rows, len(data.classes)
+    shares = np.zeros((n_r, data.n_observed))
+    np.add.at(shares, (data.hard_row, data.hard_code), 1.0)
+    np.add.at(shares, data.soft_row, data.soft_probs)
+    shares = shares[:, list(data.classes)]
+    total = shares.sum(axis=1, keepdims=True)
+    post = np.divide(shares, total, out=np.full((n_r, n_c), 1.0 / n_c), where=total > 0)
+    return np.where(data.labelled[:, None], data.label, post)
+
+
+def _m_step(
+    data: JuryData, post: NDArray[np.float64], soft_resp: NDArray[np.float64], pri: JuryPriors
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Class prior (C,), confusion (W, C, L) and pooled accuracies (W,) from posteriors."""
+    n_w, n_l, n_c = len(data.workers), data.n_observed, len(data.classes)
+    weighted = post * data.count[:, None]  # (R, C) expected items per class
+    class_mass = weighted.sum(axis=0)
+    pi = (class_mass + pri.class_prior) / (class_mass.sum() + n_c * pri.class_prior)
+    counts = np.zeros((n_w, n_c, n_l))
+    cell = data.hard_worker * n_l + data.hard_code
+    for c in range(n_c):
+        counts[:, c, :] = np.bincount(
+            cell, weights=weighted[data.hard_row, c], minlength=n_w * n_l
+        ).reshape(n_w, n_l)
+    if data.soft_row.size:
+        np.add.at(counts, data.soft_worker, weighted[data.soft_row, :, None] * soft_resp)
+    cls = list(data.classes)
+    correct = counts[:, np.arange(n_c), cls].sum(axis=1)
+    total = counts.sum(axis=(1, 2))
+    p0 = pri.accuracy_for(n_l)
+    a0 = pri.accuracy_strength
+    acc = np.divide(correct + a0 * p0, total + a0, out=np.full(n_w, p0), where=(total + a0) > 0)
+    acc = np.clip(acc, 1e-6, 1 - 1e-6)
+    target = symmetric_confusion(acc, cls, n_l)
+    s = pri.shrinkage_for(n_l)
+    rows = counts.sum(axis=2, keepdims=True)
+    if math.isinf(s):
+        theta = target
+    else:
+        theta = np.divide(counts + s * target, rows + s, out=target.copy(), where=(rows + s) > 0)
+    return pi, theta, acc
+
+
+def _e_step(
+    data: JuryData,
+    pi: NDArray[np.float64],
+    theta: NDArray[np.float64],
+    labelled: NDArray[np.bool_],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+    """Posteriors (R, C), soft-vote responsibilities (S, C, L) and the log-likelihood."""
+    n_r, n_c = data.n_rows, len(data.classes)
+    with np.errstate(divide="ignore"):
+        log_theta = np.log(np.maximum(theta, _TINY))
+        log_pi = np.log(np.maximum(pi, _TINY))
+    log_joint = np.tile(log_pi, (n_r, 1))
+    terms = log_theta[data.hard_worker, :, data.hard_code]  # (O, C)
+    for c in range(n_c):
+        log_joint[:, c] += np.bincount(data.hard_row, weights=terms[:, c], minlength=n_r)
+    soft_resp = np.zeros((data.soft_row.size, n_c, data.n_observed))
+    if data.soft_row.size:
+        joint = data.soft_probs[:, None, :] * theta[data.soft_worker]  # (S, C, L)
+        mix = joint.sum(axis=2)
+        soft_resp = joint / np.maximum(mix, _TINY)[:, :, None]
+        log_mix = np.log(np.maximum(mix, _TINY))
+        for c in range(n_c):
+            log_joint[:, c] += np.bincount(data.soft_row, weights=log_mix[:, c], minlength=n_r)
+    norm = logsumexp(log_joint, axis=1)
+    post = np.exp(log_joint - norm[:, None])
+    clamp = np.nan_to_num(data.label)
+    row_ll = np.where(labelled, (clamp * log_joint).sum(axis=1), norm)
+    post = np.where(labelled[:, None], clamp, post)
+    return post, soft_resp, float((data.count * row_ll).sum())
