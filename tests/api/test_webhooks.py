@@ -19,8 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.services.webhooks import sign, verify
-from tests.conftest import ServerThread, write_config
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, write_config
 
 SECRET = "whsec_test_secret"
 

@@ -14,7 +14,7 @@ from backtest.replay import PERMISSIVE, run_backtest
 from judges import CallErrorKind, Vote
 from routing import Aggregation, conclude
 from rubrics import Unscored
-from tests.backtest.sets import GOOD, pv, rows, write_set
+from tests.support.records import GOOD, pv, rows, write_set
 
 
 def test_votes_are_canonical_with_reasons_mapped(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from judges import ChatRequest, ChatResult, JudgeConfig, PanelRunner, Vote, cano
 from routing import Aggregation, conclude
 from routing.sequential import default_quorum, stop_rule, waves
 from rubrics import Item, Rubric, ScaleValue
-from tests.backtest.sets import pv, rows, write_set
+from tests.support.records import pv, rows, write_set
 
 PAIR = {"mode": "pairwise", "scale": ["A", "B", "tie"]}
 PAIRWISE = Rubric(
