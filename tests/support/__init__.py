@@ -10,7 +10,7 @@
 - cli: `quorum_cli` (run the CLI to completion).
 - postgres: `POSTGRES_ENV`, `scratch_postgres`, `plain`.
 - reviews: `route_to_humans`, `claim_race`.
-- votes: judges.Vote builders (`scored`, `failed`, `unscored`, `shown`, `both`, `recorded`,
+- votes: judges.Vote builders (`scored`, `failed`, `unscored`, `shown`, `pair`, `recorded`,
   `votes_of`, `unit`).
 - records: recorded-vote datasets for the backtest (`write_set`, `pv`, `bool_vote`, ...).
 - library: the shipped rubrics loaded once (`LIB`, `HELPFULNESS`, ...), `COLOURS`.
@@ -31,8 +31,8 @@ from tests.support.quorum_process import Server
 from tests.support.reviews import claim_race, route_to_humans
 from tests.support.server_thread import ServerThread
 from tests.support.votes import (
-    both,
     failed,
+    pair,
     recorded,
     scored,
     shown,
@@ -47,12 +47,12 @@ __all__ = [
     "Child",
     "Server",
     "ServerThread",
-    "both",
     "claim_race",
     "failed",
     "free_port",
     "judge",
     "log_tail",
+    "pair",
     "plain",
     "quorum_cli",
     "recorded",

@@ -43,7 +43,7 @@ def shown(
     )
 
 
-def both(
+def pair(
     judge: str, ab: ScaleValue | None, ba: ScaleValue | None, *, model: str = MODEL
 ) -> list[Vote]:
     """One item's two votes by `judge`, given as shown: AB order first, then BA."""
