@@ -10,15 +10,18 @@
 - cli: `quorum_cli` (run the CLI to completion).
 - postgres: `POSTGRES_ENV`, `scratch_postgres`, `plain`.
 - reviews: `route_to_humans`, `claim_race`.
-- votes: judges.Vote builders (`scored`, `failed`, `unscored`, `shown`, `pair`, `recorded`,
-  `votes_of`, `unit`).
+- votes: judges.Vote builders (`scored`, `failed`, `unscored`, `shown`, `pair`,
+  `recorded_vote`, `votes_of`, `unit`) and `concluded` (a permissive panel's verdict).
 - records: recorded-vote datasets for the backtest (`write_set`, `pv`, `bool_vote`, ...).
 - library: the shipped rubrics loaded once (`LIB`, `HELPFULNESS`, ...), `COLOURS`.
 - examples: published worked examples (`FLEISS_1971`).
+- chat: `request` (a chat request to the judge double), `MESSAGES`.
+- webhooks: `Receiver` (a webhook receiver on loopback).
 
-Import what a test needs from here (`from tests.support import free_port`); `rows` and the
-names of records, library and examples are specific to their tests, so import them from
-their module (`from tests.support.records import write_set`). The fixtures in
+Import the process and config helpers from here (`from tests.support import free_port`).
+Import `rows`, `chat`, `webhooks` and the data builders (votes, records, library,
+examples) from their module (`from tests.support.votes import scored`): they load the
+packages under test, which the fixtures in conftest.py should not pay for. The fixtures in
 tests/conftest.py are built from these. Nothing here imports benchmarks/, nor the reverse.
 """
 
@@ -30,16 +33,6 @@ from tests.support.postgres import POSTGRES_ENV, plain, scratch_postgres
 from tests.support.quorum_process import Server
 from tests.support.reviews import claim_race, route_to_humans
 from tests.support.server_thread import ServerThread
-from tests.support.votes import (
-    failed,
-    pair,
-    recorded,
-    scored,
-    shown,
-    unit,
-    unscored,
-    votes_of,
-)
 
 __all__ = [
     "POSTGRES_ENV",
@@ -48,25 +41,17 @@ __all__ = [
     "Server",
     "ServerThread",
     "claim_race",
-    "failed",
     "free_port",
     "judge",
     "log_tail",
-    "pair",
     "plain",
     "quorum_cli",
-    "recorded",
     "require_binary",
     "route_to_humans",
     "running",
-    "scored",
     "scratch_postgres",
     "shared_config",
-    "shown",
     "slow_config",
-    "unit",
-    "unscored",
-    "votes_of",
     "wait_for",
     "write_config",
 ]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from backtest.replay import PERMISSIVE
 from judges import CallErrorKind, Vote, canonical
-from rubrics import Order, ScaleValue, Unscored
+from routing import Aggregation, PanelVerdict, conclude
+from rubrics import Order, Rubric, ScaleValue, Unscored
 
 MODEL = "openai/test"
 
@@ -50,7 +52,7 @@ def pair(
     return [shown(judge, "AB", ab, model=model), shown(judge, "BA", ba, model=model)]
 
 
-def recorded(judge: str, value: ScaleValue | None, order: Order | None = None) -> Vote:
+def recorded_vote(judge: str, value: ScaleValue | None, order: Order | None = None) -> Vote:
     """A vote of `value`, or (None) one whose call failed, as a replay reads them back."""
     if value is None:
         return Vote(judge=judge, model="m", order=order, detail="failed")
@@ -59,9 +61,23 @@ def recorded(judge: str, value: ScaleValue | None, order: Order | None = None) -
 
 def votes_of(values: list[Any]) -> list[Vote]:
     """Judges j0, j1, ... voting `values` in turn (None: that call failed)."""
-    return [recorded(f"j{i}", v) for i, v in enumerate(values)]
+    return [recorded_vote(f"j{i}", v) for i, v in enumerate(values)]
 
 
 def unit(*values: object) -> list[tuple[object, float]]:
     """(value, weight 1) pairs, the input of routing.aggregate()."""
     return [(v, 1.0) for v in values]
+
+
+def concluded(rubric: Rubric, votes: list[Vote] | tuple[Vote, ...]) -> PanelVerdict:
+    """What a majority panel of quorum 1 concludes from `votes` under the backtest's
+    permissive policy (nothing routed to humans, no audit draw)."""
+    return conclude(
+        rubric,
+        votes,
+        aggregation=Aggregation.MAJORITY,
+        quorum=1,
+        policy=PERMISSIVE,
+        weights={},
+        audit_draw=1.0,
+    )
