@@ -14,9 +14,9 @@ def quorum_cli(
     env: dict[str, str] | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the CLI with `args`; output captured as text. `database`: the SQLite file it uses
-    (QUORUM_DATABASE_URL); `env`: the whole environment instead of this process's."""
-    environ = dict(os.environ if env is None else env)
+    """Run the CLI with `args` in this process's environment; output captured as text.
+    `database`: the SQLite file it uses (QUORUM_DATABASE_URL); `env`: variables to add."""
+    environ = {**os.environ, **(env or {})}
     if database is not None:
         environ["QUORUM_DATABASE_URL"] = f"sqlite:///{database}"
     return subprocess.run(
