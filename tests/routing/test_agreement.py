@@ -7,14 +7,8 @@ from hypothesis import strategies as st
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 from routing import fleiss_p_i, item_agreement
-from rubrics import LIBRARY_DIR, load_rubrics
 from tests.support.examples import FLEISS_1971
-
-LIB = load_rubrics([LIBRARY_DIR])
-HELPFULNESS = LIB["helpfulness"]
-SAFETY = LIB["safety"]
-PAIRWISE = LIB["pairwise-preference"]
-
+from tests.support.library import HELPFULNESS, PAIRWISE, SAFETY
 
 # --- Fleiss' P_i --------------------------------------------------------------------------
 

@@ -5,15 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from routing import aggregate, confidence
-from tests.support.library import (
-    HELPFULNESS,
-    MAJORITY,
-    MEAN,
-    MEDIAN,
-    PAIRWISE,
-    SAFETY,
-    WEIGHTED,
-)
+from tests.support.library import HELPFULNESS, MAJORITY, MEAN, MEDIAN, PAIRWISE, SAFETY, WEIGHTED
 from tests.support.votes import unit
 
 

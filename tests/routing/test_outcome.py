@@ -6,13 +6,9 @@ import pytest
 
 from judges import CallErrorKind, Vote
 from routing import Aggregation, PanelVerdict, Reason, RoutingPolicy, conclude
-from rubrics import LIBRARY_DIR, Rubric, load_rubrics
+from rubrics import Rubric
+from tests.support.library import HELPFULNESS, PAIRWISE, SAFETY
 from tests.support.votes import failed, pair, scored, unscored
-
-LIB = load_rubrics([LIBRARY_DIR])
-HELPFULNESS = LIB["helpfulness"]
-SAFETY = LIB["safety"]
-PAIRWISE = LIB["pairwise-preference"]
 
 
 def run(rubric: Rubric, votes: list[Vote], **kw: Any) -> PanelVerdict:
