@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -13,7 +14,7 @@ import uvicorn
 class ServerThread:
     """Runs an ASGI app under uvicorn on a free loopback port, in a thread."""
 
-    def __init__(self, app: object, database: Path | None = None) -> None:
+    def __init__(self, app: Any, database: Path | None = None) -> None:
         self.database = database
         """The SQLite file behind the app, for tests that look at what was stored."""
         # Bound here and handed to uvicorn, so no other process can take the port between.
@@ -22,7 +23,7 @@ class ServerThread:
         config = uvicorn.Config(
             app,
             log_level="warning",
-            lifespan="on",  # type: ignore[arg-type]
+            lifespan="on",
             timeout_graceful_shutdown=5,
         )
         self.server = uvicorn.Server(config)

@@ -13,9 +13,9 @@ from rubrics import Order, Rubric, ScaleValue, Unscored
 MODEL = "openai/test"
 
 
-def scored(judge: str, value: object) -> Vote:
+def scored(judge: str, value: Any) -> Vote:
     """A usable pointwise vote of `value`."""
-    return Vote(judge=judge, model=MODEL, value=value, shown_value=value)  # type: ignore[arg-type]
+    return Vote(judge=judge, model=MODEL, value=value, shown_value=value)
 
 
 def failed(judge: str, kind: CallErrorKind = CallErrorKind.TIMEOUT) -> Vote:
