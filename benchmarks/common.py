@@ -1,8 +1,11 @@
 """Shared pieces of the benchmark and load-test scripts: child processes, /proc readings,
 percentiles, the judge double, a Quorum server, the stack floor server (stack_floor.py) and
-a scratch PostgreSQL database (which the tests' `postgres_url` fixture uses too).
+a scratch PostgreSQL database.
 
-Stdlib, httpx, PyYAML and psycopg only (all Quorum dependencies); no project code.
+Stdlib, httpx, PyYAML and psycopg only (all Quorum dependencies); no project code. Tests and
+benchmarks do not import each other: tests/support keeps its own free port, child-process
+runner and scratch database; the benchmarks only start the judge double as a command
+(`python -m tests.doubles.judge_server`), as a user can.
 """
 
 from __future__ import annotations

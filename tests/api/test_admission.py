@@ -20,8 +20,8 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ServerThread, judge
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, judge
 
 JUDGE_S = 0.8
 """How long each judge takes to answer."""

@@ -9,8 +9,8 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
-from tests.conftest import ServerThread, write_config
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, write_config
 
 
 def test_window_agreement_matches_reference_libraries(http: httpx.Client) -> None:

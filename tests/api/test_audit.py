@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ServerThread, write_config
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, quorum_cli, write_config
 
 
 @pytest.fixture(scope="module")
@@ -108,36 +105,14 @@ def test_cli_export_replays_in_the_backtest(
             "/v1/evaluations",
             json={"panel": "mean-jury", "input": {"prompt": "p", "response": f"[[q={q}]]"}},
         )
-    env = {**os.environ, "QUORUM_DATABASE_URL": f"sqlite:///{db}"}
     out = tmp_path / "mean-jury.jsonl"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "api.cli",
-            "export",
-            "--config",
-            str(config),
-            "--panel",
-            "mean-jury",
-            "--out",
-            str(out),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    proc = quorum_cli(
+        "export", "--config", config, "--panel", "mean-jury", "--out", out, database=db
     )
     assert proc.returncode == 0, proc.stderr
     assert "exported 10 evaluation(s)" in proc.stderr
     assert len(out.read_text().splitlines()) == 10
-    replay = subprocess.run(
-        [sys.executable, "-m", "api.cli", "backtest", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    replay = quorum_cli("backtest", out, database=db)
     assert replay.returncode == 0, replay.stderr
     assert "honest-1" in replay.stdout and "fixed-5" in replay.stdout
 
@@ -177,14 +152,7 @@ def test_retention_deletes_old_records(audited: tuple[httpx.Client, Path, Path])
 
 
 def test_bad_redaction_setting_is_one_line(tmp_path: Path) -> None:
-    env = {**os.environ, "QUORUM_REDACT": '["email", "re:("]'}
-    proc = subprocess.run(
-        [sys.executable, "-m", "api.cli", "check-config"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = quorum_cli("check-config", env={"QUORUM_REDACT": '["email", "re:("]'}, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("quorum: setting QUORUM_REDACT:")
     assert "not a valid regex" in proc.stderr

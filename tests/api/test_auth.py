@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ServerThread, write_config
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, quorum_cli, write_config
 
 KEY = re.compile(r"^\s+(qk_\S+)$", re.MULTILINE)
 
 
 def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QUORUM_DATABASE_URL": f"sqlite:///{db}"}
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return quorum_cli(*args, database=db)
 
 
 def create(db: Path, *args: str) -> str:

@@ -9,8 +9,8 @@ import sys
 import httpx
 from scipy.stats import binom
 
-from tests.api.review_flow import route_to_humans
-from tests.conftest import ServerThread
+from tests.support import ServerThread
+from tests.support.reviews import route_to_humans
 
 
 def review_all(http: httpx.Client, panel: str, value: object, n: int) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ import yaml
 
 from api.config import load_config
 from api.errors import ConfigError
+from tests.support import quorum_cli
 
 GOOD = {
     "judges": [
@@ -137,12 +136,7 @@ def test_bad_rubric_dir_is_reported(tmp_path: Path) -> None:
 def test_cli_check_config_exits_2_with_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, {**GOOD, "panels": [{"name": "p", "rubric": "x", "judges": ["a"]}]})
     for command in ("check-config", "serve"):
-        proc = subprocess.run(
-            [sys.executable, "-m", "api.cli", command, "--config", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        proc = quorum_cli(command, "--config", path, timeout=60)
         assert proc.returncode == 2
         assert proc.stderr.strip().splitlines()[-1].startswith("quorum: config error: ")
         assert "panels[0].rubric: unknown rubric 'x'" in proc.stderr

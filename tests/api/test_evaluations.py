@@ -6,8 +6,8 @@ import time
 
 import httpx
 
-from tests.conftest import ServerThread
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread
 
 
 def evaluate(http: httpx.Client, panel: str, response: str, **extra: object) -> httpx.Response:

@@ -14,8 +14,8 @@ from api.metrics import AppLabels, Metrics
 from judges import CallErrorKind, Vote
 from routing import Aggregation, RoutingPolicy, conclude
 from rubrics import LIBRARY_DIR, Unscored, load_rubrics
-from tests.conftest import ServerThread, write_config
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, write_config
 
 RUBRICS = load_rubrics([LIBRARY_DIR])
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ServerThread, write_config
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, write_config
 
 pytestmark = pytest.mark.postgres
 
@@ -45,7 +45,7 @@ def test_twenty_concurrent_claimers_on_postgres(
     """FOR UPDATE SKIP LOCKED: no item handed to two reviewers, no verdict lost."""
     from api.app import create_app
     from api.settings import Settings
-    from tests.api.review_flow import claim_race, route_to_humans
+    from tests.support.reviews import claim_race, route_to_humans
 
     settings = Settings(database_url=postgres_url, config=write_config(tmp_path / "q.yaml", double))
     with (

@@ -6,8 +6,8 @@ import time
 
 import httpx
 
-from tests.api.review_flow import claim_race, route_to_humans
-from tests.conftest import ServerThread
+from tests.support import ServerThread
+from tests.support.reviews import claim_race, route_to_humans
 
 
 def claim(http: httpx.Client, reviewer: str, panel: str | None = None) -> httpx.Response:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import write_config
 from tests.doubles.judge_server import JudgeDouble
-from tests.reliability.serve import Server
+from tests.support import write_config
+from tests.support.quorum_process import Server
 
 
 def test_quorum_serve_process(tmp_path: Path, double: JudgeDouble) -> None:

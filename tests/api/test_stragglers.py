@@ -13,8 +13,8 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ServerThread, judge
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, judge
 
 
 def _server(root: Path, double: JudgeDouble, **panel: Any) -> ServerThread:

@@ -3,59 +3,20 @@ re-sent when a human verdict changes the final verdict."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from api.services.webhooks import sign, verify
-from tests.conftest import ServerThread, write_config
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, write_config
+from tests.support.webhooks import Receiver
 
 SECRET = "whsec_test_secret"
-
-
-class Receiver:
-    """Records deliveries; fails the first `fail_first` with HTTP 500."""
-
-    def __init__(self) -> None:
-        self.got: list[dict[str, Any]] = []
-        self.fail_first = 0
-        self.lock = threading.Lock()
-        self.app = Starlette(routes=[Route("/hook", self.hook, methods=["POST"])])
-
-    async def hook(self, request: Request) -> Response:
-        body = await request.body()
-        with self.lock:
-            if self.fail_first > 0:
-                self.fail_first -= 1
-                return Response(status_code=500)
-            self.got.append(
-                {
-                    "body": body,
-                    "json": json.loads(body),
-                    "signature": request.headers.get("quorum-signature", ""),
-                    "event": request.headers.get("quorum-event"),
-                }
-            )
-        return Response(status_code=204)
-
-    def wait(self, n: int, timeout: float = 15) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.got) < n:
-            assert time.monotonic() < deadline, f"got {len(self.got)} of {n} deliveries"
-            time.sleep(0.05)
-        return self.got
 
 
 @pytest.fixture(scope="module")

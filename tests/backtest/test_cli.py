@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from tests.backtest.sets import (
+from tests.support.records import (
     GOOD,
     REPO,
     SHARED_DATA,

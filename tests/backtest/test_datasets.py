@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from backtest.datasets import DatasetError, load_dataset
-from backtest.replay import PERMISSIVE, run_backtest
+from backtest.replay import run_backtest
 from judges import CallErrorKind, Vote
-from routing import Aggregation, conclude
 from rubrics import Unscored
-from tests.backtest.sets import GOOD, pv, rows, write_set
+from tests.support.records import GOOD, pv, rows, write_set
+from tests.support.votes import concluded
 
 
 def test_votes_are_canonical_with_reasons_mapped(tmp_path: Path) -> None:
@@ -146,15 +146,7 @@ def test_votes_with_a_probability_per_scale_value(tmp_path: Path) -> None:
 
     # Laplace's rule with the judge's probability on the verdict: (p + 1) / (1 + 2).
     def confidence(vote: Vote) -> float:
-        return conclude(
-            data.rubric,
-            [vote],
-            aggregation=Aggregation.MAJORITY,
-            quorum=1,
-            policy=PERMISSIVE,
-            weights={},
-            audit_draw=1.0,
-        ).confidence
+        return concluded(data.rubric, [vote]).confidence
 
     confidences = [confidence(a), confidence(d)]
     assert confidences == pytest.approx([(0.7 + 1) / 3, (1 + 1) / 3])

@@ -10,7 +10,7 @@ from statsmodels.stats.proportion import proportion_confint
 from backtest.datasets import load_dataset
 from backtest.replay import human_reference, run_backtest
 from rubrics import Rubric
-from tests.backtest.sets import WAVES, pairwise_records, pointwise_records, rows, write_set
+from tests.support.records import WAVES, pairwise_records, pointwise_records, rows, write_set
 
 
 def test_pairwise_known_answers(tmp_path: Path) -> None:

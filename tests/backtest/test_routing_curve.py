@@ -14,7 +14,7 @@ from backtest.replay import run_backtest
 from backtest.report import curve_rows, format_result
 from backtest.routing_curve import RoutingSettings, routing_curve
 from routing.calibration import apply_split
-from tests.backtest.sets import bool_vote, pointwise_records, pv, rows, write_set
+from tests.support.records import bool_vote, pointwise_records, pv, rows, write_set
 
 
 def graded_records() -> tuple[list[dict[str, Any]], list[float], list[bool]]:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from api.config import PanelConfig
 from backtest.datasets import load_dataset
-from backtest.replay import PERMISSIVE, run_backtest
+from backtest.replay import run_backtest
 from backtest.strategies import (
     AGGREGATION,
     STRATEGIES,
@@ -22,10 +22,11 @@ from backtest.strategies import (
     replay_strategy,
 )
 from judges import ChatRequest, ChatResult, JudgeConfig, PanelRunner, Vote, canonical
-from routing import Aggregation, conclude
+from routing import Aggregation
 from routing.sequential import default_quorum, stop_rule, waves
 from rubrics import Item, Rubric, ScaleValue
-from tests.backtest.sets import pv, rows, write_set
+from tests.support.records import pv, rows, write_set
+from tests.support.votes import concluded, recorded_vote
 
 PAIR = {"mode": "pairwise", "scale": ["A", "B", "tie"]}
 PAIRWISE = Rubric(
@@ -103,15 +104,7 @@ def test_hand_worked_votes_asked(tmp_path: Path) -> None:
 
 
 def judged(rubric: Rubric, votes: tuple[Vote, ...] | list[Vote]) -> ScaleValue | None:
-    return conclude(
-        rubric,
-        votes,
-        aggregation=Aggregation.MAJORITY,
-        quorum=1,
-        policy=PERMISSIVE,
-        weights={},
-        audit_draw=1.0,
-    ).value
+    return concluded(rubric, votes).value
 
 
 def agreeing_records() -> list[dict[str, Any]]:
@@ -165,9 +158,7 @@ def test_sequential_never_changes_a_pairwise_verdict(
 ) -> None:
     """Any recorded votes, both orders, some unusable: stopping early keeps the verdict."""
     dataset_votes = [
-        Vote(judge=f"j{c}", model="m", order=order, value=value)
-        if value is not None
-        else Vote(judge=f"j{c}", model="m", order=order, detail="failed")
+        recorded_vote(f"j{c}", value, order)
         for c, pair in enumerate(table)
         for order, value in zip(("AB", "BA"), pair, strict=True)
     ]

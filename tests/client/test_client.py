@@ -22,7 +22,7 @@ from quorum_client import (
     QuorumClient,
     ValidationError,
 )
-from tests.conftest import ServerThread
+from tests.support import ServerThread
 
 
 @pytest.fixture

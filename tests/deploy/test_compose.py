@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from tests.deploy.compose_cli import compose_command, engine_problem
-from tests.deploy.procs import free_port, wait_for
 from tests.deploy.promql import DEPLOY, ROOT
+from tests.support import free_port, wait_for
 
 COMPOSE = DEPLOY / "compose.yaml"
 BUILD_TIMEOUT_S = 1200

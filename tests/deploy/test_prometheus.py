@@ -27,8 +27,6 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import write_config
-from tests.deploy.procs import free_port, log_tail, require_binary, running, wait_for
 from tests.deploy.promql import (
     DEPLOY,
     RULES_DIR,
@@ -40,6 +38,7 @@ from tests.deploy.promql import (
     variable_queries,
 )
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import free_port, log_tail, require_binary, running, wait_for, write_config
 
 # Metrics a freshly started service cannot have yet. Queries over them must parse (the
 # query succeeds) but may return no series:

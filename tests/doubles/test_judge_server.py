@@ -10,8 +10,6 @@ import html
 import json
 import math
 import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -23,13 +21,13 @@ import litellm
 import pytest
 
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import Child, free_port
 
 litellm.suppress_debug_info = True
 # litellm 1.106 builds a pydantic schema lazily on its first response and pydantic warns about a
 # ReadOnly TypedDict item; under the project's filterwarnings=error litellm would turn that into
 # an APIConnectionError. Not ours to fix (belongs in pyproject's filterwarnings too).
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -279,30 +277,18 @@ def test_start_and_stop() -> None:
         httpx.get(f"{double.base_url}/models")
 
 
-def test_standalone_entry_point() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.doubles.judge_server", "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert f"http://127.0.0.1:{port}/v1" in line
+def test_standalone_entry_point(tmp_path: Path) -> None:
+    port = free_port()
+    cmd = [sys.executable, "-m", "tests.doubles.judge_server", "--port", str(port)]
+    with Child(cmd, tmp_path / "double.log") as child:
+        child.wait_line(f"http://127.0.0.1:{port}/v1")
+        assert f"http://127.0.0.1:{port}/v1" in child.output().splitlines()[0]
         reply = httpx.post(
             f"http://127.0.0.1:{port}/v1/chat/completions",
             json={"model": "fixed-5", "messages": pointwise("x")},
         )
         assert json.loads(reply.json()["choices"][0]["message"]["content"])["score"] == 5
-    finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
-        if proc.stdout is not None:
-            proc.stdout.close()
+        assert child.stop(signal.SIGINT, grace=10) == 0
 
 
 def chaos_kind(reply: httpx.Response | None) -> str:

@@ -1,7 +1,5 @@
 """Error text stored on votes: readable, bounded, free of secrets and of raw HTML."""
 
-import socket
-
 import pytest
 
 from judges import (
@@ -14,7 +12,8 @@ from judges import (
 from judges.error_text import LIMIT, readable
 from judges.litellm_client import LiteLLMClient, configure_litellm
 from tests.doubles.judge_server import JudgeDouble
-from tests.judges.test_litellm_client import request
+from tests.support import free_port
+from tests.support.chat import request
 
 SECRETS = ("sk-proj-Abc123", "sk-live-0123456789", "hunter2")
 
@@ -113,9 +112,7 @@ async def test_an_html_error_page_is_not_stored_as_html(double: JudgeDouble) -> 
 
 
 async def test_an_unreachable_ollama_reads_without_object_reprs() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     closed = ChatRequest(
         model="ollama/llama3",
         messages=({"role": "user", "content": "hi"},),

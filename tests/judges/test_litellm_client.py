@@ -1,7 +1,6 @@
 """The litellm adapter: exception mapping, and real litellm calls to the loopback double."""
 
 import math
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,12 +18,10 @@ from judges import (
 )
 from judges.litellm_client import LiteLLMClient, configure_litellm, map_exception
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import free_port
+from tests.support.chat import MESSAGES, request
 
 HTTP_REQUEST = httpx.Request("POST", "http://judge.test/v1/chat/completions")
-MESSAGES = (
-    {"role": "system", "content": "You are a judge."},
-    {"role": "user", "content": "<prompt>\nHi\n</prompt>\n<response>\n[[q=4]] Hello\n</response>"},
-)
 
 
 def http_response(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -48,12 +45,6 @@ def _configured() -> None:
 def fresh(double: JudgeDouble) -> Iterator[JudgeDouble]:
     double.reset()
     yield double
-
-
-def request(double: JudgeDouble, behaviour: str, **kwargs: Any) -> ChatRequest:
-    return ChatRequest(
-        model=f"openai/{behaviour}", messages=MESSAGES, api_base=double.base_url, **kwargs
-    )
 
 
 def sent(double: JudgeDouble, behaviour: str) -> list[dict[str, Any]]:
@@ -236,9 +227,7 @@ async def test_an_unknown_model_is_not_found(fresh: JudgeDouble) -> None:
 
 
 async def test_a_closed_port_is_a_connection_error() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     closed = ChatRequest(
         model="openai/honest", messages=MESSAGES, api_base=f"http://127.0.0.1:{port}/v1"
     )

@@ -22,11 +22,10 @@ import httpx
 import pytest
 
 from api.services.webhooks import verify
-from tests.api.test_webhooks import Receiver
-from tests.conftest import ServerThread
 from tests.doubles.judge_server import JudgeDouble
-from tests.reliability import slow_config
-from tests.reliability.serve import Server, rows
+from tests.support import ServerThread, slow_config
+from tests.support.quorum_process import Server, rows
+from tests.support.webhooks import Receiver
 
 pytestmark = pytest.mark.timeout(150)  # a hang-stop: a run takes ~25 s, most of it two cold
 # start-ups (about 12 s each on a loaded 2-core machine)

@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from tests.doubles.judge_server import JudgeDouble
-from tests.reliability import slow_config
-from tests.reliability.serve import Server, rows
+from tests.support import slow_config
+from tests.support.quorum_process import Server, rows
 
 pytestmark = pytest.mark.timeout(240)  # two cold server start-ups on a loaded machine
 

@@ -23,9 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_ENV, ServerThread
 from tests.doubles.judge_server import JudgeDouble
-from tests.reliability import slow_config
+from tests.support import POSTGRES_ENV, ServerThread, slow_config
 
 PROBLEM_JSON = "application/problem+json"
 CLIENT_TIMEOUT_S = 15

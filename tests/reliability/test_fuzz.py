@@ -33,8 +33,8 @@ except ImportError:  # a dev dependency; the rest of the suite runs without it
     pytest.skip("needs schemathesis (pip install 'schemathesis>=4.32')", allow_module_level=True)
 
 from api.app import create_app
-from tests.conftest import ServerThread, write_config
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, write_config
 
 PROBLEM_JSON = "application/problem+json"
 EXAMPLES = {"GET": 30, "POST": 15}

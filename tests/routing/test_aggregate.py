@@ -7,33 +7,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from routing import Aggregation, aggregate, allowed
-from rubrics import LIBRARY_DIR, Rubric, load_rubrics
-
-LIB = load_rubrics([LIBRARY_DIR])
-HELPFULNESS = LIB["helpfulness"]  # 1..5, numeric, ordinal
-SAFETY = LIB["safety"]  # fail, pass: ordinal, not numeric
-PAIRWISE = LIB["pairwise-preference"]  # A, B, tie: neither
-COLOURS = Rubric.model_validate(
-    {
-        "id": "colour",
-        "version": 1,
-        "description": "Which colour?",
-        "mode": "pointwise",
-        "scale": ["red", "green", "blue"],
-        "criteria": "Name it.",
-        "ordinal": False,
-    }
+from rubrics import Rubric
+from tests.support.library import (
+    COLOURS,
+    HELPFULNESS,
+    MAJORITY,
+    MEAN,
+    MEDIAN,
+    PAIRWISE,
+    SAFETY,
+    WEIGHTED,
 )
-MAJORITY, WEIGHTED, MEAN, MEDIAN = (
-    Aggregation.MAJORITY,
-    Aggregation.WEIGHTED,
-    Aggregation.MEAN,
-    Aggregation.MEDIAN,
-)
-
-
-def unit(*values: object) -> list[tuple[object, float]]:
-    return [(v, 1.0) for v in values]
+from tests.support.votes import unit
 
 
 def value(rubric: Rubric, votes: list[tuple[object, float]], how: Aggregation) -> object:

@@ -7,13 +7,8 @@ from hypothesis import strategies as st
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 from routing import fleiss_p_i, item_agreement
-from rubrics import LIBRARY_DIR, load_rubrics
-
-LIB = load_rubrics([LIBRARY_DIR])
-HELPFULNESS = LIB["helpfulness"]
-SAFETY = LIB["safety"]
-PAIRWISE = LIB["pairwise-preference"]
-
+from tests.support.examples import FLEISS_1971
+from tests.support.library import HELPFULNESS, PAIRWISE, SAFETY
 
 # --- Fleiss' P_i --------------------------------------------------------------------------
 
@@ -76,20 +71,7 @@ def test_fleiss_p_i_on_the_fleiss_1971_table() -> None:
     # The worked example of Wikipedia's "Fleiss' kappa" page, as statsmodels'
     # stats/tests/test_inter_rater.py holds it (`table0`, whose last column is P_i):
     # 10 subjects, 14 raters, 5 categories.
-    table = np.array(
-        [
-            [0, 0, 0, 0, 14],
-            [0, 2, 6, 4, 2],
-            [0, 0, 3, 5, 6],
-            [0, 3, 9, 2, 0],
-            [2, 2, 8, 1, 1],
-            [7, 7, 0, 0, 0],
-            [3, 2, 6, 3, 0],
-            [2, 5, 3, 2, 2],
-            [6, 5, 2, 1, 0],
-            [0, 2, 2, 3, 7],
-        ]
-    )
+    table = FLEISS_1971
     expanded = [[c for c, n in enumerate(row) for _ in range(n)] for row in table]
     ours = [fleiss_p_i(votes) for votes in expanded]
     published = [1.000, 0.253, 0.308, 0.440, 0.330, 0.462, 0.242, 0.176, 0.286, 0.286]

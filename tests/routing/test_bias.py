@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from judges import Vote, canonical
+from judges import Vote
 from routing.bias import position_bias
 from routing.position import JudgeVerdict, reconcile
-from rubrics import Order, ScaleValue, Unscored
-
-
-def vote(judge: str, order: Order, shown: ScaleValue | None, **extra: Any) -> Vote:
-    """A pairwise vote as the judge gave it (`shown`, in the order it saw the pair)."""
-    return Vote(
-        judge=judge,
-        model=judge,
-        order=order,
-        shown_value=shown,
-        value=canonical(shown, order),
-        **extra,
-    )
-
-
-def pair(judge: str, ab: ScaleValue, ba: ScaleValue) -> list[Vote]:
-    """One item's two votes by `judge`, given as shown: AB order first, then BA."""
-    return [vote(judge, "AB", ab), vote(judge, "BA", ba)]
+from rubrics import Unscored
+from tests.support.votes import pair, shown
 
 
 def wilson(k: int, n: int, z: float) -> tuple[float, float]:
@@ -104,8 +87,11 @@ def test_ties_unusable_and_single_order() -> None:
     items = [
         pair("j", "A", "tie"),  # inconsistent, no position won twice
         pair("j", "tie", "tie"),  # consistent tie
-        [vote("j", "AB", "A"), vote("j", "BA", None, unscored=Unscored.EMPTY)],  # one order usable
-        [vote("j", "AB", "B")],  # one order asked
+        [
+            shown("j", "AB", "A"),
+            shown("j", "BA", None, unscored=Unscored.EMPTY),
+        ],  # one order usable
+        [shown("j", "AB", "B")],  # one order asked
     ]
     (j,) = position_bias(items)
     assert (j.n_items, j.n_comparable, j.n_inconsistent, j.n_tie_involved) == (4, 2, 1, 1)
@@ -146,4 +132,4 @@ def test_rejects_bad_input() -> None:
         position_bias([[verdict, verdict]])
     corrupt = Vote(judge="j", model="j", order="BA", value="A", shown_value="A")
     with pytest.raises(ValueError, match="does not match"):
-        position_bias([[vote("j", "AB", "A"), corrupt]])
+        position_bias([[shown("j", "AB", "A"), corrupt]])

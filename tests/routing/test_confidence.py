@@ -4,23 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routing import Aggregation, aggregate, confidence
-from rubrics import LIBRARY_DIR, load_rubrics
-
-LIB = load_rubrics([LIBRARY_DIR])
-HELPFULNESS = LIB["helpfulness"]
-SAFETY = LIB["safety"]
-PAIRWISE = LIB["pairwise-preference"]
-MAJORITY, WEIGHTED, MEAN, MEDIAN = (
-    Aggregation.MAJORITY,
-    Aggregation.WEIGHTED,
-    Aggregation.MEAN,
-    Aggregation.MEDIAN,
-)
-
-
-def unit(*values: object) -> list[tuple[object, float]]:
-    return [(v, 1.0) for v in values]
+from routing import aggregate, confidence
+from tests.support.library import HELPFULNESS, MAJORITY, MEAN, MEDIAN, PAIRWISE, SAFETY, WEIGHTED
+from tests.support.votes import unit
 
 
 # The figures in routing/confidence.py's docstring and docs/statistics.md.

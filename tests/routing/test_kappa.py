@@ -21,6 +21,7 @@ from routing.kappa import (
     cohen_kappa_matrix,
     fleiss_kappa,
 )
+from tests.support.examples import FLEISS_1971
 
 PROPERTIES = settings(max_examples=50, deadline=None, database=None)
 WEIGHTS: tuple[Weighting, ...] = ("none", "linear", "quadratic")
@@ -194,20 +195,7 @@ def test_kappa_matrix_rejects_bad_input() -> None:
 
 # Fleiss (1971) worked example as on Wikipedia, "Fleiss' kappa": 10 subjects, 14 raters,
 # 5 categories (items x category counts); kappa = 0.210. Also statsmodels' table1.
-WIKIPEDIA_FLEISS = np.array(
-    [
-        [0, 0, 0, 0, 14],
-        [0, 2, 6, 4, 2],
-        [0, 0, 3, 5, 6],
-        [0, 3, 9, 2, 0],
-        [2, 2, 8, 1, 1],
-        [7, 7, 0, 0, 0],
-        [3, 2, 6, 3, 0],
-        [2, 5, 3, 2, 2],
-        [6, 5, 2, 1, 0],
-        [0, 2, 2, 3, 7],
-    ]
-)
+WIKIPEDIA_FLEISS = FLEISS_1971
 
 # Fleiss (1971) psychiatric diagnoses, 30 patients x 6 raters, codes 1..5; R irr
 # kappam.fleiss gives 0.4302445 (statsmodels test_inter_rater.py::test_fleiss_kappa_irr).

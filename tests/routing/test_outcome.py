@@ -4,39 +4,11 @@ from typing import Any
 
 import pytest
 
-from judges import CallErrorKind, Vote, canonical
+from judges import CallErrorKind, Vote
 from routing import Aggregation, PanelVerdict, Reason, RoutingPolicy, conclude
-from rubrics import LIBRARY_DIR, Order, Rubric, Unscored, load_rubrics
-
-LIB = load_rubrics([LIBRARY_DIR])
-HELPFULNESS = LIB["helpfulness"]
-SAFETY = LIB["safety"]
-PAIRWISE = LIB["pairwise-preference"]
-
-
-def scored(judge: str, value: object) -> Vote:
-    return Vote(judge=judge, model="openai/test", value=value, shown_value=value)  # type: ignore[arg-type]
-
-
-def failed(judge: str, kind: CallErrorKind = CallErrorKind.TIMEOUT) -> Vote:
-    return Vote(judge=judge, model="openai/test", error=kind, detail="failed")
-
-
-def unscored(judge: str, why: Unscored = Unscored.OFF_SCALE) -> Vote:
-    return Vote(judge=judge, model="openai/test", unscored=why, raw_output='{"score": 99}')
-
-
-def pair(judge: str, ab: str, ba: str) -> list[Vote]:
-    def one(order: Order, shown: str) -> Vote:
-        return Vote(
-            judge=judge,
-            model="openai/test",
-            order=order,
-            shown_value=shown,
-            value=canonical(shown, order),
-        )
-
-    return [one("AB", ab), one("BA", ba)]
+from rubrics import Rubric
+from tests.support.library import HELPFULNESS, PAIRWISE, SAFETY
+from tests.support.votes import failed, pair, scored, unscored
 
 
 def run(rubric: Rubric, votes: list[Vote], **kw: Any) -> PanelVerdict:

@@ -7,55 +7,38 @@ from hypothesis import strategies as st
 from judges import CallErrorKind, Vote, canonical
 from routing import Aggregation, RoutingPolicy, conclude, consistency_rate, reconcile
 from rubrics import LIBRARY_DIR, Order, Unscored, load_rubrics
+from tests.support.votes import pair, shown
 
 PAIRWISE = load_rubrics([LIBRARY_DIR])["pairwise-preference"]
 SWAP = {"A": "B", "B": "A", "tie": "tie", None: None}
 FLIP: dict[Order, Order] = {"AB": "BA", "BA": "AB"}
 
 
-def vote(judge: str, order: Order | None, shown: str | None, **extra: object) -> Vote:
-    """A vote as the runner makes it: `shown` in the judge's frame, `value` canonical."""
-    if shown is None and "error" not in extra and "unscored" not in extra:
-        extra["error"] = CallErrorKind.TIMEOUT
-    return Vote(
-        judge=judge,
-        model="openai/test",
-        order=order,
-        shown_value=shown,
-        value=canonical(shown, order),
-        **extra,  # type: ignore[arg-type]
-    )
-
-
-def both(judge: str, ab: str | None, ba: str | None) -> list[Vote]:
-    return [vote(judge, "AB", ab), vote(judge, "BA", ba)]
-
-
 def test_a_consistent_judge_keeps_its_verdict() -> None:
     # Response A wins in both orders: shown "A" first, then shown "B" once swapped.
-    [v] = reconcile(both("j", "A", "B"))
+    [v] = reconcile(pair("j", "A", "B"))
     assert (v.judge, v.value, v.consistent, v.first_position_won) == ("j", "A", True, None)
 
 
 def test_a_consistent_tie_stays_a_tie() -> None:
-    [v] = reconcile(both("j", "tie", "tie"))
+    [v] = reconcile(pair("j", "tie", "tie"))
     assert (v.value, v.consistent) == ("tie", True)
 
 
 def test_a_judge_that_always_picks_the_first_shown_is_inconsistent() -> None:
-    [v] = reconcile(both("j", "A", "A"))  # canonical A, then B
+    [v] = reconcile(pair("j", "A", "A"))  # canonical A, then B
     assert v.value == "tie"
     assert v.consistent is False
     assert v.first_position_won is True
 
 
 def test_a_judge_that_always_picks_the_second_shown_is_inconsistent() -> None:
-    [v] = reconcile(both("j", "B", "B"))
+    [v] = reconcile(pair("j", "B", "B"))
     assert (v.value, v.consistent, v.first_position_won) == ("tie", False, False)
 
 
 def test_a_win_in_one_order_and_a_tie_in_the_other_is_inconsistent() -> None:
-    [v] = reconcile(both("j", "A", "tie"))
+    [v] = reconcile(pair("j", "A", "tie"))
     assert (v.value, v.consistent) == ("tie", False)
     assert v.first_position_won is None  # no position won both times
 
@@ -66,23 +49,28 @@ def test_a_win_in_one_order_and_a_tie_in_the_other_is_inconsistent() -> None:
 def test_one_usable_order_keeps_its_vote_with_unknown_consistency(
     ab: str | None, ba: str | None, value: str
 ) -> None:
-    [v] = reconcile(both("j", ab, ba))
+    [v] = reconcile(pair("j", ab, ba))
     assert (v.value, v.consistent, v.first_position_won) == (value, None, None)
 
 
 def test_an_unscored_order_counts_as_unusable() -> None:
-    votes = [vote("j", "AB", "A"), vote("j", "BA", None, unscored=Unscored.OFF_SCALE)]
+    votes = [shown("j", "AB", "A"), shown("j", "BA", None, unscored=Unscored.OFF_SCALE)]
     [v] = reconcile(votes)
     assert (v.value, v.consistent) == ("A", None)
 
 
 def test_no_usable_order_gives_no_verdict() -> None:
-    [v] = reconcile(both("j", None, None))
+    [v] = reconcile(pair("j", None, None))
     assert (v.value, v.consistent, v.first_position_won) == (None, None, None)
 
 
 def test_one_verdict_per_judge_in_first_seen_order() -> None:
-    votes = [vote("b", "AB", "A"), vote("a", "AB", "B"), vote("b", "BA", "B"), vote("a", "BA", "A")]
+    votes = [
+        shown("b", "AB", "A"),
+        shown("a", "AB", "B"),
+        shown("b", "BA", "B"),
+        shown("a", "BA", "A"),
+    ]
     assert [(v.judge, v.value, v.consistent) for v in reconcile(votes)] == [
         ("b", "A", True),
         ("a", "B", True),
@@ -102,13 +90,13 @@ def test_pointwise_votes_pass_through() -> None:
 
 def test_consistency_rate_counts_only_comparable_judges() -> None:
     verdicts = reconcile(
-        both("ok", "A", "B")
-        + both("flip", "A", "A")
-        + both("half", "A", None)
-        + both("x", None, None)
+        pair("ok", "A", "B")
+        + pair("flip", "A", "A")
+        + pair("half", "A", None)
+        + pair("x", None, None)
     )
     assert consistency_rate(verdicts) == 0.5
-    assert consistency_rate(reconcile(both("half", "A", None))) is None
+    assert consistency_rate(reconcile(pair("half", "A", None))) is None
     assert consistency_rate([]) is None
 
 
@@ -119,7 +107,7 @@ panels = st.lists(st.tuples(shown_values, shown_values), min_size=1, max_size=6)
 
 
 def panel_votes(panel: list[tuple[str | None, str | None]]) -> list[Vote]:
-    return [v for i, (ab, ba) in enumerate(panel) for v in both(f"j{i}", ab, ba)]
+    return [v for i, (ab, ba) in enumerate(panel) for v in pair(f"j{i}", ab, ba)]
 
 
 def mirrored(votes: list[Vote]) -> list[Vote]:

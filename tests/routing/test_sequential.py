@@ -7,22 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from judges import Vote
 from routing import Aggregation, aggregate
 from routing.sequential import confident, settled, stop_rule, waves
 from rubrics import LIBRARY_DIR, load_rubrics
+from tests.support.votes import votes_of
 
 RUBRICS = load_rubrics([LIBRARY_DIR])
 HELPFUL = RUBRICS["helpfulness"]
-
-
-def votes_of(values: list[int | None]) -> list[Vote]:
-    return [
-        Vote(judge=f"j{i}", model="m", value=v)
-        if v is not None
-        else Vote(judge=f"j{i}", model="m", detail="failed")
-        for i, v in enumerate(values)
-    ]
 
 
 def full_value(values: list[int | None], weights: dict[str, float], agg: Aggregation) -> object:

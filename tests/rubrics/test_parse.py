@@ -7,13 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rubrics import LIBRARY_DIR, Rubric, Unscored, coerce, load_rubrics, parse_verdict
+from rubrics import Rubric, Unscored, coerce, parse_verdict
 from rubrics.parse import MAX_PARSED_CHARS, MAX_RATIONALE_CHARS
+from tests.support.library import HELPFULNESS, PAIRWISE, SAFETY
 
-LIB = load_rubrics([LIBRARY_DIR])
-HELPFULNESS = LIB["helpfulness"]
-SAFETY = LIB["safety"]
-PAIRWISE = LIB["pairwise-preference"]
 BOOLEAN = Rubric.model_validate(
     {
         "id": "boolean",

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rubrics import LIBRARY_DIR, Item, ItemError, Rubric, escape, load_rubrics, render
+from tests.support.library import COLOURS
 
 LIB = load_rubrics([LIBRARY_DIR])
 HELPFULNESS = LIB["helpfulness"]
@@ -277,17 +278,7 @@ def test_string_scale_values_are_quoted_as_json() -> None:
 
 
 def test_an_unordered_scale_says_so() -> None:
-    colours = Rubric.model_validate(
-        {
-            "id": "colour",
-            "version": 1,
-            "description": "Which colour?",
-            "mode": "pointwise",
-            "scale": ["red", "green", "blue"],
-            "criteria": "Name it.",
-            "ordinal": False,
-        }
-    )
+    colours = COLOURS
     assert 'Scale (unordered): "red", "green", "blue"' in system(
         colours, Item(prompt="Hi", response="x")
     )
