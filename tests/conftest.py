@@ -219,6 +219,10 @@ def write_config(path: Path, double: JudgeDouble) -> Path:
             },
         ],
     }
+    for panel in config["panels"]:  # type: ignore[attr-defined]
+        # These panels test the vote-counting aggregations; the jury (the default) has
+        # panels of its own (tests/api/test_jury.py).
+        panel.setdefault("aggregation", "majority")
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
