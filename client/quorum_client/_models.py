@@ -300,6 +300,8 @@ ANSWERS: tuple[type[BaseModel], ...] = (
     RubricPublic,
     EstimatePublic,
     JudgeStatsPublic,
+    JuryWorkerPublic,
+    JuryPublic,
     AgreementReport,
     ReviewDecisionPublic,
     ReviewItemPublic,

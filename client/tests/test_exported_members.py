@@ -13,7 +13,7 @@ PUBLIC = {
     "AgreementPublic", "AgreementReport", "AsyncQuorumClient", "AuthError", "BatchCreate",
     "BatchResult", "Call", "ClaimRequest", "ComparisonCreate", "ConflictError", "Endpoints",
     "EstimatePublic", "EvaluationCreate", "EvaluationPublic", "JudgePublic", "JudgeStatsPublic",
-    "JudgeVerdictPublic", "NotFoundError", "PairwiseInput", "PanelPublic", "PointwiseInput",
+    "JudgeVerdictPublic", "JuryPublic", "JuryWorkerPublic", "NotFoundError", "PairwiseInput", "PanelPublic", "PointwiseInput",
     "QuorumAPIError", "QuorumClient", "RateLimitError", "ReasonPublic", "ReleaseRequest",
     "ReviewDecisionPublic", "ReviewItemPublic", "RoutingPublic", "RubricPublic", "RubricRef",
     "ScaleValue", "UnavailableError", "ValidationError", "VerdictPublic", "VerdictRequest",
