@@ -1,7 +1,7 @@
 """A jury refit over a panel with a million stored evaluations: time and memory.
 
     .venv/bin/python benchmarks/jury_refit.py [--items 1000000] [--labelled 2000]
-        [--max-items 200000] [--db /tmp/jury.db]
+        [--max-items 200000] [--db /tmp/jury.db] [--reuse]
 
 Fills a fresh SQLite database (through the migrations) with N evaluations of a
 three-judge pairwise panel asked in both orders (6 votes each; one judge biased towards
@@ -140,10 +140,12 @@ def main() -> None:
     parser.add_argument("--labelled", type=int, default=2_000)
     parser.add_argument("--max-items", type=int, default=200_000)
     parser.add_argument("--db", type=Path, default=Path("/tmp/quorum-jury-refit.db"))
+    parser.add_argument("--reuse", action="store_true", help="measure on an existing --db")
     args = parser.parse_args()
-    started = time.perf_counter()
-    fill(args.db, args.items, args.labelled)
-    print(f"filled {args.items} evaluations in {time.perf_counter() - started:.1f} s")
+    if not args.reuse:
+        started = time.perf_counter()
+        fill(args.db, args.items, args.labelled)
+        print(f"filled {args.items} evaluations in {time.perf_counter() - started:.1f} s")
     for cap in sorted({args.max_items // 4, args.max_items}):
         print(json.dumps({"stored": args.items, "max_items": cap, **measure(args.db, cap)}))
 

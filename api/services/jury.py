@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -28,10 +29,9 @@ from api.config import PanelConfig, QuorumConfig
 from api.schemas import JuryPublic
 from api.services import present
 from api.store import Engine, IntegrityError, Session, SessionFactory
-from api.store.jury import JuryRepository, JuryTrainingReader
-from api.store.tables import JuryModelRow, VoteRow, utcnow
+from api.store.jury import JuryRepository, JuryTrainingReader, VoteCells
+from api.store.tables import JuryModelRow, utcnow
 from judges import Vote
-from judges.errors import CallErrorKind
 from routing import Aggregation
 from routing.jury import (
     JuryModel,
@@ -44,22 +44,57 @@ from routing.jury import (
     tabulate,
 )
 from routing.outcome import cold_model
-from rubrics import Rubric, ScaleValue, Unscored, value_key
+from rubrics import Rubric, ScaleValue, value_key
 
 log = logging.getLogger("quorum.jury")
 
 
-def _vote(row: VoteRow) -> Vote:
-    """A stored vote as the jury reads it (no validation: it was validated when stored)."""
+class _Reader:
+    """Stored votes to jury observations, with the scale lookups and workers built once
+    (a refit reads hundreds of thousands of votes)."""
+
+    def __init__(self, rubric: Rubric) -> None:
+        self.scale = rubric.scale
+        self.index = {(type(v), v): i for i, v in enumerate(rubric.scale)}
+        self.workers: dict[tuple[str, str | None, bool], Worker] = {}
+
+    def worker(self, judge: str, order: str | None, reversed_scale: bool) -> Worker:
+        key = (judge, order, reversed_scale)
+        found = self.workers.get(key)
+        if found is None:
+            found = self.workers[key] = Worker(
+                judge=judge, order=order, reversed_scale=reversed_scale
+            )
+        return found
+
+    def observe(self, votes: list[VoteCells]) -> dict[Worker, Observation]:
+        """The first usable vote of each worker (as `routing.jury.observations`)."""
+        obs: dict[Worker, Observation] = {}
+        for judge, order, rev, value, dist in votes:
+            w = self.worker(judge, order, rev)
+            if w in obs:
+                continue
+            if dist:
+                obs.update(observations(self.scale, [_soft_vote(judge, order, rev, value, dist)]))
+                continue
+            i = self.index.get((type(value), value))
+            if i is not None:
+                obs[w] = i
+        return obs
+
+
+def _soft_vote(
+    judge: str, order: str | None, rev: bool, value: Any, dist: dict[str, float]
+) -> Vote:
     return Vote.model_construct(
-        judge=row.judge,
-        model=row.model,
-        order=row.order,  # type: ignore[arg-type]
-        reversed_scale=row.reversed_scale,
-        value=row.value,
-        unscored=Unscored(row.unscored) if row.unscored else None,
-        error=CallErrorKind(row.error) if row.error else None,
-        distribution=row.distribution,
+        judge=judge,
+        model="",
+        order=order,  # type: ignore[arg-type]
+        reversed_scale=rev,
+        value=value,
+        unscored=None,
+        error=None,
+        distribution=dist,
     )
 
 
@@ -74,8 +109,9 @@ def fit_panel(
     shown: list[Mapping[Worker, Observation]] = []
     raw_labels: list[ScaleValue | None] = []
     counts: list[float] = []
+    read = _Reader(rubric)
     for _, label, votes in reader.items(max_items):
-        obs = observations(rubric.scale, [_vote(v) for v in votes])
+        obs = read.observe(votes)
         key = (
             tuple(sorted((w.key, o) for w, o in obs.items())),
             None if label is None else value_key(label),

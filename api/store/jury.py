@@ -7,16 +7,21 @@ that always keeps every human verdict (docs/statistics.md, "Refit cost")."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Text, func, type_coerce
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.store.tables import EvaluationRow, JuryModelRow, VoteRow
 
+VoteCells = tuple[str, str | None, bool, Any, dict[str, float] | None]
+"""A usable stored vote as the jury reads it: (judge, order, reversed scale, value,
+distribution or None)."""
 CONCLUDED = ("decided", "in_review")
 PAGE = 2_000
 
@@ -80,7 +85,7 @@ class JuryTrainingReader:
         ).one()
         return int(found or 0)
 
-    def items(self, max_unlabelled: int) -> Iterator[tuple[str, Any, list[VoteRow]]]:
+    def items(self, max_unlabelled: int) -> Iterator[tuple[str, Any, list[VoteCells]]]:
         """(evaluation id, human verdict or None, votes) for every human-labelled
         evaluation and the newest `max_unlabelled` others, a page at a time."""
         labelled = self._base().where(col(EvaluationRow.verdict_source) == "human")
@@ -100,13 +105,33 @@ class JuryTrainingReader:
             if page:
                 yield from self._with_votes(page)
 
-    def _with_votes(self, page: list[tuple[str, Any]]) -> Iterator[tuple[str, Any, list[VoteRow]]]:
-        votes: dict[str, list[VoteRow]] = {}
+    def _with_votes(
+        self, page: list[tuple[str, Any]]
+    ) -> Iterator[tuple[str, Any, list[VoteCells]]]:
+        votes: dict[str, list[VoteCells]] = {}
         ids = [ev_id for ev_id, _ in page]
-        for v in self.session.exec(
-            select(VoteRow).where(col(VoteRow.evaluation_id).in_(ids)).order_by(col(VoteRow.id))
+        # Plain columns, JSON as text: building a SQLModel row per vote costs several
+        # times what the fit itself does on a large panel.
+        usable = (
+            col(VoteRow.evaluation_id).in_(ids),
+            col(VoteRow.unscored).is_(None),
+            col(VoteRow.error).is_(None),
+        )
+        for ev_id, judge, order, rev, value, dist in self.session.execute(
+            sa_select(
+                col(VoteRow.evaluation_id),
+                col(VoteRow.judge),
+                col(VoteRow.order),
+                col(VoteRow.reversed_scale),
+                type_coerce(VoteRow.value, Text),
+                type_coerce(VoteRow.distribution, Text),
+            )
+            .where(*usable)
+            .order_by(col(VoteRow.id))
         ):
-            votes.setdefault(v.evaluation_id, []).append(v)
+            votes.setdefault(ev_id, []).append(
+                (judge, order, bool(rev), json.loads(value), json.loads(dist) if dist else None)
+            )
         for ev_id, label in page:
             yield ev_id, label, votes.get(ev_id, [])
 
