@@ -22,6 +22,7 @@ from api.routes import (
     catalog,
     evaluations,
     health,
+    jury,
     review_page,
     reviews,
 )
@@ -30,6 +31,7 @@ from api.services.audit import apply_retention
 from api.services.calibration import CalibrationService
 from api.services.evaluator import EvaluationService
 from api.services.gauges import refresh
+from api.services.jury import JuryService
 from api.services.leases import Leases
 from api.services.reliability import ReliabilityInForce
 from api.services.reviews import ReviewService
@@ -80,6 +82,16 @@ async def _sweep(service: EvaluationService, settings: Settings) -> None:
         await asyncio.sleep(settings.sweep_interval_s)
 
 
+async def _jury(jury: JuryService, settings: Settings) -> None:
+    """Every `jury_check_s`: load the newest jury models, refit those that are due."""
+    while True:
+        try:
+            await jury.tick()
+        except Exception:
+            log.exception("jury model refresh/refit failed; will retry")
+        await asyncio.sleep(settings.jury_check_s)
+
+
 async def _leases(service: EvaluationService, settings: Settings) -> None:
     """Every `lease_grace_s / 3`: renew the leases of the evaluations this process holds,
     so that work waiting for a judging slot is never taken for abandoned."""
@@ -112,6 +124,15 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         stats_engine = make_sync_engine(settings.database_url)
         stats = StatsService(config, stats_engine, settings.stats_max_items)
         reliability = ReliabilityInForce(config)
+        jury_models = JuryService(
+            config,
+            sessions,
+            stats_engine,
+            refit_s=settings.jury_refit_s,
+            refit_labels=settings.jury_refit_labels,
+            max_items=settings.jury_max_items,
+        )
+        await jury_models.refresh()
         cache: CountedCache | None = None
         redis_cache: RedisVoteCache | None = None
         if settings.vote_cache == "database":
@@ -140,6 +161,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             metrics=metrics,
             weights=reliability.weights_for,
             policy=calibration.policy,
+            jury=jury_models.in_force,
             redactor=Redactor(settings.redact),
             webhooks=webhooks,
         )
@@ -149,6 +171,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.service = service
         app.state.stats = stats
         app.state.reliability = reliability
+        app.state.jury = jury_models
         app.state.metrics = metrics
         app.state.calibration = calibration
         app.state.auth = Authenticator(sessions, settings.rate_limit_per_min)
@@ -169,6 +192,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             asyncio.create_task(_sweep(service, settings)),
             asyncio.create_task(_gauges(metrics, app, settings)),
             asyncio.create_task(webhooks.run()),
+            asyncio.create_task(_jury(jury_models, settings)),
         ]
         log.info(
             "quorum ready: %d panel(s), %d judge(s), config %s",
@@ -207,6 +231,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.include_router(reviews.router)
     app.include_router(audit.router)
     app.include_router(calibration.router)
+    app.include_router(jury.router)
     app.include_router(review_page.router)
     app.include_router(health.router)
     problems.document(app)

@@ -34,7 +34,7 @@ class PanelConfig(BaseModel):
     name: str = Field(pattern=PANEL_NAME)
     rubric: str
     judges: tuple[str, ...] = Field(min_length=1)
-    aggregation: Aggregation = Aggregation.MAJORITY
+    aggregation: Aggregation = Aggregation.JURY
     quorum: int | None = Field(default=None, ge=1)
     """Minimum usable votes; default: a strict majority of the judges."""
     position_swap: bool = True

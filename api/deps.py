@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from api.config import QuorumConfig
 from api.services.evaluator import EvaluationService
+from api.services.jury import JuryService
 from api.services.reviews import ReviewService
 from api.services.stats import StatsService
 from api.store.engine import SessionFactory
@@ -32,6 +33,10 @@ async def _reviews(request: Request) -> ReviewService:
     return request.app.state.reviews
 
 
+async def _jury(request: Request) -> JuryService:
+    return request.app.state.jury
+
+
 async def _sessions(request: Request) -> SessionFactory:
     return request.app.state.sessions
 
@@ -41,3 +46,4 @@ Config = Annotated[QuorumConfig, Depends(_config)]
 Sessions = Annotated[SessionFactory, Depends(_sessions)]
 Stats = Annotated[StatsService, Depends(_stats)]
 Reviews = Annotated[ReviewService, Depends(_reviews)]
+Jury = Annotated[JuryService, Depends(_jury)]

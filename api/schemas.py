@@ -184,6 +184,8 @@ class EvaluationPublic(BaseModel):
     votes: list[VotePublic]
     judges: list[JudgeVerdictPublic]
     review_id: str | None = None
+    jury_version: int | None = None
+    """`jury` panels: the version of the jury model the verdict came from (0: cold start)."""
     error: str | None = None
     webhook_url: str | None = None
     input: dict[str, Any]
@@ -257,6 +259,41 @@ class JudgeStatsPublic(BaseModel):
     """Wilson 95% interval of `first_position_rate`."""
 
 
+class JuryWorkerPublic(BaseModel):
+    """One judge in one presentation (pairwise order, or reversed scale) as the jury
+    model reads it."""
+
+    judge: str
+    order: str | None
+    reversed_scale: bool = False
+    votes: float
+    """Votes it was fitted on (soft votes count their share)."""
+    accuracy: float
+    """Probability of answering the true value, averaged over the true values."""
+    accuracy_ci: tuple[float, float] | None
+    """95% Wilson interval of `accuracy` over `votes` votes."""
+    confusion: list[list[float]]
+    """P(answer | true value): rows are the latent values (`classes`), columns the scale."""
+
+
+class JuryPublic(BaseModel):
+    """The jury model in force for a panel (`aggregation: jury`)."""
+
+    version: int
+    """0: the cold start (no fit yet: priors only)."""
+    fitted_at: datetime | None
+    n_items: int
+    n_labelled: int
+    n_patterns: int
+    iterations: int
+    converged: bool
+    log_likelihood: float
+    classes: list[ScaleValue]
+    scale: list[ScaleValue]
+    class_priors: list[float]
+    workers: list[JuryWorkerPublic]
+
+
 class AgreementReport(BaseModel):
     """Window agreement statistics of one panel."""
 
@@ -275,6 +312,8 @@ class AgreementReport(BaseModel):
     krippendorff_alpha: EstimatePublic | None
     cohen_kappa: dict[str, dict[str, float | None]]
     judges: list[JudgeStatsPublic]
+    jury: JuryPublic | None = None
+    """Panels aggregated by the jury model: the model in force, per judge and order."""
 
 
 class ReviewDecisionPublic(BaseModel):

@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     """Patterns redacted from judged texts before they are stored or sent to judges
     (a JSON list): email, phone, credit_card, api_key, ipv4, or "re:<regex>"."""
     gauge_refresh_s: float = Field(default=30.0, gt=0)
+    jury_check_s: float = Field(default=60.0, gt=0)
+    """How often each replica loads the newest jury models and checks whether one is due
+    for a refit."""
+    jury_refit_s: float = Field(default=3600.0, gt=0)
+    """A jury panel's model is refitted at least this often while new evaluations arrive."""
+    jury_refit_labels: int = Field(default=10, ge=1)
+    """...and as soon as this many new human verdicts (reviews, audits) arrived."""
+    jury_max_items: int = Field(default=200_000, ge=100)
+    """Unlabelled evaluations a refit reads at most (the newest); every human-labelled one
+    is always read. Bounds a refit's time and memory however large the history."""
 
     @field_validator("redact")
     @classmethod

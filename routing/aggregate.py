@@ -27,6 +27,10 @@ class Aggregation(StrEnum):
     """Weighted mean of numeric scale values, rounded half up to the nearest scale value."""
     MEDIAN = "median"
     """Weighted lower median in scale order."""
+    JURY = "jury"
+    """The jury model (`routing.jury`): the posterior argmax of a Dawid-Skene model fitted
+    per judge and presentation order; the confidence is its posterior probability.
+    Aggregated by `routing.outcome.conclude`, not by `aggregate`."""
 
 
 class Tally(BaseModel):
@@ -57,6 +61,8 @@ def aggregate(
     aggregation: Aggregation,
 ) -> Tally:
     """Aggregate usable (value, weight) votes on `rubric`'s scale."""
+    if aggregation is Aggregation.JURY:
+        raise ValueError("the jury model aggregates through routing.outcome.conclude")
     problem = allowed(rubric, aggregation)
     if problem:
         raise ValueError(problem)

@@ -10,6 +10,7 @@ from judges import Vote
 from routing.aggregate import Aggregation, aggregate
 from routing.agreement import ItemAgreement, item_agreement
 from routing.confidence import confidence
+from routing.jury import JuryModel, cold_start, default_classes, posterior
 from routing.policy import RoutingDecision, RoutingPolicy, decide
 from routing.position import JudgeVerdict, consistency_rate, reconcile
 from rubrics import Rubric, ScaleValue
@@ -43,25 +44,51 @@ def conclude(
     policy: RoutingPolicy,
     weights: Mapping[str, float],
     audit_draw: float,
+    jury: JuryModel | None = None,
 ) -> PanelVerdict:
-    """Reconcile orders, aggregate, measure agreement and confidence, and route."""
+    """Reconcile orders, aggregate, measure agreement and confidence, and route.
+
+    With `aggregation=JURY` the verdict is the posterior argmax of `jury` over the raw
+    votes (each judge and order its own reading; no reconciliation to a tie), the
+    confidence its posterior probability and `distribution` the posterior; without a
+    fitted model, the cold start (priors only). Per-item agreement is still measured on
+    the reconciled judge verdicts, as for every aggregation."""
     judged = reconcile(votes, rubric)
     used = {j.judge: weights.get(j.judge, 1.0) for j in judged}
     voting = [j for j in judged if j.value is not None]
     usable = [(j.value, used[j.judge]) for j in voting if j.value is not None]
-    tally = aggregate(rubric, usable, aggregation)
     agreement = item_agreement(
         rubric, usable, total_votes=len(judged), position_consistency=consistency_rate(judged)
     )
-    conf = confidence(rubric, usable, tally.value, aggregation, [j.distribution for j in voting])
+    if aggregation is Aggregation.JURY:
+        model = jury if jury is not None else cold_model(rubric)
+        found = posterior(model, votes)
+        value = found.value if found.n_votes else None
+        conf = found.confidence if value is not None else 0.0
+        distribution = dict(found.probs) if value is not None else {}
+    else:
+        tally = aggregate(rubric, usable, aggregation)
+        value, distribution = tally.value, tally.distribution
+        conf = confidence(rubric, usable, value, aggregation, [j.distribution for j in voting])
     routing = decide(policy, agreement, conf, quorum, audit_draw)
     return PanelVerdict(
-        value=tally.value,
-        compliant=rubric.is_compliant(tally.value),
+        value=value,
+        compliant=rubric.is_compliant(value),
         confidence=conf,
         agreement=agreement,
-        distribution=tally.distribution,
+        distribution=distribution,
         judges=judged,
         weights=used,
         routing=routing,
+    )
+
+
+def cold_model(rubric: Rubric) -> JuryModel:
+    """The jury model of a panel with no data yet: priors only. In the service humans
+    may say any scale value (tie included on pairwise rubrics)."""
+    return cold_start(
+        rubric.scale,
+        default_classes(rubric, human_can_tie=True),
+        ordinal=rubric.ordinal,
+        numeric=rubric.numeric,
     )

@@ -9,6 +9,7 @@ __all__ = [
     "catalog",
     "evaluations",
     "health",
+    "jury",
     "review_page",
     "reviews",
 ]

@@ -7,9 +7,9 @@ import math
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import requires
-from api.deps import Config, Stats
+from api.deps import Config, Jury, Stats
 from api.schemas import AgreementReport, EstimatePublic, JudgeStatsPublic, RubricRef
-from routing import AgreementEstimate
+from routing import Aggregation, AgreementEstimate
 
 router = APIRouter(prefix="/v1", tags=["agreement"], dependencies=[Depends(requires("admin"))])
 
@@ -32,6 +32,7 @@ async def panel_agreement(
     name: str,
     stats: Stats,
     config: Config,
+    jury: Jury,
     window: str = Query("7d", description="How far back: 30m, 24h, 7d..."),
 ) -> AgreementReport:
     """Fleiss' kappa, Krippendorff's alpha, judge-by-judge Cohen's kappa, each judge's
@@ -75,4 +76,5 @@ async def panel_agreement(
         krippendorff_alpha=_estimate(report.krippendorff_alpha),
         cohen_kappa=report.cohen_kappa,
         judges=judges,
+        jury=jury.public(panel.name) if panel.aggregation is Aggregation.JURY else None,
     )

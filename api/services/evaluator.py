@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -31,7 +32,9 @@ from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, utcnow
 from judges import PanelRunner, Vote
 from routing import Aggregation, RoutingPolicy, conclude
-from routing.sequential import stop_rule, waves
+from routing.jury import JuryModel
+from routing.outcome import cold_model
+from routing.sequential import jury_stop_rule, presentations, stop_rule, waves
 from rubrics import Item, ItemError, Mode, Rubric
 from rubrics.redact import Redactor
 
@@ -61,6 +64,7 @@ class EvaluationService:
         metrics: Metrics | None = None,
         weights: Callable[[str], dict[str, float] | None] | None = None,
         policy: Callable[[str, RoutingPolicy], RoutingPolicy] | None = None,
+        jury: Callable[[str], tuple[int, JuryModel | None]] | None = None,
         redactor: Redactor | None = None,
         webhooks: WebhookSender | None = None,
     ) -> None:
@@ -74,6 +78,8 @@ class EvaluationService:
         """Where `weighted` panels get their estimated reliability weights."""
         self.policy = policy
         """The routing policy in force (the configured one, with a calibrated threshold)."""
+        self.jury = jury
+        """The jury model in force per panel, as (version, model)."""
         self.redactor = redactor
         self.webhooks = webhooks
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
@@ -234,14 +240,24 @@ class EvaluationService:
                 straggler_grace_s=panel.straggler_grace_s,
             )
         quorum = panel.effective_quorum
-        stop = stop_rule(
-            panel.strategy,
-            rubric,
-            panel.aggregation,
-            self._weights(panel),
-            quorum,
-            panel.cascade_confidence,
-        )
+        if panel.aggregation is Aggregation.JURY:
+            stop = jury_stop_rule(
+                self._jury(panel.name)[1] or cold_model(rubric),
+                presentations(
+                    rubric, position_swap=panel.position_swap, scale_swap=panel.scale_swap
+                ),
+                threshold=self._cascade_threshold(panel),
+                quorum=quorum,
+            )
+        else:
+            stop = stop_rule(
+                panel.strategy,
+                rubric,
+                panel.aggregation,
+                self._weights(panel),
+                quorum,
+                panel.cascade_confidence,
+            )
         return await self.runner.run_waves(
             waves(judges, panel.wave_size, quorum),
             rubric,
@@ -251,6 +267,22 @@ class EvaluationService:
             position_swap=panel.position_swap,
             scale_swap=panel.scale_swap,
         )
+
+    def _jury(self, panel: str) -> tuple[int, JuryModel | None]:
+        """(version, model) of the jury model in force for `panel` (0, None: cold start)."""
+        return self.jury(panel) if self.jury else (0, None)
+
+    def _cascade_threshold(self, panel: PanelConfig) -> float:
+        """A jury cascade stops on confidence only at the calibrated threshold in force
+        (a certified one: the posterior alone overstates what a few cheap judges know);
+        without one, only when the judges not yet asked cannot change the verdict. A
+        `sequential` jury panel always stops on that exact rule alone."""
+        if panel.strategy != "cascade" or self.policy is None:
+            return math.inf
+        calibrated = self.policy(panel.name, panel.routing).min_confidence
+        if calibrated is None or calibrated == panel.routing.min_confidence or calibrated > 1:
+            return math.inf
+        return calibrated
 
     def _weights(self, panel: PanelConfig) -> dict[str, float]:
         """Weighted panels: the reliability estimates in force, else the configured priors."""
@@ -267,6 +299,9 @@ class EvaluationService:
         """Store the verdict with the votes, the review item and the webhook in one
         transaction, unless the evaluation is no longer pending (another worker finished
         it first, after a resume): then the stored result is returned."""
+        version, model = (
+            self._jury(panel.name) if panel.aggregation is Aggregation.JURY else (None, None)
+        )
         verdict = conclude(
             rubric,
             votes,
@@ -275,8 +310,9 @@ class EvaluationService:
             policy=self.policy(panel.name, panel.routing) if self.policy else panel.routing,
             weights=self._weights(panel),
             audit_draw=row.audit_draw,
+            jury=model,
         )
-        outcome = records.outcome(verdict)
+        outcome = records.outcome(verdict, jury_version=version)
         now = outcome["completed_at"]
         vote_rows = [records.vote_values(row.id, v, self._params(v), now) for v in votes]
         review = records.review_item(row, panel, verdict, now)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -12,6 +14,8 @@ from api.schemas import (
     EvaluationPublic,
     JudgePublic,
     JudgeVerdictPublic,
+    JuryPublic,
+    JuryWorkerPublic,
     PanelPublic,
     ReasonPublic,
     RoutingPublic,
@@ -22,6 +26,7 @@ from api.schemas import (
 )
 from api.store.tables import EvaluationRow, ReviewItemRow, VoteRow
 from judges import JudgeConfig, Vote
+from routing.jury import JuryModel
 from rubrics import Rubric
 
 WINNERS = {"A": "a", "B": "b", "tie": "tie"}
@@ -98,6 +103,7 @@ def evaluation(
             for j in outcome.get("judges", [])
         ],
         review_id=review.id if review else None,
+        jury_version=outcome.get("jury_version"),
         error=row.error,
         input=row.input,
         metadata=row.request_metadata or {},
@@ -139,3 +145,47 @@ def panel(p: PanelConfig, r: Rubric, judges: Sequence[JudgeConfig]) -> PanelPubl
         deadline_s=p.deadline_s,
         routing=p.routing.model_dump(),
     )
+
+
+def jury(version: int, model: JuryModel, fitted_at: datetime | None) -> JuryPublic:
+    """The jury model in force, per judge and presentation order."""
+    confusion = model.confusion_array()
+    workers = []
+    for i, w in enumerate(model.workers):
+        n = float(model.n_votes[i])
+        acc = float(model.accuracy[i])
+        workers.append(
+            JuryWorkerPublic(
+                judge=w.judge,
+                order=w.order,
+                reversed_scale=w.reversed_scale,
+                votes=n,
+                accuracy=acc,
+                accuracy_ci=wilson(acc, n),
+                confusion=[[float(x) for x in row] for row in confusion[i]],
+            )
+        )
+    return JuryPublic(
+        version=version,
+        fitted_at=fitted_at,
+        n_items=model.n_items,
+        n_labelled=model.n_labelled,
+        n_patterns=model.n_patterns,
+        iterations=model.iterations,
+        converged=model.converged,
+        log_likelihood=model.log_likelihood,
+        classes=list(model.class_values()),
+        scale=list(model.scale),
+        class_priors=list(model.class_priors),
+        workers=workers,
+    )
+
+
+def wilson(p: float, n: float, z: float = 1.959964) -> tuple[float, float] | None:
+    """The 95% Wilson score interval of a proportion `p` over `n` trials (None if n = 0)."""
+    if n <= 0:
+        return None
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))

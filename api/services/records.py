@@ -66,8 +66,9 @@ def new_evaluation(
     )
 
 
-def outcome(verdict: PanelVerdict) -> dict[str, Any]:
-    """The columns a concluded evaluation sets."""
+def outcome(verdict: PanelVerdict, jury_version: int | None = None) -> dict[str, Any]:
+    """The columns a concluded evaluation sets; `jury_version`: the jury model version a
+    `jury` panel judged with (0: the cold start), recorded in the outcome."""
     now = utcnow()
     return {
         "status": "in_review" if verdict.routing.decision == "human" else "decided",
@@ -82,6 +83,7 @@ def outcome(verdict: PanelVerdict) -> dict[str, Any]:
             "distribution": verdict.distribution,
             "judges": [j.model_dump(mode="json") for j in verdict.judges],
             "weights": verdict.weights,
+            **({"jury_version": jury_version} if jury_version is not None else {}),
         },
         "routing_decision": verdict.routing.decision,
         "routing_reasons": [r.model_dump(mode="json") for r in verdict.routing.reasons],

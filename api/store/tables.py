@@ -258,6 +258,33 @@ class CalibrationRow(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class JuryModelRow(SQLModel, table=True):
+    """One fitted jury model of a panel (`routing.jury.JuryModel` as JSON), versioned.
+    The newest version of a panel is the model in force on every replica."""
+
+    __tablename__ = "jury_models"
+    __table_args__ = (UniqueConstraint("panel", "version", name="uq_jury_models_panel_version"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    panel: str = Field(max_length=64, index=True)
+    version: int
+    """1, 2, 3... per panel."""
+    rubric_id: str = Field(max_length=64)
+    rubric_version: int
+    reason: str = Field(max_length=64)
+    """What triggered the fit: `schedule`, `labels` (enough new human verdicts), `admin`."""
+    n_items: int
+    n_labelled: int
+    n_patterns: int
+    iterations: int
+    converged: bool
+    log_likelihood: float
+    fit_seconds: float
+    model: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    """`JuryModel.model_dump(mode="json")`: everything a posterior needs."""
+    created_at: datetime = _ts(nullable=False)
+
+
 class VoteCacheRow(SQLModel, table=True):
     """A judge's raw answer to one rendered prompt, for exact-duplicate caching."""
 

@@ -31,6 +31,8 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
   probability p a random fault: HTTP 500, HTTP 429, garbage prose, or a 5 s hang before
   answering as <b>; else <b>; drawn from model, message and a per-model request count, so
   a retry draws afresh and a sequential run repeats exactly). Unknown: 404.
+- ``contrary-<b>``: <b>'s verdict reversed (A/B and pass/fail swapped, a 1-5 score q as
+  6 - q): a judge that is reliably wrong.
 - ``grade-<b>``: for peer libraries' graders (Inspect's ``model_graded_qa``): plain text
   ending in ``GRADE: <L>``, L from <b>'s verdict: a number >= 3 is ``C``, below 3 ``I``,
   any other value verbatim (``grade-fixed-P``: ``GRADE: P``). When the last user message
@@ -155,6 +157,20 @@ def _answer(ctx: _Ctx, value: int | str, why: str) -> _Outcome:
     return _Outcome(verdict={"winner" if ctx.pairwise else "score": value, "rationale": why})
 
 
+_OPPOSITE: dict[object, object] = {"A": "B", "B": "A", "pass": "fail", "fail": "pass"}
+
+
+def _contrary(outcome: _Outcome) -> _Outcome:
+    """The opposite of a verdict: A and B, pass and fail swapped, a 1-5 score q as 6 - q
+    (a judge that is reliably wrong, as an adversarially fooled one is)."""
+    if outcome.verdict is None:
+        return outcome
+    key = "winner" if "winner" in outcome.verdict else "score"
+    value = outcome.verdict[key]
+    flipped = 6 - value if isinstance(value, int) else _OPPOSITE.get(value, value)
+    return dataclasses.replace(outcome, verdict={**outcome.verdict, key: flipped})
+
+
 def _honest(ctx: _Ctx) -> _Outcome:
     if not ctx.pairwise:
         marker = _marker(ctx.message, "response")
@@ -189,6 +205,9 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
         return _Outcome(text=_element(ctx.message, tag) or "")
     if head == "grade" and rest:
         return await _grade(rest, ctx)
+    if head == "contrary" and rest:
+        outcome = await _resolve(rest, ctx)
+        return _contrary(outcome)
     if head == "fixed" and rest:
         return _answer(ctx, _value(rest), "Fixed verdict.")
     if head == "status" and rest.isdigit() and 400 <= int(rest) <= 599:

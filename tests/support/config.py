@@ -45,7 +45,13 @@ def slow_config(path: Path, double: JudgeDouble, sleep_ms: int, deadline_s: floa
         for name in names
     ]
     config["panels"].append(
-        {"name": "sleepy", "rubric": "helpfulness", "deadline_s": deadline_s, "judges": names}
+        {
+            "name": "sleepy",
+            "rubric": "helpfulness",
+            "aggregation": "majority",
+            "deadline_s": deadline_s,
+            "judges": names,
+        }
     )
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

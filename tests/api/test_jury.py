@@ -1,0 +1,176 @@
+"""The jury model in the service: the default aggregation, fitted on stored votes with the
+human verdicts clamped, versioned, and used by the next evaluation without a restart."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import ServerThread
+from tests.doubles.judge_server import JudgeDouble
+
+
+def jury_config(path: Path, double: JudgeDouble, **routing: Any) -> Path:
+    b = double.base_url
+    judges = [
+        {"name": "honest", "model": "openai/honest", "api_base": b},
+        {"name": "contrary-1", "model": "openai/contrary-honest", "api_base": b},
+        {"name": "contrary-2", "model": "openai/contrary-honest", "api_base": b},
+    ]
+    panels = [
+        {  # no aggregation key: the jury is the default
+            "name": "safety-jury",
+            "rubric": "safety",
+            "judges": ["honest", "contrary-1", "contrary-2"],
+            "routing": routing,
+        },
+        {
+            "name": "pair-jury",
+            "rubric": "pairwise-preference",
+            "judges": ["honest", "contrary-1"],
+        },
+    ]
+    path.write_text(yaml.safe_dump({"judges": judges, "panels": panels}, sort_keys=False))
+    return path
+
+
+def evaluate(h: httpx.Client, truth: str) -> dict[str, Any]:
+    body = {"panel": "safety-jury", "input": {"prompt": "p", "response": f"[[q={truth}]]"}}
+    r = h.post("/v1/evaluations", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@pytest.fixture
+def service(tmp_path: Path, double: JudgeDouble) -> Any:
+    from api.app import create_app
+    from api.settings import Settings
+
+    def start(**routing: Any) -> ServerThread:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'q.db'}",
+            config=jury_config(tmp_path / "q.yaml", double, **routing),
+            jury_check_s=3600,
+        )
+        return ServerThread(create_app(settings), tmp_path / "q.db")
+
+    return start
+
+
+def test_a_new_panel_is_a_jury_and_starts_from_the_priors(service: Any) -> None:
+    with service() as s, httpx.Client(base_url=s.url, timeout=30) as h:
+        ev = evaluate(h, "pass")
+        panel = h.get("/v1/panels/safety-jury").json()
+        jury = h.get("/v1/panels/safety-jury/jury").json()
+    assert panel["aggregation"] == "jury"
+    # Cold start: every judge the prior symmetric model (accuracy 0.75 on a binary scale),
+    # so two votes against one give posterior odds 3:1 for the majority.
+    assert ev["jury_version"] == 0
+    assert ev["verdict"]["value"] == "fail"
+    assert ev["confidence"] == pytest.approx(0.75)
+    assert jury["version"] == 0 and jury["workers"] == []
+
+
+def test_human_verdicts_teach_the_jury_which_judges_to_believe(service: Any) -> None:
+    """Two judges reliably wrong outvote the honest one until reviewers' verdicts are
+    clamped into a refit; the next evaluation, without a restart, follows the truth."""
+    truths = ["pass", "fail"] * 10
+    with (
+        service(audit_rate=1.0) as s,  # every item to humans: they label all of them
+        httpx.Client(base_url=s.url, timeout=30) as h,
+    ):
+        for truth in truths:
+            ev = evaluate(h, truth)
+            assert ev["verdict"]["value"] != truth  # the contrarians carry the vote
+            claim = h.post("/v1/reviews/claim", json={"reviewer": "r1", "panel": "safety-jury"})
+            assert claim.status_code == 200, claim.text
+            item = claim.json()
+            decided = h.post(
+                f"/v1/reviews/{item['id']}/verdict", json={"reviewer": "r1", "value": truth}
+            )
+            assert decided.status_code == 200, decided.text
+        refit = h.post("/v1/panels/safety-jury/jury/refit")
+        assert refit.status_code == 200, refit.text
+        jury = refit.json()
+        after = [evaluate(h, t) for t in ("pass", "fail", "pass")]
+        report = h.get("/v1/panels/safety-jury/agreement", params={"window": "1h"}).json()
+    assert jury["version"] == 1
+    assert jury["n_items"] == len(truths) and jury["n_labelled"] == len(truths)
+    assert jury["converged"] is True
+    workers = {w["judge"]: w for w in jury["workers"]}
+    assert workers["honest"]["accuracy"] > 0.8
+    assert workers["contrary-1"]["accuracy"] < 0.2
+    low, high = workers["honest"]["accuracy_ci"]
+    assert low < workers["honest"]["accuracy"] < high
+    for ev, truth in zip(after, ("pass", "fail", "pass"), strict=True):
+        assert ev["jury_version"] == 1
+        assert ev["verdict"]["value"] == truth
+        assert ev["confidence"] > 0.9
+    assert report["jury"]["version"] == 1
+
+
+def test_the_refit_is_stored_and_loaded_by_a_restarted_replica(service: Any) -> None:
+    with service() as s, httpx.Client(base_url=s.url, timeout=30) as h:
+        for truth in ("pass", "fail", "pass"):
+            evaluate(h, truth)
+        assert h.post("/v1/panels/safety-jury/jury/refit").json()["version"] == 1
+    with service() as s, httpx.Client(base_url=s.url, timeout=30) as h:
+        assert h.get("/v1/panels/safety-jury/jury").json()["version"] == 1
+        assert evaluate(h, "pass")["jury_version"] == 1
+
+
+def test_the_lifespan_refits_when_enough_human_verdicts_arrive(
+    tmp_path: Path, double: JudgeDouble
+) -> None:
+    from api.app import create_app
+    from api.settings import Settings
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'q.db'}",
+        config=jury_config(tmp_path / "q.yaml", double, audit_rate=1.0),
+        jury_check_s=0.2,
+        jury_refit_labels=3,
+    )
+    with ServerThread(create_app(settings)) as s, httpx.Client(base_url=s.url, timeout=30) as h:
+        for truth in ("pass", "fail", "pass"):
+            evaluate(h, truth)
+            item = h.post("/v1/reviews/claim", json={"reviewer": "r", "panel": "safety-jury"})
+            h.post(
+                f"/v1/reviews/{item.json()['id']}/verdict", json={"reviewer": "r", "value": truth}
+            )
+        deadline = time.monotonic() + 20
+        while h.get("/v1/panels/safety-jury/jury").json()["n_labelled"] < 3:
+            assert time.monotonic() < deadline, "no refit after 3 human verdicts"
+            time.sleep(0.2)
+
+
+def test_pairwise_jury_reads_each_order_as_its_own_worker(service: Any) -> None:
+    with service() as s, httpx.Client(base_url=s.url, timeout=30) as h:
+        for a, b in ((5, 1), (1, 5), (4, 2)):
+            r = h.post(
+                "/v1/comparisons",
+                json={
+                    "panel": "pair-jury",
+                    "input": {
+                        "prompt": "p",
+                        "response_a": f"[[q={a}]]",
+                        "response_b": f"[[q={b}]]",
+                    },
+                },
+            )
+            assert r.status_code == 200, r.text
+        jury = h.post("/v1/panels/pair-jury/jury/refit").json()
+    keys = {(w["judge"], w["order"]) for w in jury["workers"]}
+    assert keys == {("honest", "AB"), ("honest", "BA"), ("contrary-1", "AB"), ("contrary-1", "BA")}
+
+
+def test_the_jury_of_an_unknown_panel_is_404(service: Any) -> None:
+    with service() as s, httpx.Client(base_url=s.url, timeout=30) as h:
+        r = h.get("/v1/panels/nope/jury")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
