@@ -64,6 +64,11 @@ class Principal:
         """The tenant and panels this caller may see."""
         return Reach(self.tenant, self.panels)
 
+    @property
+    def reviews_blind(self) -> bool:
+        """A reviewer (not an admin): reads evaluations blind until they decided them."""
+        return self.key_id is not None and "review" in self.scopes and not self.admin
+
     def may_use(self, panel: str) -> bool:
         return self.panels is None or panel in self.panels
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 
 from api.auth import Principal, requires
-from api.deps import Service
+from api.deps import Reviews, Service
 from api.errors import Forbidden
 from api.routes.batch import wants_async
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
@@ -76,7 +76,11 @@ async def create_comparison(
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationPublic)
-async def get_evaluation(evaluation_id: str, service: Service, caller: Caller) -> EvaluationPublic:
+async def get_evaluation(
+    evaluation_id: str, service: Service, reviews: Reviews, caller: Caller
+) -> EvaluationPublic:
     """One evaluation with its votes, verdict, routing and any human verdict. Another
-    tenant's evaluation, or one on a panel the key may not use, is 404."""
-    return await service.get(evaluation_id, caller.reach)
+    tenant's evaluation, or one on a panel the key may not use, is 404. A key that also
+    reviews (and is not an admin) reads an item awaiting its blind review blind."""
+    evaluation = await service.get(evaluation_id, caller.reach)
+    return await reviews.shield(evaluation, caller)

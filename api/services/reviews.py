@@ -21,7 +21,7 @@ from api.auth import Principal
 from api.config import QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
 from api.metrics import Metrics
-from api.schemas import ReviewItemPublic
+from api.schemas import EvaluationPublic, ReviewItemPublic
 from api.services import blind, present
 from api.services.blind import Reader
 from api.services.consensus import consensus
@@ -99,6 +99,23 @@ class ReviewService:
         async with self.sessions() as session:
             row = await self._item(session, item_id, who.reach)
             return await self._public(session, row, by)
+
+    async def shield(self, evaluation: EvaluationPublic, who: Principal) -> EvaluationPublic:
+        """`evaluation` as a reviewer reads it through the evaluations API: blind (as in a
+        blind view of its review item) while it awaits a review on a blind panel that
+        `who` has not decided."""
+        panel = self.config.panels.get(evaluation.panel)
+        if evaluation.review_id is None or not who.reviews_blind:
+            return evaluation
+        if panel is not None and not panel.blind_review:
+            return evaluation
+        async with self.sessions() as session:
+            repo = ReviewRepository(session)
+            row = await repo.get(evaluation.review_id)
+            decisions = await repo.decisions(evaluation.review_id)
+        if row is None or row.status == "decided" or any(d.reviewer == who.name for d in decisions):
+            return evaluation
+        return evaluation.model_copy(update=blind.BLINDED)
 
     @staticmethod
     async def _item(session: AsyncSession, item_id: str, reach: Reach) -> ReviewItemRow:

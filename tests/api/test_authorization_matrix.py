@@ -102,7 +102,7 @@ class Caller:
 def _callers() -> list[Caller]:
     callers = [Caller(None), Caller("wrong")]
     for role in ("evaluate", "review", "admin", "narrow", "rival", "root"):
-        name, scopes, panels, tenant = KEYS[role]
+        _, scopes, panels, tenant = KEYS[role]
         callers.append(
             Caller(role, frozenset(scopes), panels is not None, tenant not in ("acme", "*"))
         )

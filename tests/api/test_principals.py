@@ -132,8 +132,15 @@ def test_only_the_claimant_or_an_admin_releases_or_decides(trust: Trust) -> None
 
 
 def test_blind_review_holds_for_get_list_and_claim(trust: Trust) -> None:
-    item_id = item_of(trust, trust.route_to_humans("evaluate", "blind-pair", "leak"))
+    evaluation_id = trust.route_to_humans("evaluate", "blind-pair", "leak")
+    item_id = item_of(trust, evaluation_id)
     assert_blind(claim_item(trust, "review", item_id))
+    # a reviewer's key that may also evaluate reads the evaluation itself blind too;
+    # the submitting app (evaluate only) and admins read it whole
+    peek = trust.call("carol", "GET", f"/v1/evaluations/{evaluation_id}").json()
+    assert peek["votes"] == [] and peek["verdict"] is None and peek["routing"] is None
+    whole = trust.call("evaluate", "GET", f"/v1/evaluations/{evaluation_id}").json()
+    assert len(whole["votes"]) == 3 and whole["verdict"]["source"] == "panel"
     for role in ("review", "bob"):
         assert_blind(trust.call(role, "GET", f"/v1/reviews/{item_id}").json())
         listed = trust.call(

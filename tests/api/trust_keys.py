@@ -22,6 +22,7 @@ KEYS: dict[str, tuple[str, list[str], list[str] | None, str | None]] = {
     "evaluate": ("acme-app", ["evaluate"], None, "acme"),
     "review": ("alice", ["review"], None, "acme"),
     "bob": ("bob", ["review"], None, "acme"),
+    "carol": ("carol", ["evaluate", "review"], None, "acme"),
     "admin": ("ops", ["admin"], None, "acme"),
     "ops": ("ops", ALL, None, "acme"),
     "narrow": ("narrow", ALL, ["jury"], "acme"),

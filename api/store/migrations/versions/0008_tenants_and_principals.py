@@ -41,9 +41,7 @@ def upgrade() -> None:
     with op.batch_alter_table("evaluations", naming_convention=NAMING) as batch_op:
         batch_op.add_column(sa.Column("tenant", sa.String(length=64), nullable=True))
         batch_op.add_column(
-            sa.Column(
-                "idempotency_tenant", sa.String(length=64), nullable=False, server_default=""
-            )
+            sa.Column("idempotency_tenant", sa.String(length=64), nullable=False, server_default="")
         )
         batch_op.drop_constraint(_old_unique_name(), type_="unique")
         batch_op.create_index("ix_evaluations_tenant", ["tenant"], unique=False)
