@@ -269,3 +269,20 @@ def test_a_panel_restricted_key_sees_its_panels_only(trust: Trust) -> None:
     assert lines and {json.loads(line)["dataset"] for line in lines} == {"jury"}
     listed = trust.call("narrow", "GET", "/v1/reviews", params={"limit": 500}).json()["data"]
     assert all(i["panel"] == "jury" for i in listed)
+
+
+def test_keys_cli_tenants(trust: Trust) -> None:
+    from tests.api.test_auth import cli, create
+
+    dave = create(trust.db, "--name", "dave", "--scopes", "review", "--tenant", "acme")
+    assert trust.call(dave, "GET", "/v1/reviews").status_code == 200
+    listing = cli(trust.db, "keys", "list").stdout
+    assert any("dave" in line and "tenant=acme" in line for line in listing.splitlines())
+    assert any("root" in line and "tenant=*" in line for line in listing.splitlines())
+    refused = cli(trust.db, "keys", "create", "--name", "x", "--scopes", "review", "--tenant", "*")
+    assert refused.returncode == 2 and "only admin keys" in refused.stderr
+    bad = cli(trust.db, "keys", "create", "--name", "x", "--tenant", "a b")
+    assert bad.returncode == 2 and "tenant" in bad.stderr
+    own = cli(trust.db, "keys", "create", "--name", "solo", "--scopes", "evaluate")
+    key_id = own.stdout.split()[2]
+    assert f"tenant {key_id}" in own.stdout  # by default a tenant of its own
