@@ -239,3 +239,21 @@ def test_auth_off_is_open_with_keys_and_refuses_public_binds(
     config = trust_config(tmp_path / "c.yaml", double)
     proc = cli(tmp_path / "q.db", "serve", "--config", str(config), "--host", "0.0.0.0")
     assert proc.returncode == 2 and "QUORUM_AUTH=off" in proc.stderr
+
+
+def test_the_first_key_closes_a_running_open_service(tmp_path: Path, double: JudgeDouble) -> None:
+    """Open mode is decided per request: no restart is needed for keys to be required."""
+    from api.store.migrate import upgrade
+    from tests.conftest import ServerThread
+
+    db = tmp_path / "q.db"
+    upgrade(f"sqlite:///{db}")
+    settings = Settings(
+        database_url=f"sqlite:///{db}", config=trust_config(tmp_path / "q.yaml", double)
+    )
+    with ServerThread(create_app(settings), db) as server:
+        trust = Trust(server.url, {}, db)
+        assert trust.call(None, "GET", "/v1/panels").status_code == 200
+        trust.keys.update(make_keys(db, {"first": ("first", ["evaluate"], None, None)}))
+        assert trust.call(None, "GET", "/v1/panels").status_code == 401
+        assert trust.call("first", "GET", "/v1/panels").status_code == 200
