@@ -174,11 +174,13 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.jury = jury_models
         app.state.metrics = metrics
         app.state.calibration = calibration
-        app.state.auth = Authenticator(sessions, settings.rate_limit_per_min)
+        app.state.auth = Authenticator(sessions, settings.rate_limit_per_min, settings.auth)
         if await app.state.auth.is_open():
             log.warning(
-                "no API key exists: the API is OPEN to anyone who can reach it "
-                "(create one with `quorum keys create`)"
+                "the API is OPEN to anyone who can reach it (%s)",
+                "QUORUM_AUTH=off"
+                if settings.auth == "off"
+                else "no API key yet: create one with `quorum keys create`",
             )
         app.state.reviews = ReviewService(
             config,

@@ -1,10 +1,15 @@
 """API keys: `Authorization: Bearer <key>`, scopes, panel restrictions, rate limits.
 
 Keys look like `qk_<prefix>_<secret>`; only the SHA-256 of the whole key is stored (the
-keys are 190-bit random tokens, so a fast hash is enough: nothing to brute-force). With
-no active key in the database the service is open, which `quorum serve` allows only on a
-loopback address. Missing or unknown key: 401; a key without the scope or the panel: 403;
-over the key's rate: 429 with Retry-After.
+keys are 190-bit random tokens, so a fast hash is enough: nothing to brute-force).
+
+Open mode is decided on every request: the API is open while no key has ever been
+created (revoked keys count, so revoking the last key never reopens it), or when
+`QUORUM_AUTH=off` says so; `quorum serve` allows either only on a loopback address.
+`QUORUM_AUTH=on` requires keys even before the first one exists. Missing or unknown key:
+401; a key without the scope, or naming a panel it may not use: 403; over the key's
+rate: 429 with Retry-After. A key is a principal: its name is the reviewer it records,
+its tenant the data it reads and writes (docs/security.md).
 """
 
 from __future__ import annotations
@@ -20,14 +25,14 @@ from typing import Literal
 
 from fastapi import Request
 
-from api.errors import Forbidden, RateLimited, Unauthorized
+from api.errors import Forbidden, InvalidInput, RateLimited, Unauthorized
 from api.store.engine import SessionFactory
 from api.store.keys import KeyRepository
+from api.store.reach import Reach
 
 Scope = Literal["evaluate", "review", "admin"]
 SCOPES: tuple[Scope, ...] = ("evaluate", "review", "admin")
-OPEN_CHECK_S = 5.0
-"""How long the "are there any keys?" answer is cached."""
+AuthMode = Literal["auto", "on", "off"]
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,51 @@ class Principal:
 
     key_id: str | None
     name: str
+    """The key's name: the reviewer its decisions are recorded as."""
     scopes: frozenset[str]
     panels: frozenset[str] | None
     rate_limit_per_min: int | None
+    tenant: str | None = None
+    """Whose evaluations and reviews the key reads and writes; None: every tenant's
+    (admin keys created with `--tenant '*'`, and open mode)."""
+
+    @property
+    def open(self) -> bool:
+        """The service is open: no key, anyone is anyone."""
+        return self.key_id is None
+
+    @property
+    def admin(self) -> bool:
+        """An admin key (open mode is not one: nobody is known there)."""
+        return self.key_id is not None and "admin" in self.scopes
+
+    @property
+    def reach(self) -> Reach:
+        """The tenant and panels this caller may see."""
+        return Reach(self.tenant, self.panels)
+
+    @property
+    def reviews_blind(self) -> bool:
+        """A reviewer (not an admin): reads evaluations blind until they decided them."""
+        return self.key_id is not None and "review" in self.scopes and not self.admin
 
     def may_use(self, panel: str) -> bool:
         return self.panels is None or panel in self.panels
+
+    def sees(self, tenant: str | None) -> bool:
+        """May this caller see a row of `tenant` (None: a row of no tenant)?"""
+        return self.tenant is None or tenant == self.tenant
+
+    def reviewer(self, asserted: str | None) -> str:
+        """The reviewer a review call is recorded as: the key's name. A `reviewer` sent in
+        the body must be that name (403 otherwise); in open mode it is required and used."""
+        if self.open:
+            if not asserted:
+                raise InvalidInput("name a 'reviewer': the API is open, so no key says who you are")
+            return asserted
+        if asserted is not None and asserted != self.name:
+            raise Forbidden(f"this key reviews as {self.name!r}: omit 'reviewer' or send that name")
+        return self.name
 
 
 OPEN = Principal(None, "open", frozenset(SCOPES), None, None)
@@ -70,21 +114,26 @@ class RateLimiter:
 class Authenticator:
     """Resolves the caller of a request against the keys in the database."""
 
-    def __init__(self, sessions: SessionFactory, default_rate_per_min: int) -> None:
+    def __init__(
+        self, sessions: SessionFactory, default_rate_per_min: int, mode: AuthMode = "auto"
+    ) -> None:
         self.sessions = sessions
         self.default_rate = default_rate_per_min
+        self.mode = mode
         self.limiter = RateLimiter()
-        self._open_until = 0.0
-        self._open = True
+        self._closed = mode == "on"
 
     async def is_open(self) -> bool:
-        """True while no active key exists (cached for OPEN_CHECK_S)."""
-        if time.monotonic() < self._open_until:
-            return self._open
+        """Asked on every request. `auto`: open until a key has been created, checked in the
+        database while open; once closed, closed for good (no revocation or deletion
+        reopens it in this process)."""
+        if self.mode == "off":
+            return True
+        if self._closed:
+            return False
         async with self.sessions() as session:
-            self._open = not await KeyRepository(session).any_active()
-        self._open_until = time.monotonic() + OPEN_CHECK_S
-        return self._open
+            self._closed = await KeyRepository(session).any_created()
+        return not self._closed
 
     async def principal(self, authorization: str | None) -> Principal:
         if await self.is_open():
@@ -107,6 +156,7 @@ class Authenticator:
             frozenset(row.scopes),
             frozenset(row.panels) if row.panels is not None else None,
             row.rate_limit_per_min,
+            row.tenant,
         )
 
     async def authorise(self, request: Request, scope: Scope) -> Principal:

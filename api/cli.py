@@ -99,12 +99,16 @@ def cmd_keys(args: argparse.Namespace) -> int:
         scopes = [s for s in args.scopes.split(",") if s]
         try:
             key, row = _run(
-                lambda s: keys.create_key(s, args.name, scopes, panels, args.rate_limit), settings
+                lambda s: keys.create_key(
+                    s, args.name, scopes, panels, args.rate_limit, tenant=args.tenant
+                ),
+                settings,
             )
         except ValueError as exc:
             print(f"quorum: {exc}", file=sys.stderr)
             return 2
-        print(f"created key {row.id} ({row.name}; scopes {', '.join(row.scopes)})")
+        tenant = row.tenant if row.tenant is not None else "* (every tenant)"
+        print(f"created key {row.id} ({row.name}; scopes {', '.join(row.scopes)}; tenant {tenant})")
         print(f"  {key}")
         print(f"webhook signing secret: {row.webhook_secret}")
         print("Store them now: the key is not shown again.")
@@ -114,12 +118,15 @@ def cmd_keys(args: argparse.Namespace) -> int:
         for r in rows:
             state = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
             allowed = ",".join(r.panels) if r.panels is not None else "*"
+            tenant = r.tenant if r.tenant is not None else "*"
             print(
                 f"{r.id}  qk_{r.prefix}_…  {r.name:<20} {','.join(r.scopes):<24} "
-                f"panels={allowed}  {state}"
+                f"panels={allowed}  tenant={tenant}  {state}"
             )
         if not rows:
             print("no keys: the API is open on loopback and refuses other addresses")
+        elif all(r.revoked_at for r in rows):
+            print("every key is revoked: the API refuses every request until a key is created")
         return 0
     revoked = _run(lambda s: keys.revoke_key(s, args.key_id), settings)
     if not revoked:
@@ -232,8 +239,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.auto_migrate:
         upgrade(settings.database_url)
         os.environ["QUORUM_AUTO_MIGRATE"] = "false"  # done once here, not per worker
-    active = [k for k in _run(keys.list_keys, settings) if k.revoked_at is None]
-    if not active and not _is_loopback(args.host):
+    if settings.auth == "off" and not _is_loopback(args.host):
+        print(
+            f"quorum: refusing to serve on {args.host} with QUORUM_AUTH=off: anyone could use "
+            "it. Bind to 127.0.0.1, or unset QUORUM_AUTH and use API keys.",
+            file=sys.stderr,
+        )
+        return 2
+    created = _run(keys.list_keys, settings)
+    if settings.auth == "auto" and not created and not _is_loopback(args.host):
         print(
             f"quorum: refusing to serve on {args.host} with no API key: anyone could use it. "
             "Create one with `quorum keys create --name NAME --scopes evaluate,review,admin`, "
@@ -288,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--panels", help="comma-separated panels the key may use (default: all)")
     create.add_argument("--rate-limit", type=int, help="requests per minute for this key")
+    create.add_argument(
+        "--tenant",
+        help="whose data the key reads and writes (default: a tenant of its own, named by the "
+        "key's id; several keys may share one); '*' (admin keys only): every tenant's",
+    )
     keys_sub.add_parser("list", help="list keys (never their secrets)")
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
@@ -102,17 +103,22 @@ class QuorumConfig(BaseModel):
     def panel_judges(self, panel: PanelConfig) -> tuple[JudgeConfig, ...]:
         return tuple(self.judges[name] for name in panel.judges)
 
-    def panel(self, name: str) -> PanelConfig:
-        """The panel named `name`; `NotFound` (404) naming the configured ones otherwise."""
+    def panel(self, name: str, only: Collection[str] | None = None) -> PanelConfig:
+        """The panel named `name`; `NotFound` (404) naming the configured ones otherwise.
+        `only` (a key's panels): any other panel is not found either, and only those
+        are named."""
         panel = self.panels.get(name)
-        if panel is None:
-            known = ", ".join(sorted(self.panels)) or "none"
+        if panel is None or (only is not None and name not in only):
+            names = self.panels if only is None else set(self.panels) & set(only)
+            known = ", ".join(sorted(names)) or "none"
             raise NotFound(f"no panel named {name!r} (configured: {known})")
         return panel
 
-    def panel_rubric(self, name: str) -> tuple[PanelConfig, Rubric]:
+    def panel_rubric(
+        self, name: str, only: Collection[str] | None = None
+    ) -> tuple[PanelConfig, Rubric]:
         """The panel named `name` and its rubric (see `panel`)."""
-        panel = self.panel(name)
+        panel = self.panel(name, only)
         return panel, self.rubrics[panel.rubric]
 
 

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     `max_concurrent_evaluations`."""
     batch_max_items: int = Field(default=100, ge=1, le=10_000)
     """Items per batch request; more is 413."""
+    auth: Literal["auto", "on", "off"] = "auto"
+    """API keys: `auto` requires them once any key has been created (revoked ones count);
+    `on` always; `off` never (open mode, which `quorum serve` refuses on non-loopback
+    addresses)."""
     webhook_secret: str | None = None
     """Signs webhook deliveries of requests made without an API key (open mode)."""
     vote_cache: Literal["off", "database", "redis"] = "off"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.auth import requires
+from api.auth import Principal, requires
 from api.deps import Config, Jury, Stats
 from api.schemas import AgreementReport, EstimatePublic, JudgeStatsPublic, RubricRef
 from routing import Aggregation, AgreementEstimate
 
-router = APIRouter(prefix="/v1", tags=["agreement"], dependencies=[Depends(requires("admin"))])
+router = APIRouter(prefix="/v1", tags=["agreement"])
+Admin = Annotated[Principal, Depends(requires("admin"))]
 
 
 def _estimate(e: AgreementEstimate | None) -> EstimatePublic | None:
@@ -33,10 +35,13 @@ async def panel_agreement(
     stats: Stats,
     config: Config,
     jury: Jury,
+    caller: Admin,
     window: str = Query("7d", description="How far back: 30m, 24h, 7d..."),
 ) -> AgreementReport:
     """Fleiss' kappa, Krippendorff's alpha, judge-by-judge Cohen's kappa, each judge's
-    kappa against human verdicts and its unscored and error rates, over the window."""
+    kappa against human verdicts and its unscored and error rates, over the window.
+    A panel the key may not use is 404. The figures span every tenant's items."""
+    config.panel(name, caller.panels)
     window_stats = await stats.agreement(name, window)
     panel, rubric, report = window_stats.panel, window_stats.rubric, window_stats.agreement
     since = window_stats.since

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
-from api.auth import requires
+from api.auth import Principal, requires
 from api.deps import Config, Sessions
-from api.errors import InvalidInput
+from api.errors import Forbidden, InvalidInput
 from api.services.audit import export_lines
 
 
@@ -26,20 +26,25 @@ def _iso_only(value: Any) -> Any:
 
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(requires("admin"))])
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+Admin = Annotated[Principal, Depends(requires("admin"))]
 
 
 @router.get("/export", response_class=StreamingResponse)
 async def export(
     config: Config,
     sessions: Sessions,
+    caller: Admin,
     since: IsoDatetime | None = None,
     until: IsoDatetime | None = None,
     panel: str | None = None,
 ) -> StreamingResponse:
     """Every evaluation created in [since, until) as JSONL: rubric id and version, each
     judge call's model, params, raw output, parsed vote and prompt hash, the verdict,
-    routing reasons and human decisions. Defaults: the last 24 hours."""
+    routing reasons and human decisions. Defaults: the last 24 hours. Only the key's
+    tenant and panels are exported (a key of every tenant also gets rows of no tenant)."""
+    if panel is not None and not caller.may_use(panel):
+        raise Forbidden(f"this key may not use panel {panel!r}")
     try:
         until = (until or datetime.now(UTC)).astimezone(UTC)
         since = (since or until - timedelta(days=1)).astimezone(UTC)
@@ -48,5 +53,6 @@ async def export(
     if since >= until:
         raise InvalidInput("since must be before until")
     return StreamingResponse(
-        export_lines(sessions, config, since, until, panel), media_type="application/x-ndjson"
+        export_lines(sessions, config, since, until, panel, reach=caller.reach),
+        media_type="application/x-ndjson",
     )

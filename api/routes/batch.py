@@ -67,7 +67,12 @@ async def create_batch(
             if not caller.may_use(item.panel):
                 raise Forbidden(f"this key may not use panel {item.panel!r}")
             evaluation = await service.submit(
-                kind, item, wait=not background, api_key_id=caller.key_id, ticket=ticket
+                kind,
+                item,
+                wait=not background,
+                api_key_id=caller.key_id,
+                ticket=ticket,
+                tenant=caller.tenant,
             )
         except QuorumError as exc:
             return BatchResult(index=index, status=exc.status, problem=problems.of(exc))

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from api.auth import requires
+from api.auth import Principal, requires
+from api.deps import Config
 from api.schemas import CalibrationPublic, CalibrationRequest, Page
 from api.services.calibration import CalibrationService
 
-router = APIRouter(
-    prefix="/v1/panels", tags=["calibration"], dependencies=[Depends(requires("admin"))]
-)
+router = APIRouter(prefix="/v1/panels", tags=["calibration"])
+Admin = Annotated[Principal, Depends(requires("admin"))]
 
 
 async def _service(request: Request) -> CalibrationService:
@@ -24,18 +24,22 @@ Calibrations = Annotated[CalibrationService, Depends(_service)]
 
 @router.post("/{name}/calibration", response_model=CalibrationPublic)
 async def calibrate_panel(
-    name: str, body: CalibrationRequest, service: Calibrations
+    name: str, body: CalibrationRequest, service: Calibrations, config: Config, caller: Admin
 ) -> CalibrationPublic:
     """Choose the confidence threshold from human verdicts (fixed-sequence testing) so that
     auto-decided items agree with humans at rate >= 1 - alpha with probability >= 1 - delta;
-    store it, and put it in force when `apply`."""
+    store it, and put it in force when `apply`. A panel the key may not use is 404."""
+    config.panel(name, caller.panels)
     row = await service.run(name, body.alpha, body.delta, body.apply)
     return CalibrationPublic.model_validate(row, from_attributes=True)
 
 
 @router.get("/{name}/calibration", response_model=Page[CalibrationPublic])
-async def calibration_history(name: str, service: Calibrations) -> Page[CalibrationPublic]:
+async def calibration_history(
+    name: str, service: Calibrations, config: Config, caller: Admin
+) -> Page[CalibrationPublic]:
     """Every calibration of the panel, newest first; the newest applied one is in force."""
+    config.panel(name, caller.panels)
     rows = await service.history(name)
     data = [CalibrationPublic.model_validate(r, from_attributes=True) for r in rows]
     return Page(data=data, count=len(data))

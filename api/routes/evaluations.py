@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 
 from api.auth import Principal, requires
-from api.deps import Service
+from api.deps import Reviews, Service
 from api.errors import Forbidden
 from api.routes.batch import wants_async
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
@@ -50,9 +50,11 @@ async def create_evaluation(
     check_panel(caller, body.panel)
     if wants_async(prefer):
         return _accepted(
-            await service.submit("evaluation", body, wait=False, api_key_id=caller.key_id)
+            await service.submit(
+                "evaluation", body, wait=False, api_key_id=caller.key_id, tenant=caller.tenant
+            )
         )
-    return await service.submit("evaluation", body, api_key_id=caller.key_id)
+    return await service.submit("evaluation", body, api_key_id=caller.key_id, tenant=caller.tenant)
 
 
 @router.post("/comparisons", response_model=EvaluationPublic, responses=ASYNC)
@@ -66,14 +68,19 @@ async def create_comparison(
     check_panel(caller, body.panel)
     if wants_async(prefer):
         return _accepted(
-            await service.submit("comparison", body, wait=False, api_key_id=caller.key_id)
+            await service.submit(
+                "comparison", body, wait=False, api_key_id=caller.key_id, tenant=caller.tenant
+            )
         )
-    return await service.submit("comparison", body, api_key_id=caller.key_id)
+    return await service.submit("comparison", body, api_key_id=caller.key_id, tenant=caller.tenant)
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationPublic)
-async def get_evaluation(evaluation_id: str, service: Service, caller: Caller) -> EvaluationPublic:
-    """One evaluation with its votes, verdict, routing and any human verdict."""
-    evaluation = await service.get(evaluation_id)
-    check_panel(caller, evaluation.panel)
-    return evaluation
+async def get_evaluation(
+    evaluation_id: str, service: Service, reviews: Reviews, caller: Caller
+) -> EvaluationPublic:
+    """One evaluation with its votes, verdict, routing and any human verdict. Another
+    tenant's evaluation, or one on a panel the key may not use, is 404. A key that also
+    reviews (and is not an admin) reads an item awaiting its blind review blind."""
+    evaluation = await service.get(evaluation_id, caller.reach)
+    return await reviews.shield(evaluation, caller)

@@ -1,4 +1,8 @@
-"""The review queue over REST."""
+"""The review queue over REST.
+
+The reviewer is the caller's key (`reviewer` in a body or query, if sent, must be the
+key's name); in open mode it is the name sent. What each caller sees, blind review
+included, is decided by `api.services.blind`."""
 
 from __future__ import annotations
 
@@ -13,13 +17,15 @@ from api.schemas import ClaimRequest, Page, ReleaseRequest, ReviewItemPublic, Ve
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 Caller = Annotated[Principal, Depends(requires("review"))]
+AS = Query(
+    description="Read as this reviewer: with a key, omit it or send the key's name; in open "
+    "mode, the name whose decisions unblind the items"
+)
 
 
 def _panel_allowed(caller: Principal, panel: str | None) -> None:
     if panel is not None and not caller.may_use(panel):
         raise Forbidden(f"this key may not use panel {panel!r}")
-    if panel is None and caller.panels is not None and len(caller.panels) != 1:
-        raise Forbidden("this key is limited to some panels: name one")
 
 
 @router.get("", response_model=Page[ReviewItemPublic])
@@ -28,14 +34,14 @@ async def list_reviews(
     caller: Caller,
     status: Annotated[str | None, Query(description="pending, claimed or decided")] = None,
     panel: str | None = None,
+    reviewer: Annotated[str | None, AS] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[ReviewItemPublic]:
-    """Review items, most uncertain first."""
-    if panel is None and caller.panels is not None and len(caller.panels) == 1:
-        panel = next(iter(caller.panels))
+    """Review items of the key's tenant and panels, most uncertain first; blind where the
+    reader has not decided them."""
     _panel_allowed(caller, panel)
-    items, total = await reviews.list(status, panel, limit, offset)
+    items, total = await reviews.list(caller, reviewer, status, panel, limit, offset)
     return Page(data=items, count=total)
 
 
@@ -47,12 +53,10 @@ async def list_reviews(
 async def claim(
     body: ClaimRequest, reviews: Reviews, caller: Caller
 ) -> ReviewItemPublic | Response:
-    """The next item (highest uncertainty first, then oldest) under a lease, or 204."""
-    panel = body.panel
-    if panel is None and caller.panels is not None and len(caller.panels) == 1:
-        panel = next(iter(caller.panels))
-    _panel_allowed(caller, panel)
-    item = await reviews.claim(body.reviewer, panel)
+    """The next item (highest uncertainty first, then oldest) of the key's tenant and
+    panels that the caller has not decided, under a lease, or 204."""
+    _panel_allowed(caller, body.panel)
+    item = await reviews.claim(caller, body.reviewer, body.panel)
     if item is None:
         return Response(status_code=204)
     return item
@@ -60,26 +64,24 @@ async def claim(
 
 @router.get("/{item_id}", response_model=ReviewItemPublic)
 async def get_review(
-    item_id: str, reviews: Reviews, caller: Caller, reviewer: str | None = None
+    item_id: str, reviews: Reviews, caller: Caller, reviewer: Annotated[str | None, AS] = None
 ) -> ReviewItemPublic:
-    item = await reviews.get(item_id, reviewer)
-    _panel_allowed(caller, item.panel)
-    return item
+    """One item; another tenant's, or one on a panel the key may not use, is 404."""
+    return await reviews.get(item_id, caller, reviewer)
 
 
 @router.post("/{item_id}/verdict", response_model=ReviewItemPublic)
 async def verdict(
     item_id: str, body: VerdictRequest, reviews: Reviews, caller: Caller
 ) -> ReviewItemPublic:
-    """Decide a claimed item; the value must be on the rubric's scale."""
-    _panel_allowed(caller, (await reviews.get(item_id)).panel)
-    return await reviews.decide(item_id, body.reviewer, body.value, body.comment)
+    """Decide an item the caller holds (an admin: anyone's claim, recorded `as_admin`);
+    the value must be on the rubric's scale."""
+    return await reviews.decide(item_id, caller, body.reviewer, body.value, body.comment)
 
 
 @router.post("/{item_id}/release", response_model=ReviewItemPublic)
 async def release(
     item_id: str, body: ReleaseRequest, reviews: Reviews, caller: Caller
 ) -> ReviewItemPublic:
-    """Give a claim back to the queue."""
-    _panel_allowed(caller, (await reviews.get(item_id)).panel)
-    return await reviews.release(item_id, body.reviewer)
+    """Give the caller's claim back to the queue (an admin: anyone's)."""
+    return await reviews.release(item_id, caller, body.reviewer)

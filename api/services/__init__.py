@@ -7,7 +7,8 @@ commit). The modules, in the order a request meets them:
 - `records`: the rows built from a request and a verdict (pure).
 - `evaluator`: accept, persist, judge, conclude (`EvaluationService`), with `leases`.
 - `present`: stored rows as API answers.
-- `reviews` and `consensus`: the human review queue and its agreement rule.
+- `reviews`, `consensus` and `blind`: the human review queue, its agreement rule, and
+  what a reviewer may see before deciding.
 - `stats` (read-only window statistics), `reliability` (the weights in force),
   `calibration`, `gauges`, `webhooks`, `audit`, `keys`.
 """
@@ -15,6 +16,7 @@ commit). The modules, in the order a request meets them:
 __all__ = [
     "admission",
     "audit",
+    "blind",
     "calibration",
     "consensus",
     "evaluator",

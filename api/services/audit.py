@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from api.config import QuorumConfig
+from api.store import EVERYTHING, Reach
 from api.store.audit import AuditRepository
 from api.store.engine import SessionFactory
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow, utcnow
@@ -126,13 +127,16 @@ async def export_lines(
     since: datetime,
     until: datetime,
     panel: str | None = None,
+    *,
+    reach: Reach = EVERYTHING,
 ) -> AsyncIterator[str]:
-    """JSONL lines for evaluations created in [since, until), oldest first, in batches."""
+    """JSONL lines for evaluations created in [since, until) that `reach` (the caller's
+    tenant and panels) sees, oldest first, in batches."""
     after: tuple[datetime, str] | None = None
     while True:
         async with sessions() as session:
             repo = AuditRepository(session)
-            rows = await repo.evaluations(since, until, panel, after, BATCH)
+            rows = await repo.evaluations(since, until, panel, after, BATCH, reach)
             if not rows:
                 return
             ids = [r.id for r in rows]

@@ -27,7 +27,7 @@ from api.services.admission import Admission, Ticket
 from api.services.leases import Leases
 from api.services.records import Kind
 from api.services.webhooks import WebhookSender, delivery
-from api.store import IntegrityError, SessionFactory
+from api.store import EVERYTHING, IntegrityError, Reach, SessionFactory
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, utcnow
 from judges import PanelRunner, Vote
@@ -100,12 +100,15 @@ class EvaluationService:
         wait: bool = True,
         api_key_id: str | None = None,
         ticket: Ticket | None = None,
+        tenant: str | None = None,
     ) -> EvaluationPublic:
         """Judge one request, or return the stored evaluation for a repeated idempotency key.
         With `wait=False` the evaluation is returned as soon as it is stored (`pending`) and
         judged in the background; a restart resumes it (its lease runs out). Raises
         `Overloaded` when this process holds all it may, unless the caller already made
-        room with `admit` and passes its `ticket` (as a batch does for all its items)."""
+        room with `admit` and passes its `ticket` (as a batch does for all its items).
+        The evaluation belongs to `tenant` (the key's); its idempotency key is looked up
+        among that tenant's only."""
         nul = request.nul_at()
         if nul is not None:
             raise InvalidInput(f"{nul} holds a NUL (U+0000) character, which is not allowed")
@@ -121,7 +124,7 @@ class EvaluationService:
         digest = records.request_digest(kind, request)
         key = request.idempotency_key
         if key is not None:
-            existing = await self._replay(key, digest)
+            existing = await self._replay(key, digest, tenant)
             if existing is not None:
                 return existing
         own = ticket is None
@@ -137,6 +140,7 @@ class EvaluationService:
                 digest,
                 api_key_id,
                 lease_until=self.leases.until(panel),
+                tenant=tenant,
             )
             try:
                 async with self.sessions() as session:
@@ -145,7 +149,7 @@ class EvaluationService:
             except IntegrityError:
                 if key is None:
                     raise
-                existing = await self._replay(key, digest)  # a concurrent twin won the race
+                existing = await self._replay(key, digest, tenant)  # a concurrent twin won
                 if existing is None:
                     raise
                 return existing
@@ -185,11 +189,15 @@ class EvaluationService:
         task.add_done_callback(release)
         return task
 
-    async def get(self, evaluation_id: str) -> EvaluationPublic:
-        stored = await self._stored(evaluation_id)
-        if stored is None:
-            raise NotFound(f"no evaluation with id {evaluation_id!r}")
-        return stored
+    async def get(self, evaluation_id: str, reach: Reach = EVERYTHING) -> EvaluationPublic:
+        """The evaluation, if `reach` (the caller's tenant and panels) sees it: another
+        tenant's or panel's id is not found, as an unknown id is."""
+        async with self.sessions() as session:
+            repo = EvaluationRepository(session)
+            row = await repo.get(evaluation_id)
+            if row is None or not reach.sees(row.tenant, row.panel):
+                raise NotFound(f"no evaluation with id {evaluation_id!r}")
+            return await self._present(repo, row)
 
     @staticmethod
     async def _present(repo: EvaluationRepository, row: EvaluationRow) -> EvaluationPublic:
@@ -197,10 +205,10 @@ class EvaluationService:
         votes = [present.vote(v) for v in await repo.votes(row.id)]
         return present.evaluation(row, votes, await repo.review_item(row.id))
 
-    async def _replay(self, key: str, digest: str) -> EvaluationPublic | None:
+    async def _replay(self, key: str, digest: str, tenant: str | None) -> EvaluationPublic | None:
         async with self.sessions() as session:
             repo = EvaluationRepository(session)
-            row = await repo.by_idempotency_key(key)
+            row = await repo.by_idempotency_key(key, tenant)
             if row is None:
                 return None
             if row.request_sha256 != digest:

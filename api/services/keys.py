@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 
@@ -10,6 +11,9 @@ from api.auth import SCOPES
 from api.store.engine import SessionFactory
 from api.store.keys import KeyRepository
 from api.store.tables import ApiKeyRow, utcnow
+
+EVERY_TENANT = "*"
+TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def new_key() -> tuple[str, str, str]:
@@ -25,18 +29,30 @@ async def create_key(
     scopes: list[str],
     panels: list[str] | None,
     rate_limit_per_min: int | None,
+    *,
+    tenant: str | None = None,
 ) -> tuple[str, ApiKeyRow]:
-    """Store a new key; returns the key (shown once) and its row."""
+    """Store a new key; returns the key (shown once) and its row. `tenant`: None gives the
+    key a tenant of its own (its id); EVERY_TENANT (admin keys only) lets it see every
+    tenant's data."""
     bad = sorted(set(scopes) - set(SCOPES))
     if bad or not scopes:
         raise ValueError(
             f"scopes must be among {', '.join(SCOPES)}; got {', '.join(bad) or 'none'}"
         )
+    if not name.strip() or len(name) > 128:
+        raise ValueError("a key's name (the reviewer it records) must be 1 to 128 characters")
+    if tenant == EVERY_TENANT and "admin" not in scopes:
+        raise ValueError("only admin keys may see every tenant (--tenant '*')")
+    if tenant is not None and tenant != EVERY_TENANT and not TENANT.fullmatch(tenant):
+        raise ValueError("a tenant is 1 to 64 letters, digits, '.', '_' or '-'")
+    key_id = uuid.uuid4().hex
     key, prefix, digest = new_key()
     webhook_secret = "whsec_" + secrets.token_urlsafe(24)
     row = ApiKeyRow(
-        id=uuid.uuid4().hex,
+        id=key_id,
         name=name,
+        tenant=None if tenant == EVERY_TENANT else (tenant or key_id),
         prefix=prefix,
         sha256=digest,
         scopes=sorted(set(scopes)),

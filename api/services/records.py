@@ -40,6 +40,7 @@ def new_evaluation(
     digest: str,
     api_key_id: str | None,
     lease_until: datetime,
+    tenant: str | None = None,
 ) -> EvaluationRow:
     """A new `pending` evaluation holding its lease."""
     now = utcnow()
@@ -58,6 +59,8 @@ def new_evaluation(
         request_sha256=digest,
         webhook_url=request.webhook_url,
         api_key_id=api_key_id,
+        tenant=tenant,
+        idempotency_tenant=tenant or "",
         audit_draw=audit_draw(evaluation_id),
         runs=1,
         lease_until=lease_until,
@@ -115,6 +118,7 @@ def review_item(
         id=uuid.uuid4().hex,
         evaluation_id=row.id,
         panel=row.panel,
+        tenant=row.tenant,
         status="pending",
         required_reviews=panel.reviewers,
         uncertainty=round(1 - verdict.confidence, 12),

@@ -4,37 +4,40 @@ The queries, and why claiming is safe under concurrency, are in `api.store.revie
 When an item has all its reviews and they agree (or an adjudicator decided:
 `api.services.consensus`), the human value becomes the evaluation's final verdict
 (`source: human`).
+
+Every call names its caller (`api.auth.Principal`): the reviewer recorded is the key's
+name, one principal counts once towards `reviewers: k`, only the claimant (or an admin,
+recorded as such) decides or releases a claim, items of another tenant or panel are not
+found, and what the caller sees is `api.services.blind.view`.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
+from api.auth import Principal
 from api.config import QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
 from api.metrics import Metrics
-from api.schemas import ReviewDecisionPublic, ReviewItemPublic
-from api.services import present
+from api.schemas import EvaluationPublic, ReviewItemPublic
+from api.services import blind, present
+from api.services.blind import Reader
 from api.services.consensus import consensus
 from api.services.webhooks import WebhookSender, delivery
-from api.store import AsyncSession, IntegrityError, SessionFactory
+from api.store import AsyncSession, IntegrityError, Reach, SessionFactory
 from api.store.evaluations import EvaluationRepository
 from api.store.reviews import ReviewRepository
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
 from rubrics import Rubric, coerce
 
+log = logging.getLogger("quorum.reviews")
+
 CLAIM_ATTEMPTS = 5
 STATUSES = ("pending", "claimed", "decided")
 DEFAULT_LEASE_S = 900.0
 """A claim's lease on an item of a panel that is no longer configured."""
-
-
-def _state(row: ReviewItemRow) -> str:
-    """Why a decision on `row` cannot consume a claim, for the 409."""
-    if row.status == "decided":
-        return "already decided"
-    return f"claimed by {row.claimed_by!r}" if row.status == "claimed" else "not claimed"
 
 
 def _finalise(
@@ -72,64 +75,120 @@ class ReviewService:
         return ReviewRepository(session, postgres=self.postgres)
 
     async def list(
-        self, status: str | None, panel: str | None, limit: int, offset: int
+        self,
+        who: Principal,
+        reviewer: str | None,
+        status: str | None,
+        panel: str | None,
+        limit: int,
+        offset: int,
     ) -> tuple[list[ReviewItemPublic], int]:
+        """Items the caller may see, each as `reader` sees it (blind where undecided)."""
         if status is not None and status not in STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+        by = blind.reader(who, reviewer)
         async with self.sessions() as session:
-            rows, total = await self._repo(session).page(status, panel, limit, offset)
-            items = [await self._public(session, row, reviewer=None) for row in rows]
+            rows, total = await self._repo(session).page(status, panel, who.reach, limit, offset)
+            items = [await self._public(session, row, by) for row in rows]
         return items, total
 
-    async def get(self, item_id: str, reviewer: str | None = None) -> ReviewItemPublic:
+    async def get(
+        self, item_id: str, who: Principal, reviewer: str | None = None
+    ) -> ReviewItemPublic:
+        by = blind.reader(who, reviewer)
         async with self.sessions() as session:
-            row = await self._item(session, item_id)
-            return await self._public(session, row, reviewer)
+            row = await self._item(session, item_id, who.reach)
+            return await self._public(session, row, by)
+
+    async def shield(self, evaluation: EvaluationPublic, who: Principal) -> EvaluationPublic:
+        """`evaluation` as a reviewer reads it through the evaluations API: blind (as in a
+        blind view of its review item) while it awaits a review on a blind panel that
+        `who` has not decided."""
+        panel = self.config.panels.get(evaluation.panel)
+        if evaluation.review_id is None or not who.reviews_blind:
+            return evaluation
+        if panel is not None and not panel.blind_review:
+            return evaluation
+        async with self.sessions() as session:
+            repo = ReviewRepository(session)
+            row = await repo.get(evaluation.review_id)
+            decisions = await repo.decisions(evaluation.review_id)
+        if row is None or row.status == "decided" or any(d.reviewer == who.name for d in decisions):
+            return evaluation
+        return evaluation.model_copy(update=blind.BLINDED)
 
     @staticmethod
-    async def _item(session: AsyncSession, item_id: str) -> ReviewItemRow:
+    async def _item(session: AsyncSession, item_id: str, reach: Reach) -> ReviewItemRow:
+        """The item, if `reach` sees it: another tenant's or panel's is not found."""
         row = await ReviewRepository(session).get(item_id)
-        if row is None:
+        if row is None or not reach.sees(row.tenant, row.panel):
             raise NotFound(f"no review item with id {item_id!r}")
         return row
 
-    async def claim(self, reviewer: str, panel: str | None) -> ReviewItemPublic | None:
-        """The most uncertain (then oldest) claimable item, under a lease; None if none."""
+    async def claim(
+        self, who: Principal, reviewer: str | None, panel: str | None
+    ) -> ReviewItemPublic | None:
+        """The most uncertain (then oldest) claimable item the caller may see and has not
+        decided, under a lease; None if none."""
+        by = blind.actor(who, reviewer)
         if panel is not None:
             self.config.panel(panel)
         for _ in range(CLAIM_ATTEMPTS):
             now = utcnow()
             async with self.sessions() as session:
                 repo = self._repo(session)
-                found = await repo.candidate(reviewer, panel, now)
+                found = await repo.candidate(by.name, panel, who.reach, now)
                 if found is None:
                     return None
                 item_id, item_panel = found
                 configured = self.config.panels.get(item_panel)
                 lease_s = configured.review_lease_s if configured else DEFAULT_LEASE_S
-                claimed = await repo.claim(item_id, reviewer, now, lease_s)
+                claimed = await repo.claim(item_id, by.name, now, lease_s)
                 await session.commit()
                 if not claimed:
                     continue  # lost a race for that row; pick again
-                return await self._public(session, await self._item(session, item_id), reviewer)
+                item = await self._item(session, item_id, who.reach)
+                return await self._public(session, item, by)
         return None
 
-    async def release(self, item_id: str, reviewer: str) -> ReviewItemPublic:
+    async def release(self, item_id: str, who: Principal, reviewer: str | None) -> ReviewItemPublic:
+        """Give a claim back: the claimant's own, or (an admin) anyone's."""
+        by = blind.actor(who, reviewer)
         async with self.sessions() as session:
-            released = await self._repo(session).unclaim(item_id, reviewer, utcnow())
+            row = await self._item(session, item_id, who.reach)
+            holder = row.claimed_by
+            anyone = who.admin and holder != by.name
+            released = await self._repo(session).unclaim(
+                item_id, None if anyone else by.name, utcnow()
+            )
             await session.commit()
-            row = await self._item(session, item_id)
+            await session.refresh(row)
             if not released:
-                raise Conflict(f"review item {item_id} is not claimed by {reviewer!r}")
-            return await self._public(session, row, reviewer)
+                raise Conflict(f"review item {item_id} is not claimed by {by.name!r}")
+            if anyone:
+                log.info(
+                    "admin %s (key %s) released %s's claim on %s",
+                    by.name,
+                    who.key_id,
+                    holder,
+                    item_id,
+                )
+            return await self._public(session, row, by)
 
     async def decide(
-        self, item_id: str, reviewer: str, raw_value: Any, comment: str | None
+        self,
+        item_id: str,
+        who: Principal,
+        reviewer: str | None,
+        raw_value: Any,
+        comment: str | None,
     ) -> ReviewItemPublic:
-        """Record a reviewer's verdict; finalise the evaluation when the item is complete."""
+        """Record the caller's verdict on an item they hold (an admin: on anyone's claim,
+        recorded `as_admin`); finalise the evaluation when the item is complete."""
+        by = blind.actor(who, reviewer)
         async with self.sessions() as session:
             repo = self._repo(session)
-            row = await self._item(session, item_id)
+            row = await self._item(session, item_id, who.reach)
             evaluation = await EvaluationRepository(session).get(row.evaluation_id)
             assert evaluation is not None
             rubric = self.config.rubrics.get(evaluation.rubric_id)
@@ -142,12 +201,15 @@ class ReviewService:
                 )
             now = utcnow()
             stage = row.stage
-            if not await repo.unclaim(item_id, reviewer, now):
-                raise Conflict(f"review item {item_id} is {_state(row)}; claim it first")
+            as_admin = who.admin and row.status == "claimed" and row.claimed_by != by.name
+            if not await repo.unclaim(item_id, None if as_admin else by.name, now):
+                raise Conflict(f"review item {item_id} is {blind.state(row, by)}; claim it first")
             decision = ReviewDecisionRow(
                 review_item_id=item_id,
                 evaluation_id=row.evaluation_id,
-                reviewer=reviewer,
+                reviewer=by.name,
+                key_id=who.key_id,
+                as_admin=as_admin,
                 stage=stage,
                 value=value,
                 comment=comment,
@@ -156,7 +218,7 @@ class ReviewService:
             try:
                 await repo.add_decision(decision)
             except IntegrityError as exc:
-                raise Conflict(f"{reviewer!r} already decided item {item_id}") from exc
+                raise Conflict(f"{by.name!r} already decided item {item_id}") from exc
             await session.refresh(row)
             decided = [d.value for d in await repo.decisions(item_id, stage)]
             agreed = consensus(stage, decided, row.required_reviews)
@@ -174,7 +236,7 @@ class ReviewService:
                 self.metrics.reviews_decided.labels(row.panel).inc()
             if hook and self.webhooks:
                 self.webhooks.wake()
-            return await self._public(session, row, reviewer)
+            return await self._public(session, row, by)
 
     @staticmethod
     async def _notify(session: AsyncSession, evaluation: EvaluationRow, row: ReviewItemRow) -> None:
@@ -194,7 +256,7 @@ class ReviewService:
         )
 
     async def _public(
-        self, session: AsyncSession, row: ReviewItemRow, reviewer: str | None
+        self, session: AsyncSession, row: ReviewItemRow, by: Reader
     ) -> ReviewItemPublic:
         evaluations = EvaluationRepository(session)
         evaluation = await evaluations.get(row.evaluation_id)
@@ -202,45 +264,12 @@ class ReviewService:
         votes = await evaluations.votes(row.evaluation_id)
         decisions = await ReviewRepository(session).decisions(row.id)
         panel = self.config.panels.get(row.panel)
-        blind = panel.blind_review if panel else True
-        decided_by_me = reviewer is not None and any(d.reviewer == reviewer for d in decisions)
-        reveal = not blind or row.status == "decided" or decided_by_me or reviewer is None
-        public = present.evaluation(
-            evaluation, [present.vote(v) for v in votes] if reveal else [], row
-        )
-        if not reveal:
-            public = public.model_copy(
-                update={"verdict": None, "confidence": None, "judges": [], "agreement": None}
-            )
         rubric = self.config.rubrics.get(evaluation.rubric_id)
-        # Independent reviews: a reviewer sees other reviewers' decisions only once decided.
-        shown = [d for d in decisions if row.status == "decided" or d.reviewer == reviewer]
-        return ReviewItemPublic(
-            id=row.id,
-            evaluation_id=row.evaluation_id,
-            panel=row.panel,
-            status=row.status,
-            stage=row.stage,
-            uncertainty=row.uncertainty,
-            reasons=row.reasons,
-            required_reviews=row.required_reviews,
-            reviews_done=sum(1 for d in decisions if d.stage == "review"),
-            claimed_by=row.claimed_by,
-            lease_until=row.lease_until,
-            final_value=row.final_value,
-            decided_at=row.decided_at,
-            created_at=row.created_at,
-            blind=not reveal,
-            rubric=present.rubric(rubric) if rubric else None,
-            evaluation=public,
-            decisions=[
-                ReviewDecisionPublic(
-                    reviewer=d.reviewer,
-                    stage=d.stage,
-                    value=d.value,
-                    comment=d.comment,
-                    created_at=d.created_at,
-                )
-                for d in shown
-            ],
+        return blind.view(
+            row,
+            present.evaluation(evaluation, [present.vote(v) for v in votes], row),
+            decisions,
+            present.rubric(rubric) if rubric else None,
+            blind_panel=panel.blind_review if panel else True,
+            by=by,
         )

@@ -17,8 +17,10 @@ from api.store.engine import (
     make_sync_engine,
     ping,
 )
+from api.store.reach import EVERYTHING, Reach
 
 __all__ = [
+    "EVERYTHING",
     "AsyncSession",
     "DBAPIError",
     "DataError",
@@ -26,6 +28,7 @@ __all__ = [
     "IntegrityError",
     "OperationalError",
     "PoolTimeout",
+    "Reach",
     "Session",
     "SessionFactory",
     "is_sqlite",

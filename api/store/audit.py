@@ -10,6 +10,7 @@ from sqlalchemy import delete, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.store.reach import EVERYTHING, Reach
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow
 
 
@@ -26,11 +27,14 @@ class AuditRepository:
         panel: str | None,
         after: tuple[datetime, str] | None,
         limit: int,
+        reach: Reach = EVERYTHING,
     ) -> list[EvaluationRow]:
-        """Evaluations created in [since, until), ordered by (created_at, id), the next
-        `limit` after the key `after` (keyset pagination)."""
+        """Evaluations created in [since, until) that `reach` sees, ordered by
+        (created_at, id), the next `limit` after the key `after` (keyset pagination)."""
         q = select(EvaluationRow).where(
-            col(EvaluationRow.created_at) >= since, col(EvaluationRow.created_at) < until
+            col(EvaluationRow.created_at) >= since,
+            col(EvaluationRow.created_at) < until,
+            *reach.where(EvaluationRow.tenant, EvaluationRow.panel),
         )
         if panel is not None:
             q = q.where(col(EvaluationRow.panel) == panel)

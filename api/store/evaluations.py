@@ -44,9 +44,14 @@ class EvaluationRepository:
     async def get(self, evaluation_id: str) -> EvaluationRow | None:
         return await self.session.get(EvaluationRow, evaluation_id)
 
-    async def by_idempotency_key(self, key: str) -> EvaluationRow | None:
+    async def by_idempotency_key(self, key: str, tenant: str | None) -> EvaluationRow | None:
+        """The evaluation `tenant` stored under `key` (keys are unique per tenant; rows of
+        no tenant share one namespace)."""
         result = await self.session.exec(
-            select(EvaluationRow).where(EvaluationRow.idempotency_key == key)
+            select(EvaluationRow).where(
+                EvaluationRow.idempotency_key == key,
+                EvaluationRow.idempotency_tenant == (tenant or ""),
+            )
         )
         return result.first()
 

@@ -14,12 +14,9 @@ class KeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def any_active(self) -> bool:
-        found = (
-            await self.session.exec(
-                select(ApiKeyRow.id).where(col(ApiKeyRow.revoked_at).is_(None)).limit(1)
-            )
-        ).first()
+    async def any_created(self) -> bool:
+        """Has any key ever been created (revoked ones count)?"""
+        found = (await self.session.exec(select(ApiKeyRow.id).limit(1))).first()
         return found is not None
 
     async def by_prefix(self, prefix: str) -> list[ApiKeyRow]:

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.store.reach import Reach
 from api.store.tables import ReviewDecisionRow, ReviewItemRow
 
 
@@ -38,10 +39,10 @@ class ReviewRepository:
         return await self.session.get(ReviewItemRow, item_id)
 
     async def page(
-        self, status: str | None, panel: str | None, limit: int, offset: int
+        self, status: str | None, panel: str | None, reach: Reach, limit: int, offset: int
     ) -> tuple[Sequence[ReviewItemRow], int]:
-        """Items most uncertain first (then oldest), and how many match in all."""
-        conditions = []
+        """Items `reach` sees, most uncertain first (then oldest), and how many match."""
+        conditions = reach.where(ReviewItemRow.tenant, ReviewItemRow.panel)
         if status:
             conditions.append(col(ReviewItemRow.status) == status)
         if panel:
@@ -63,16 +64,17 @@ class ReviewRepository:
         return rows, int(total)
 
     async def candidate(
-        self, reviewer: str, panel: str | None, now: datetime
+        self, reviewer: str, panel: str | None, reach: Reach, now: datetime
     ) -> tuple[str, str] | None:
-        """(id, panel) of the most uncertain claimable item `reviewer` has not decided."""
+        """(id, panel) of the most uncertain claimable item `reach` sees that `reviewer`
+        has not decided (at any stage: one principal counts once)."""
         mine = exists().where(
             col(ReviewDecisionRow.review_item_id) == col(ReviewItemRow.id),
             col(ReviewDecisionRow.reviewer) == reviewer,
         )
         pick = (
             select(ReviewItemRow.id, ReviewItemRow.panel)
-            .where(_claimable(now), ~mine)
+            .where(_claimable(now), ~mine, *reach.where(ReviewItemRow.tenant, ReviewItemRow.panel))
             .order_by(col(ReviewItemRow.uncertainty).desc(), col(ReviewItemRow.created_at))
             .limit(1)
         )
@@ -97,16 +99,16 @@ class ReviewRepository:
         )
         return result.rowcount == 1
 
-    async def unclaim(self, item_id: str, reviewer: str, now: datetime) -> bool:
+    async def unclaim(self, item_id: str, reviewer: str | None, now: datetime) -> bool:
         """Put `reviewer`'s claim on the item back to pending (a release, or a decision
-        consuming it); False if the item is not claimed by `reviewer`."""
+        consuming it); None: whoever's claim it is (an admin). False if the item is not
+        claimed (by `reviewer`)."""
+        held = [col(ReviewItemRow.id) == item_id, col(ReviewItemRow.status) == "claimed"]
+        if reviewer is not None:
+            held.append(col(ReviewItemRow.claimed_by) == reviewer)
         result = await self.session.exec(
             update(ReviewItemRow)
-            .where(
-                col(ReviewItemRow.id) == item_id,
-                col(ReviewItemRow.status) == "claimed",
-                col(ReviewItemRow.claimed_by) == reviewer,
-            )
+            .where(*held)
             .values(status="pending", claimed_by=None, lease_until=None, updated_at=now)
         )
         return result.rowcount == 1

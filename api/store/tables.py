@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +49,14 @@ class EvaluationRow(SQLModel, table=True):
     """One request judged by one panel; inserted before any judge is called."""
 
     __tablename__ = "evaluations"
+    __table_args__ = (
+        Index(
+            "uq_evaluations_tenant_idempotency_key",
+            "idempotency_tenant",
+            "idempotency_key",
+            unique=True,
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
     kind: str = Field(max_length=16)
@@ -51,9 +69,7 @@ class EvaluationRow(SQLModel, table=True):
     input: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     request_metadata: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     app: str | None = Field(default=None, index=True, max_length=128)
-    idempotency_key: str | None = Field(
-        default=None, sa_column=Column(String(256), unique=True, nullable=True)
-    )
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(256), nullable=True))
     request_sha256: str = Field(max_length=64)
     verdict_value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     verdict_compliant: bool | None = None
@@ -72,6 +88,13 @@ class EvaluationRow(SQLModel, table=True):
     """Where to push the result (and any later human verdict)."""
     api_key_id: str | None = Field(default=None, max_length=32)
     """The key that submitted it (its webhook secret signs deliveries)."""
+    tenant: str | None = Field(default=None, max_length=64, index=True)
+    """The submitting key's tenant; None: no tenant (rows from before tenants existed,
+    open mode, keys of every tenant), visible to admin keys of every tenant only."""
+    idempotency_tenant: str = Field(default="", max_length=64)
+    """`tenant`, or "" for no tenant: idempotency keys are unique per tenant, and rows of
+    no tenant share one namespace (a unique index treats NULLs as all different, and an
+    expression index would not survive SQLite's table rebuilds in later migrations)."""
     lease_until: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True)
     )
@@ -137,6 +160,9 @@ class ReviewItemRow(SQLModel, table=True):
         )
     )
     panel: str = Field(index=True, max_length=64)
+    tenant: str | None = Field(default=None, max_length=64, index=True)
+    """The evaluation's tenant: only that tenant's reviewers (and admins of every tenant)
+    see and claim the item."""
     status: str = Field(index=True, max_length=16)
     """pending, claimed or decided."""
     stage: str = Field(default="review", max_length=16)
@@ -176,6 +202,11 @@ class ReviewDecisionRow(SQLModel, table=True):
     )
     evaluation_id: str = Field(max_length=32, index=True)
     reviewer: str = Field(max_length=128)
+    """The deciding principal: the key's name (open mode: the name sent)."""
+    key_id: str | None = Field(default=None, max_length=32)
+    """The key that decided (None in open mode)."""
+    as_admin: bool = False
+    """An admin decided an item claimed by someone else (consuming that claim)."""
     stage: str = Field(max_length=16)
     value: Any = Field(sa_column=Column(JSON, nullable=False))
     comment: str | None = Field(default=None, sa_column=Column(Text))
@@ -195,6 +226,8 @@ class ApiKeyRow(SQLModel, table=True):
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     panels: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     """Panels the key may use; None: all."""
+    tenant: str | None = Field(default=None, max_length=64)
+    """Whose data the key reads and writes; None (admin keys only): every tenant's."""
     rate_limit_per_min: int | None = None
     """Requests per minute; None: the service default."""
     webhook_secret: str | None = Field(default=None, max_length=128)

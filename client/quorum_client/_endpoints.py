@@ -181,15 +181,33 @@ class Endpoints:
 
     @staticmethod
     def reviews(
-        status: str | None = None, panel: str | None = None, *, limit: int = 50, offset: int = 0
+        status: str | None = None,
+        panel: str | None = None,
+        *,
+        reviewer: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> Call[list[ReviewItemPublic]]:
-        """Review items (status: pending, claimed or decided), most uncertain first."""
+        """Review items (status: pending, claimed or decided), most uncertain first; blind
+        where the reader (the key's reviewer; open mode: `reviewer`) has not decided them."""
         parse = _many(ReviewItemPublic)
-        return _get("/v1/reviews", parse, status=status, panel=panel, limit=limit, offset=offset)
+        return _get(
+            "/v1/reviews",
+            parse,
+            status=status,
+            panel=panel,
+            reviewer=reviewer,
+            limit=limit,
+            offset=offset,
+        )
 
     @staticmethod
-    def claim(reviewer: str, panel: str | None = None) -> Call[ReviewItemPublic | None]:
-        """The next item to review, leased to `reviewer`; None when the queue is empty (204)."""
+    def claim(
+        reviewer: str | None = None, panel: str | None = None
+    ) -> Call[ReviewItemPublic | None]:
+        """The next item to review, leased to the key's reviewer (open mode: `reviewer`,
+        required there); None when the queue is empty (204). With a key, `reviewer` may be
+        left out; if given it must be the key's name."""
 
         def parse(r: httpx.Response) -> ReviewItemPublic | None:
             return None if r.status_code == 204 else ReviewItemPublic.model_validate_json(r.content)
@@ -199,16 +217,17 @@ class Endpoints:
 
     @staticmethod
     def decide(
-        item_id: str, reviewer: str, value: ScaleValue | float, comment: str | None = None
+        item_id: str, reviewer: str | None, value: ScaleValue | float, comment: str | None = None
     ) -> Call[ReviewItemPublic]:
-        """Decide a claimed item with a value on the rubric's scale (pairwise: A, B, tie)."""
+        """Decide a claimed item with a value on the rubric's scale (pairwise: A, B, tie).
+        `reviewer`: None with a key (the key's name is recorded); required in open mode."""
         body = _body(VerdictRequest(reviewer=reviewer, value=value, comment=comment))
         path = _path("/v1/reviews/{}/verdict", item_id)
         return Call("POST", path, _one(ReviewItemPublic), body)
 
     @staticmethod
-    def release(item_id: str, reviewer: str) -> Call[ReviewItemPublic]:
-        """Give a claimed item back to the queue."""
+    def release(item_id: str, reviewer: str | None = None) -> Call[ReviewItemPublic]:
+        """Give a claimed item back to the queue (`reviewer`: as for `claim`)."""
         body = _body(ReleaseRequest(reviewer=reviewer))
         path = _path("/v1/reviews/{}/release", item_id)
         return Call("POST", path, _one(ReviewItemPublic), body)

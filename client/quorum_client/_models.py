@@ -255,9 +255,12 @@ class AgreementReport(BaseModel):
 
 class ReviewDecisionPublic(BaseModel):
     reviewer: str
+    """The deciding reviewer; to a reviewer, another's decision shows "reviewer N"."""
     stage: Literal["review", "adjudication"]
     value: ScaleValue
     comment: str | None
+    as_admin: bool = False
+    """An admin decided it, consuming another reviewer's claim."""
     created_at: datetime
 
 
@@ -269,17 +272,21 @@ class ReviewItemPublic(BaseModel):
     panel: str
     status: Literal["pending", "claimed", "decided"]
     stage: Literal["review", "adjudication"]
-    uncertainty: float
+    uncertainty: float | None
+    """1 - the panel's confidence; None in a blind view."""
     reasons: list[str]
+    """Why the panel routed it to humans; empty in a blind view."""
     required_reviews: int
     reviews_done: int
     claimed_by: str | None
+    """The claimant: to a reviewer, their own name or "another reviewer"."""
     lease_until: datetime | None
     final_value: ScaleValue | None
     decided_at: datetime | None
     created_at: datetime
     blind: bool
-    """True when votes and the panel verdict are hidden until this reviewer decides."""
+    """True when votes, the panel verdict, confidence, agreement, routing, uncertainty and
+    reasons are hidden until this reviewer decides."""
     rubric: RubricPublic | None
     evaluation: EvaluationPublic
     decisions: list[ReviewDecisionPublic]

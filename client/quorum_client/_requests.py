@@ -77,26 +77,28 @@ class ComparisonCreate(_Request):
     input: PairwiseInput
 
 
-REVIEWER = Field(min_length=1, max_length=128, pattern=r"^[^\s].*$")
+REVIEWER = Field(default=None, min_length=1, max_length=128, pattern=r"^[^\s].*$")
+"""With an API key: optional (the key's name is the reviewer; if sent it must be that
+name). Without keys (open mode): required."""
 
 
 class ClaimRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reviewer: str = REVIEWER
+    reviewer: str | None = REVIEWER
     panel: str | None = Field(default=None, max_length=64)
 
 
 class ReleaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reviewer: str = REVIEWER
+    reviewer: str | None = REVIEWER
 
 
 class VerdictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reviewer: str = REVIEWER
+    reviewer: str | None = REVIEWER
     value: ScaleValue | float
     """A value on the rubric's scale (pairwise: "A", "B" or "tie")."""
     comment: str | None = Field(default=None, max_length=10_000)

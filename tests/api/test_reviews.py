@@ -27,6 +27,11 @@ def test_claim_decide_makes_the_human_verdict_final(http: httpx.Client) -> None:
     assert item["rubric"]["id"] == "helpfulness" and item["rubric"]["anchors"]["5"]
     assert item["evaluation"]["input"]["response"] == "r0"
     assert claim(http, "bob", "split").status_code == 204  # the only item is taken
+    # open mode: a reader who names nobody, or someone who has not decided, reads blind
+    for params in ({}, {"reviewer": "bob"}):
+        peek = http.get(f"/v1/reviews/{item['id']}", params=params).json()
+        assert peek["blind"] is True and peek["evaluation"]["votes"] == []
+        assert peek["uncertainty"] is None and peek["evaluation"]["routing"] is None
 
     stolen = http.post(f"/v1/reviews/{item['id']}/verdict", json={"reviewer": "bob", "value": 4})
     assert stolen.status_code == 409
@@ -116,6 +121,8 @@ def test_twenty_concurrent_claimers_on_sqlite(http: httpx.Client, quorum: Server
 def test_bad_review_requests(http: httpx.Client) -> None:
     assert http.get("/v1/reviews", params={"status": "weird"}).status_code == 422
     assert claim(http, "", None).status_code == 422
+    nameless = http.post("/v1/reviews/claim", json={})  # open mode: no key says who you are
+    assert nameless.status_code == 422 and "reviewer" in nameless.json()["detail"]
     assert claim(http, "x", "no-such-panel").status_code == 404
     r = http.post("/v1/reviews/nope/verdict", json={"reviewer": "a", "value": 1})
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"

@@ -192,8 +192,11 @@ def test_review_page_claim_decide_release(
     response = browser.find_element(By.ID, "response")
     assert response.value_of_css_property("white-space") == "pre-wrap"
     assert text(browser, "meta-panel") == "split"
+    # Blind review hides why the panel routed it too (the reasons give its opinion away).
     reasons = text(browser, "reasons")
-    assert all(r["code"] in reasons for r in git["routing"]["reasons"]) and reasons
+    assert git["routing"]["reasons"] and reasons
+    assert not any(r["code"] in reasons for r in git["routing"]["reasons"])
+    assert text(browser, "meta-uncertainty") == "n/a"
     # The rubric: description, criteria, and one button per scale value with its anchor.
     assert text(browser, "rubric-description") == rubric["description"]
     assert text(browser, "criteria") == rubric["criteria"]
