@@ -7,7 +7,7 @@ whether the panel's verdict equals the reference. From these:
 - the routing curve: for a grid of thresholds, the share of items sent to humans
   (confidence below the threshold) against the agreement with humans of the items
   decided automatically (confidence at or above it);
-- the calibrated threshold (`routing.calibration.apply_split`, the "Trust or Escalate"
+- the calibrated threshold (`routing.calibration_check.apply_split`, the "Trust or Escalate"
   fixed-sequence test): calibrated on a random half, checked on the other half, for each
   alpha, and repeated over several random splits.
 """
@@ -20,7 +20,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
 
-from routing.calibration import Calibration, SplitBacktest, apply_split, min_certifiable_items
+from routing.calibration import Calibration, min_certifiable_items
+from routing.calibration_check import SplitBacktest, apply_split
 
 __all__ = [
     "DEFAULT_ALPHAS",

@@ -20,7 +20,8 @@ from routing.position import JudgeVerdict, consistency_rate, reconcile
 
 if TYPE_CHECKING:
     from routing.bias import PositionBias, position_bias
-    from routing.calibration import Calibration, apply_split, calibrate, evaluate_threshold
+    from routing.calibration import Calibration, calibrate
+    from routing.calibration_check import apply_split, evaluate_threshold
     from routing.kappa import (
         Weighting,
         cohen_kappa,
@@ -43,9 +44,9 @@ _LAZY = {
     "PositionBias": "bias",
     "position_bias": "bias",
     "Calibration": "calibration",
-    "apply_split": "calibration",
+    "apply_split": "calibration_check",
     "calibrate": "calibration",
-    "evaluate_threshold": "calibration",
+    "evaluate_threshold": "calibration_check",
     "Weighting": "kappa",
     "cohen_kappa": "kappa",
     "cohen_kappa_from_table": "kappa",

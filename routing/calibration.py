@@ -71,12 +71,8 @@ from scipy.stats import binom
 __all__ = [
     "Calibration",
     "CurvePoint",
-    "SplitBacktest",
-    "ThresholdRisk",
-    "apply_split",
     "calibrate",
     "disagreement_p_value",
-    "evaluate_threshold",
     "min_certifiable_items",
     "risk_upper_bound",
 ]
@@ -144,42 +140,6 @@ class Calibration(BaseModel):
     """The minimum actually applied: max(min_items, min_certifiable_items(alpha, delta))."""
     curve: tuple[CurvePoint, ...]
     """Every candidate, highest threshold first: the routing curve (coverage vs risk)."""
-
-
-class ThresholdRisk(BaseModel):
-    """What a given threshold does on a set of human-reviewed items."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-    threshold: float
-    """The confidence threshold evaluated (may be +inf)."""
-    n_items: int = Field(ge=1)
-    """Items evaluated."""
-    n_above: int = Field(ge=0)
-    """Items with confidence >= threshold (auto-decided)."""
-    disagreements: int = Field(ge=0)
-    """Disagreements with the human among those items."""
-    coverage: float = Field(ge=0.0, le=1.0)
-    """n_above / n_items."""
-    risk: float
-    """disagreements / n_above; NaN when no item is above."""
-    risk_upper: float = Field(ge=0.0, le=1.0)
-    """One-sided Clopper-Pearson upper bound on the risk at level 1 - delta."""
-
-
-class SplitBacktest(BaseModel):
-    """A threshold calibrated on one random part of the items and checked on the rest."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-    calibration: Calibration
-    """The calibration on the calibration part (its alpha is the guaranteed rate)."""
-    held_out: ThresholdRisk
-    """The calibrated threshold applied to the held-out part (the achieved rate)."""
-    within_alpha: bool
-    """Whether the held-out risk is <= alpha (True when no held-out item is above the
-    threshold). Expected to be True in at least 1 - delta of splits, up to the held-out
-    part's own sampling noise."""
 
 
 def disagreement_p_value(n_above: int, disagreements: int, alpha: float) -> float:
@@ -308,75 +268,6 @@ def calibrate(
         min_items=min_items,
         min_testable=min_testable,
         curve=curve,
-    )
-
-
-def evaluate_threshold(
-    confidence: ArrayLike, agree: ArrayLike, threshold: float, *, delta: float = 0.05
-) -> ThresholdRisk:
-    """Coverage and disagreement rate of auto-deciding items with confidence >= threshold.
-
-    Inputs as for `calibrate`; `threshold` may be +inf (nothing auto-decided). The upper
-    bound is at level 1 - delta.
-    """
-    conf, agr = _check_items(confidence, agree)
-    _check_unit("delta", delta)
-    if math.isnan(threshold):
-        raise ValueError("threshold must not be NaN")
-    above = conf >= threshold
-    n_above = int(above.sum())
-    k = int((~agr[above]).sum())
-    return ThresholdRisk(
-        threshold=float(threshold),
-        n_items=conf.size,
-        n_above=n_above,
-        disagreements=k,
-        coverage=n_above / conf.size,
-        risk=k / n_above if n_above else math.nan,
-        risk_upper=risk_upper_bound(n_above, k, delta),
-    )
-
-
-def apply_split(
-    confidence: ArrayLike,
-    agree: ArrayLike,
-    *,
-    alpha: float,
-    delta: float = 0.05,
-    calibration_fraction: float = 0.5,
-    seed: int = 0,
-    min_items: int = DEFAULT_MIN_ITEMS,
-    max_candidates: int | None = None,
-) -> SplitBacktest:
-    """Calibrate on a random `calibration_fraction` of the items (seeded) and evaluate the
-    threshold on the rest: the guaranteed rate (alpha) against the achieved one.
-
-    Inputs as for `calibrate`. Raises ValueError unless 0 < calibration_fraction < 1 and
-    both parts get at least one item.
-    """
-    conf, agr = _check_items(confidence, agree)
-    if not 0.0 < calibration_fraction < 1.0:
-        raise ValueError(
-            f"calibration_fraction must be strictly between 0 and 1; got {calibration_fraction}"
-        )
-    n_cal = round(calibration_fraction * conf.size)
-    if not 0 < n_cal < conf.size:
-        raise ValueError(f"a {calibration_fraction} split of {conf.size} items leaves a part empty")
-    perm = np.random.default_rng(seed).permutation(conf.size)
-    cal, rest = perm[:n_cal], perm[n_cal:]
-    calibration = calibrate(
-        conf[cal],
-        agr[cal],
-        alpha=alpha,
-        delta=delta,
-        min_items=min_items,
-        max_candidates=max_candidates,
-    )
-    held_out = evaluate_threshold(conf[rest], agr[rest], calibration.threshold, delta=delta)
-    return SplitBacktest(
-        calibration=calibration,
-        held_out=held_out,
-        within_alpha=held_out.n_above == 0 or held_out.risk <= alpha,
     )
 
 

@@ -13,7 +13,7 @@ from backtest.datasets import load_dataset
 from backtest.replay import run_backtest
 from backtest.report import curve_rows, format_result
 from backtest.routing_curve import RoutingSettings, routing_curve
-from routing.calibration import apply_split
+from routing.calibration_check import apply_split
 from tests.support.records import bool_vote, pointwise_records, pv, rows, write_set
 
 

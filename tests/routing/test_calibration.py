@@ -18,13 +18,12 @@ from statsmodels.stats.proportion import proportion_confint
 
 from routing.calibration import (
     Calibration,
-    apply_split,
     calibrate,
     disagreement_p_value,
-    evaluate_threshold,
     min_certifiable_items,
     risk_upper_bound,
 )
+from routing.calibration_check import apply_split, evaluate_threshold
 
 PROPERTIES = settings(max_examples=60, deadline=None, database=None)
 REPS = 200
