@@ -30,6 +30,7 @@ from api.services.audit import apply_retention
 from api.services.calibration import CalibrationService
 from api.services.evaluator import EvaluationService
 from api.services.gauges import refresh
+from api.services.judge_checks import JudgeChecks
 from api.services.leases import Leases
 from api.services.reliability import ReliabilityInForce
 from api.services.reviews import ReviewService
@@ -58,6 +59,16 @@ async def _gauges(metrics: Metrics, app: FastAPI, settings: Settings) -> None:
         except Exception:
             log.exception("gauge refresh failed; will retry")
         await asyncio.sleep(settings.gauge_refresh_s)
+
+
+async def _check_judges(checks: JudgeChecks, interval_s: float) -> None:
+    """Probe every judge now (start-up), then every `interval_s`; /readyz reads the result."""
+    while True:
+        try:
+            await checks.refresh()
+        except Exception:
+            log.exception("judge check failed; will retry")
+        await asyncio.sleep(interval_s)
 
 
 async def _sweep(service: EvaluationService, settings: Settings) -> None:
@@ -151,6 +162,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.reliability = reliability
         app.state.metrics = metrics
         app.state.calibration = calibration
+        checks = JudgeChecks(config, chat, metrics) if settings.judge_check_interval_s else None
+        app.state.judge_checks = checks
         app.state.auth = Authenticator(sessions, settings.rate_limit_per_min)
         if await app.state.auth.is_open():
             log.warning(
@@ -170,6 +183,10 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             asyncio.create_task(_gauges(metrics, app, settings)),
             asyncio.create_task(webhooks.run()),
         ]
+        if checks is not None:
+            background.append(
+                asyncio.create_task(_check_judges(checks, settings.judge_check_interval_s))
+            )
         log.info(
             "quorum ready: %d panel(s), %d judge(s), config %s",
             len(config.panels),

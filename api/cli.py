@@ -24,14 +24,29 @@ from api.settings import Settings
 
 if TYPE_CHECKING:
     from api.store.engine import SessionFactory
+    from api.store.tables import CalibrationRow
 
 T = TypeVar("T")
+
+
+class SettingsProblem(Exception):
+    """A QUORUM_* variable is invalid; the message is one line: the variable, the problem."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "config", None):
         os.environ["QUORUM_CONFIG"] = str(Path(args.config).resolve())
-    return Settings()
+    return load_settings()
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; SettingsProblem (one line) when one is invalid."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "QUORUM_" + "_".join(str(p) for p in err["loc"][:1]).upper()
+        raise SettingsProblem(f"{name}: {err['msg']}") from None
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -161,20 +176,33 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from api.config import load_config as load
     from api.errors import QuorumError
-    from api.services.calibration import CalibrationService
+    from api.services.calibration import CalibrationService, public
 
     settings = _settings(args)
     config = load(settings.config)
+    configured = config.panel(args.panel).routing.min_confidence
+
+    async def job(sessions: SessionFactory) -> tuple[CalibrationRow, float | None]:
+        service = CalibrationService(config, sessions)
+        await service.refresh()
+        before = service.in_force(args.panel)
+        if args.reset:
+            return await service.reset(args.panel), before
+        return await service.run(args.panel, args.alpha, args.delta, args.apply), before
+
     try:
-        row = _run(
-            lambda s: CalibrationService(config, s).run(
-                args.panel, args.alpha, args.delta, not args.dry_run
-            ),
-            settings,
-        )
+        row, before = _run(job, settings)
     except QuorumError as exc:
         print(f"quorum: {exc.detail}", file=sys.stderr)
         return 2
+    in_force = _threshold(configured if before is None else before)
+    undo = f"quorum calibrate {row.panel} --reset"
+    if row.n_items == 0:
+        print(
+            f"panel {row.panel} calibration v{row.version}: reset: the configured threshold "
+            f"{_threshold(configured)} is in force again (it was {in_force})"
+        )
+        return 0
     threshold = "none certified" if row.threshold is None else f"{row.threshold:.4f}"
     print(f"panel {row.panel} calibration v{row.version}: threshold {threshold}")
     print(
@@ -187,8 +215,29 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     )
     if row.risk is not None:
         print(f"  disagreement above it: {row.risk:.3f} (upper bound {row.risk_upper:.3f})")
-    print("  applied: the threshold is in force" if row.applied else "  not applied (dry run)")
+    needed = public(row).reviews_needed
+    if needed is not None:
+        print(
+            f"  not certified: at alpha {row.alpha:g} and delta {row.delta:g} certification "
+            f"needs at least {needed} more human reviews agreeing with the panel"
+        )
+    if row.applied:
+        print(f"  applied: the threshold is in force (it was {in_force}); undo: {undo}")
+    elif needed is not None:
+        print(f"  not applied: nothing certified; the threshold in force stays {in_force}")
+        return 1 if args.apply else 0
+    else:
+        print(
+            f"  not applied (dry run): the threshold in force stays {in_force}; "
+            "add --apply to put this one in force"
+        )
     return 0
+
+
+def _threshold(value: float | None) -> str:
+    if value is None:
+        return "none (no confidence floor)"
+    return "none certified: every item to humans" if value > 1 else f"{value:g}"
 
 
 def _timestamp(text: str) -> datetime:
@@ -261,17 +310,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("quorum")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quorum", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"quorum {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    config_help = "judges-and-panels YAML (default: $QUORUM_CONFIG or ./quorum.yaml)"
 
     serve = sub.add_parser("serve", help="start the API server")
     serve.add_argument(
         "--config", help="judges-and-panels YAML (default: $QUORUM_CONFIG or ./quorum.yaml)"
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind; any but loopback needs an API key (default: %(default)s)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, metrics merged across them (default: %(default)s)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
@@ -279,17 +348,21 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     keys = sub.add_parser("keys", help="create, list or revoke API keys")
-    keys.add_argument("--config")
+    keys.add_argument("--config", help=config_help)
+    # --config is accepted after the subcommand too (`keys create --config F`); SUPPRESS
+    # keeps a value given before it when the subcommand has none.
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument("--config", default=argparse.SUPPRESS, help=config_help)
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    create = keys_sub.add_parser("create", help="create a key and print it once")
+    create = keys_sub.add_parser("create", parents=[after], help="create a key and print it once")
     create.add_argument("--name", required=True)
     create.add_argument(
         "--scopes", default="evaluate", help="comma-separated: evaluate,review,admin"
     )
     create.add_argument("--panels", help="comma-separated panels the key may use (default: all)")
     create.add_argument("--rate-limit", type=int, help="requests per minute for this key")
-    keys_sub.add_parser("list", help="list keys (never their secrets)")
-    revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
+    keys_sub.add_parser("list", parents=[after], help="list keys (never their secrets)")
+    revoke = keys_sub.add_parser("revoke", parents=[after], help="revoke a key by id")
     revoke.add_argument("key_id")
     keys.set_defaults(func=cmd_keys)
 
@@ -303,9 +376,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser("calibrate", help="calibrate a panel's confidence threshold")
     cal.add_argument("panel")
-    cal.add_argument("--alpha", type=float, default=0.1, help="tolerated disagreement rate")
-    cal.add_argument("--delta", type=float, default=0.1, help="allowed failure probability")
-    cal.add_argument("--dry-run", action="store_true", help="compute and store, do not apply")
+    cal.add_argument(
+        "--alpha", type=float, default=0.1, help="tolerated disagreement rate (default: 0.1)"
+    )
+    cal.add_argument(
+        "--delta", type=float, default=0.1, help="allowed failure probability (default: 0.1)"
+    )
+    action = cal.add_mutually_exclusive_group()
+    action.add_argument(
+        "--apply",
+        action="store_true",
+        help="put the threshold in force (only a certified one is ever applied)",
+    )
+    action.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute and store, do not apply (the default)",
+    )
+    action.add_argument(
+        "--reset",
+        action="store_true",
+        help="put the configured routing.min_confidence back in force (the undo)",
+    )
     cal.add_argument("--config")
     cal.set_defaults(func=cmd_calibrate)
 
@@ -326,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Alembic logs every step at INFO: nothing a user of a command needs (and nothing
+    # should come before a new key). Its warnings still show.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["backtest"]:  # its options (and --help) belong to its own parser
         return run_backtest(argv[1:])
@@ -335,10 +430,18 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"quorum: config error: {exc}", file=sys.stderr)
         return 2
-    except ValidationError as exc:  # QUORUM_* settings
-        err = exc.errors()[0]
-        name = "QUORUM_" + "_".join(str(p) for p in err["loc"][:1]).upper()
-        print(f"quorum: setting {name}: {err['msg']}", file=sys.stderr)
+    except SettingsProblem as exc:
+        print(f"quorum: settings error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from api.store import database_problem
+
+        problem = database_problem(
+            exc, os.environ.get("QUORUM_DATABASE_URL", "sqlite:///quorum.db")
+        )
+        if problem is None:
+            raise
+        print(f"quorum: database error: {problem}", file=sys.stderr)
         return 2
 
 

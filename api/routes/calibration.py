@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from api.auth import requires
 from api.schemas import CalibrationPublic, CalibrationRequest, Page
-from api.services.calibration import CalibrationService
+from api.services.calibration import CalibrationService, public
 
 router = APIRouter(
     prefix="/v1/panels", tags=["calibration"], dependencies=[Depends(requires("admin"))]
@@ -27,15 +27,20 @@ async def calibrate_panel(
     name: str, body: CalibrationRequest, service: Calibrations
 ) -> CalibrationPublic:
     """Choose the confidence threshold from human verdicts (fixed-sequence testing) so that
-    auto-decided items agree with humans at rate >= 1 - alpha with probability >= 1 - delta;
-    store it, and put it in force when `apply`."""
-    row = await service.run(name, body.alpha, body.delta, body.apply)
-    return CalibrationPublic.model_validate(row, from_attributes=True)
+    auto-decided items agree with humans at rate >= 1 - alpha with probability >= 1 - delta,
+    and store it. A dry run by default: `apply: true` puts it in force, and only when it is
+    certified (otherwise the threshold in force stays, and `reviews_needed` says how many
+    more agreeing human reviews certification needs). `reset: true` puts the configured
+    threshold back in force: the undo."""
+    if body.reset:
+        return public(await service.reset(name))
+    assert body.alpha is not None  # the request model requires it unless reset
+    return public(await service.run(name, body.alpha, body.delta, body.apply))
 
 
 @router.get("/{name}/calibration", response_model=Page[CalibrationPublic])
 async def calibration_history(name: str, service: Calibrations) -> Page[CalibrationPublic]:
     """Every calibration of the panel, newest first; the newest applied one is in force."""
     rows = await service.history(name)
-    data = [CalibrationPublic.model_validate(r, from_attributes=True) for r in rows]
+    data = [public(r) for r in rows]
     return Page(data=data, count=len(data))

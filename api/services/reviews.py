@@ -8,6 +8,8 @@ When an item has all its reviews and they agree (or an adjudicator decided:
 
 from __future__ import annotations
 
+import json
+
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +24,7 @@ from api.store import AsyncSession, IntegrityError, SessionFactory
 from api.store.evaluations import EvaluationRepository
 from api.store.reviews import ReviewRepository
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
-from rubrics import Rubric, coerce
+from rubrics import Rubric, exact
 
 CLAIM_ATTEMPTS = 5
 STATUSES = ("pending", "claimed", "decided")
@@ -135,10 +137,13 @@ class ReviewService:
             rubric = self.config.rubrics.get(evaluation.rubric_id)
             if rubric is None:
                 raise Conflict(f"rubric {evaluation.rubric_id!r} is no longer configured")
-            value = coerce(rubric, raw_value)
+            value = exact(rubric, raw_value)
             if value is None:
+                shown = json.dumps(raw_value)
                 raise InvalidInput(
-                    f"value {raw_value!r} is not on the scale of {rubric.key}: {list(rubric.scale)}"
+                    f"value {shown} is not on the scale of {rubric.key}: "
+                    f"{json.dumps(list(rubric.scale))} (the same JSON type exactly)",
+                    location="body.value",
                 )
             now = utcnow()
             stage = row.stage
