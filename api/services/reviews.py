@@ -9,7 +9,6 @@ When an item has all its reviews and they agree (or an adjudicator decided:
 from __future__ import annotations
 
 import json
-
 from datetime import datetime
 from typing import Any
 
