@@ -1,9 +1,9 @@
-"""The `quorum` command: serve, migrate, keys, export, calibrate, check-config, backtest."""
+"""The `quorum` command: serve, migrate, keys, export, calibrate, check-config, check-judges,
+backtest."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import atexit
 import ipaddress
 import logging
@@ -11,42 +11,18 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
+from api.cli_calibrate import cmd_calibrate
+from api.cli_judges import cmd_check_judges
+from api.cli_common import SettingsProblem, run_job, settings_of
 from api.config import load_config
-from api.errors import ConfigError
-from api.settings import Settings
+from api.errors import ConfigError, QuorumError
 
 if TYPE_CHECKING:
     from api.store.engine import SessionFactory
-    from api.store.tables import CalibrationRow
-
-T = TypeVar("T")
-
-
-class SettingsProblem(Exception):
-    """A QUORUM_* variable is invalid; the message is one line: the variable, the problem."""
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    if getattr(args, "config", None):
-        os.environ["QUORUM_CONFIG"] = str(Path(args.config).resolve())
-    return load_settings()
-
-
-def load_settings() -> Settings:
-    """The settings from the environment; SettingsProblem (one line) when one is invalid."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = "QUORUM_" + "_".join(str(p) for p in err["loc"][:1]).upper()
-        raise SettingsProblem(f"{name}: {err['msg']}") from None
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -61,7 +37,7 @@ def run_backtest(argv: list[str]) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_of(args)
     config = load_config(settings.config)
     print(
         f"{config.path}: ok: {len(config.judges)} judge(s), {len(config.panels)} panel(s), "
@@ -73,27 +49,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from api.store.migrate import upgrade
 
-    settings = _settings(args)
+    settings = settings_of(args)
     upgrade(settings.database_url)
     print("database schema is up to date")
     return 0
-
-
-def _run(coro_factory: Callable[[SessionFactory], Awaitable[T]], settings: Settings) -> T:
-    """Run one async database job against the configured database."""
-    from api.store.engine import make_engine, make_session_factory
-    from api.store.migrate import upgrade
-
-    upgrade(settings.database_url)
-
-    async def main() -> T:
-        engine = make_engine(settings.database_url)
-        try:
-            return await coro_factory(make_session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
 
 
 def _is_loopback(host: str) -> bool:
@@ -108,12 +67,12 @@ def _is_loopback(host: str) -> bool:
 def cmd_keys(args: argparse.Namespace) -> int:
     from api.services import keys
 
-    settings = _settings(args)
+    settings = settings_of(args)
     if args.keys_command == "create":
         panels = [p for p in args.panels.split(",") if p] if args.panels else None
         scopes = [s for s in args.scopes.split(",") if s]
         try:
-            key, row = _run(
+            key, row = run_job(
                 lambda s: keys.create_key(s, args.name, scopes, panels, args.rate_limit), settings
             )
         except ValueError as exc:
@@ -125,7 +84,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         print("Store them now: the key is not shown again.")
         return 0
     if args.keys_command == "list":
-        rows = _run(keys.list_keys, settings)
+        rows = run_job(keys.list_keys, settings)
         for r in rows:
             state = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
             allowed = ",".join(r.panels) if r.panels is not None else "*"
@@ -136,7 +95,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         if not rows:
             print("no keys: the API is open on loopback and refuses other addresses")
         return 0
-    revoked = _run(lambda s: keys.revoke_key(s, args.key_id), settings)
+    revoked = run_job(lambda s: keys.revoke_key(s, args.key_id), settings)
     if not revoked:
         print(f"quorum: no active key with id {args.key_id}", file=sys.stderr)
         return 2
@@ -148,7 +107,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from api.config import load_config as load
     from api.services.audit import export_lines
 
-    settings = _settings(args)
+    settings = settings_of(args)
     config = load(settings.config)
     until = args.until or datetime.now(UTC)
     since = args.since or (until - timedelta(days=1))
@@ -165,79 +124,12 @@ def cmd_export(args: argparse.Namespace) -> int:
                 out.close()
         return count
 
-    n = _run(write, settings)
+    n = run_job(write, settings)
     print(
         f"exported {n} evaluation(s) from {since.isoformat()} to {until.isoformat()}",
         file=sys.stderr,
     )
     return 0
-
-
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    from api.config import load_config as load
-    from api.errors import QuorumError
-    from api.services.calibration import CalibrationService, public
-
-    settings = _settings(args)
-    config = load(settings.config)
-    configured = config.panel(args.panel).routing.min_confidence
-
-    async def job(sessions: SessionFactory) -> tuple[CalibrationRow, float | None]:
-        service = CalibrationService(config, sessions)
-        await service.refresh()
-        before = service.in_force(args.panel)
-        if args.reset:
-            return await service.reset(args.panel), before
-        return await service.run(args.panel, args.alpha, args.delta, args.apply), before
-
-    try:
-        row, before = _run(job, settings)
-    except QuorumError as exc:
-        print(f"quorum: {exc.detail}", file=sys.stderr)
-        return 2
-    in_force = _threshold(configured if before is None else before)
-    undo = f"quorum calibrate {row.panel} --reset"
-    if row.n_items == 0:
-        print(
-            f"panel {row.panel} calibration v{row.version}: reset: the configured threshold "
-            f"{_threshold(configured)} is in force again (it was {in_force})"
-        )
-        return 0
-    threshold = "none certified" if row.threshold is None else f"{row.threshold:.4f}"
-    print(f"panel {row.panel} calibration v{row.version}: threshold {threshold}")
-    print(
-        f"  guarantee: agreement with humans >= {1 - row.alpha:.0%} "
-        f"with probability >= {1 - row.delta:.0%}"
-    )
-    print(
-        f"  coverage (decided automatically): {row.coverage:.1%} of {row.n_items} "
-        f"human-reviewed items ({row.n_audit} from the random audit)"
-    )
-    if row.risk is not None:
-        print(f"  disagreement above it: {row.risk:.3f} (upper bound {row.risk_upper:.3f})")
-    needed = public(row).reviews_needed
-    if needed is not None:
-        print(
-            f"  not certified: at alpha {row.alpha:g} and delta {row.delta:g} certification "
-            f"needs at least {needed} more human reviews agreeing with the panel"
-        )
-    if row.applied:
-        print(f"  applied: the threshold is in force (it was {in_force}); undo: {undo}")
-    elif needed is not None:
-        print(f"  not applied: nothing certified; the threshold in force stays {in_force}")
-        return 1 if args.apply else 0
-    else:
-        print(
-            f"  not applied (dry run): the threshold in force stays {in_force}; "
-            "add --apply to put this one in force"
-        )
-    return 0
-
-
-def _threshold(value: float | None) -> str:
-    if value is None:
-        return "none (no confidence floor)"
-    return "none certified: every item to humans" if value > 1 else f"{value:g}"
 
 
 def _timestamp(text: str) -> datetime:
@@ -276,12 +168,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.services import keys
     from api.store.migrate import upgrade
 
-    settings = _settings(args)
+    settings = settings_of(args)
     load_config(settings.config)  # fail fast, with one line, before any worker starts
     if settings.auto_migrate:
         upgrade(settings.database_url)
         os.environ["QUORUM_AUTO_MIGRATE"] = "false"  # done once here, not per worker
-    active = [k for k in _run(keys.list_keys, settings) if k.revoked_at is None]
+    active = [k for k in run_job(keys.list_keys, settings) if k.revoked_at is None]
     if not active and not _is_loopback(args.host):
         print(
             f"quorum: refusing to serve on {args.host} with no API key: anyone could use it. "
@@ -402,8 +294,15 @@ def build_parser() -> argparse.ArgumentParser:
     cal.set_defaults(func=cmd_calibrate)
 
     check = sub.add_parser("check-config", help="validate the config file and exit")
-    check.add_argument("--config")
+    check.add_argument("--config", help=config_help)
     check.set_defaults(func=cmd_check_config)
+
+    judges = sub.add_parser(
+        "check-judges",
+        help="check each judge's key and endpoint (a one-token call) and each panel's quorum",
+    )
+    judges.add_argument("--config", help=config_help)
+    judges.set_defaults(func=cmd_check_judges)
     # The backtest pulls in the statistics stack: it is imported only when used, so the
     # other commands start fast. Its own parser handles its options and --help.
     bt = sub.add_parser(
@@ -432,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SettingsProblem as exc:
         print(f"quorum: settings error: {exc}", file=sys.stderr)
+        return 2
+    except QuorumError as exc:  # e.g. an unknown panel
+        print(f"quorum: {exc.detail}", file=sys.stderr)
         return 2
     except Exception as exc:
         from api.store import database_problem
