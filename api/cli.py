@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.cli_calibrate import cmd_calibrate
-from api.cli_judges import cmd_check_judges
 from api.cli_common import SettingsProblem, run_job, settings_of
+from api.cli_judges import cmd_check_judges
 from api.config import load_config
 from api.errors import ConfigError, QuorumError
 
