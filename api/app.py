@@ -61,14 +61,21 @@ async def _gauges(metrics: Metrics, app: FastAPI, settings: Settings) -> None:
         await asyncio.sleep(settings.gauge_refresh_s)
 
 
+JUDGE_RECHECK_S = 5.0
+"""While a panel is short of its quorum, the judges are checked again this often (a judge
+server started just after Quorum makes it ready within seconds, not an interval)."""
+
+
 async def _check_judges(checks: JudgeChecks, interval_s: float) -> None:
-    """Probe every judge now (start-up), then every `interval_s`; /readyz reads the result."""
+    """Probe every judge now (start-up), then every `interval_s` (sooner while a panel is
+    not ready); /readyz reads the result."""
     while True:
         try:
             await checks.refresh()
         except Exception:
             log.exception("judge check failed; will retry")
-        await asyncio.sleep(interval_s)
+        ready = checks.checked and all(p.ready for p in checks.panels().values())
+        await asyncio.sleep(interval_s if ready else min(interval_s, JUDGE_RECHECK_S))
 
 
 async def _sweep(service: EvaluationService, settings: Settings) -> None:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from judges.client import ChatClient, ChatRequest
 from judges.config import JudgeConfig
-from judges.errors import JudgeCallError
+from judges.errors import CallErrorKind, JudgeCallError
 
 PROBE_MESSAGES = ({"role": "user", "content": "Reply with the single word: ok"},)
 """The minimal call: a short prompt, answered with at most one token."""
@@ -35,7 +35,8 @@ class JudgeStatus(BaseModel):
     model: str
     up: bool
     reason: str | None = None
-    """Why it is down: a missing key, or the call's error (one readable line)."""
+    """Why it is down: a missing key, or the call's error (one readable line); for a judge
+    up, a note (a 429 at the check: the endpoint answered and took the key)."""
     latency_ms: float | None = None
     """How long the probe call took (None when no call was made)."""
     checked_at: float
@@ -78,6 +79,9 @@ async def probe(client: ChatClient, judge: JudgeConfig) -> JudgeStatus:
     except TimeoutError:
         return status(False, f"no answer within its timeout_s of {judge.timeout_s:g} s")
     except JudgeCallError as exc:
+        if exc.kind is CallErrorKind.RATE_LIMITED:  # it answered, and the key was accepted
+            ms = round((time.monotonic() - started) * 1000, 1)
+            return status(True, f"rate limited at the check: {exc.detail}", ms)
         return status(False, f"{exc.kind.value}: {exc.detail}")
     except Exception as exc:  # an SDK bug must not stop the check of the others
         return status(False, f"{type(exc).__name__}: {exc}".splitlines()[0][:300])

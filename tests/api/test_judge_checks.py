@@ -191,3 +191,9 @@ def test_the_check_judges_command(tmp_path: Path, double: JudgeDouble, gone: str
     assert down.returncode == 1
     assert down.stdout.count("DOWN  j") == 3 and "connection: " in down.stdout
     assert "panel jury: 0 of 3 judges up, quorum 2: NOT READY" in down.stdout
+
+
+def test_a_rate_limited_judge_is_up(double: JudgeDouble) -> None:
+    """A 429 at the check means the endpoint answered and took the key."""
+    status = check(judge("busy", "status-429", double.base_url))
+    assert status.up and "rate limited" in (status.reason or "")
