@@ -4,6 +4,7 @@ the README links nothing outside the repository."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -62,12 +63,10 @@ def test_the_try_it_block_pasted_as_is_shows_a_verdict(tmp_path: Path) -> None:
         try:
             shell.wait(timeout=240)
         finally:
-            os.killpg(shell.pid, signal.SIGTERM)  # the double and the server it left running
-            time.sleep(1)
-            try:
-                os.killpg(shell.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            for sig in (signal.SIGTERM, signal.SIGKILL):  # the servers it left running
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(shell.pid, sig)
+                time.sleep(1)
     shown = out.read_text()
     assert shell.returncode == 0, shown[-3000:]
     verdict = re.search(r'"verdict":\{"value":(\d)', shown)
