@@ -186,5 +186,5 @@ def test_bad_redaction_setting_is_one_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip().startswith("quorum: setting QUORUM_REDACT:")
+    assert proc.stderr.strip().startswith("quorum: settings error: QUORUM_REDACT:")
     assert "not a valid regex" in proc.stderr
