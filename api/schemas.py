@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rubrics import ScaleValue
 
@@ -363,29 +363,26 @@ class BatchResult(BaseModel):
 
 
 class CalibrationRequest(BaseModel):
-    """Calibrate (a dry run unless `apply`), or `reset` to the configured threshold."""
+    """Calibrate the panel's threshold: a dry run unless `apply`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    alpha: float | None = Field(default=None, gt=0, lt=1)
-    """Tolerated disagreement rate of auto-decided items with humans (required unless
-    `reset`)."""
+    alpha: float = Field(gt=0, lt=1)
+    """Tolerated disagreement rate of auto-decided items with humans."""
     delta: float = Field(default=0.1, gt=0, lt=1)
     """Allowed probability that the guarantee fails."""
     apply: bool = False
     """Put the threshold in force for the panel; only a certified threshold is ever put in
     force. False (the default): a dry run, stored for the record."""
-    reset: bool = False
+
+
+class CalibrationReset(BaseModel):
     """Put the panel's configured `routing.min_confidence` back in force (the undo of an
     applied calibration), recorded as a version of its own."""
 
-    @model_validator(mode="after")
-    def _one_action(self) -> CalibrationRequest:
-        if self.reset and (self.alpha is not None or self.apply):
-            raise ValueError("reset takes no alpha and no apply: it is applied by itself")
-        if not self.reset and self.alpha is None:
-            raise ValueError("alpha is required (or send reset: true)")
-        return self
+    model_config = ConfigDict(extra="forbid")
+
+    reset: Literal[True]
 
 
 class CalibrationPublic(BaseModel):

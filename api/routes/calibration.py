@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from api.auth import requires
-from api.schemas import CalibrationPublic, CalibrationRequest, Page
+from api.schemas import CalibrationPublic, CalibrationRequest, CalibrationReset, Page
 from api.services.calibration import CalibrationService, public
 
 router = APIRouter(
@@ -24,7 +24,7 @@ Calibrations = Annotated[CalibrationService, Depends(_service)]
 
 @router.post("/{name}/calibration", response_model=CalibrationPublic)
 async def calibrate_panel(
-    name: str, body: CalibrationRequest, service: Calibrations
+    name: str, body: CalibrationRequest | CalibrationReset, service: Calibrations
 ) -> CalibrationPublic:
     """Choose the confidence threshold from human verdicts (fixed-sequence testing) so that
     auto-decided items agree with humans at rate >= 1 - alpha with probability >= 1 - delta,
@@ -32,9 +32,8 @@ async def calibrate_panel(
     certified (otherwise the threshold in force stays, and `reviews_needed` says how many
     more agreeing human reviews certification needs). `reset: true` puts the configured
     threshold back in force: the undo."""
-    if body.reset:
+    if isinstance(body, CalibrationReset):
         return public(await service.reset(name))
-    assert body.alpha is not None  # the request model requires it unless reset
     return public(await service.run(name, body.alpha, body.delta, body.apply))
 
 
