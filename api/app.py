@@ -31,6 +31,7 @@ from api.services.audit import apply_retention
 from api.services.calibration import CalibrationService
 from api.services.evaluator import EvaluationService
 from api.services.gauges import refresh
+from api.services.judge_checks import JudgeChecks
 from api.services.jury import JuryService
 from api.services.leases import Leases
 from api.services.reliability import ReliabilityInForce
@@ -60,6 +61,23 @@ async def _gauges(metrics: Metrics, app: FastAPI, settings: Settings) -> None:
         except Exception:
             log.exception("gauge refresh failed; will retry")
         await asyncio.sleep(settings.gauge_refresh_s)
+
+
+JUDGE_RECHECK_S = 5.0
+"""While a panel is short of its quorum, the judges are checked again this often (a judge
+server started just after Quorum makes it ready within seconds, not an interval)."""
+
+
+async def _check_judges(checks: JudgeChecks, interval_s: float) -> None:
+    """Probe every judge now (start-up), then every `interval_s` (sooner while a panel is
+    not ready); /readyz reads the result."""
+    while True:
+        try:
+            await checks.refresh()
+        except Exception:
+            log.exception("judge check failed; will retry")
+        ready = checks.checked and all(p.ready for p in checks.panels().values())
+        await asyncio.sleep(interval_s if ready else min(interval_s, JUDGE_RECHECK_S))
 
 
 async def _sweep(service: EvaluationService, settings: Settings) -> None:
@@ -174,6 +192,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.jury = jury_models
         app.state.metrics = metrics
         app.state.calibration = calibration
+        checks = JudgeChecks(config, chat, metrics) if settings.judge_check_interval_s else None
+        app.state.judge_checks = checks
         app.state.auth = Authenticator(sessions, settings.rate_limit_per_min, settings.auth)
         if await app.state.auth.is_open():
             log.warning(
@@ -196,6 +216,10 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             asyncio.create_task(webhooks.run()),
             asyncio.create_task(_jury(jury_models, settings)),
         ]
+        if checks is not None:
+            background.append(
+                asyncio.create_task(_check_judges(checks, settings.judge_check_interval_s))
+            )
         log.info(
             "quorum ready: %d panel(s), %d judge(s), config %s",
             len(config.panels),

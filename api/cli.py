@@ -1,9 +1,9 @@
-"""The `quorum` command: serve, migrate, keys, export, calibrate, check-config, backtest."""
+"""The `quorum` command: serve, migrate, keys, export, calibrate, check-config, check-judges,
+backtest."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import atexit
 import ipaddress
 import logging
@@ -11,27 +11,18 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
+from api.cli_calibrate import cmd_calibrate
+from api.cli_common import SettingsProblem, run_job, settings_of
+from api.cli_judges import cmd_check_judges
 from api.config import load_config
-from api.errors import ConfigError
-from api.settings import Settings
+from api.errors import ConfigError, QuorumError
 
 if TYPE_CHECKING:
     from api.store.engine import SessionFactory
-
-T = TypeVar("T")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    if getattr(args, "config", None):
-        os.environ["QUORUM_CONFIG"] = str(Path(args.config).resolve())
-    return Settings()
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -46,7 +37,7 @@ def run_backtest(argv: list[str]) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_of(args)
     config = load_config(settings.config)
     print(
         f"{config.path}: ok: {len(config.judges)} judge(s), {len(config.panels)} panel(s), "
@@ -58,27 +49,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from api.store.migrate import upgrade
 
-    settings = _settings(args)
+    settings = settings_of(args)
     upgrade(settings.database_url)
     print("database schema is up to date")
     return 0
-
-
-def _run(coro_factory: Callable[[SessionFactory], Awaitable[T]], settings: Settings) -> T:
-    """Run one async database job against the configured database."""
-    from api.store.engine import make_engine, make_session_factory
-    from api.store.migrate import upgrade
-
-    upgrade(settings.database_url)
-
-    async def main() -> T:
-        engine = make_engine(settings.database_url)
-        try:
-            return await coro_factory(make_session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
 
 
 def _is_loopback(host: str) -> bool:
@@ -93,12 +67,12 @@ def _is_loopback(host: str) -> bool:
 def cmd_keys(args: argparse.Namespace) -> int:
     from api.services import keys
 
-    settings = _settings(args)
+    settings = settings_of(args)
     if args.keys_command == "create":
         panels = [p for p in args.panels.split(",") if p] if args.panels else None
         scopes = [s for s in args.scopes.split(",") if s]
         try:
-            key, row = _run(
+            key, row = run_job(
                 lambda s: keys.create_key(
                     s, args.name, scopes, panels, args.rate_limit, tenant=args.tenant
                 ),
@@ -114,7 +88,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         print("Store them now: the key is not shown again.")
         return 0
     if args.keys_command == "list":
-        rows = _run(keys.list_keys, settings)
+        rows = run_job(keys.list_keys, settings)
         for r in rows:
             state = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
             allowed = ",".join(r.panels) if r.panels is not None else "*"
@@ -128,7 +102,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         elif all(r.revoked_at for r in rows):
             print("every key is revoked: the API refuses every request until a key is created")
         return 0
-    revoked = _run(lambda s: keys.revoke_key(s, args.key_id), settings)
+    revoked = run_job(lambda s: keys.revoke_key(s, args.key_id), settings)
     if not revoked:
         print(f"quorum: no active key with id {args.key_id}", file=sys.stderr)
         return 2
@@ -140,7 +114,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from api.config import load_config as load
     from api.services.audit import export_lines
 
-    settings = _settings(args)
+    settings = settings_of(args)
     config = load(settings.config)
     until = args.until or datetime.now(UTC)
     since = args.since or (until - timedelta(days=1))
@@ -157,44 +131,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                 out.close()
         return count
 
-    n = _run(write, settings)
+    n = run_job(write, settings)
     print(
         f"exported {n} evaluation(s) from {since.isoformat()} to {until.isoformat()}",
         file=sys.stderr,
     )
-    return 0
-
-
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    from api.config import load_config as load
-    from api.errors import QuorumError
-    from api.services.calibration import CalibrationService
-
-    settings = _settings(args)
-    config = load(settings.config)
-    try:
-        row = _run(
-            lambda s: CalibrationService(config, s).run(
-                args.panel, args.alpha, args.delta, not args.dry_run
-            ),
-            settings,
-        )
-    except QuorumError as exc:
-        print(f"quorum: {exc.detail}", file=sys.stderr)
-        return 2
-    threshold = "none certified" if row.threshold is None else f"{row.threshold:.4f}"
-    print(f"panel {row.panel} calibration v{row.version}: threshold {threshold}")
-    print(
-        f"  guarantee: agreement with humans >= {1 - row.alpha:.0%} "
-        f"with probability >= {1 - row.delta:.0%}"
-    )
-    print(
-        f"  coverage (decided automatically): {row.coverage:.1%} of {row.n_items} "
-        f"human-reviewed items ({row.n_audit} from the random audit)"
-    )
-    if row.risk is not None:
-        print(f"  disagreement above it: {row.risk:.3f} (upper bound {row.risk_upper:.3f})")
-    print("  applied: the threshold is in force" if row.applied else "  not applied (dry run)")
     return 0
 
 
@@ -234,7 +175,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.services import keys
     from api.store.migrate import upgrade
 
-    settings = _settings(args)
+    settings = settings_of(args)
     load_config(settings.config)  # fail fast, with one line, before any worker starts
     if settings.auto_migrate:
         upgrade(settings.database_url)
@@ -246,7 +187,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    created = _run(keys.list_keys, settings)
+    created = run_job(keys.list_keys, settings)
     if settings.auth == "auto" and not created and not _is_loopback(args.host):
         print(
             f"quorum: refusing to serve on {args.host} with no API key: anyone could use it. "
@@ -275,17 +216,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("quorum")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quorum", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"quorum {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    config_help = "judges-and-panels YAML (default: $QUORUM_CONFIG or ./quorum.yaml)"
 
     serve = sub.add_parser("serve", help="start the API server")
     serve.add_argument(
         "--config", help="judges-and-panels YAML (default: $QUORUM_CONFIG or ./quorum.yaml)"
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind; any but loopback needs an API key (default: %(default)s)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, metrics merged across them (default: %(default)s)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
@@ -293,9 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     keys = sub.add_parser("keys", help="create, list or revoke API keys")
-    keys.add_argument("--config")
+    keys.add_argument("--config", help=config_help)
+    # --config is accepted after the subcommand too (`keys create --config F`); SUPPRESS
+    # keeps a value given before it when the subcommand has none.
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument("--config", default=argparse.SUPPRESS, help=config_help)
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    create = keys_sub.add_parser("create", help="create a key and print it once")
+    create = keys_sub.add_parser("create", parents=[after], help="create a key and print it once")
     create.add_argument("--name", required=True)
     create.add_argument(
         "--scopes", default="evaluate", help="comma-separated: evaluate,review,admin"
@@ -307,8 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose data the key reads and writes (default: a tenant of its own, named by the "
         "key's id; several keys may share one); '*' (admin keys only): every tenant's",
     )
-    keys_sub.add_parser("list", help="list keys (never their secrets)")
-    revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
+    keys_sub.add_parser("list", parents=[after], help="list keys (never their secrets)")
+    revoke = keys_sub.add_parser("revoke", parents=[after], help="revoke a key by id")
     revoke.add_argument("key_id")
     keys.set_defaults(func=cmd_keys)
 
@@ -322,15 +287,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser("calibrate", help="calibrate a panel's confidence threshold")
     cal.add_argument("panel")
-    cal.add_argument("--alpha", type=float, default=0.1, help="tolerated disagreement rate")
-    cal.add_argument("--delta", type=float, default=0.1, help="allowed failure probability")
-    cal.add_argument("--dry-run", action="store_true", help="compute and store, do not apply")
+    cal.add_argument(
+        "--alpha", type=float, default=0.1, help="tolerated disagreement rate (default: 0.1)"
+    )
+    cal.add_argument(
+        "--delta", type=float, default=0.1, help="allowed failure probability (default: 0.1)"
+    )
+    action = cal.add_mutually_exclusive_group()
+    action.add_argument(
+        "--apply",
+        action="store_true",
+        help="put the threshold in force (only a certified one is ever applied)",
+    )
+    action.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute and store, do not apply (the default)",
+    )
+    action.add_argument(
+        "--reset",
+        action="store_true",
+        help="put the configured routing.min_confidence back in force (the undo)",
+    )
     cal.add_argument("--config")
     cal.set_defaults(func=cmd_calibrate)
 
     check = sub.add_parser("check-config", help="validate the config file and exit")
-    check.add_argument("--config")
+    check.add_argument("--config", help=config_help)
     check.set_defaults(func=cmd_check_config)
+
+    judges = sub.add_parser(
+        "check-judges",
+        help="check each judge's key and endpoint (a one-token call) and each panel's quorum",
+    )
+    judges.add_argument("--config", help=config_help)
+    judges.set_defaults(func=cmd_check_judges)
     # The backtest pulls in the statistics stack: it is imported only when used, so the
     # other commands start fast. Its own parser handles its options and --help.
     bt = sub.add_parser(
@@ -345,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Alembic logs every step at INFO: nothing a user of a command needs (and nothing
+    # should come before a new key). Its warnings still show.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["backtest"]:  # its options (and --help) belong to its own parser
         return run_backtest(argv[1:])
@@ -354,10 +348,21 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"quorum: config error: {exc}", file=sys.stderr)
         return 2
-    except ValidationError as exc:  # QUORUM_* settings
-        err = exc.errors()[0]
-        name = "QUORUM_" + "_".join(str(p) for p in err["loc"][:1]).upper()
-        print(f"quorum: setting {name}: {err['msg']}", file=sys.stderr)
+    except SettingsProblem as exc:
+        print(f"quorum: settings error: {exc}", file=sys.stderr)
+        return 2
+    except QuorumError as exc:  # e.g. an unknown panel
+        print(f"quorum: {exc.detail}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from api.store import database_problem
+
+        problem = database_problem(
+            exc, os.environ.get("QUORUM_DATABASE_URL", "sqlite:///quorum.db")
+        )
+        if problem is None:
+            raise
+        print(f"quorum: database error: {problem}", file=sys.stderr)
         return 2
 
 

@@ -7,6 +7,7 @@ QuorumError
 ├── NotFound                no such panel, rubric or evaluation          -> 404
 ├── InvalidRequest          the body does not match the schema           -> 422
 ├── InvalidInput            the item cannot be judged on this panel      -> 422
+├── UnsupportedMediaType    a body not sent as application/json          -> 415
 ├── Conflict                idempotency key reused with another request  -> 409
 ├── PayloadTooLarge         body over the configured limit               -> 413
 └── RetryLater              answered with Retry-After
@@ -106,9 +107,38 @@ class InvalidRequest(QuorumError):
 
 
 class InvalidInput(QuorumError):
+    """A well-formed request that cannot be carried out as asked; like every 422, its
+    problem has an `errors` list (one entry, at `location` when one field is at fault)."""
+
     status = 422
     slug = "invalid-input"
     title = "Invalid input"
+
+    def __init__(self, detail: str, location: str = "") -> None:
+        super().__init__(detail)
+        self.location = location
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": [{"location": self.location, "message": self.detail, "type": self.slug}]}
+
+
+class UnsupportedMediaType(QuorumError):
+    """A body that is not declared JSON: the answer says which header to send."""
+
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+    def __init__(self, received: str | None) -> None:
+        got = f"Content-Type {received!r}" if received else "no Content-Type"
+        super().__init__(f"the body must be JSON: send Content-Type: application/json (got {got})")
+
+    def extensions(self) -> dict[str, Any]:
+        return {
+            "errors": [
+                {"location": "header.content-type", "message": self.detail, "type": self.slug}
+            ]
+        }
 
 
 class Conflict(QuorumError):

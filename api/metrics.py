@@ -172,6 +172,13 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self.judge_up = Gauge(
+            "quorum_judge_up",
+            "1 when the judge's last check passed (key present, a minimal call answered).",
+            ["judge"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
         self.panel_kappa = Gauge(
             "quorum_panel_fleiss_kappa",
             "Panel Fleiss' kappa over the stats window.",

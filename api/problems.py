@@ -10,7 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import InvalidInput, InvalidRequest, QuorumError, Unauthorized, Unavailable
+from api.errors import (
+    InvalidInput,
+    InvalidRequest,
+    QuorumError,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from api.store import DataError, DBAPIError, OperationalError, PoolTimeout
 
 log = logging.getLogger("quorum.api")
@@ -95,6 +102,22 @@ DATABASE_UNAVAILABLE = "the database is unavailable; retry later"
 DATABASE_RETRY_S = 5
 
 
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _body_unread(error: Any) -> bool:
+    """A validation error about the body as a whole (not one field of it)."""
+    loc = tuple(error.get("loc", ()))
+    return loc == ("body",) and error.get("type") in (
+        "model_attributes_type",
+        "dict_type",
+        "json_invalid",
+        "missing",
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem details."""
 
@@ -104,6 +127,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        declared = request.headers.get("content-type")
+        if not _is_json(declared) and any(_body_unread(e) for e in exc.errors()):
+            # FastAPI reads a body not declared JSON (curl -d sends a form type) as bytes
+            # and says "Input should be a valid dictionary": say what to send instead.
+            return respond(UnsupportedMediaType(declared), request)
         return respond(InvalidRequest.from_pydantic(exc.errors()), request)
 
     @app.exception_handler(StarletteHTTPException)

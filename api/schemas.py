@@ -411,14 +411,26 @@ class BatchResult(BaseModel):
 
 
 class CalibrationRequest(BaseModel):
+    """Calibrate the panel's threshold: a dry run unless `apply`."""
+
     model_config = ConfigDict(extra="forbid")
 
     alpha: float = Field(gt=0, lt=1)
     """Tolerated disagreement rate of auto-decided items with humans."""
     delta: float = Field(default=0.1, gt=0, lt=1)
     """Allowed probability that the guarantee fails."""
-    apply: bool = True
-    """Put the threshold in force for the panel."""
+    apply: bool = False
+    """Put the threshold in force for the panel; only a certified threshold is ever put in
+    force. False (the default): a dry run, stored for the record."""
+
+
+class CalibrationReset(BaseModel):
+    """Put the panel's configured `routing.min_confidence` back in force (the undo of an
+    applied calibration), recorded as a version of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reset: Literal[True]
 
 
 class CalibrationPublic(BaseModel):
@@ -439,5 +451,11 @@ class CalibrationPublic(BaseModel):
     n_items: int
     n_audit: int
     applied: bool
+    """In force (until a newer applied version); never true for an uncertified one."""
+    kind: Literal["calibration", "reset"]
+    """`reset`: the configured threshold put back (`threshold` shows it; no items)."""
+    reviews_needed: int | None
+    """Uncertified: at least how many more human reviews, all agreeing with the panel,
+    certification needs at this alpha and delta; None when certified or a reset."""
     created_at: datetime
     curve: list[dict[str, Any]]

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     """Patterns redacted from judged texts before they are stored or sent to judges
     (a JSON list): email, phone, credit_card, api_key, ipv4, or "re:<regex>"."""
     gauge_refresh_s: float = Field(default=30.0, gt=0)
+    """How often database-derived gauges are recomputed."""
+    judge_check_interval_s: float = Field(default=60.0, ge=0)
+    """How often every judge is checked (key present, a one-token call answered); the
+    first check runs at start-up and `/readyz` reports the last one. 0: no checks, and
+    readiness does not look at judges."""
     jury_check_s: float = Field(default=60.0, gt=0)
     """How often each replica loads the newest jury models and checks whether one is due
     for a refit."""
@@ -84,5 +89,3 @@ class Settings(BaseSettings):
     def _patterns_compile(cls, value: list[str]) -> list[str]:
         Redactor(value)  # raises ValueError naming the bad pattern
         return value
-
-    """How often database-derived gauges are recomputed."""

@@ -120,13 +120,12 @@ def run_backtest(
     every = [list(it.votes) for it in items]
     strategies = STRATEGIES if judges else ()
 
-    bar = tqdm(
-        total=n * (len(configs) + len(panel_aggs) + 1 + len(strategies)),
-        desc=dataset.name,
-        unit="item",
-        file=sys.stderr,
-        disable=not show,
-        leave=False,
+    bar = Passes(
+        tqdm(
+            total=n, desc=dataset.name, unit="item", file=sys.stderr, disable=not show, leave=False
+        ),
+        dataset.name,
+        len(configs) + len(panel_aggs) + 1 + len(strategies),
     )
     rows: list[Row] = []
 
@@ -134,6 +133,7 @@ def run_backtest(
         rows.append(_row(rubric, name, kind, verdicts, ref_codes, kw, calls))
 
     for name, kind, votes in configs:
+        bar.start(name)
         verdicts = _replay(rubric, votes, Aggregation.MAJORITY, lambda i: {}, bar)
         score(name, kind, verdicts, _calls(votes))
 
@@ -153,6 +153,7 @@ def run_backtest(
     for agg in panel_aggs:
         record = keep if agg is Aggregation.MAJORITY else None
         conf: list[float] = []
+        bar.start(agg.value)
         verdicts = _replay(rubric, every, agg, lambda i: {}, bar, record, conf)
         score(agg.value, "panel", verdicts, _calls(every))
         if agg in routed:
@@ -171,6 +172,7 @@ def run_backtest(
             reliability_weights(codes, k, human=train, judges=judges, min_human=min_human, ds=ds)
         )
     per_fold = [w.as_dict() for w in fitted]
+    bar.start("weighted")
     verdicts = _replay(rubric, every, Aggregation.WEIGHTED, lambda i: per_fold[fold_of[i]], bar)
     score("weighted", "panel", verdicts, _calls(every))
     if ds is not None:
@@ -182,6 +184,7 @@ def run_backtest(
         score("dawid-skene", "panel", ds_verdicts, _calls(every))
     for replay in strategies:
         asked = replay_strategy(rubric, every, judges, replay)
+        bar.start(replay.name)
         verdicts = _replay(rubric, asked, Aggregation.MAJORITY, lambda i: {}, bar)
         score(replay.name, "strategy", verdicts, _calls(asked))
     bar.close()
@@ -214,6 +217,30 @@ def run_backtest(
         routing=tuple(analyses),
         quorum=default_quorum(len(judges)) if judges else None,
     )
+
+
+class Passes:
+    """The progress bar of one dataset: it counts the dataset's items (n of n) once per
+    replayed configuration and names the pass ("3/9 median"), rather than counting
+    items x configurations as if they were items."""
+
+    def __init__(self, bar: Any, name: str, passes: int) -> None:
+        self.bar = bar
+        self.name = name
+        self.passes = passes
+        self.done = 0
+
+    def start(self, label: str) -> None:
+        self.done += 1
+        if self.done > 1:
+            self.bar.reset(total=self.bar.total)
+        self.bar.set_description(f"{self.name} {self.done}/{self.passes} {label}")
+
+    def update(self, n: int) -> None:
+        self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _agreement(rubric: Rubric, codes: NDArray[np.float64], kw: Weighting) -> dict[str, Any]:

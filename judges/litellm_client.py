@@ -168,6 +168,26 @@ class LiteLLMClient:
             kwargs["top_logprobs"] = self._top_logprobs
         return kwargs
 
+    def key_problem(self, request: ChatRequest) -> str | None:
+        """Why a call could not authenticate, checked without calling: the judge's
+        `api_key_env` variable unset, or (no api_key_env, no api_base) the provider's usual
+        variable that litellm reads (OPENAI_API_KEY for openai/ models...). None: no
+        known problem (keyless OpenAI-compatible servers need none)."""
+        if request.api_key_env:
+            if os.environ.get(request.api_key_env):
+                return None
+            return f"{request.api_key_env} is not set (export it: the judge's api_key_env)"
+        if request.api_base:
+            return None
+        try:
+            found = litellm.validate_environment(model=request.model)
+        except Exception:  # an unknown provider: the call itself will tell
+            return None
+        missing = [str(k) for k in found.get("missing_keys") or []]
+        if found.get("keys_in_environment") or not missing:
+            return None
+        return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set (export it)"
+
     async def complete(self, request: ChatRequest) -> ChatResult:
         kwargs = self._kwargs(request)
         try:

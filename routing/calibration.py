@@ -74,6 +74,7 @@ __all__ = [
     "calibrate",
     "disagreement_p_value",
     "min_certifiable_items",
+    "reviews_to_certify",
     "risk_upper_bound",
 ]
 
@@ -331,3 +332,40 @@ def _counts_above(
     ascending = conf[order][::-1]
     n_above = (conf.size - np.searchsorted(ascending, candidates, side="left")).astype(np.int64)
     return n_above, cum_disagree[n_above - 1].astype(np.int64)
+
+
+def reviews_to_certify(
+    n_items: int,
+    disagreements: int,
+    *,
+    alpha: float,
+    delta: float,
+    min_items: int = DEFAULT_MIN_ITEMS,
+) -> int:
+    """How many more human reviews, all agreeing with the panel, the lowest threshold
+    (every item above it) needs before it can be certified: the smallest m with at least
+    `max(min_items, min_certifiable_items(alpha, delta))` items and
+    P(Bin(n_items + m, alpha) <= disagreements) <= delta. A lower bound for `calibrate`
+    (the walk from the top may stop earlier); 0 when that threshold passes already."""
+    _check_unit("alpha", alpha)
+    _check_unit("delta", delta)
+    if n_items < 0 or not 0 <= disagreements <= n_items:
+        raise ValueError(
+            f"need n_items >= 0 and 0 <= disagreements <= n_items; got {n_items}, {disagreements}"
+        )
+    floor = max(min_items, min_certifiable_items(alpha, delta))
+    n = max(n_items, floor)
+    if binom.cdf(disagreements, n, alpha) > delta:
+        # the p-value falls as n grows with k fixed: double, then bisect
+        hi = n * 2
+        while binom.cdf(disagreements, hi, alpha) > delta:
+            hi *= 2
+        lo = n  # fails at lo, passes at hi
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if binom.cdf(disagreements, mid, alpha) <= delta:
+                hi = mid
+            else:
+                lo = mid
+        n = hi
+    return n - n_items

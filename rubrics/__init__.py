@@ -14,7 +14,7 @@ from rubrics.models import (
     Standard,
     value_key,
 )
-from rubrics.parse import ParsedVerdict, Unscored, coerce, parse_verdict
+from rubrics.parse import ParsedVerdict, Unscored, coerce, exact, parse_verdict
 from rubrics.prompt import Message, Order, RenderedPrompt, render
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Unscored",
     "coerce",
     "escape",
+    "exact",
     "load_rubric",
     "load_rubrics",
     "parse_verdict",

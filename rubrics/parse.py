@@ -99,6 +99,16 @@ def coerce(rubric: Rubric, raw: object) -> ScaleValue | None:
     return None
 
 
+def exact(rubric: Rubric, raw: object) -> ScaleValue | None:
+    """The scale value `raw` is, when it is one exactly: the same JSON type and value, as a
+    person or program deciding must send it. No coercion: `"5"` and `4.0` are not 5,
+    `"PASS"` is not `pass`, `true` is not 1 (a judge's output goes through `coerce`)."""
+    for v in rubric.scale:
+        if type(raw) is type(v) and raw == v:
+            return v
+    return None
+
+
 def parse_verdict(rubric: Rubric, output: str | None, judged: Sequence[str] = ()) -> ParsedVerdict:
     """Parse one judge output. `judged` are the texts shown to the judge as data."""
     if output is None or not output.strip():

@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# The judge check probes every judge at start-up: the double would count those calls (and
+# spend a `flaky` judge's first failure). Off for every app and server a test starts;
+# tests/api/test_judge_checks.py turns it on.
+os.environ.setdefault("QUORUM_JUDGE_CHECK_INTERVAL_S", "0")
 
 from collections.abc import Iterator
 

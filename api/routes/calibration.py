@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 
 from api.auth import Principal, requires
 from api.deps import Config
-from api.schemas import CalibrationPublic, CalibrationRequest, Page
-from api.services.calibration import CalibrationService
+from api.schemas import CalibrationPublic, CalibrationRequest, CalibrationReset, Page
+from api.services.calibration import CalibrationService, public
 
 router = APIRouter(prefix="/v1/panels", tags=["calibration"])
 Admin = Annotated[Principal, Depends(requires("admin"))]
@@ -24,14 +24,22 @@ Calibrations = Annotated[CalibrationService, Depends(_service)]
 
 @router.post("/{name}/calibration", response_model=CalibrationPublic)
 async def calibrate_panel(
-    name: str, body: CalibrationRequest, service: Calibrations, config: Config, caller: Admin
+    name: str,
+    body: CalibrationRequest | CalibrationReset,
+    service: Calibrations,
+    config: Config,
+    caller: Admin,
 ) -> CalibrationPublic:
     """Choose the confidence threshold from human verdicts (fixed-sequence testing) so that
-    auto-decided items agree with humans at rate >= 1 - alpha with probability >= 1 - delta;
-    store it, and put it in force when `apply`. A panel the key may not use is 404."""
+    auto-decided items agree with humans at rate >= 1 - alpha with probability >= 1 - delta,
+    and store it. A dry run by default: `apply: true` puts it in force, and only when it is
+    certified (otherwise the threshold in force stays, and `reviews_needed` says how many
+    more agreeing human reviews certification needs). `reset: true` puts the configured
+    threshold back in force: the undo. A panel the key may not use is 404."""
     config.panel(name, caller.panels)
-    row = await service.run(name, body.alpha, body.delta, body.apply)
-    return CalibrationPublic.model_validate(row, from_attributes=True)
+    if isinstance(body, CalibrationReset):
+        return public(await service.reset(name))
+    return public(await service.run(name, body.alpha, body.delta, body.apply))
 
 
 @router.get("/{name}/calibration", response_model=Page[CalibrationPublic])
@@ -41,5 +49,5 @@ async def calibration_history(
     """Every calibration of the panel, newest first; the newest applied one is in force."""
     config.panel(name, caller.panels)
     rows = await service.history(name)
-    data = [CalibrationPublic.model_validate(r, from_attributes=True) for r in rows]
+    data = [public(r) for r in rows]
     return Page(data=data, count=len(data))

@@ -8,6 +8,11 @@ with humans at rate >= 1 - alpha with probability >= 1 - delta (fixed-sequence t
 the evaluations it used; the newest applied one is the threshold in force, replacing the
 panel's configured `routing.min_confidence`. Items routed for low confidence are a biased
 sample of traffic; `n_audit` says how many came from the unbiased random audit.
+
+A calibration is a dry run unless asked to apply, and one that certified nothing is never
+applied (the threshold in force stays; `reviews_needed` says how many more agreeing human
+reviews certification needs). A reset is stored as a version too (no items, `n_items` 0):
+applied, it puts the panel's configured threshold back in force.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ from typing import Any
 
 from api.config import QuorumConfig
 from api.errors import InvalidInput
+from api.schemas import CalibrationPublic
 from api.store.calibrations import CalibrationRepository
 from api.store.engine import SessionFactory
 from api.store.tables import CalibrationRow, utcnow
 from routing import RoutingPolicy
-from routing.calibration import calibrate
+from routing.calibration import DEFAULT_MIN_ITEMS, calibrate, reviews_to_certify
 
 
 class CalibrationService:
@@ -42,12 +48,48 @@ class CalibrationService:
         return configured.model_copy(update={"min_confidence": min(threshold, 1.0 + 1e-9)})
 
     async def refresh(self) -> None:
-        """Load the newest applied calibration of every panel (other replicas' too)."""
+        """Load the newest applied calibration of every panel (other replicas' too); a
+        reset leaves the panel on its configured threshold."""
         async with self.sessions() as session:
             rows = await CalibrationRepository(session).newest_applied()
         self._in_force = {
-            r.panel: (r.threshold if r.threshold is not None else math.inf) for r in rows
+            r.panel: (r.threshold if r.threshold is not None else math.inf)
+            for r in rows
+            if not is_reset(r)
         }
+
+    def in_force(self, panel: str) -> float | None:
+        """The calibrated threshold in force for the panel; None: the configured one."""
+        return self._in_force.get(panel)
+
+    async def reset(self, panel: str) -> CalibrationRow:
+        """Put the panel's configured threshold back in force, recorded as a version."""
+        configured = self.config.panel(panel).routing.min_confidence
+        async with self.sessions() as session:
+            repo = CalibrationRepository(session)
+            version = await repo.latest_version(panel)
+            row = CalibrationRow(
+                id=uuid.uuid4().hex,
+                panel=panel,
+                version=version + 1,
+                alpha=0.0,
+                delta=0.0,
+                threshold=configured,
+                certified=False,
+                coverage=0.0,
+                risk=None,
+                risk_upper=None,
+                n_items=0,
+                n_audit=0,
+                evaluation_ids=[],
+                curve=[],
+                applied=True,
+                created_at=utcnow(),
+            )
+            await repo.add(row)
+            await session.commit()
+        await self.refresh()
+        return row
 
     async def run(self, panel: str, alpha: float, delta: float, apply: bool) -> CalibrationRow:
         self.config.panel(panel)
@@ -84,12 +126,12 @@ class CalibrationService:
                 n_audit=sum(1 for _, reasons in usable if "audit_sample" in (reasons or [])),
                 evaluation_ids=[e.id for e, _ in usable],
                 curve=[_point(p) for p in result.curve],
-                applied=apply,
+                applied=apply and result.certified,  # an uncertified one is never applied
                 created_at=utcnow(),
             )
             await repo.add(row)
             await session.commit()
-        if apply:
+        if row.applied:
             await self.refresh()
         return row
 
@@ -97,6 +139,37 @@ class CalibrationService:
         self.config.panel(panel)
         async with self.sessions() as session:
             return await CalibrationRepository(session).history(panel)
+
+
+def is_reset(row: CalibrationRow) -> bool:
+    """A reset version (computed from no items) rather than a calibration."""
+    return row.n_items == 0
+
+
+def reviews_needed(row: CalibrationRow) -> int | None:
+    """For an uncertified calibration: how many more human reviews, all agreeing with the
+    panel, certification needs at least at its alpha and delta; None otherwise."""
+    if row.certified or is_reset(row):
+        return None
+    lowest = row.curve[-1] if row.curve else {}  # every item lies at or above the lowest
+    return reviews_to_certify(
+        row.n_items,
+        int(lowest.get("disagreements") or 0),
+        alpha=row.alpha,
+        delta=row.delta,
+        min_items=DEFAULT_MIN_ITEMS,
+    )
+
+
+def public(row: CalibrationRow) -> CalibrationPublic:
+    """The wire form of a stored calibration or reset."""
+    return CalibrationPublic.model_validate(
+        {
+            **row.model_dump(),
+            "kind": "reset" if is_reset(row) else "calibration",
+            "reviews_needed": reviews_needed(row),
+        }
+    )
 
 
 def _same(a: Any, b: Any) -> bool:

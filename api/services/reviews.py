@@ -13,6 +13,7 @@ found, and what the caller sees is `api.services.blind.view`.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ from api.store import AsyncSession, IntegrityError, Reach, SessionFactory
 from api.store.evaluations import EvaluationRepository
 from api.store.reviews import ReviewRepository
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
-from rubrics import Rubric, coerce
+from rubrics import Rubric, exact
 
 log = logging.getLogger("quorum.reviews")
 
@@ -194,10 +195,13 @@ class ReviewService:
             rubric = self.config.rubrics.get(evaluation.rubric_id)
             if rubric is None:
                 raise Conflict(f"rubric {evaluation.rubric_id!r} is no longer configured")
-            value = coerce(rubric, raw_value)
+            value = exact(rubric, raw_value)
             if value is None:
+                shown = json.dumps(raw_value)
                 raise InvalidInput(
-                    f"value {raw_value!r} is not on the scale of {rubric.key}: {list(rubric.scale)}"
+                    f"value {shown} is not on the scale of {rubric.key}: "
+                    f"{json.dumps(list(rubric.scale))} (the same JSON type exactly)",
+                    location="body.value",
                 )
             now = utcnow()
             stage = row.stage

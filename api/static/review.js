@@ -110,6 +110,15 @@
     if (res.status === 401) {
       show("key-field", true);
       $("apikey").focus();
+      const err = new Error(
+        apiKey()
+          ? "This API key was not accepted: it may be mistyped or revoked. " +
+            "Paste the key you were given again, or ask your Quorum administrator for a new one."
+          : "Quorum needs your reviewer API key before it can show items. " +
+            "Paste the key you were given (it starts with qk_) in the API key field, then choose Next item."
+      );
+      err.status = 401;
+      throw err;
     }
     if (!res.ok) {
       const detail = (data && (data.detail || data.title)) || res.statusText;

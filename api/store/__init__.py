@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.store.engine import (
     SessionFactory,
+    database_problem,
     is_sqlite,
     make_engine,
     make_session_factory,
@@ -31,6 +32,7 @@ __all__ = [
     "Reach",
     "Session",
     "SessionFactory",
+    "database_problem",
     "is_sqlite",
     "make_engine",
     "make_session_factory",

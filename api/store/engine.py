@@ -96,3 +96,27 @@ async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+def database_problem(exc: BaseException, url: str) -> str | None:
+    """One line naming what is wrong with the database `url` when `exc` comes from
+    reaching it (unparsable URL, unknown driver, no connection); None otherwise. The
+    password never appears."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        shown = "(not a URL)"
+    if isinstance(exc, NoSuchModuleError):
+        problem = f"unknown database driver ({exc})"
+    elif isinstance(exc, ArgumentError):
+        problem = (
+            "not a database URL (e.g. sqlite:///quorum.db or postgresql+psycopg://user:pw@host/db)"
+        )
+    elif isinstance(exc, OperationalError):
+        first = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+        problem = f"cannot connect: {first[0] if first else type(exc).__name__}"
+    else:
+        return None
+    return f"QUORUM_DATABASE_URL={shown}: {problem}"

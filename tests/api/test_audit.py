@@ -154,5 +154,5 @@ def test_retention_deletes_old_records(audited: tuple[httpx.Client, Path, Path])
 def test_bad_redaction_setting_is_one_line(tmp_path: Path) -> None:
     proc = quorum_cli("check-config", env={"QUORUM_REDACT": '["email", "re:("]'}, timeout=60)
     assert proc.returncode == 2
-    assert proc.stderr.strip().startswith("quorum: setting QUORUM_REDACT:")
+    assert proc.stderr.strip().startswith("quorum: settings error: QUORUM_REDACT:")
     assert "not a valid regex" in proc.stderr

@@ -135,3 +135,18 @@ def test_human_reference() -> None:
     assert human_reference(ordinal, [1, 5]) == (3, False)
     assert human_reference(ordinal, [1, 2, 5]) == (2, False)
     assert human_reference(ordinal, [4, 5, 5, 4]) == (5, False)
+
+
+def test_the_progress_bar_counts_items_not_items_times_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    dataset = load_dataset(write_set(tmp_path, "toy-ordinal", pointwise_records()))
+    n = len(dataset.items)
+    run_backtest(dataset, progress=True)
+    shown = capsys.readouterr().err
+    totals = {int(t) for t in re.findall(r"\d+/(\d+) \[", shown)}
+    assert totals == {n}, shown[-500:]  # "12/12 [" never "108/108 ["
+    passes = re.findall(r"toy-ordinal (\d+)/(\d+) ", shown)
+    assert passes and max(int(i) for i, _ in passes) == int(passes[0][1]) > 1

@@ -361,6 +361,7 @@ COMPOSE_VARIABLES = {
     "PROMETHEUS_PORT",
     "GRAFANA_PORT",
     "GRAFANA_ADMIN_PASSWORD",
+    "QUORUM_JUDGE_CHECK_INTERVAL_S",
 }
 """Every `${VAR:-default}` compose.yaml reads (the docs name each)."""
 

@@ -140,6 +140,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Ite
     env.update(
         QUORUM_DATABASE_URL=f"sqlite:///{root / 'quorum.db'}",
         QUORUM_GAUGE_REFRESH_S="1",
+        # The judge check on, as in production (tests/conftest.py turns it off): it sets
+        # quorum_judge_up, which the dashboard shows; every test panel keeps its quorum.
+        QUORUM_JUDGE_CHECK_INTERVAL_S="60",
         # `quorum serve` makes the multiprocess directory with mkdtemp: keep it in here.
         TMPDIR=str(root),
     )

@@ -365,3 +365,18 @@ def test_coverage_is_monotone_in_alpha(
     c, a = data
     low, high = sorted(alphas)
     assert calibrate(c, a, alpha=low).coverage <= calibrate(c, a, alpha=high).coverage
+
+
+def test_reviews_to_certify_is_the_smallest_count_that_passes() -> None:
+    from routing.calibration import reviews_to_certify
+
+    # alpha = delta = 0.1: 0.9^22 = 0.098 <= 0.1 < 0.9^21, but a threshold needs 30 items.
+    assert min_certifiable_items(0.1, 0.1) == 22
+    assert reviews_to_certify(8, 0, alpha=0.1, delta=0.1) == 22
+    assert reviews_to_certify(8, 0, alpha=0.1, delta=0.1, min_items=1) == 14
+    # With disagreements, by brute force over the binomial p-value.
+    for n, k in [(40, 6), (30, 3), (100, 20), (5, 5)]:
+        m = reviews_to_certify(n, k, alpha=0.1, delta=0.05, min_items=1)
+        assert binom.cdf(k, n + m, 0.1) <= 0.05
+        assert m == 0 or binom.cdf(k, n + m - 1, 0.1) > 0.05 or n + m - 1 < 29
+    assert reviews_to_certify(100, 0, alpha=0.1, delta=0.1) == 0

@@ -1,0 +1,57 @@
+"""What every `quorum` command shares: settings read with one-line errors, and running one
+async database job."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import ValidationError
+
+from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.store.engine import SessionFactory
+
+T = TypeVar("T")
+
+
+class SettingsProblem(Exception):
+    """A QUORUM_* variable is invalid; the message is one line: the variable, the problem."""
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    if getattr(args, "config", None):
+        os.environ["QUORUM_CONFIG"] = str(Path(args.config).resolve())
+    return load_settings()
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; SettingsProblem (one line) when one is invalid."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "QUORUM_" + "_".join(str(p) for p in err["loc"][:1]).upper()
+        raise SettingsProblem(f"{name}: {err['msg']}") from None
+
+
+def run_job(coro_factory: Callable[[SessionFactory], Awaitable[T]], settings: Settings) -> T:
+    """Run one async database job against the configured database."""
+    from api.store.engine import make_engine, make_session_factory
+    from api.store.migrate import upgrade
+
+    upgrade(settings.database_url)
+
+    async def main() -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            return await coro_factory(make_session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())

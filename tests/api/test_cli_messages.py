@@ -1,0 +1,101 @@
+"""What the `quorum` command prints (issue 17, points 7 and 10): one line for a bad
+database URL or setting, from every command, never a traceback; nothing from Alembic;
+`--version`; serve's options documented; `keys create --config F` in either place."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import judge
+from tests.doubles.judge_server import JudgeDouble
+
+
+def quorum(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def one_line(r: subprocess.CompletedProcess[str], start: str) -> str:
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(start), r.stderr
+    assert "Traceback" not in r.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> str:
+    path = tmp_path_factory.mktemp("cli") / "quorum.yaml"
+    judges = [judge(f"j{i}", "honest", double.base_url, family=f"f{i}") for i in range(3)]
+    panel = {"name": "jury", "rubric": "helpfulness", "judges": ["j0", "j1", "j2"]}
+    path.write_text(yaml.safe_dump({"judges": judges, "panels": [panel]}))
+    return str(path)
+
+
+EVERY_COMMAND = (
+    ["migrate"],
+    ["keys", "list"],
+    ["keys", "create", "--name", "k"],
+    ["keys", "revoke", "abc"],
+    ["export"],
+    ["calibrate", "jury"],
+    ["serve", "--port", "1"],
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "says", "commands"),
+    [
+        ("postgresql+psycopg://quorum:s3cret@127.0.0.1:1/db", "cannot connect", EVERY_COMMAND),
+        ("not a url", "not a database URL", EVERY_COMMAND[:2]),
+        ("nosuchdb+nodriver://x/y", "unknown database driver", EVERY_COMMAND[:2]),
+    ],
+)
+def test_a_bad_database_url_is_one_line_from_every_command(
+    config: str, url: str, says: str, commands: tuple[list[str], ...]
+) -> None:
+    env = {"QUORUM_DATABASE_URL": url, "QUORUM_CONFIG": config}
+    for args in commands:
+        line = one_line(quorum(*args, env=env), "quorum: database error: QUORUM_DATABASE_URL=")
+        assert says in line, (args, line)
+        assert "s3cret" not in line
+
+
+def test_a_bad_setting_is_one_line(config: str) -> None:
+    r = quorum("check-config", "--config", config, env={"QUORUM_MAX_BODY_BYTES": "-1"})
+    line = one_line(r, "quorum: settings error: QUORUM_MAX_BODY_BYTES: ")
+    assert "greater than 0" in line
+
+
+def test_commands_are_quiet_about_alembic(tmp_path: Path, config: str) -> None:
+    env = {"QUORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    created = quorum("keys", "create", "--name", "first", "--config", config, env=env)
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("created key ")  # the key is the first thing shown
+    assert "alembic" not in created.stderr.lower() and created.stderr.strip() == ""
+    migrated = quorum("migrate", env=env)
+    assert migrated.returncode == 0 and "alembic" not in migrated.stderr.lower()
+    # --config before the subcommand, as before
+    listed = quorum("keys", "--config", config, "list", env=env)
+    assert listed.returncode == 0 and "first" in listed.stdout
+
+
+def test_version_and_serve_help() -> None:
+    from importlib.metadata import version
+
+    r = quorum("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"quorum {version('quorum')}"
+    shown = " ".join(quorum("serve", "--help").stdout.split())
+    for option, default in (("--host", "127.0.0.1"), ("--port", "8000"), ("--workers", "1")):
+        assert option in shown and f"(default: {default})" in shown
