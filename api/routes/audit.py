@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
-from api.auth import requires
+from api.auth import Principal, requires
 from api.deps import Config, Sessions
 from api.errors import InvalidInput
-from api.services.audit import export_lines
+from api.services.audit import export_lines, record_exported
+from api.store.audit_log import Actor
 
 
 def _iso_only(value: Any) -> Any:
@@ -31,15 +32,24 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(req
 
 @router.get("/export", response_class=StreamingResponse)
 async def export(
+    request: Request,
     config: Config,
     sessions: Sessions,
     since: IsoDatetime | None = None,
     until: IsoDatetime | None = None,
     panel: str | None = None,
+    stream: Annotated[
+        Literal["records", "events"],
+        Query(description="records: one line per evaluation; events: the audit events"),
+    ] = "records",
 ) -> StreamingResponse:
-    """Every evaluation created in [since, until) as JSONL: rubric id and version, each
-    judge call's model, params, raw output, parsed vote and prompt hash, the verdict,
-    routing reasons and human decisions. Defaults: the last 24 hours."""
+    """The audit trail of [since, until) as JSONL (defaults: the last 24 hours).
+    `stream=records`: every evaluation created in the window or with an audit event in it
+    (a late human decision on an old item): rubric id and version, each judge call's
+    model, params, raw output, parsed vote and prompt hash, the verdict, the panel verdict
+    a human replaced, routing reasons, human decisions and the keys that submitted and
+    decided. `stream=events`: the audit events of the window in chain order, each with
+    its actor, before/after values, record hash and chain hashes (docs/security.md)."""
     try:
         until = (until or datetime.now(UTC)).astimezone(UTC)
         since = (since or until - timedelta(days=1)).astimezone(UTC)
@@ -47,6 +57,9 @@ async def export(
         raise InvalidInput(f"since/until out of range: {exc}") from exc
     if since >= until:
         raise InvalidInput("since must be before until")
+    caller: Principal = request.state.principal
+    await record_exported(sessions, Actor(caller.key_id, caller.name), since, until, panel, stream)
     return StreamingResponse(
-        export_lines(sessions, config, since, until, panel), media_type="application/x-ndjson"
+        export_lines(sessions, config, since, until, panel, stream),
+        media_type="application/x-ndjson",
     )

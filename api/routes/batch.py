@@ -14,6 +14,7 @@ from api.auth import Principal, requires
 from api.deps import Service
 from api.errors import Forbidden, InvalidRequest, PayloadTooLarge, QuorumError
 from api.schemas import BatchCreate, BatchResult, ComparisonCreate, EvaluationCreate, Page
+from api.store.audit_log import Actor
 
 router = APIRouter(prefix="/v1", tags=["evaluations"])
 Caller = Annotated[Principal, Depends(requires("evaluate"))]
@@ -67,7 +68,12 @@ async def create_batch(
             if not caller.may_use(item.panel):
                 raise Forbidden(f"this key may not use panel {item.panel!r}")
             evaluation = await service.submit(
-                kind, item, wait=not background, api_key_id=caller.key_id, ticket=ticket
+                kind,
+                item,
+                wait=not background,
+                api_key_id=caller.key_id,
+                ticket=ticket,
+                actor=Actor(caller.key_id, caller.name),
             )
         except QuorumError as exc:
             return BatchResult(index=index, status=exc.status, problem=problems.of(exc))

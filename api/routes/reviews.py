@@ -10,6 +10,7 @@ from api.auth import Principal, requires
 from api.deps import Reviews
 from api.errors import Forbidden
 from api.schemas import ClaimRequest, Page, ReleaseRequest, ReviewItemPublic, VerdictRequest
+from api.store.audit_log import Actor
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 Caller = Annotated[Principal, Depends(requires("review"))]
@@ -52,7 +53,7 @@ async def claim(
     if panel is None and caller.panels is not None and len(caller.panels) == 1:
         panel = next(iter(caller.panels))
     _panel_allowed(caller, panel)
-    item = await reviews.claim(body.reviewer, panel)
+    item = await reviews.claim(body.reviewer, panel, Actor(caller.key_id, caller.name))
     if item is None:
         return Response(status_code=204)
     return item
@@ -73,7 +74,9 @@ async def verdict(
 ) -> ReviewItemPublic:
     """Decide a claimed item; the value must be on the rubric's scale."""
     _panel_allowed(caller, (await reviews.get(item_id)).panel)
-    return await reviews.decide(item_id, body.reviewer, body.value, body.comment)
+    return await reviews.decide(
+        item_id, body.reviewer, body.value, body.comment, Actor(caller.key_id, caller.name)
+    )
 
 
 @router.post("/{item_id}/release", response_model=ReviewItemPublic)
@@ -82,4 +85,4 @@ async def release(
 ) -> ReviewItemPublic:
     """Give a claim back to the queue."""
     _panel_allowed(caller, (await reviews.get(item_id)).panel)
-    return await reviews.release(item_id, body.reviewer)
+    return await reviews.release(item_id, body.reviewer, Actor(caller.key_id, caller.name))

@@ -18,7 +18,9 @@ from typing import Any
 
 from api.config import QuorumConfig
 from api.errors import InvalidInput
+from api.store.audit_log import CLI, Actor, AuditLog
 from api.store.calibrations import CalibrationRepository
+from api.store.digest import calibration_digest
 from api.store.engine import SessionFactory
 from api.store.tables import CalibrationRow, utcnow
 from routing import RoutingPolicy
@@ -49,7 +51,9 @@ class CalibrationService:
             r.panel: (r.threshold if r.threshold is not None else math.inf) for r in rows
         }
 
-    async def run(self, panel: str, alpha: float, delta: float, apply: bool) -> CalibrationRow:
+    async def run(
+        self, panel: str, alpha: float, delta: float, apply: bool, actor: Actor = CLI
+    ) -> CalibrationRow:
         self.config.panel(panel)
         if not (0 < alpha < 1 and 0 < delta < 1):
             raise InvalidInput("alpha and delta must be between 0 and 1")
@@ -88,6 +92,23 @@ class CalibrationService:
                 created_at=utcnow(),
             )
             await repo.add(row)
+            await session.flush()
+            await AuditLog(session).append(
+                "calibrated",
+                actor,
+                "calibration",
+                row.id,
+                record_sha256=calibration_digest(row),
+                after={
+                    "panel": panel,
+                    "version": row.version,
+                    "threshold": row.threshold,
+                    "certified": row.certified,
+                    "applied": row.applied,
+                    "n_items": row.n_items,
+                },
+                panel=panel,
+            )
             await session.commit()
         if apply:
             await self.refresh()

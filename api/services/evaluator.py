@@ -27,6 +27,8 @@ from api.services.leases import Leases
 from api.services.records import Kind
 from api.services.webhooks import WebhookSender, delivery
 from api.store import IntegrityError, SessionFactory
+from api.store.audit_log import WORKER, Actor, AuditLog
+from api.store.digest import evaluation_digest, review_digest
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, utcnow
 from judges import PanelRunner, Vote
@@ -94,12 +96,14 @@ class EvaluationService:
         wait: bool = True,
         api_key_id: str | None = None,
         ticket: Ticket | None = None,
+        actor: Actor | None = None,
     ) -> EvaluationPublic:
         """Judge one request, or return the stored evaluation for a repeated idempotency key.
         With `wait=False` the evaluation is returned as soon as it is stored (`pending`) and
         judged in the background; a restart resumes it (its lease runs out). Raises
         `Overloaded` when this process holds all it may, unless the caller already made
-        room with `admit` and passes its `ticket` (as a batch does for all its items)."""
+        room with `admit` and passes its `ticket` (as a batch does for all its items).
+        `actor` (the caller) is recorded in the audit trail's `submitted` event."""
         nul = request.nul_at()
         if nul is not None:
             raise InvalidInput(f"{nul} holds a NUL (U+0000) character, which is not allowed")
@@ -135,6 +139,16 @@ class EvaluationService:
             try:
                 async with self.sessions() as session:
                     await EvaluationRepository(session).insert(row)
+                    await AuditLog(session).append(
+                        "submitted",
+                        actor or Actor(api_key_id, api_key_id or "open"),
+                        "evaluation",
+                        row.id,
+                        record_sha256=evaluation_digest(row, []),
+                        after=records.submitted(row),
+                        evaluation_id=row.id,
+                        panel=row.panel,
+                    )
                     await session.commit()
             except IntegrityError:
                 if key is None:
@@ -294,6 +308,33 @@ class EvaluationService:
             await repo.insert_votes(vote_rows)
             if review is not None:
                 session.add(review)
+            audit = AuditLog(session)
+            await audit.append(
+                "judged",
+                WORKER,
+                "evaluation",
+                row.id,
+                record_sha256=evaluation_digest(row, vote_rows),
+                before={"status": "pending"},
+                after=records.judged(row),
+                evaluation_id=row.id,
+                panel=row.panel,
+            )
+            if review is not None:
+                await audit.append(
+                    "routed",
+                    WORKER,
+                    "review",
+                    review.id,
+                    record_sha256=review_digest(review, []),
+                    after={
+                        "panel": review.panel,
+                        "reasons": review.reasons,
+                        "required_reviews": review.required_reviews,
+                    },
+                    evaluation_id=row.id,
+                    panel=row.panel,
+                )
             public = present.evaluation(row, [present.vote(v) for v in votes], review)
             if row.webhook_url:  # the outbox row commits with the result
                 session.add(
@@ -334,6 +375,19 @@ class EvaluationService:
                     evaluation_id, records.failure(reason)
                 )
                 row = await session.get(EvaluationRow, evaluation_id) if failed else None
+                if row is not None:
+                    votes = await EvaluationRepository(session).votes(row.id)
+                    await AuditLog(session).append(
+                        "failed",
+                        WORKER,
+                        "evaluation",
+                        row.id,
+                        record_sha256=evaluation_digest(row, votes),
+                        before={"status": "pending"},
+                        after={"status": "failed", "error": reason},
+                        evaluation_id=row.id,
+                        panel=row.panel,
+                    )
                 if row is not None and row.webhook_url:
                     payload = present.evaluation(row, [], None).model_dump(mode="json")
                     session.add(

@@ -19,6 +19,8 @@ from api.services import present
 from api.services.consensus import consensus
 from api.services.webhooks import WebhookSender, delivery
 from api.store import AsyncSession, IntegrityError, SessionFactory
+from api.store.audit_log import Actor, AuditLog
+from api.store.digest import evaluation_digest, review_digest
 from api.store.evaluations import EvaluationRepository
 from api.store.reviews import ReviewRepository
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
@@ -49,6 +51,45 @@ def _finalise(
     evaluation.verdict_compliant = rubric.is_compliant(value)
     evaluation.status = "decided"
     evaluation.updated_at = now
+
+
+def _verdict(evaluation: EvaluationRow) -> dict[str, Any]:
+    """An evaluation's verdict, as an audit event's before or after value."""
+    return {
+        "status": evaluation.status,
+        "value": evaluation.verdict_value,
+        "compliant": evaluation.verdict_compliant,
+        "source": evaluation.verdict_source,
+    }
+
+
+async def _record(
+    session: AsyncSession,
+    event: str,
+    actor: Actor,
+    item_id: str,
+    reviewer: str,
+    extra: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Append a review event with the item's record as it now is (in this transaction)."""
+    repo = ReviewRepository(session)
+    row = await repo.fresh(item_id)
+    digest = review_digest(row, await repo.decisions(item_id))
+    after = {"status": row.status, "stage": row.stage, "reviewer": reviewer, **(extra or {})}
+    if row.claimed_by is not None:
+        after["lease_until"] = row.lease_until.isoformat() if row.lease_until else None
+    audit = AuditLog(session)
+    await audit.append(
+        event,
+        actor,
+        "review",
+        item_id,
+        record_sha256=digest,
+        after=after,
+        evaluation_id=row.evaluation_id,
+        panel=row.panel,
+    )
+    return audit
 
 
 class ReviewService:
@@ -93,7 +134,9 @@ class ReviewService:
             raise NotFound(f"no review item with id {item_id!r}")
         return row
 
-    async def claim(self, reviewer: str, panel: str | None) -> ReviewItemPublic | None:
+    async def claim(
+        self, reviewer: str, panel: str | None, actor: Actor | None = None
+    ) -> ReviewItemPublic | None:
         """The most uncertain (then oldest) claimable item, under a lease; None if none."""
         if panel is not None:
             self.config.panel(panel)
@@ -108,15 +151,24 @@ class ReviewService:
                 configured = self.config.panels.get(item_panel)
                 lease_s = configured.review_lease_s if configured else DEFAULT_LEASE_S
                 claimed = await repo.claim(item_id, reviewer, now, lease_s)
+                if claimed:
+                    await _record(
+                        session, "claimed", actor or Actor(None, reviewer), item_id, reviewer
+                    )
                 await session.commit()
                 if not claimed:
                     continue  # lost a race for that row; pick again
                 return await self._public(session, await self._item(session, item_id), reviewer)
         return None
 
-    async def release(self, item_id: str, reviewer: str) -> ReviewItemPublic:
+    async def release(
+        self, item_id: str, reviewer: str, actor: Actor | None = None
+    ) -> ReviewItemPublic:
         async with self.sessions() as session:
             released = await self._repo(session).unclaim(item_id, reviewer, utcnow())
+            if released:
+                who = actor or Actor(None, reviewer)
+                await _record(session, "released", who, item_id, reviewer)
             await session.commit()
             row = await self._item(session, item_id)
             if not released:
@@ -124,7 +176,12 @@ class ReviewService:
             return await self._public(session, row, reviewer)
 
     async def decide(
-        self, item_id: str, reviewer: str, raw_value: Any, comment: str | None
+        self,
+        item_id: str,
+        reviewer: str,
+        raw_value: Any,
+        comment: str | None,
+        actor: Actor | None = None,
     ) -> ReviewItemPublic:
         """Record a reviewer's verdict; finalise the evaluation when the item is complete."""
         async with self.sessions() as session:
@@ -160,12 +217,31 @@ class ReviewService:
             await session.refresh(row)
             decided = [d.value for d in await repo.decisions(item_id, stage)]
             agreed = consensus(stage, decided, row.required_reviews)
+            panel_verdict = _verdict(evaluation)
             if agreed.outcome == "adjudicate":
                 row.stage = "adjudication"
             elif agreed.outcome == "final":
                 _finalise(row, evaluation, rubric, agreed.value, now)
             row.updated_at = now
             await repo.save(row, evaluation)
+            who = actor or Actor(None, reviewer)
+            extra = {"value": value, "stage": stage, "outcome": agreed.outcome}
+            audit = await _record(session, "decided", who, item_id, reviewer, extra)
+            if agreed.outcome == "final":
+                votes = await EvaluationRepository(session).votes(evaluation.id)
+                human = _verdict(evaluation)
+                replaced = panel_verdict["value"] != human["value"]
+                await audit.append(
+                    "overridden" if replaced else "confirmed",
+                    who,
+                    "evaluation",
+                    evaluation.id,
+                    record_sha256=evaluation_digest(evaluation, votes),
+                    before=panel_verdict,
+                    after=human,
+                    evaluation_id=evaluation.id,
+                    panel=evaluation.panel,
+                )
             hook = agreed.outcome == "final" and bool(evaluation.webhook_url)
             if hook:  # re-sent: the final verdict changed
                 await self._notify(session, evaluation, row)
