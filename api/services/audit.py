@@ -207,8 +207,8 @@ async def export_lines(
     """JSONL lines of the window [since, until), in batches: evaluations oldest first
     (`records`), or audit events in chain order (`events`)."""
     if stream == "events":
-        async for line in _event_lines(sessions, since, until, panel):
-            yield line
+        async for event in _event_lines(sessions, since, until, panel):
+            yield event
         return
     after: tuple[datetime, str] | None = None
     while True:

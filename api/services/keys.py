@@ -7,9 +7,9 @@ import secrets
 import uuid
 
 from api.auth import SCOPES
+from api.store import AsyncSession
 from api.store.audit_log import CLI, Actor, AuditLog
 from api.store.digest import key_digest
-from api.store import AsyncSession
 from api.store.engine import SessionFactory
 from api.store.keys import KeyRepository
 from api.store.tables import ApiKeyRow, utcnow

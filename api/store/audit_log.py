@@ -11,8 +11,8 @@ previous event's `hash`, and `hash` is the SHA-256 of the event's canonical JSON
 Concurrency: appends to the chain are serialised. PostgreSQL: a transaction-scoped
 advisory lock taken before reading the chain's head and held to commit (so append last,
 just before committing, to hold it briefly); SQLite: the database's one write lock,
-which the transaction already holds when the caller wrote its change first (call
-`append` after the change it records). Either way `seq` is the primary key, so two
+held from the transaction's first write (the change being recorded, or else a write
+that changes nothing) before the head is read. Either way `seq` is the primary key, so two
 writers that somehow read the same head cannot both commit: the chain never forks.
 After the first append of a transaction the head is kept in memory: further events of
 the same transaction cost one INSERT each.
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, text
-from sqlmodel import col, select
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.store.digest import canonical_json, sha256_of
@@ -37,6 +37,13 @@ GENESIS = "0" * 64
 CHAIN_LOCK = 0x71756F72756D_A0
 """The PostgreSQL advisory lock key of the chain."""
 EVENTS: Table = AuditEventRow.__table__  # type: ignore[attr-defined]
+
+LOCK_PG = text("SELECT pg_advisory_xact_lock(:k)")
+LOCK_SQLITE = text("UPDATE audit_events SET seq = seq WHERE seq < 0")
+"""A write that changes nothing, to take SQLite's write lock before the head is read
+when the transaction has not written yet (the driver would otherwise read the head
+outside any transaction)."""
+HEAD = select(EVENTS.c.seq, EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)
 
 CONTENT = (
     "seq",
@@ -77,14 +84,21 @@ def _iso(at: datetime) -> str:
 
 def event_hash(values: dict[str, Any]) -> str:
     """The hash of an event (a row's values or the dict being inserted)."""
-    content = {name: values.get(name) for name in CONTENT}
-    content["at"] = _iso(content["at"])
+    content: dict[str, Any] = {name: values.get(name) for name in CONTENT}
+    content["at"] = _iso(values["at"])
     return sha256_of(content)
 
 
 def _json(value: dict[str, Any] | None) -> dict[str, Any] | None:
     """As the JSON column will give it back (so the hash is the same before and after)."""
     return None if value is None else json.loads(canonical_json(value))
+
+
+async def _sqlite_writing(conn: AsyncConnection) -> bool:
+    """Whether this SQLite connection already holds the write lock: the driver begins a
+    transaction only at the first write, so an open one has written."""
+    raw = await conn.get_raw_connection()
+    return bool(getattr(raw.driver_connection, "in_transaction", False))
 
 
 class AuditLog:
@@ -95,17 +109,15 @@ class AuditLog:
         self._head: tuple[int, str] | None = None
 
     async def _read_head(self) -> tuple[int, str]:
-        await self.session.flush()  # the change this event records goes first
-        conn = await self.session.connection()
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            await session.flush()  # the change this event records goes first
+        conn = await session.connection()
         if conn.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
-        last = (
-            await self.session.exec(
-                select(AuditEventRow.seq, AuditEventRow.hash)
-                .order_by(col(AuditEventRow.seq).desc())
-                .limit(1)
-            )
-        ).first()
+            await conn.execute(LOCK_PG, {"k": CHAIN_LOCK})
+        elif not await _sqlite_writing(conn):
+            await conn.execute(LOCK_SQLITE)
+        last = (await conn.execute(HEAD)).first()
         return (0, GENESIS) if last is None else (int(last[0]), str(last[1]))
 
     async def append(

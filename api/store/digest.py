@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, Table
@@ -47,38 +48,53 @@ def sha256_of(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
-def _value(column_type: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _time(value: Any) -> Any:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    return json.loads(json.dumps(value))
+
+
+def _converter(column_type: Any) -> Callable[[Any], Any]:
+    """The canonical form of one column type's values (None stays None)."""
     if isinstance(column_type, DateTime) or isinstance(
         getattr(column_type, "impl", None), DateTime
     ):
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat()
+        return _time
     if isinstance(column_type, Boolean):
-        return bool(value)
+        return bool
     if isinstance(column_type, Float):
-        return float(value)
+        return float
     if isinstance(column_type, Integer):
-        return int(value)
+        return int
     if isinstance(column_type, JSON):
-        return json.loads(json.dumps(value))
-    return str(value)
+        return _json_value
+    return str
 
 
-def _table(model: type[SQLModel]) -> Table:
-    return model.__table__  # type: ignore[attr-defined,no-any-return]
+@cache
+def _columns(model: type[SQLModel]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """The record's columns of a table, each with its canonical form."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    skip = SKIP.get(table.name, frozenset())
+    return tuple((c.name, _converter(c.type)) for c in table.columns if c.name not in skip)
 
 
 def canonical_row(model: type[SQLModel], row: Row) -> dict[str, Any]:
     """A row's columns (those in the record) in canonical form; a missing one is null."""
-    values = row if isinstance(row, Mapping) else row.model_dump()
-    table = _table(model)
-    skip = SKIP.get(table.name, frozenset())
-    return {c.name: _value(c.type, values.get(c.name)) for c in table.columns if c.name not in skip}
+    get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name, None)
+    out: dict[str, Any] = {}
+    for name, convert in _columns(model):
+        value = get(name)
+        out[name] = None if value is None else convert(value)
+    return out
 
 
 def evaluation_record(row: Row, votes: Iterable[Row]) -> dict[str, Any]:
