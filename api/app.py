@@ -34,6 +34,7 @@ from api.services.leases import Leases
 from api.services.reliability import ReliabilityInForce
 from api.services.reviews import ReviewService
 from api.services.stats import StatsService
+from api.services.webhook_targets import WebhookGuard
 from api.services.webhooks import WebhookSender
 from api.settings import Settings
 from api.store.engine import is_sqlite, make_engine, make_session_factory, make_sync_engine
@@ -121,7 +122,10 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         elif settings.vote_cache == "redis":
             redis_cache = RedisVoteCache(settings.redis_url, settings.vote_cache_ttl_s)
             cache = CountedCache(redis_cache, metrics, "redis")
-        webhooks = WebhookSender(sessions, settings.webhook_secret)
+        guard = WebhookGuard(settings.webhook_allow)
+        webhooks = WebhookSender(
+            sessions, settings.webhook_secret, guard=guard, per_key=settings.webhook_per_key
+        )
         calibration = CalibrationService(config, sessions)
         await calibration.refresh()
         leases = Leases(sessions, settings.lease_grace_s, metrics)
@@ -142,6 +146,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             policy=calibration.policy,
             redactor=Redactor(settings.redact),
             webhooks=webhooks,
+            webhook_guard=guard,
         )
         app.state.settings = settings
         app.state.config = config

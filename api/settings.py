@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.services.webhook_targets import parse_allow
 from rubrics.redact import Redactor
 
 
@@ -47,6 +48,11 @@ class Settings(BaseSettings):
     """Items per batch request; more is 413."""
     webhook_secret: str | None = None
     """Signs webhook deliveries of requests made without an API key (open mode)."""
+    webhook_allow: list[str] = Field(default_factory=list)
+    """CIDRs and host names webhooks may reach although not public (a JSON list, e.g.
+    `["10.1.0.0/16", "hooks.internal"]`); empty: public addresses only."""
+    webhook_per_key: int = Field(default=4, ge=1, le=256)
+    """Webhook deliveries of one submitting key in flight at once, per process."""
     vote_cache: Literal["off", "database", "redis"] = "off"
     """Exact-duplicate caching of judge answers (same judge config, same rendered prompt)."""
     vote_cache_ttl_s: int = Field(default=7 * 86_400, ge=1)
@@ -64,6 +70,12 @@ class Settings(BaseSettings):
     """Patterns redacted from judged texts before they are stored or sent to judges
     (a JSON list): email, phone, credit_card, api_key, ipv4, or "re:<regex>"."""
     gauge_refresh_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _allow_parses(cls, value: list[str]) -> list[str]:
+        parse_allow(value)  # raises ValueError naming the bad entry
+        return value
 
     @field_validator("redact")
     @classmethod

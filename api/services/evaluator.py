@@ -25,6 +25,7 @@ from api.services import present, records
 from api.services.admission import Admission, Ticket
 from api.services.leases import Leases
 from api.services.records import Kind
+from api.services.webhook_targets import BlockedTarget, WebhookGuard
 from api.services.webhooks import WebhookSender, delivery
 from api.store import IntegrityError, SessionFactory
 from api.store.audit_log import WORKER, Actor, AuditLog
@@ -65,6 +66,7 @@ class EvaluationService:
         policy: Callable[[str, RoutingPolicy], RoutingPolicy] | None = None,
         redactor: Redactor | None = None,
         webhooks: WebhookSender | None = None,
+        webhook_guard: WebhookGuard | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -78,6 +80,8 @@ class EvaluationService:
         """The routing policy in force (the configured one, with a calibrated threshold)."""
         self.redactor = redactor
         self.webhooks = webhooks
+        self.webhook_guard = webhook_guard or WebhookGuard()
+        """Checks `webhook_url` at request time (delivery checks it again)."""
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
 
     def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
@@ -116,6 +120,11 @@ class EvaluationService:
             item.check_for(rubric)
         except ItemError as exc:
             raise InvalidInput(str(exc)) from exc
+        if request.webhook_url is not None:
+            try:
+                await self.webhook_guard.check(request.webhook_url)
+            except BlockedTarget as exc:
+                raise InvalidInput(f"webhook_url refused: {exc}") from exc
         digest = records.request_digest(kind, request)
         key = request.idempotency_key
         if key is not None:
