@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from api import problems
 from api.auth import Authenticator
 from api.config import load_config
-from api.limits import BodyLimit
+from api.limits import BodyLimit, BodyTimeout, EarlyAuth, SecurityHeaders
 from api.metrics import AppLabels, Metrics
 from api.routes import (
     agreement,
@@ -204,7 +204,11 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         lifespan=lifespan,
     )
     problems.install(app)
+    # Outermost last: nosniff on every answer, then the size, key and time limits.
+    app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
+    app.add_middleware(EarlyAuth)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.include_router(batch.router)  # before /evaluations/{id}
     app.include_router(evaluations.router)
     app.include_router(catalog.router)

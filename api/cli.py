@@ -248,6 +248,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _limit_malloc_arenas()
 
     from api.services import keys
+    from api.serving import uvicorn_options
     from api.store.migrate import upgrade
 
     settings = _settings(args)
@@ -280,6 +281,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # busy 2-core machine or a small pod that can take longer than the default 5 s.
         timeout_worker_healthcheck=60,
         log_level=settings.log_level,
+        **uvicorn_options(settings),
     )
     return 0
 

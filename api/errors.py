@@ -9,6 +9,7 @@ QuorumError
 ├── InvalidInput            the item cannot be judged on this panel      -> 422
 ├── Conflict                idempotency key reused with another request  -> 409
 ├── PayloadTooLarge         body over the configured limit               -> 413
+├── RequestTimeout          the body was not sent in time                -> 408
 └── RetryLater              answered with Retry-After
     ├── Unavailable         the database cannot be reached               -> 503
     ├── Overloaded          the judging backlog is full                  -> 503
@@ -121,6 +122,12 @@ class PayloadTooLarge(QuorumError):
     status = 413
     slug = "payload-too-large"
     title = "Payload too large"
+
+
+class RequestTimeout(QuorumError):
+    status = 408
+    slug = "request-timeout"
+    title = "Request timeout"
 
 
 class RetryLater(QuorumError):

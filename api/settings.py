@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     """Apply Alembic migrations at start-up (turn off when a migration job does it)."""
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     """Requests with a larger body get 413."""
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    """Longest wait for each chunk of a request body; slower is 408."""
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """`quorum serve`: a connection that has not sent a request's headers within this is
+    closed (half-sent requests cannot hold connections)."""
+    limit_concurrency: int = Field(default=1000, ge=1)
+    """`quorum serve`: connections and requests at once per worker; beyond, 503."""
+    timeout_keep_alive_s: int = Field(default=5, ge=1)
+    """`quorum serve`: idle keep-alive connections are closed after this."""
     db_pool_size: int = Field(default=10, gt=0)
     log_level: str = "info"
     rate_limit_per_min: int = Field(default=600, ge=0)

@@ -46,6 +46,7 @@ async def create_batch(
     limit = request.app.state.settings.batch_max_items
     if len(body.items) > limit:
         raise PayloadTooLarge(f"a batch holds at most {limit} items; got {len(body.items)}")
+    request.app.state.auth.charge(caller, len(body.items) - 1)  # the rate counts items
     background = wants_async(prefer)
     if len(body.items) > service.admission.capacity:
         raise PayloadTooLarge(

@@ -32,7 +32,8 @@ async def readyz(request: Request, sessions: Sessions) -> Any:
     except Exception as exc:
         unreachable = f"database unreachable: {type(exc).__name__}"
         return respond(Unavailable(unreachable, DATABASE_RETRY_S), request)
-    return JSONResponse({"status": "ready", "config": request.app.state.config.path})
+    # No config path or other detail: /readyz answers anyone, without a key.
+    return JSONResponse({"status": "ready"})
 
 
 @router.get("/metrics", response_class=Response)
