@@ -14,6 +14,7 @@ from api.store.audit_log import Actor, AuditLog
 from api.store.engine import make_engine, make_session_factory
 from api.store.migrate import upgrade
 from api.store.tables import AuditEventRow
+from tests.doubles.judge_server import JudgeDouble
 
 REPLICAS = 3
 WRITERS = 4
@@ -67,3 +68,42 @@ def test_tasks_appending_at_once_keep_one_chain_on_sqlite(tmp_path: Path) -> Non
     upgrade(url)
     seqs = asyncio.run(_append_concurrently(url))
     assert seqs == list(range(1, EXPECTED + 1))
+
+
+@pytest.mark.postgres
+def test_verify_on_postgres_names_a_tampered_decision(
+    postgres_url: str, tmp_path: Path, double: JudgeDouble
+) -> None:
+    """Records hashed in memory match what PostgreSQL gives back; a SQL UPDATE is named."""
+    import httpx
+    import psycopg
+
+    from api.app import create_app
+    from api.settings import Settings
+    from tests.conftest import ServerThread, write_config
+
+    settings = Settings(database_url=postgres_url, config=write_config(tmp_path / "q.yaml", double))
+    with (
+        ServerThread(create_app(settings)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        body = {"panel": "split", "input": {"prompt": "p", "response": "r"}}
+        http.post("/v1/evaluations", json={**body, "panel": "jury"})
+        http.post("/v1/evaluations", json=body)
+        item = http.post("/v1/reviews/claim", json={"reviewer": "ann", "panel": "split"}).json()
+        http.post(f"/v1/reviews/{item['id']}/verdict", json={"reviewer": "ann", "value": 4})
+
+    async def check() -> list[str]:
+        engine = make_engine(postgres_url)
+        try:
+            return [str(f) for f in (await verify(make_session_factory(engine))).findings]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(check()) == []
+    with psycopg.connect(postgres_url.replace("+psycopg", "")) as conn:
+        conn.execute(
+            "UPDATE review_decisions SET value = '1' WHERE review_item_id = %s", (item["id"],)
+        )
+    [finding] = asyncio.run(check())
+    assert finding.startswith(f"record-changed: review {item['id']}: ")
