@@ -21,15 +21,14 @@ from api.config import PanelConfig, QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
 from api.metrics import Metrics
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
-from api.services import present, records
+from api.services import present, records, trail
 from api.services.admission import Admission, Ticket
 from api.services.leases import Leases
 from api.services.records import Kind
 from api.services.webhook_targets import BlockedTarget, WebhookGuard
 from api.services.webhooks import WebhookSender, delivery
 from api.store import IntegrityError, SessionFactory
-from api.store.audit_log import WORKER, Actor, AuditLog
-from api.store.digest import evaluation_digest, review_digest
+from api.store.audit_log import Actor
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, utcnow
 from judges import PanelRunner, Vote
@@ -148,16 +147,8 @@ class EvaluationService:
             try:
                 async with self.sessions() as session:
                     await EvaluationRepository(session).insert(row)
-                    await AuditLog(session).append(
-                        "submitted",
-                        actor or Actor(api_key_id, api_key_id or "open"),
-                        "evaluation",
-                        row.id,
-                        record_sha256=evaluation_digest(row, []),
-                        after=records.submitted(row),
-                        evaluation_id=row.id,
-                        panel=row.panel,
-                    )
+                    who = actor or Actor(api_key_id, api_key_id or "open")
+                    await trail.submitted(session, who, row)
                     await session.commit()
             except IntegrityError:
                 if key is None:
@@ -317,33 +308,7 @@ class EvaluationService:
             await repo.insert_votes(vote_rows)
             if review is not None:
                 session.add(review)
-            audit = AuditLog(session)
-            await audit.append(
-                "judged",
-                WORKER,
-                "evaluation",
-                row.id,
-                record_sha256=evaluation_digest(row, vote_rows),
-                before={"status": "pending"},
-                after=records.judged(row),
-                evaluation_id=row.id,
-                panel=row.panel,
-            )
-            if review is not None:
-                await audit.append(
-                    "routed",
-                    WORKER,
-                    "review",
-                    review.id,
-                    record_sha256=review_digest(review, []),
-                    after={
-                        "panel": review.panel,
-                        "reasons": review.reasons,
-                        "required_reviews": review.required_reviews,
-                    },
-                    evaluation_id=row.id,
-                    panel=row.panel,
-                )
+            await trail.judged(session, row, vote_rows, review)
             public = present.evaluation(row, [present.vote(v) for v in votes], review)
             if row.webhook_url:  # the outbox row commits with the result
                 session.add(
@@ -386,17 +351,7 @@ class EvaluationService:
                 row = await session.get(EvaluationRow, evaluation_id) if failed else None
                 if row is not None:
                     votes = await EvaluationRepository(session).votes(row.id)
-                    await AuditLog(session).append(
-                        "failed",
-                        WORKER,
-                        "evaluation",
-                        row.id,
-                        record_sha256=evaluation_digest(row, votes),
-                        before={"status": "pending"},
-                        after={"status": "failed", "error": reason},
-                        evaluation_id=row.id,
-                        panel=row.panel,
-                    )
+                    await trail.failed(session, row, votes, reason)
                 if row is not None and row.webhook_url:
                     payload = present.evaluation(row, [], None).model_dump(mode="json")
                     session.add(

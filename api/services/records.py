@@ -131,27 +131,3 @@ def vote_values(
     values = vote.model_dump(mode="json")
     values.update(evaluation_id=evaluation_id, params=params, created_at=now)
     return values
-
-
-def submitted(row: EvaluationRow) -> dict[str, object]:
-    """The audit trail's `after` of a `submitted` event (no judged text: the record's
-    hash pins it)."""
-    return {
-        "panel": row.panel,
-        "kind": row.kind,
-        "rubric": {"id": row.rubric_id, "version": row.rubric_version},
-        "api_key_id": row.api_key_id,
-        "request_sha256": row.request_sha256,
-        "idempotency_key": row.idempotency_key,
-    }
-
-
-def judged(row: EvaluationRow) -> dict[str, object]:
-    """The audit trail's `after` of a `judged` event: the panel's verdict and routing."""
-    return {
-        "status": row.status,
-        "verdict": {"value": row.verdict_value, "compliant": row.verdict_compliant},
-        "confidence": row.confidence,
-        "routing": row.routing_decision,
-        "reasons": [r.get("code") for r in row.routing_reasons or []],
-    }
