@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from api import problems
 from api.auth import Authenticator
 from api.config import load_config
-from api.limits import BodyLimit
+from api.limits import BodyLimit, BodyTimeout, EarlyAuth, SecurityHeaders
 from api.metrics import AppLabels, Metrics
 from api.routes import (
     agreement,
@@ -37,6 +37,7 @@ from api.services.leases import Leases
 from api.services.reliability import ReliabilityInForce
 from api.services.reviews import ReviewService
 from api.services.stats import StatsService
+from api.services.webhook_targets import WebhookGuard
 from api.services.webhooks import WebhookSender
 from api.settings import Settings
 from api.store.engine import is_sqlite, make_engine, make_session_factory, make_sync_engine
@@ -160,7 +161,10 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         elif settings.vote_cache == "redis":
             redis_cache = RedisVoteCache(settings.redis_url, settings.vote_cache_ttl_s)
             cache = CountedCache(redis_cache, metrics, "redis")
-        webhooks = WebhookSender(sessions, settings.webhook_secret)
+        guard = WebhookGuard(settings.webhook_allow)
+        webhooks = WebhookSender(
+            sessions, settings.webhook_secret, guard=guard, per_key=settings.webhook_per_key
+        )
         calibration = CalibrationService(config, sessions)
         await calibration.refresh()
         leases = Leases(sessions, settings.lease_grace_s, metrics)
@@ -182,6 +186,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             jury=jury_models.in_force,
             redactor=Redactor(settings.redact),
             webhooks=webhooks,
+            webhook_guard=guard,
         )
         app.state.settings = settings
         app.state.config = config
@@ -249,7 +254,11 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         lifespan=lifespan,
     )
     problems.install(app)
+    # Outermost last: nosniff on every answer, then the size, key and time limits.
+    app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
+    app.add_middleware(EarlyAuth)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.include_router(batch.router)  # before /evaluations/{id}
     app.include_router(evaluations.router)
     app.include_router(catalog.router)

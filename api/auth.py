@@ -25,7 +25,7 @@ from typing import Literal
 
 from fastapi import Request
 
-from api.errors import Forbidden, InvalidInput, RateLimited, Unauthorized
+from api.errors import Forbidden, InvalidInput, PayloadTooLarge, RateLimited, Unauthorized
 from api.store.engine import SessionFactory
 from api.store.keys import KeyRepository
 from api.store.reach import Reach
@@ -98,17 +98,18 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, key_id: str, per_min: int) -> None:
+    def check(self, key_id: str, per_min: int, cost: int = 1) -> None:
+        """Take `cost` tokens (a request, or each item of a batch) or raise RateLimited."""
         now = time.monotonic()
         rate = per_min / 60.0
         with self._lock:
             tokens, last = self._buckets.get(key_id, (float(per_min), now))
             tokens = min(float(per_min), tokens + (now - last) * rate)
-            if tokens < 1.0:
+            if tokens < cost:
                 self._buckets[key_id] = (tokens, now)
-                wait = math.ceil((1.0 - tokens) / rate)
+                wait = math.ceil((cost - tokens) / rate)
                 raise RateLimited(f"rate limit of {per_min} requests per minute exceeded", wait)
-            self._buckets[key_id] = (tokens - 1.0, now)
+            self._buckets[key_id] = (tokens - cost, now)
 
 
 class Authenticator:
@@ -168,6 +169,19 @@ class Authenticator:
             self.limiter.check(who.key_id, rate)
         request.state.principal = who
         return who
+
+    def charge(self, who: Principal, items: int) -> None:
+        """Count a batch's further items against the key's rate (the request itself was
+        counted when it was authorised): rate limits count items, not requests."""
+        rate = who.rate_limit_per_min if who.rate_limit_per_min is not None else self.default_rate
+        if who.key_id is None or rate <= 0 or items <= 0:
+            return
+        if items + 1 > rate:
+            raise PayloadTooLarge(
+                f"a batch of {items + 1} items exceeds this key's rate limit of {rate} "
+                "items per minute: split it"
+            )
+        self.limiter.check(who.key_id, rate, items)
 
 
 def requires(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:

@@ -1,5 +1,5 @@
-"""The `quorum` command: serve, migrate, keys, export, calibrate, check-config, check-judges,
-backtest."""
+"""The `quorum` command: serve, migrate, keys, export, audit, calibrate, check-config,
+check-judges, backtest."""
 
 from __future__ import annotations
 
@@ -112,7 +112,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from api.config import load_config as load
-    from api.services.audit import export_lines
+    from api.services.audit import export_lines, record_exported
+    from api.store.audit_log import CLI
 
     settings = settings_of(args)
     config = load(settings.config)
@@ -121,9 +122,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     async def write(sessions: SessionFactory) -> int:
         count = 0
+        await record_exported(sessions, CLI, since, until, args.panel, args.stream)
         out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
         try:
-            async for line in export_lines(sessions, config, since, until, args.panel):
+            lines = export_lines(sessions, config, since, until, args.panel, stream=args.stream)
+            async for line in lines:
                 out.write(line)
                 count += 1
         finally:
@@ -132,11 +135,30 @@ def cmd_export(args: argparse.Namespace) -> int:
         return count
 
     n = run_job(write, settings)
+    what = "evaluation(s)" if args.stream == "records" else "audit event(s)"
     print(
-        f"exported {n} evaluation(s) from {since.isoformat()} to {until.isoformat()}",
+        f"exported {n} {what} from {since.isoformat()} to {until.isoformat()}",
         file=sys.stderr,
     )
     return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """`quorum audit verify`: exit 1 when the chain or any record fails the check."""
+    from api.services.audit_verify import verify
+
+    settings = settings_of(args)
+    report = run_job(lambda s: verify(s, args.since), settings)
+    for finding in report.findings:
+        print(finding)
+    summary = (
+        f"audit: {report.events} event(s) and {report.records} record(s) checked, "
+        f"{len(report.findings)} finding(s)"
+    )
+    if report.predating:
+        summary += f"; {report.predating} record(s) predate the audit trail (not covered)"
+    print(summary, file=sys.stderr)
+    return 0 if report.ok else 1
 
 
 def _timestamp(text: str) -> datetime:
@@ -173,6 +195,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _limit_malloc_arenas()
 
     from api.services import keys
+    from api.serving import uvicorn_options
     from api.store.migrate import upgrade
 
     settings = settings_of(args)
@@ -212,6 +235,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # busy 2-core machine or a small pod that can take longer than the default 5 s.
         timeout_worker_healthcheck=60,
         log_level=settings.log_level,
+        **uvicorn_options(settings),
     )
     return 0
 
@@ -283,7 +307,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--until", type=_timestamp, help="ISO time (default: now)")
     export.add_argument("--panel", help="only this panel (the file then replays in backtest)")
     export.add_argument("--out", help="file to write (default: stdout)")
+    export.add_argument(
+        "--stream",
+        choices=("records", "events"),
+        default="records",
+        help="records: one line per evaluation (replays in backtest); events: the audit events",
+    )
     export.set_defaults(func=cmd_export)
+
+    audit = sub.add_parser("audit", help="check the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    check_trail = audit_sub.add_parser(
+        "verify", help="recompute the hash chain and compare every record with its last event"
+    )
+    check_trail.add_argument("--config")
+    check_trail.add_argument(
+        "--since", type=_timestamp, help="check events from this ISO time on (default: all)"
+    )
+    check_trail.set_defaults(func=cmd_audit)
 
     cal = sub.add_parser("calibrate", help="calibrate a panel's confidence threshold")
     cal.add_argument("panel")

@@ -10,6 +10,7 @@ QuorumError
 ├── UnsupportedMediaType    a body not sent as application/json          -> 415
 ├── Conflict                idempotency key reused with another request  -> 409
 ├── PayloadTooLarge         body over the configured limit               -> 413
+├── RequestTimeout          the body was not sent in time                -> 408
 └── RetryLater              answered with Retry-After
     ├── Unavailable         the database cannot be reached               -> 503
     ├── Overloaded          the judging backlog is full                  -> 503
@@ -151,6 +152,12 @@ class PayloadTooLarge(QuorumError):
     status = 413
     slug = "payload-too-large"
     title = "Payload too large"
+
+
+class RequestTimeout(QuorumError):
+    status = 408
+    slug = "request-timeout"
+    title = "Request timeout"
 
 
 class RetryLater(QuorumError):

@@ -181,6 +181,8 @@ def install(app: FastAPI) -> None:
             "an unexpected error occurred; it has been logged",
             slug="internal",
             instance=request.url.path,
+            # Answered by Starlette's outermost middleware, outside `SecurityHeaders`.
+            headers={"X-Content-Type-Options": "nosniff"},
         )
 
 

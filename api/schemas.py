@@ -12,8 +12,30 @@ from rubrics import ScaleValue
 MAX_TEXT = 200_000
 """Characters per judged text field; longer is 422 (the body limit applies first)."""
 MAX_METADATA_KEYS = 32
+MAX_METADATA_DEPTH = 8
+"""Nesting levels of metadata values (an object or list in an object is level 2)."""
+MAX_METADATA_NODES = 2_000
+"""Values (objects, lists, scalars and keys) in all of metadata."""
 
 T = TypeVar("T")
+
+
+def _check_shape(value: dict[str, Any]) -> None:
+    """Refuse metadata nested deeper than MAX_METADATA_DEPTH or holding more than
+    MAX_METADATA_NODES values (iteratively: a deep value cannot exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_METADATA_NODES:
+            raise ValueError(f"metadata holds more than {MAX_METADATA_NODES} values")
+        if isinstance(node, dict | list):
+            if depth > MAX_METADATA_DEPTH:
+                raise ValueError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
+            children = list(node.values()) if isinstance(node, dict) else node
+            nodes += len(node) if isinstance(node, dict) else 0
+            stack.extend((child, depth + 1) for child in children)
 
 
 def _nul_at(value: Any, where: str) -> str | None:
@@ -78,6 +100,7 @@ class _Request(BaseModel):
     def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
         if len(value) > MAX_METADATA_KEYS:
             raise ValueError(f"at most {MAX_METADATA_KEYS} metadata keys")
+        _check_shape(value)
         app = value.get("app")
         if app is not None and (not isinstance(app, str) or not 0 < len(app) <= 128):
             raise ValueError("metadata.app must be a string of 1 to 128 characters")

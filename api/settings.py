@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.services.webhook_targets import parse_allow
 from rubrics.redact import Redactor
 
 
@@ -24,6 +25,15 @@ class Settings(BaseSettings):
     """Apply Alembic migrations at start-up (turn off when a migration job does it)."""
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     """Requests with a larger body get 413."""
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    """Longest wait for each chunk of a request body; slower is 408."""
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """`quorum serve`: a connection that has not sent a request's headers within this is
+    closed (half-sent requests cannot hold connections)."""
+    limit_concurrency: int = Field(default=1000, ge=1)
+    """`quorum serve`: connections and requests at once per worker; beyond, 503."""
+    timeout_keep_alive_s: int = Field(default=5, ge=1)
+    """`quorum serve`: idle keep-alive connections are closed after this."""
     db_pool_size: int = Field(default=10, gt=0)
     log_level: str = "info"
     rate_limit_per_min: int = Field(default=600, ge=0)
@@ -51,6 +61,11 @@ class Settings(BaseSettings):
     addresses)."""
     webhook_secret: str | None = None
     """Signs webhook deliveries of requests made without an API key (open mode)."""
+    webhook_allow: list[str] = Field(default_factory=list)
+    """CIDRs and host names webhooks may reach although not public (a JSON list, e.g.
+    `["10.1.0.0/16", "hooks.internal"]`); empty: public addresses only."""
+    webhook_per_key: int = Field(default=4, ge=1, le=256)
+    """Webhook deliveries of one submitting key in flight at once, per process."""
     vote_cache: Literal["off", "database", "redis"] = "off"
     """Exact-duplicate caching of judge answers (same judge config, same rendered prompt)."""
     vote_cache_ttl_s: int = Field(default=7 * 86_400, ge=1)
@@ -83,6 +98,12 @@ class Settings(BaseSettings):
     jury_max_items: int = Field(default=200_000, ge=100)
     """Unlabelled evaluations a refit reads at most (the newest); every human-labelled one
     is always read. Bounds a refit's time and memory however large the history."""
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _allow_parses(cls, value: list[str]) -> list[str]:
+        parse_allow(value)  # raises ValueError naming the bad entry
+        return value
 
     @field_validator("redact")
     @classmethod

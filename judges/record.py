@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringC
 from rubrics import Mode, Order, ScaleValue
 
 __all__ = [
+    "ActorRecord",
     "AuditRecord",
     "DecisionRecord",
     "ItemRecord",
@@ -101,6 +102,15 @@ class RoutingRecord(BaseModel):
     reasons: list[dict[str, Any]] | None = None
 
 
+class ActorRecord(BaseModel):
+    """Who did something: an API key (id and principal name), or a part of Quorum."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: str | None = None
+    name: str | None = None
+
+
 class DecisionRecord(BaseModel):
     """One reviewer's verdict."""
 
@@ -111,6 +121,8 @@ class DecisionRecord(BaseModel):
     value: ScaleValue | None = None
     comment: str | None = None
     created_at: str | None = None
+    decided_by: ActorRecord | None = None
+    """The key that recorded the decision (from the audit trail's `decided` event)."""
 
 
 class ReviewRecord(BaseModel):
@@ -134,6 +146,10 @@ class AuditRecord(BaseModel):
     rubric: RubricRef
     status: str
     verdict: VerdictRecord
+    panel_verdict: VerdictRecord | None = None
+    """The panel's own verdict, kept when a human verdict replaced (or confirmed) it."""
+    submitted_by: ActorRecord | None = None
+    """The key that submitted the evaluation (null in open mode)."""
     confidence: float | None = None
     agreement: dict[str, Any] | None = None
     routing: RoutingRecord

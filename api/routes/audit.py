@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
 from api.auth import Principal, requires
 from api.deps import Config, Sessions
 from api.errors import Forbidden, InvalidInput
-from api.services.audit import export_lines
+from api.services.audit import export_lines, record_exported
+from api.store.audit_log import Actor
 
 
 def _iso_only(value: Any) -> Any:
@@ -32,17 +33,27 @@ Admin = Annotated[Principal, Depends(requires("admin"))]
 
 @router.get("/export", response_class=StreamingResponse)
 async def export(
+    request: Request,
     config: Config,
     sessions: Sessions,
     caller: Admin,
     since: IsoDatetime | None = None,
     until: IsoDatetime | None = None,
     panel: str | None = None,
+    stream: Annotated[
+        Literal["records", "events"],
+        Query(description="records: one line per evaluation; events: the audit events"),
+    ] = "records",
 ) -> StreamingResponse:
-    """Every evaluation created in [since, until) as JSONL: rubric id and version, each
-    judge call's model, params, raw output, parsed vote and prompt hash, the verdict,
-    routing reasons and human decisions. Defaults: the last 24 hours. Only the key's
-    tenant and panels are exported (a key of every tenant also gets rows of no tenant)."""
+    """The audit trail of [since, until) as JSONL (defaults: the last 24 hours), of the
+    key's tenant and panels (a key of every tenant also gets rows of no tenant).
+    `stream=records`: every evaluation created in the window or with an audit event in it
+    (a late human decision on an old item): rubric id and version, each judge call's
+    model, params, raw output, parsed vote and prompt hash, the verdict, the panel verdict
+    a human replaced, routing reasons, human decisions and the keys that submitted and
+    decided. `stream=events`: the audit events of the window in chain order, each with
+    its actor, before/after values, record hash and chain hashes (docs/security.md); a
+    key of every tenant only."""
     if panel is not None and not caller.may_use(panel):
         raise Forbidden(f"this key may not use panel {panel!r}")
     try:
@@ -52,7 +63,8 @@ async def export(
         raise InvalidInput(f"since/until out of range: {exc}") from exc
     if since >= until:
         raise InvalidInput("since must be before until")
+    await record_exported(sessions, Actor(caller.key_id, caller.name), since, until, panel, stream)
     return StreamingResponse(
-        export_lines(sessions, config, since, until, panel, reach=caller.reach),
+        export_lines(sessions, config, since, until, panel, reach=caller.reach, stream=stream),
         media_type="application/x-ndjson",
     )

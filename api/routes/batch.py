@@ -14,6 +14,7 @@ from api.auth import Principal, requires
 from api.deps import Service
 from api.errors import Forbidden, InvalidRequest, PayloadTooLarge, QuorumError
 from api.schemas import BatchCreate, BatchResult, ComparisonCreate, EvaluationCreate, Page
+from api.store.audit_log import Actor
 
 router = APIRouter(prefix="/v1", tags=["evaluations"])
 Caller = Annotated[Principal, Depends(requires("evaluate"))]
@@ -45,6 +46,7 @@ async def create_batch(
     limit = request.app.state.settings.batch_max_items
     if len(body.items) > limit:
         raise PayloadTooLarge(f"a batch holds at most {limit} items; got {len(body.items)}")
+    request.app.state.auth.charge(caller, len(body.items) - 1)  # the rate counts items
     background = wants_async(prefer)
     if len(body.items) > service.admission.capacity:
         raise PayloadTooLarge(
@@ -73,6 +75,7 @@ async def create_batch(
                 api_key_id=caller.key_id,
                 ticket=ticket,
                 tenant=caller.tenant,
+                actor=Actor(caller.key_id, caller.name),
             )
         except QuorumError as exc:
             return BatchResult(index=index, status=exc.status, problem=problems.of(exc))

@@ -10,6 +10,7 @@ from api.auth import Principal, requires
 from api.deps import Config
 from api.schemas import CalibrationPublic, CalibrationRequest, CalibrationReset, Page
 from api.services.calibration import CalibrationService, public
+from api.store.audit_log import Actor
 
 router = APIRouter(prefix="/v1/panels", tags=["calibration"])
 Admin = Annotated[Principal, Depends(requires("admin"))]
@@ -38,8 +39,9 @@ async def calibrate_panel(
     threshold back in force: the undo. A panel the key may not use is 404."""
     config.panel(name, caller.panels)
     if isinstance(body, CalibrationReset):
-        return public(await service.reset(name))
-    return public(await service.run(name, body.alpha, body.delta, body.apply))
+        return public(await service.reset(name, Actor(caller.key_id, caller.name)))
+    actor = Actor(caller.key_id, caller.name)
+    return public(await service.run(name, body.alpha, body.delta, body.apply, actor))
 
 
 @router.get("/{name}/calibration", response_model=Page[CalibrationPublic])

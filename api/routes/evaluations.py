@@ -12,6 +12,7 @@ from api.deps import Reviews, Service
 from api.errors import Forbidden
 from api.routes.batch import wants_async
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
+from api.store.audit_log import Actor
 
 router = APIRouter(prefix="/v1", tags=["evaluations"])
 Caller = Annotated[Principal, Depends(requires("evaluate"))]
@@ -20,6 +21,10 @@ Caller = Annotated[Principal, Depends(requires("evaluate"))]
 def check_panel(caller: Principal, panel: str) -> None:
     if not caller.may_use(panel):
         raise Forbidden(f"this key may not use panel {panel!r}")
+
+
+def _actor(caller: Principal) -> Actor:
+    return Actor(caller.key_id, caller.name)
 
 
 ASYNC: dict[int | str, dict[str, Any]] = {
@@ -51,10 +56,17 @@ async def create_evaluation(
     if wants_async(prefer):
         return _accepted(
             await service.submit(
-                "evaluation", body, wait=False, api_key_id=caller.key_id, tenant=caller.tenant
+                "evaluation",
+                body,
+                wait=False,
+                api_key_id=caller.key_id,
+                tenant=caller.tenant,
+                actor=_actor(caller),
             )
         )
-    return await service.submit("evaluation", body, api_key_id=caller.key_id, tenant=caller.tenant)
+    return await service.submit(
+        "evaluation", body, api_key_id=caller.key_id, tenant=caller.tenant, actor=_actor(caller)
+    )
 
 
 @router.post("/comparisons", response_model=EvaluationPublic, responses=ASYNC)
@@ -69,10 +81,17 @@ async def create_comparison(
     if wants_async(prefer):
         return _accepted(
             await service.submit(
-                "comparison", body, wait=False, api_key_id=caller.key_id, tenant=caller.tenant
+                "comparison",
+                body,
+                wait=False,
+                api_key_id=caller.key_id,
+                tenant=caller.tenant,
+                actor=_actor(caller),
             )
         )
-    return await service.submit("comparison", body, api_key_id=caller.key_id, tenant=caller.tenant)
+    return await service.submit(
+        "comparison", body, api_key_id=caller.key_id, tenant=caller.tenant, actor=_actor(caller)
+    )
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationPublic)

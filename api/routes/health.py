@@ -42,7 +42,8 @@ async def readyz(request: Request, sessions: Sessions, panel: str | None = None)
         unreachable = f"database unreachable: {type(exc).__name__}"
         return respond(Unavailable(unreachable, DATABASE_RETRY_S), request)
     checks: JudgeChecks | None = getattr(request.app.state, "judge_checks", None)
-    body: dict[str, Any] = {"status": "ready", "config": config.path}
+    # No config path or other detail: /readyz answers anyone, without a key.
+    body: dict[str, Any] = {"status": "ready"}
     if checks is None:
         return JSONResponse(body)
     if not checks.checked:

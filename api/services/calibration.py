@@ -24,7 +24,9 @@ from typing import Any
 from api.config import QuorumConfig
 from api.errors import InvalidInput
 from api.schemas import CalibrationPublic
+from api.store.audit_log import CLI, Actor, AuditLog
 from api.store.calibrations import CalibrationRepository
+from api.store.digest import calibration_digest
 from api.store.engine import SessionFactory
 from api.store.tables import CalibrationRow, utcnow
 from routing import RoutingPolicy
@@ -62,7 +64,7 @@ class CalibrationService:
         """The calibrated threshold in force for the panel; None: the configured one."""
         return self._in_force.get(panel)
 
-    async def reset(self, panel: str) -> CalibrationRow:
+    async def reset(self, panel: str, actor: Actor = CLI) -> CalibrationRow:
         """Put the panel's configured threshold back in force, recorded as a version."""
         configured = self.config.panel(panel).routing.min_confidence
         async with self.sessions() as session:
@@ -87,11 +89,23 @@ class CalibrationService:
                 created_at=utcnow(),
             )
             await repo.add(row)
+            await session.flush()
+            await AuditLog(session).append(
+                "calibrated",
+                actor,
+                "calibration",
+                row.id,
+                record_sha256=calibration_digest(row),
+                after={"panel": panel, "version": row.version, "reset_to": configured},
+                panel=panel,
+            )
             await session.commit()
         await self.refresh()
         return row
 
-    async def run(self, panel: str, alpha: float, delta: float, apply: bool) -> CalibrationRow:
+    async def run(
+        self, panel: str, alpha: float, delta: float, apply: bool, actor: Actor = CLI
+    ) -> CalibrationRow:
         self.config.panel(panel)
         if not (0 < alpha < 1 and 0 < delta < 1):
             raise InvalidInput("alpha and delta must be between 0 and 1")
@@ -130,6 +144,23 @@ class CalibrationService:
                 created_at=utcnow(),
             )
             await repo.add(row)
+            await session.flush()
+            await AuditLog(session).append(
+                "calibrated",
+                actor,
+                "calibration",
+                row.id,
+                record_sha256=calibration_digest(row),
+                after={
+                    "panel": panel,
+                    "version": row.version,
+                    "threshold": row.threshold,
+                    "certified": row.certified,
+                    "applied": row.applied,
+                    "n_items": row.n_items,
+                },
+                panel=panel,
+            )
             await session.commit()
         if row.applied:
             await self.refresh()

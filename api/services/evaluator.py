@@ -22,12 +22,14 @@ from api.config import PanelConfig, QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
 from api.metrics import Metrics
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
-from api.services import present, records
+from api.services import present, records, trail
 from api.services.admission import Admission, Ticket
 from api.services.leases import Leases
 from api.services.records import Kind
+from api.services.webhook_targets import BlockedTarget, WebhookGuard
 from api.services.webhooks import WebhookSender, delivery
 from api.store import EVERYTHING, IntegrityError, Reach, SessionFactory
+from api.store.audit_log import Actor
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, utcnow
 from judges import PanelRunner, Vote
@@ -67,6 +69,7 @@ class EvaluationService:
         jury: Callable[[str], tuple[int, JuryModel | None]] | None = None,
         redactor: Redactor | None = None,
         webhooks: WebhookSender | None = None,
+        webhook_guard: WebhookGuard | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -82,6 +85,8 @@ class EvaluationService:
         """The jury model in force per panel, as (version, model)."""
         self.redactor = redactor
         self.webhooks = webhooks
+        self.webhook_guard = webhook_guard or WebhookGuard()
+        """Checks `webhook_url` at request time (delivery checks it again)."""
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
 
     def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
@@ -101,6 +106,7 @@ class EvaluationService:
         api_key_id: str | None = None,
         ticket: Ticket | None = None,
         tenant: str | None = None,
+        actor: Actor | None = None,
     ) -> EvaluationPublic:
         """Judge one request, or return the stored evaluation for a repeated idempotency key.
         With `wait=False` the evaluation is returned as soon as it is stored (`pending`) and
@@ -108,7 +114,8 @@ class EvaluationService:
         `Overloaded` when this process holds all it may, unless the caller already made
         room with `admit` and passes its `ticket` (as a batch does for all its items).
         The evaluation belongs to `tenant` (the key's); its idempotency key is looked up
-        among that tenant's only."""
+        among that tenant's only.
+        `actor` (the caller) is recorded in the audit trail's `submitted` event."""
         nul = request.nul_at()
         if nul is not None:
             raise InvalidInput(f"{nul} holds a NUL (U+0000) character, which is not allowed")
@@ -121,6 +128,11 @@ class EvaluationService:
             item.check_for(rubric)
         except ItemError as exc:
             raise InvalidInput(str(exc)) from exc
+        if request.webhook_url is not None:
+            try:
+                await self.webhook_guard.check(request.webhook_url)
+            except BlockedTarget as exc:
+                raise InvalidInput(f"webhook_url refused: {exc}") from exc
         digest = records.request_digest(kind, request)
         key = request.idempotency_key
         if key is not None:
@@ -145,6 +157,8 @@ class EvaluationService:
             try:
                 async with self.sessions() as session:
                     await EvaluationRepository(session).insert(row)
+                    who = actor or Actor(api_key_id, api_key_id or "open")
+                    await trail.submitted(session, who, row)
                     await session.commit()
             except IntegrityError:
                 if key is None:
@@ -338,6 +352,7 @@ class EvaluationService:
             await repo.insert_votes(vote_rows)
             if review is not None:
                 session.add(review)
+            await trail.judged(session, row, vote_rows, review)
             public = present.evaluation(row, [present.vote(v) for v in votes], review)
             if row.webhook_url:  # the outbox row commits with the result
                 session.add(
@@ -378,6 +393,9 @@ class EvaluationService:
                     evaluation_id, records.failure(reason)
                 )
                 row = await session.get(EvaluationRow, evaluation_id) if failed else None
+                if row is not None:
+                    votes = await EvaluationRepository(session).votes(row.id)
+                    await trail.failed(session, row, votes, reason)
                 if row is not None and row.webhook_url:
                     payload = present.evaluation(row, [], None).model_dump(mode="json")
                     session.add(

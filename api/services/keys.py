@@ -8,6 +8,9 @@ import secrets
 import uuid
 
 from api.auth import SCOPES
+from api.store import AsyncSession
+from api.store.audit_log import CLI, Actor, AuditLog
+from api.store.digest import key_digest
 from api.store.engine import SessionFactory
 from api.store.keys import KeyRepository
 from api.store.tables import ApiKeyRow, utcnow
@@ -31,10 +34,11 @@ async def create_key(
     rate_limit_per_min: int | None,
     *,
     tenant: str | None = None,
+    actor: Actor = CLI,
 ) -> tuple[str, ApiKeyRow]:
-    """Store a new key; returns the key (shown once) and its row. `tenant`: None gives the
-    key a tenant of its own (its id); EVERY_TENANT (admin keys only) lets it see every
-    tenant's data."""
+    """Store a new key (with its `key_created` audit event); returns the key (shown once)
+    and its row. `tenant`: None gives the key a tenant of its own (its id); EVERY_TENANT
+    (admin keys only) lets it see every tenant's data."""
     bad = sorted(set(scopes) - set(SCOPES))
     if bad or not scopes:
         raise ValueError(
@@ -63,8 +67,28 @@ async def create_key(
     )
     async with sessions() as session:
         await KeyRepository(session).add(row)
+        await _record(session, "key_created", actor, row)
         await session.commit()
     return key, row
+
+
+def _public(row: ApiKeyRow) -> dict[str, object]:
+    """What an audit event says about a key (never its secrets)."""
+    return {
+        "name": row.name,
+        "prefix": row.prefix,
+        "scopes": row.scopes,
+        "panels": row.panels,
+        "rate_limit_per_min": row.rate_limit_per_min,
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+    }
+
+
+async def _record(session: AsyncSession, event: str, actor: Actor, row: ApiKeyRow) -> None:
+    await session.flush()
+    await AuditLog(session).append(
+        event, actor, "key", row.id, record_sha256=key_digest(row), after=_public(row)
+    )
 
 
 async def list_keys(sessions: SessionFactory) -> list[ApiKeyRow]:
@@ -72,12 +96,13 @@ async def list_keys(sessions: SessionFactory) -> list[ApiKeyRow]:
         return await KeyRepository(session).all()
 
 
-async def revoke_key(sessions: SessionFactory, key_id: str) -> bool:
+async def revoke_key(sessions: SessionFactory, key_id: str, actor: Actor = CLI) -> bool:
     async with sessions() as session:
         repo = KeyRepository(session)
         row = await repo.get(key_id)
         if row is None or row.revoked_at is not None:
             return False
         await repo.revoke(row)
+        await _record(session, "key_revoked", actor, row)
         await session.commit()
         return True

@@ -28,6 +28,9 @@ from api.services.blind import Reader
 from api.services.consensus import consensus
 from api.services.webhooks import WebhookSender, delivery
 from api.store import AsyncSession, IntegrityError, Reach, SessionFactory
+from api.store.audit_log import Actor as AuditActor
+from api.store.audit_log import AuditLog
+from api.store.digest import evaluation_digest, review_digest
 from api.store.evaluations import EvaluationRepository
 from api.store.reviews import ReviewRepository
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
@@ -53,6 +56,50 @@ def _finalise(
     evaluation.verdict_compliant = rubric.is_compliant(value)
     evaluation.status = "decided"
     evaluation.updated_at = now
+
+
+def _verdict(evaluation: EvaluationRow) -> dict[str, Any]:
+    """An evaluation's verdict, as an audit event's before or after value."""
+    return {
+        "status": evaluation.status,
+        "value": evaluation.verdict_value,
+        "compliant": evaluation.verdict_compliant,
+        "source": evaluation.verdict_source,
+    }
+
+
+def _actor(who: Principal, name: str) -> AuditActor:
+    """The audit trail's actor of a review action: the calling key and the reviewer."""
+    return AuditActor(who.key_id, name)
+
+
+async def _record(
+    session: AsyncSession,
+    event: str,
+    actor: AuditActor,
+    item_id: str,
+    reviewer: str,
+    extra: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Append a review event with the item's record as it now is (in this transaction)."""
+    repo = ReviewRepository(session)
+    row = await repo.fresh(item_id)
+    digest = review_digest(row, await repo.decisions(item_id))
+    after = {"status": row.status, "stage": row.stage, "reviewer": reviewer, **(extra or {})}
+    if row.claimed_by is not None:
+        after["lease_until"] = row.lease_until.isoformat() if row.lease_until else None
+    audit = AuditLog(session)
+    await audit.append(
+        event,
+        actor,
+        "review",
+        item_id,
+        record_sha256=digest,
+        after=after,
+        evaluation_id=row.evaluation_id,
+        panel=row.panel,
+    )
+    return audit
 
 
 class ReviewService:
@@ -145,6 +192,8 @@ class ReviewService:
                 configured = self.config.panels.get(item_panel)
                 lease_s = configured.review_lease_s if configured else DEFAULT_LEASE_S
                 claimed = await repo.claim(item_id, by.name, now, lease_s)
+                if claimed:
+                    await _record(session, "claimed", _actor(who, by.name), item_id, by.name)
                 await session.commit()
                 if not claimed:
                     continue  # lost a race for that row; pick again
@@ -162,6 +211,8 @@ class ReviewService:
             released = await self._repo(session).unclaim(
                 item_id, None if anyone else by.name, utcnow()
             )
+            if released:
+                await _record(session, "released", _actor(who, by.name), item_id, by.name)
             await session.commit()
             await session.refresh(row)
             if not released:
@@ -226,12 +277,36 @@ class ReviewService:
             await session.refresh(row)
             decided = [d.value for d in await repo.decisions(item_id, stage)]
             agreed = consensus(stage, decided, row.required_reviews)
+            panel_verdict = _verdict(evaluation)
             if agreed.outcome == "adjudicate":
                 row.stage = "adjudication"
             elif agreed.outcome == "final":
                 _finalise(row, evaluation, rubric, agreed.value, now)
             row.updated_at = now
             await repo.save(row, evaluation)
+            by_key = _actor(who, by.name)
+            extra = {
+                "value": value,
+                "stage": stage,
+                "outcome": agreed.outcome,
+                "as_admin": as_admin,
+            }
+            audit = await _record(session, "decided", by_key, item_id, by.name, extra)
+            if agreed.outcome == "final":
+                votes = await EvaluationRepository(session).votes(evaluation.id)
+                human = _verdict(evaluation)
+                replaced = panel_verdict["value"] != human["value"]
+                await audit.append(
+                    "overridden" if replaced else "confirmed",
+                    by_key,
+                    "evaluation",
+                    evaluation.id,
+                    record_sha256=evaluation_digest(evaluation, votes),
+                    before=panel_verdict,
+                    after=human,
+                    evaluation_id=evaluation.id,
+                    panel=evaluation.panel,
+                )
             hook = agreed.outcome == "final" and bool(evaluation.webhook_url)
             if hook:  # re-sent: the final verdict changed
                 await self._notify(session, evaluation, row)

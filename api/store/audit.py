@@ -1,17 +1,26 @@
 """Queries of the audit trail: evaluations page by page with everything recorded about
-them, and deletion past retention."""
+them, the event log in order, every stored record for `quorum audit verify`, and
+deletion past retention."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, tuple_
+from sqlalchemy import delete, or_, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.store.reach import EVERYTHING, Reach
-from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow
+from api.store.tables import (
+    ApiKeyRow,
+    AuditEventRow,
+    CalibrationRow,
+    EvaluationRow,
+    ReviewDecisionRow,
+    ReviewItemRow,
+    VoteRow,
+)
 
 
 class AuditRepository:
@@ -29,11 +38,19 @@ class AuditRepository:
         limit: int,
         reach: Reach = EVERYTHING,
     ) -> list[EvaluationRow]:
-        """Evaluations created in [since, until) that `reach` sees, ordered by
-        (created_at, id), the next `limit` after the key `after` (keyset pagination)."""
+        """Evaluations that `reach` sees, created in [since, until) or with an audit event in
+        it (a late human decision on an old item), ordered by (created_at, id), the next
+        `limit` after the key `after` (keyset pagination)."""
+        touched = select(AuditEventRow.evaluation_id).where(
+            col(AuditEventRow.at) >= since,
+            col(AuditEventRow.at) < until,
+            col(AuditEventRow.evaluation_id).is_not(None),
+        )
         q = select(EvaluationRow).where(
-            col(EvaluationRow.created_at) >= since,
-            col(EvaluationRow.created_at) < until,
+            or_(
+                (col(EvaluationRow.created_at) >= since) & (col(EvaluationRow.created_at) < until),
+                col(EvaluationRow.id).in_(touched),
+            ),
             *reach.where(EvaluationRow.tenant, EvaluationRow.panel),
         )
         if panel is not None:
@@ -44,6 +61,25 @@ class AuditRepository:
             )
         order = q.order_by(col(EvaluationRow.created_at), col(EvaluationRow.id)).limit(limit)
         return list((await self.session.exec(order)).all())
+
+    async def all_evaluations(self, after: str | None, limit: int) -> list[EvaluationRow]:
+        """Every evaluation, by id, the next `limit` after `after`."""
+        q = select(EvaluationRow)
+        if after is not None:
+            q = q.where(col(EvaluationRow.id) > after)
+        return list((await self.session.exec(q.order_by(col(EvaluationRow.id)).limit(limit))).all())
+
+    async def all_review_items(self, after: str | None, limit: int) -> list[ReviewItemRow]:
+        q = select(ReviewItemRow)
+        if after is not None:
+            q = q.where(col(ReviewItemRow.id) > after)
+        return list((await self.session.exec(q.order_by(col(ReviewItemRow.id)).limit(limit))).all())
+
+    async def keys(self) -> list[ApiKeyRow]:
+        return list((await self.session.exec(select(ApiKeyRow))).all())
+
+    async def calibrations(self) -> list[CalibrationRow]:
+        return list((await self.session.exec(select(CalibrationRow))).all())
 
     async def votes(self, ids: Sequence[str]) -> dict[str, list[VoteRow]]:
         votes: dict[str, list[VoteRow]] = {}
@@ -57,6 +93,7 @@ class AuditRepository:
         return {r.evaluation_id: r for r in (await self.session.exec(q)).all()}
 
     async def decisions(self, ids: Sequence[str]) -> dict[str, list[ReviewDecisionRow]]:
+        """Decisions by evaluation id."""
         decisions: dict[str, list[ReviewDecisionRow]] = {}
         q = (
             select(ReviewDecisionRow)
@@ -67,19 +104,77 @@ class AuditRepository:
             decisions.setdefault(d.evaluation_id, []).append(d)
         return decisions
 
-    async def delete_before(self, cutoff: datetime) -> int:
-        """Delete evaluations created before `cutoff` with their votes, review items and
-        decisions; returns how many evaluations went."""
-        old = select(EvaluationRow.id).where(col(EvaluationRow.created_at) < cutoff)
-        items = select(ReviewItemRow.id).where(col(ReviewItemRow.evaluation_id).in_(old))
+    async def decisions_of_items(self, ids: Sequence[str]) -> dict[str, list[ReviewDecisionRow]]:
+        """Decisions by review item id."""
+        decisions: dict[str, list[ReviewDecisionRow]] = {}
+        q = (
+            select(ReviewDecisionRow)
+            .where(col(ReviewDecisionRow.review_item_id).in_(ids))
+            .order_by(col(ReviewDecisionRow.id))
+        )
+        for d in (await self.session.exec(q)).all():
+            decisions.setdefault(d.review_item_id, []).append(d)
+        return decisions
+
+    async def key_names(self, ids: Sequence[str]) -> dict[str, str]:
+        q = select(ApiKeyRow.id, ApiKeyRow.name).where(col(ApiKeyRow.id).in_(ids))
+        return {i: n for i, n in (await self.session.exec(q)).all()}
+
+    async def decided_events(self, ids: Sequence[str]) -> list[AuditEventRow]:
+        """The `decided` events of these evaluations' review items, in order."""
+        q = (
+            select(AuditEventRow)
+            .where(
+                col(AuditEventRow.evaluation_id).in_(ids),
+                col(AuditEventRow.event) == "decided",
+            )
+            .order_by(col(AuditEventRow.seq))
+        )
+        return list((await self.session.exec(q)).all())
+
+    async def events(
+        self,
+        after_seq: int,
+        limit: int,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        panel: str | None = None,
+    ) -> list[AuditEventRow]:
+        """Events in chain order after `after_seq`, optionally those in [since, until)
+        and of one panel."""
+        q = select(AuditEventRow).where(col(AuditEventRow.seq) > after_seq)
+        if since is not None:
+            q = q.where(col(AuditEventRow.at) >= since)
+        if until is not None:
+            q = q.where(col(AuditEventRow.at) < until)
+        if panel is not None:
+            q = q.where(col(AuditEventRow.panel) == panel)
+        q = q.order_by(col(AuditEventRow.seq)).limit(limit)
+        return list((await self.session.exec(q)).all())
+
+    async def event(self, seq: int) -> AuditEventRow | None:
+        return await self.session.get(AuditEventRow, seq)
+
+    async def older_than(self, cutoff: datetime, limit: int) -> list[EvaluationRow]:
+        q = (
+            select(EvaluationRow)
+            .where(col(EvaluationRow.created_at) < cutoff)
+            .order_by(col(EvaluationRow.id))
+            .limit(limit)
+        )
+        return list((await self.session.exec(q)).all())
+
+    async def delete_evaluations(self, ids: Sequence[str]) -> int:
+        """Delete these evaluations with their votes, review items and decisions."""
+        items = select(ReviewItemRow.id).where(col(ReviewItemRow.evaluation_id).in_(ids))
         await self.session.exec(
             delete(ReviewDecisionRow).where(col(ReviewDecisionRow.review_item_id).in_(items))
         )
         await self.session.exec(
-            delete(ReviewItemRow).where(col(ReviewItemRow.evaluation_id).in_(old))
+            delete(ReviewItemRow).where(col(ReviewItemRow.evaluation_id).in_(ids))
         )
-        await self.session.exec(delete(VoteRow).where(col(VoteRow.evaluation_id).in_(old)))
+        await self.session.exec(delete(VoteRow).where(col(VoteRow.evaluation_id).in_(ids)))
         result = await self.session.exec(
-            delete(EvaluationRow).where(col(EvaluationRow.created_at) < cutoff)
+            delete(EvaluationRow).where(col(EvaluationRow.id).in_(ids))
         )
         return int(result.rowcount)

@@ -38,6 +38,15 @@ class ReviewRepository:
     async def get(self, item_id: str) -> ReviewItemRow | None:
         return await self.session.get(ReviewItemRow, item_id)
 
+    async def fresh(self, item_id: str) -> ReviewItemRow:
+        """The item as the database now holds it in this transaction (after Core UPDATEs
+        and flushed changes), whatever the session had loaded before."""
+        await self.session.flush()
+        row = await self.session.get(ReviewItemRow, item_id, populate_existing=True)
+        if row is None:
+            raise LookupError(f"review item {item_id!r} vanished")
+        return row
+
     async def page(
         self, status: str | None, panel: str | None, reach: Reach, limit: int, offset: int
     ) -> tuple[Sequence[ReviewItemRow], int]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -326,3 +327,35 @@ class VoteCacheRow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(nullable=False, index=True)
+
+
+class AuditEventRow(SQLModel, table=True):
+    """One event of the audit trail: append-only, chained by hash (`api.store.audit_log`)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+
+    seq: int = Field(
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+        )
+    )
+    """1, 2, 3... with no gap: a missing number is a deleted event."""
+    at: datetime = _ts(nullable=False, index=True)
+    event: str = Field(max_length=32)
+    actor_key_id: str | None = Field(default=None, max_length=32)
+    actor: str = Field(max_length=128)
+    """The key's principal name, or "system", "worker", "cli"."""
+    subject_type: str = Field(max_length=16)
+    """evaluation, review, key, calibration, panel or export."""
+    subject_id: str = Field(max_length=64)
+    evaluation_id: str | None = Field(default=None, max_length=32, index=True)
+    """The evaluation an evaluation or review event concerns (for the export by time)."""
+    panel: str | None = Field(default=None, max_length=64)
+    """The panel of an evaluation, review or calibration event (the export's filter)."""
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    record_sha256: str | None = Field(default=None, max_length=64)
+    """SHA-256 of the subject record's canonical JSON just after the event."""
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

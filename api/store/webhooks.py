@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,19 +24,27 @@ class WebhookRepository:
         key = await self.session.get(ApiKeyRow, api_key_id)
         return key.webhook_secret if key and key.webhook_secret else None
 
-    async def due(self, now: datetime, limit: int) -> Sequence[WebhookDeliveryRow]:
-        """Pending deliveries whose next attempt is due, earliest first."""
-        return (
-            await self.session.exec(
-                select(WebhookDeliveryRow)
-                .where(
-                    col(WebhookDeliveryRow.status) == "pending",
-                    col(WebhookDeliveryRow.next_attempt_at) <= now,
+    async def due(
+        self, now: datetime, limit: int, exclude_keys: Sequence[str | None] = ()
+    ) -> Sequence[WebhookDeliveryRow]:
+        """Pending deliveries whose next attempt is due, earliest first, but for those of
+        the keys in `exclude_keys` (None: deliveries of requests made without a key)."""
+        q = select(WebhookDeliveryRow).where(
+            col(WebhookDeliveryRow.status) == "pending",
+            col(WebhookDeliveryRow.next_attempt_at) <= now,
+        )
+        named = [k for k in exclude_keys if k is not None]
+        if named:
+            q = q.where(
+                or_(
+                    col(WebhookDeliveryRow.api_key_id).is_(None),
+                    col(WebhookDeliveryRow.api_key_id).not_in(named),
                 )
-                .order_by(col(WebhookDeliveryRow.next_attempt_at))
-                .limit(limit)
             )
-        ).all()
+        if None in exclude_keys:
+            q = q.where(col(WebhookDeliveryRow.api_key_id).is_not(None))
+        q = q.order_by(col(WebhookDeliveryRow.next_attempt_at)).limit(limit)
+        return (await self.session.exec(q)).all()
 
     async def claim(self, d: WebhookDeliveryRow, until: datetime) -> bool:
         """Push a due delivery's next attempt to `until` (this process sends it now);

@@ -33,6 +33,7 @@ def hooked(
         database_url=f"sqlite:///{db}",
         config=write_config(root / "q.yaml", double),
         webhook_secret=SECRET,
+        webhook_allow=["127.0.0.1/32"],  # the receiver is on loopback
     )
     with (
         ServerThread(receiver.app) as sink,

@@ -106,7 +106,7 @@ def restart(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> It
     database = root / "quorum.db"
     slow = slow_config(root / "slow.yaml", double, SLOW_MS, DEADLINE_S)
     fast = slow_config(root / "fast.yaml", double, FAST_MS, DEADLINE_S)
-    env = {**FAST, "QUORUM_WEBHOOK_SECRET": SECRET}
+    env = {**FAST, "QUORUM_WEBHOOK_SECRET": SECRET, "QUORUM_WEBHOOK_ALLOW": '["127.0.0.1/32"]'}
     receiver = Receiver()
     with ServerThread(receiver.app) as sink:
         hook = f"{sink.url}/hook"

@@ -1,0 +1,229 @@
+"""The smaller trust findings: slow and half-sent requests, a key before a large body,
+deeply nested metadata, nosniff, what /readyz shows, and rate limits counting items."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from api.serving import HeaderTimeoutProtocol, uvicorn_options
+from api.settings import Settings
+from tests.conftest import write_config
+from tests.doubles.judge_server import JudgeDouble
+
+
+class QuickHeaders(HeaderTimeoutProtocol):
+    header_timeout_s = 0.5
+
+
+class Served:
+    """The app under uvicorn as `quorum serve` runs it (its protocol and limits)."""
+
+    def __init__(self, app: Any, **options: Any) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", http=QuickHeaders, **options
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+    def connect(self) -> socket.socket:
+        conn = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        return conn
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble
+) -> Iterator[tuple[Served, dict[str, str]]]:
+    from api.app import create_app
+    from api.services.keys import create_key
+    from api.store.engine import make_engine, make_session_factory
+    from api.store.migrate import upgrade
+
+    root = tmp_path_factory.mktemp("hardening")
+    db = root / "q.db"
+    upgrade(f"sqlite:///{db}")
+
+    async def make() -> dict[str, str]:
+        engine = make_engine(f"sqlite:///{db}")
+        sessions = make_session_factory(engine)
+        wide, _ = await create_key(sessions, "wide", ["evaluate", "admin"], None, None)
+        narrow, _ = await create_key(sessions, "narrow", ["evaluate"], None, 5)
+        await engine.dispose()
+        return {"wide": wide, "narrow": narrow}
+
+    keys = asyncio.run(make())
+    settings = Settings(
+        database_url=f"sqlite:///{db}",
+        config=write_config(root / "q.yaml", double),
+        body_timeout_s=0.5,
+        max_body_bytes=64 * 1024,
+    )
+    with Served(create_app(settings), limit_concurrency=4, timeout_keep_alive=1) as server:
+        yield server, keys
+
+
+BODY = {"panel": "jury", "input": {"prompt": "p", "response": "[[q=4]]"}}
+
+
+def _call(
+    served: tuple[Served, dict[str, str]],
+    method: str,
+    path: str,
+    key: str | None = "wide",
+    headers: dict[str, str] | None = None,
+    **kw: Any,
+) -> httpx.Response:
+    server, keys = served
+    sent = {"Authorization": f"Bearer {keys[key]}"} if key else {}
+    return httpx.request(
+        method, server.url + path, headers={**sent, **(headers or {})}, timeout=30, **kw
+    )
+
+
+def _answer(conn: socket.socket, timeout: float = 5.0) -> bytes:
+    """Everything the server sends until it closes the connection (or `timeout`)."""
+    conn.settimeout(timeout)
+    got = b""
+    try:
+        while chunk := conn.recv(65536):
+            got += chunk
+    except TimeoutError:
+        pass
+    return got
+
+
+def test_every_response_says_nosniff(served: tuple[Served, dict[str, str]]) -> None:
+    answers = [
+        _call(served, "GET", "/healthz"),
+        _call(served, "GET", "/v1/evaluations/nope"),  # 404 problem
+        _call(served, "POST", "/v1/evaluations", key=None, json=BODY),  # 401
+        _call(served, "POST", "/v1/evaluations", json={"panel": "jury"}),  # 422
+        _call(served, "POST", "/v1/evaluations", content=b"x" * 70_000),  # 413, middleware
+        _call(served, "GET", "/openapi.json"),
+    ]
+    assert [r.status_code for r in answers] == [200, 404, 401, 422, 413, 200]
+    assert all(r.headers["x-content-type-options"] == "nosniff" for r in answers)
+
+
+def test_readyz_shows_no_path(served: tuple[Served, dict[str, str]]) -> None:
+    r = _call(served, "GET", "/readyz", key=None)
+    assert r.status_code == 200 and r.json() == {"status": "ready"}
+
+
+def test_deep_metadata_is_422_and_fails_only_its_batch_item(
+    served: tuple[Served, dict[str, str]],
+) -> None:
+    for depth in (9, 256, 600, 900):
+        meta: Any = 1
+        for _ in range(depth):
+            meta = {"a": meta}
+        raw = httpx.Request("POST", "/", json={**BODY, "metadata": {"x": meta}}).content
+        r = _call(
+            served,
+            "POST",
+            "/v1/evaluations",
+            content=raw,
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 422, (depth, r.text)
+        assert "metadata nests deeper than 8 levels" in r.json()["detail"]
+    wide = {"x": list(range(3000))}
+    r = _call(served, "POST", "/v1/evaluations", json={**BODY, "metadata": wide})
+    assert r.status_code == 422 and "more than 2000 values" in r.json()["detail"]
+    items = [BODY, {**BODY, "metadata": {"x": meta}}]
+    r = _call(served, "POST", "/v1/evaluations/batch", json={"items": items})
+    assert r.status_code == 200
+    assert [x["status"] for x in r.json()["data"]] == [200, 422]
+    fine = {"app": "shop", "trace": {"a": {"b": [1, 2, {"c": "d"}]}}}
+    assert (
+        _call(served, "POST", "/v1/evaluations", json={**BODY, "metadata": fine}).status_code == 200
+    )
+
+
+def test_rate_limits_count_batch_items(served: tuple[Served, dict[str, str]]) -> None:
+    r = _call(served, "POST", "/v1/evaluations/batch", key="narrow", json={"items": [BODY] * 6})
+    assert r.status_code == 413 and "rate limit of 5" in r.json()["detail"]  # 1 token used
+    r = _call(served, "POST", "/v1/evaluations/batch", key="narrow", json={"items": [BODY] * 3})
+    assert r.status_code == 200, r.text  # 3 more of the 5 a minute
+    assert _call(served, "POST", "/v1/evaluations", key="narrow", json=BODY).status_code == 200
+    r = _call(served, "POST", "/v1/evaluations", key="narrow", json=BODY)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+
+
+def test_a_large_body_needs_a_key_before_it_is_read(served: tuple[Served, dict[str, str]]) -> None:
+    server, _ = served
+    with server.connect() as conn:
+        conn.sendall(
+            b"POST /v1/evaluations HTTP/1.1\r\nHost: q\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 60000\r\n\r\n"  # and no body at all
+        )
+        answer = _answer(conn, 3)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"x-content-type-options: nosniff" in answer.lower()
+
+
+def test_a_half_sent_body_is_408(served: tuple[Served, dict[str, str]]) -> None:
+    server, keys = served
+    with server.connect() as conn:
+        conn.sendall(
+            b"POST /v1/evaluations HTTP/1.1\r\nHost: q\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {keys['wide']}\r\n".encode()
+            + b'Content-Length: 200\r\n\r\n{"panel": '
+        )
+        started = time.monotonic()
+        answer = _answer(conn, 5)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert time.monotonic() - started < 3
+
+
+def test_half_sent_headers_are_dropped_and_do_not_starve_others(
+    served: tuple[Served, dict[str, str]],
+) -> None:
+    server, _ = served
+    held = [server.connect() for _ in range(4)]  # limit_concurrency=4
+    for conn in held:
+        conn.sendall(b"POST /v1/evaluations HTTP/1.1\r\nHost: q\r\n")  # never finished
+    time.sleep(0.1)
+    assert _call(served, "GET", "/healthz").status_code == 503  # uvicorn's own limit
+    for conn in held:
+        assert _answer(conn, 3) == b""  # closed by the header deadline (0.5 s)
+        conn.close()
+    assert _call(served, "GET", "/healthz").status_code == 200
+
+
+def test_quorum_serve_passes_the_limits_to_uvicorn() -> None:
+    options = uvicorn_options(Settings(limit_concurrency=300, timeout_keep_alive_s=3))
+    assert options == {
+        "http": "api.serving:HeaderTimeoutProtocol",
+        "limit_concurrency": 300,
+        "timeout_keep_alive": 3,
+    }
+    config = uvicorn.Config("api.app:create_app", factory=True, **options)
+    config.load()
+    assert config.http_protocol_class is HeaderTimeoutProtocol
