@@ -13,7 +13,7 @@ from pydantic import BeforeValidator
 from api.auth import Principal, requires
 from api.deps import Config, Sessions
 from api.errors import Forbidden, InvalidInput
-from api.services.audit import export_lines, record_exported
+from api.services.audit import check_event_reach, export_lines, record_exported
 from api.store.audit_log import Actor
 
 
@@ -63,6 +63,8 @@ async def export(
         raise InvalidInput(f"since/until out of range: {exc}") from exc
     if since >= until:
         raise InvalidInput("since must be before until")
+    if stream == "events":
+        check_event_reach(caller.reach)
     await record_exported(sessions, Actor(caller.key_id, caller.name), since, until, panel, stream)
     return StreamingResponse(
         export_lines(sessions, config, since, until, panel, reach=caller.reach, stream=stream),

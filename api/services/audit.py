@@ -248,6 +248,16 @@ async def export_lines(
         after = (last.created_at, last.id)
 
 
+def check_event_reach(reach: Reach) -> None:
+    """`Forbidden` unless `reach` sees every tenant: the event chain spans them all. Checked
+    before an export starts streaming (an error cannot be answered once it has)."""
+    if reach.tenant is not None:
+        raise Forbidden(
+            "the audit event chain spans every tenant: export it with an admin key for "
+            "every tenant (`quorum keys create --tenant '*'`), or export `records`"
+        )
+
+
 async def _event_lines(
     sessions: SessionFactory,
     since: datetime,
@@ -258,11 +268,7 @@ async def _event_lines(
     """The chain spans every tenant (each event's hash links the previous one, whoever's
     it was): only a key that sees every tenant may export it; a key limited to some
     panels gets those panels' events only."""
-    if reach.tenant is not None:
-        raise Forbidden(
-            "the audit event chain spans every tenant: export it with an admin key for "
-            "every tenant (`quorum keys create --tenant '*'`), or export `records`"
-        )
+    check_event_reach(reach)
     if reach.panels is not None and panel is not None and panel not in reach.panels:
         return
     seq = 0

@@ -77,7 +77,10 @@ def trail(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Iter
         sessions = make_session_factory(engine)
         keys, ids = {}, {}
         for role, (name, scopes) in specs.items():
-            keys[role], row = await create_key(sessions, name, scopes, None, None)
+            # One tenant: the reviewer reviews what the app submitted; the auditor's admin
+            # key sees every tenant (the event chain spans them all).
+            tenant = "*" if role == "admin" else "acme"
+            keys[role], row = await create_key(sessions, name, scopes, None, None, tenant=tenant)
             ids[role] = row.id
         await engine.dispose()
         return keys, ids
