@@ -17,12 +17,13 @@ from api.metrics import Metrics
 from api.schemas import ReviewDecisionPublic, ReviewItemPublic
 from api.services import present
 from api.services.consensus import consensus
+from api.services.review_view import shown_order, visible_decisions
 from api.services.webhooks import WebhookSender, delivery
 from api.store import AsyncSession, IntegrityError, SessionFactory
 from api.store.evaluations import EvaluationRepository
 from api.store.reviews import ReviewRepository
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
-from rubrics import Rubric, coerce
+from rubrics import Order, Rubric, coerce
 
 CLAIM_ATTEMPTS = 5
 STATUSES = ("pending", "claimed", "decided")
@@ -124,9 +125,15 @@ class ReviewService:
             return await self._public(session, row, reviewer)
 
     async def decide(
-        self, item_id: str, reviewer: str, raw_value: Any, comment: str | None
+        self,
+        item_id: str,
+        reviewer: str,
+        raw_value: Any,
+        comment: str | None,
+        order: Order | None = None,
     ) -> ReviewItemPublic:
-        """Record a reviewer's verdict; finalise the evaluation when the item is complete."""
+        """Record a reviewer's verdict; finalise the evaluation when the item is complete.
+        `order`: pairwise only, the order the reviewer was shown (`raw_value` is canonical)."""
         async with self.sessions() as session:
             repo = self._repo(session)
             row = await self._item(session, item_id)
@@ -140,6 +147,8 @@ class ReviewService:
                 raise InvalidInput(
                     f"value {raw_value!r} is not on the scale of {rubric.key}: {list(rubric.scale)}"
                 )
+            if order is not None and evaluation.kind != "comparison":
+                raise InvalidInput("shown_order applies to pairwise items only")
             now = utcnow()
             stage = row.stage
             if not await repo.unclaim(item_id, reviewer, now):
@@ -151,6 +160,7 @@ class ReviewService:
                 stage=stage,
                 value=value,
                 comment=comment,
+                shown_order=order,
                 created_at=now,
             )
             try:
@@ -213,8 +223,8 @@ class ReviewService:
                 update={"verdict": None, "confidence": None, "judges": [], "agreement": None}
             )
         rubric = self.config.rubrics.get(evaluation.rubric_id)
-        # Independent reviews: a reviewer sees other reviewers' decisions only once decided.
-        shown = [d for d in decisions if row.status == "decided" or d.reviewer == reviewer]
+        shown = visible_decisions(decisions, row.status, row.stage, reviewer)
+        pairwise = evaluation.kind == "comparison"
         return ReviewItemPublic(
             id=row.id,
             evaluation_id=row.evaluation_id,
@@ -239,8 +249,10 @@ class ReviewService:
                     stage=d.stage,
                     value=d.value,
                     comment=d.comment,
+                    shown_order=d.shown_order,  # type: ignore[arg-type]  # stored as written
                     created_at=d.created_at,
                 )
                 for d in shown
             ],
+            shown_order=shown_order(row.id, reviewer) if pairwise and reviewer is not None else None,
         )
