@@ -73,9 +73,7 @@ async def verdict(
 ) -> ReviewItemPublic:
     """Decide a claimed item; the value must be on the rubric's scale."""
     _panel_allowed(caller, (await reviews.get(item_id)).panel)
-    return await reviews.decide(
-        item_id, body.reviewer, body.value, body.comment, body.shown_order
-    )
+    return await reviews.decide(item_id, body.reviewer, body.value, body.comment, body.shown_order)
 
 
 @router.post("/{item_id}/release", response_model=ReviewItemPublic)

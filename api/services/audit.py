@@ -61,7 +61,7 @@ def record(
                     stage=d.stage,
                     value=d.value,
                     comment=d.comment,
-                    shown_order=d.shown_order,  # type: ignore[arg-type]  # AB or BA as stored
+                    shown_order=d.shown_order,
                     created_at=_iso(d.created_at),
                 )
                 for d in decisions

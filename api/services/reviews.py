@@ -225,6 +225,7 @@ class ReviewService:
         rubric = self.config.rubrics.get(evaluation.rubric_id)
         shown = visible_decisions(decisions, row.status, row.stage, reviewer)
         pairwise = evaluation.kind == "comparison"
+        order = shown_order(row.id, reviewer) if pairwise and reviewer else None
         return ReviewItemPublic(
             id=row.id,
             evaluation_id=row.evaluation_id,
@@ -249,10 +250,10 @@ class ReviewService:
                     stage=d.stage,
                     value=d.value,
                     comment=d.comment,
-                    shown_order=d.shown_order,  # type: ignore[arg-type]  # stored as written
+                    shown_order=d.shown_order,
                     created_at=d.created_at,
                 )
                 for d in shown
             ],
-            shown_order=shown_order(row.id, reviewer) if pairwise and reviewer is not None else None,
+            shown_order=order,
         )

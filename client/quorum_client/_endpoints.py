@@ -208,9 +208,7 @@ class Endpoints:
         """Decide a claimed item with a value on the rubric's scale (pairwise: A, B, tie,
         canonical; `shown_order`: the order the reviewer saw the two responses in)."""
         body = _body(
-            VerdictRequest(
-                reviewer=reviewer, value=value, comment=comment, shown_order=shown_order
-            )
+            VerdictRequest(reviewer=reviewer, value=value, comment=comment, shown_order=shown_order)
         )
         path = _path("/v1/reviews/{}/verdict", item_id)
         return Call("POST", path, _one(ReviewItemPublic), body)

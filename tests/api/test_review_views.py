@@ -47,7 +47,9 @@ def compare(http: httpx.Client, n: int) -> dict[str, Any]:
 
 def reviewer_for(item_id: str, order: str, prefix: str) -> str:
     """A reviewer name to whom `item_id` is shown in `order`."""
-    return next(f"{prefix}-{i}" for i in range(64) if shown_order(item_id, f"{prefix}-{i}") == order)
+    return next(
+        f"{prefix}-{i}" for i in range(64) if shown_order(item_id, f"{prefix}-{i}") == order
+    )
 
 
 def test_the_adjudicator_sees_the_conflicting_reviews_under_blind_review(

@@ -28,7 +28,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WAIT_S = 10
 REVIEWER = "Ada Reviewer"
-OFFLINE = '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'
+OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 """Every host but loopback fails to resolve: the browser has no network beyond Quorum."""
 REFRESH_IMAGES = "QUORUM_REFRESH_DOCS_IMAGES"
 """Set to 1 to rewrite the screenshots under docs/img (left alone otherwise, so a test run

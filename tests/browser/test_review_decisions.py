@@ -16,7 +16,6 @@ from selenium.webdriver.common.by import By
 
 from tests.api.review_panels import BLIND_DOUBLE, FIRST_PAIR, review_server
 from tests.browser.pages import (
-    REVIEWER,
     busy,
     click,
     evaluate,
@@ -26,8 +25,8 @@ from tests.browser.pages import (
     page_errors,
     press,
     rects,
-    shown,
     showing,
+    shown,
     text,
     until,
 )

@@ -22,8 +22,8 @@ from tests.browser.pages import (
     page_errors,
     press,
     refresh_images,
-    shown,
     showing,
+    shown,
     text,
     until,
 )
