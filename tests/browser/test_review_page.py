@@ -18,6 +18,7 @@ from tests.browser.pages import (
     REVIEWER,
     click,
     evaluate,
+    idle,
     open_page,
     page_errors,
     press,
@@ -90,7 +91,7 @@ def test_review_page_claim_decide_release(
     assert "fixed-1" not in body and "fixed-5" not in body
 
     if refresh_images():  # QUORUM_REFRESH_DOCS_IMAGES=1: the picture in docs/reviewer.md
-        until(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "#scale[data-locked]"), "")
+        until(browser, idle, "the buttons to unlock")
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(SCREENSHOT))
 
