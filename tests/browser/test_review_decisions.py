@@ -78,7 +78,8 @@ def test_a_doubled_click_or_key_decides_one_item_and_the_buttons_stay_put(
     four = browser.find_element(By.CSS_SELECTOR, f'{BUTTONS}[data-value="4"]')
     ActionChains(browser).move_to_element(four).click().perform()
     until(browser, lambda d: showing(d, "second answer\n" * 30), "the second item")
-    ActionChains(browser).click().perform()  # where the mouse still is
+    ActionChains(browser).click().perform()  # where the mouse still is (about 10 ms later)
+    assert locked(browser)  # still within the lock: that click was the doubled one
     until(browser, lambda d: not busy(d), "the page to settle")
     assert review(http, evaluations[0])["final_value"] == 4
     second = review(http, evaluations[1])
