@@ -20,6 +20,7 @@ from api.routes import (
     batch,
     calibration,
     catalog,
+    docs,
     evaluations,
     health,
     jury,
@@ -252,6 +253,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         version="0.1.0",
         summary="Judge LLM output with a jury of judge models.",
         lifespan=lifespan,
+        docs_url=None,  # served from package files by api.routes.docs, not from a CDN
+        redoc_url=None,
     )
     problems.install(app)
     # Outermost last: nosniff on every answer, then the size, key and time limits.
@@ -269,5 +272,6 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.include_router(jury.router)
     app.include_router(review_page.router)
     app.include_router(health.router)
+    app.include_router(docs.router)
     problems.document(app)
     return app

@@ -344,9 +344,12 @@ class ReviewDecisionPublic(BaseModel):
     """The deciding reviewer; to a reviewer, another's decision shows "reviewer N"."""
     stage: Literal["review", "adjudication"]
     value: ScaleValue
+    """Canonical frame: pairwise "A" is response_a, whatever order it was shown in."""
     comment: str | None
     as_admin: bool = False
     """An admin decided it, consuming another reviewer's claim."""
+    shown_order: Literal["AB", "BA"] | None = None
+    """Pairwise: the order the reviewer was shown (`BA`: response_b first); null if not told."""
     created_at: datetime
 
 
@@ -376,6 +379,11 @@ class ReviewItemPublic(BaseModel):
     rubric: RubricPublic | None
     evaluation: EvaluationPublic
     decisions: list[ReviewDecisionPublic]
+    """This reviewer's own decisions; every review-stage decision once the item is in
+    adjudication (the adjudicator sees the conflict); all of them once decided."""
+    shown_order: Literal["AB", "BA"] | None = None
+    """Pairwise, for the reviewer named in the request: the order to show the two responses
+    in (`BA`: response_b first), drawn per item and reviewer; null otherwise."""
 
 
 REVIEWER = Field(default=None, min_length=1, max_length=128, pattern=r"^[^\s].*$")
@@ -403,6 +411,10 @@ class VerdictRequest(BaseModel):
     value: ScaleValue | float
     """A value on the rubric's scale (pairwise: "A", "B" or "tie")."""
     comment: str | None = Field(default=None, max_length=10_000)
+    shown_order: Literal["AB", "BA"] | None = None
+    """Pairwise only: the order the reviewer saw the responses in (the item's `shown_order`),
+    recorded so human position bias can be measured. `value` stays canonical: "A" is
+    response_a whatever was shown first."""
 
 
 class BatchItem(BaseModel):

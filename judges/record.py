@@ -119,7 +119,11 @@ class DecisionRecord(BaseModel):
     reviewer: str
     stage: str
     value: ScaleValue | None = None
+    """Canonical frame, like every pairwise value here."""
     comment: str | None = None
+    shown_order: Order | None = None
+    """Pairwise: the order the reviewer was shown (`AB`: response_a first); absent when
+    unknown, so human position bias can be measured like a judge's."""
     created_at: str | None = None
     decided_by: ActorRecord | None = None
     """The key that recorded the decision (from the audit trail's `decided` event)."""

@@ -7,6 +7,7 @@ __all__ = [
     "batch",
     "calibration",
     "catalog",
+    "docs",
     "evaluations",
     "health",
     "jury",

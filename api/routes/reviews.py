@@ -76,7 +76,9 @@ async def verdict(
 ) -> ReviewItemPublic:
     """Decide an item the caller holds (an admin: anyone's claim, recorded `as_admin`);
     the value must be on the rubric's scale."""
-    return await reviews.decide(item_id, caller, body.reviewer, body.value, body.comment)
+    return await reviews.decide(
+        item_id, caller, body.reviewer, body.value, body.comment, body.shown_order
+    )
 
 
 @router.post("/{item_id}/release", response_model=ReviewItemPublic)

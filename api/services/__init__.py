@@ -8,7 +8,8 @@ commit). The modules, in the order a request meets them:
 - `evaluator`: accept, persist, judge, conclude (`EvaluationService`), with `leases`.
 - `present`: stored rows as API answers.
 - `reviews`, `consensus` and `blind`: the human review queue, its agreement rule, and
-  what a reviewer may see before deciding.
+  what a reviewer may see before deciding (`review_view`: other
+  reviewers' decisions an adjudicator sees, the order a pairwise item is shown in).
 - `stats` (read-only window statistics), `reliability` (the weights in force),
   `calibration`, `gauges`, `webhooks`, `audit`, `keys`.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "present",
     "records",
     "reliability",
+    "review_view",
     "reviews",
     "stats",
     "webhooks",

@@ -88,6 +88,7 @@ def record(
                     stage=d.stage,
                     value=d.value,
                     comment=d.comment,
+                    shown_order=d.shown_order,
                     created_at=_iso(d.created_at),
                     decided_by=by.get((d.reviewer, d.stage)),
                 )

@@ -22,6 +22,7 @@ from typing import Any
 
 from api.auth import Principal
 from api.schemas import EvaluationPublic, ReviewDecisionPublic, ReviewItemPublic, RubricPublic
+from api.services.review_view import shown_order, visible_decisions
 from api.store.tables import ReviewDecisionRow, ReviewItemRow
 
 ANOTHER = "another reviewer"
@@ -93,14 +94,20 @@ def view(
     rubric: RubricPublic | None,
     blind_panel: bool,
     by: Reader,
+    pairwise: bool = False,
 ) -> ReviewItemPublic:
-    """The review item as `by` sees it (`evaluation`: the full evaluation)."""
+    """The review item as `by` sees it (`evaluation`: the full evaluation). Of the other
+    reviewers' decisions `by` sees what `review_view.visible_decisions` allows (an admin:
+    all); a pairwise item comes with the order `by` is shown its responses in."""
     mine = by.name is not None and any(d.reviewer == by.name for d in decisions)
     reveal = by.admin or not blind_panel or row.status == "decided" or mine
     if not reveal:
         evaluation = evaluation.model_copy(update=BLINDED)
-    everyone = by.admin or row.status == "decided"
-    shown = [d for d in decisions if everyone or d.reviewer == by.name]
+    shown = (
+        list(decisions)
+        if by.admin
+        else visible_decisions(decisions, row.status, row.stage, by.name)
+    )
     order = list(dict.fromkeys(d.reviewer for d in decisions))
 
     def who(name: str) -> str:
@@ -131,8 +138,10 @@ def view(
                 value=d.value,
                 comment=d.comment,
                 as_admin=d.as_admin,
+                shown_order=d.shown_order,  # type: ignore[arg-type]
                 created_at=d.created_at,
             )
             for d in shown
         ],
+        shown_order=shown_order(row.id, by.name) if pairwise and by.name else None,
     )

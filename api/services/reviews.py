@@ -34,7 +34,7 @@ from api.store.digest import evaluation_digest, review_digest
 from api.store.evaluations import EvaluationRepository
 from api.store.reviews import ReviewRepository
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
-from rubrics import Rubric, exact
+from rubrics import Order, Rubric, exact
 
 log = logging.getLogger("quorum.reviews")
 
@@ -234,9 +234,11 @@ class ReviewService:
         reviewer: str | None,
         raw_value: Any,
         comment: str | None,
+        order: Order | None = None,
     ) -> ReviewItemPublic:
         """Record the caller's verdict on an item they hold (an admin: on anyone's claim,
-        recorded `as_admin`); finalise the evaluation when the item is complete."""
+        recorded `as_admin`); finalise the evaluation when the item is complete.
+        `order`: pairwise only, the order the reviewer was shown (`raw_value` is canonical)."""
         by = blind.actor(who, reviewer)
         async with self.sessions() as session:
             repo = self._repo(session)
@@ -254,6 +256,8 @@ class ReviewService:
                     f"{json.dumps(list(rubric.scale))} (the same JSON type exactly)",
                     location="body.value",
                 )
+            if order is not None and evaluation.kind != "comparison":
+                raise InvalidInput("shown_order applies to pairwise items only")
             now = utcnow()
             stage = row.stage
             as_admin = who.admin and row.status == "claimed" and row.claimed_by != by.name
@@ -268,6 +272,7 @@ class ReviewService:
                 stage=stage,
                 value=value,
                 comment=comment,
+                shown_order=order,
                 created_at=now,
             )
             try:
@@ -351,4 +356,5 @@ class ReviewService:
             present.rubric(rubric) if rubric else None,
             blind_panel=panel.blind_review if panel else True,
             by=by,
+            pairwise=evaluation.kind == "comparison",
         )

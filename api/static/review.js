@@ -9,10 +9,13 @@
     current: "quorum.review.current",
     key: "quorum.review.key", // sessionStorage: forgotten when the tab closes
   };
-  const KEY_GUARD_MS = 300; // digits ignored this long after an item auto-loads (no double decisions)
+  // After an item appears, its value buttons and number keys do nothing for this long, so a
+  // doubled click or key press cannot decide an item nobody has read.
+  const LOCK_MS = 1000;
 
   const $ = (id) => document.getElementById(id);
-  const state = { item: null, busy: false, guardUntil: 0 };
+  // choices: the scale buttons in screen order, each {value (canonical), shown, label}.
+  const state = { item: null, busy: false, lockedUntil: 0, lockTimer: 0, choices: [], order: null };
 
   // --- small helpers -------------------------------------------------------------------
 
@@ -180,6 +183,13 @@
     return false;
   }
 
+  // Pairwise values are canonical ("A" is response_a); on screen they are named by the
+  // position the reviewer saw them in. `order` is the item's shown_order (null: pointwise).
+  function label(value, order) {
+    if (!order || (value !== "A" && value !== "B")) return String(value);
+    return value === order[0] ? "Response 1" : "Response 2";
+  }
+
   function compliantText(rubric) {
     const rule = rubric && rubric.compliant;
     if (!rule) return "";
@@ -188,37 +198,74 @@
     return "";
   }
 
-  function renderScale(rubric) {
+  // One choice per scale position. Pairwise: "A" and "B" become the first and the second
+  // response shown (the rubric's A anchor describes the response shown first), each carrying
+  // the canonical value it stands for in this reviewer's order.
+  function choices(rubric, order) {
+    const anchors = (rubric && rubric.anchors) || {};
+    return (rubric ? rubric.scale : []).map((value) => {
+      const anchor = anchors[String(value)];
+      if (order && (value === "A" || value === "B")) {
+        const first = value === "A";
+        return {
+          value: first ? order[0] : order[1],
+          shown: first ? "first" : "second",
+          label: first ? "Response 1" : "Response 2",
+          anchor,
+        };
+      }
+      return { value, shown: String(value), label: String(value), anchor };
+    });
+  }
+
+  function renderScale(rubric, order) {
     const scale = $("scale");
     scale.replaceChildren();
-    const values = rubric ? rubric.scale : [];
-    const anchors = (rubric && rubric.anchors) || {};
-    values.forEach((value, i) => {
+    state.choices = choices(rubric, order);
+    state.choices.forEach((choice, i) => {
       const key = i < 9 ? String(i + 1) : "";
       const button = el("button", "choice");
       button.type = "button";
-      button.dataset.value = String(value);
+      button.dataset.value = String(choice.value);
+      button.dataset.shown = choice.shown;
       if (key) {
         button.setAttribute("aria-keyshortcuts", key);
         button.append(el("kbd", "key", key));
       }
-      button.append(el("span", "value", value));
-      const anchor = anchors[String(value)];
-      if (anchor) button.append(el("span", "anchor", anchor));
-      if (isCompliant(rubric, value)) button.append(el("span", "tag", "compliant"));
-      button.addEventListener("click", () => decide(value));
+      button.append(el("span", "value", choice.label));
+      if (choice.anchor) button.append(el("span", "anchor", choice.anchor));
+      if (isCompliant(rubric, choice.value)) button.append(el("span", "tag", "compliant"));
+      button.addEventListener("click", () => decide(choice.value));
       scale.append(button);
     });
   }
 
+  function locked() {
+    return performance.now() < state.lockedUntil;
+  }
+
+  // Disable the value buttons for LOCK_MS (clicks on a disabled button do nothing; the key
+  // handler checks `locked()`); `data-locked` on the scale says so to styles and tests.
+  function lockChoices() {
+    clearTimeout(state.lockTimer);
+    state.lockedUntil = performance.now() + LOCK_MS;
+    const scale = $("scale");
+    scale.dataset.locked = "true";
+    for (const button of scale.querySelectorAll("button")) button.disabled = true;
+    state.lockTimer = setTimeout(() => {
+      delete scale.dataset.locked;
+      for (const button of scale.querySelectorAll("button")) button.disabled = false;
+    }, LOCK_MS);
+  }
+
   // The panel's verdict (unless a human's has replaced it), confidence and agreement.
-  function renderVerdict(container, evaluation) {
+  function renderVerdict(container, evaluation, order) {
     container.replaceChildren();
     const verdict = evaluation.verdict;
     const parts = [];
     if (verdict && verdict.source === "panel") {
       const row = el("p", "verdict-line");
-      row.append(el("strong", null, "Panel verdict: "), el("span", "verdict-value", verdict.value));
+      row.append(el("strong", null, "Panel verdict: "), el("span", "verdict-value", label(verdict.value, order)));
       if (verdict.compliant !== null && verdict.compliant !== undefined) {
         row.append(
           el("span", verdict.compliant ? "tag" : "tag bad", verdict.compliant ? "compliant" : "not compliant"),
@@ -228,7 +275,8 @@
     }
     const judges = (evaluation.judges || []).filter((j) => j.value !== null && j.value !== undefined);
     if (judges.length) {
-      parts.push(el("p", "judge-values", `Judges: ${judges.map((j) => `${j.judge} ${j.value}`).join(" · ")}`));
+      const values = judges.map((j) => `${j.judge} ${label(j.value, order)}`);
+      parts.push(el("p", "judge-values", `Judges: ${values.join(" · ")}`));
     }
     const facts = [`confidence ${percent(evaluation.confidence)}`];
     const agreement = evaluation.agreement;
@@ -243,15 +291,20 @@
     container.append(...parts);
   }
 
-  function renderVotes(list, evaluation) {
+  // `order`: the reviewer's; a judge's own order is told relative to it.
+  function renderVotes(list, evaluation, order) {
     list.replaceChildren();
     for (const vote of evaluation.votes || []) {
       const li = el("li", "vote");
       const head = el("div", "vote-head");
       head.append(el("span", "judge", vote.judge));
-      if (vote.order) head.append(el("span", "muted", `order ${vote.order}`));
+      if (vote.order && order) {
+        head.append(el("span", "muted", vote.order === order ? "saw your order" : "saw them swapped"));
+      } else if (vote.order) {
+        head.append(el("span", "muted", `order ${vote.order}`));
+      }
       if (vote.value !== null && vote.value !== undefined) {
-        head.append(el("span", "vote-value", vote.value));
+        head.append(el("span", "vote-value", label(vote.value, order)));
       } else {
         head.append(el("span", "tag bad", vote.unscored ? `unscored: ${vote.unscored}` : "no vote"));
       }
@@ -260,6 +313,22 @@
       if (why) li.append(el("div", "rationale", why));
       list.append(li);
     }
+  }
+
+  // Adjudication: the review-stage decisions that disagree, with who made them and why.
+  function renderReviews(item, order) {
+    const earlier = item.stage === "adjudication" ? item.decisions.filter((d) => d.stage === "review") : [];
+    const list = $("reviews");
+    list.replaceChildren();
+    for (const d of earlier) {
+      const li = el("li", "vote review");
+      const head = el("div", "vote-head");
+      head.append(el("span", "judge", d.reviewer), el("span", "vote-value", label(d.value, order)));
+      li.append(head);
+      if (d.comment) li.append(el("div", "rationale", d.comment));
+      list.append(li);
+    }
+    show("reviews-box", earlier.length > 0);
   }
 
   function renderReasons(item) {
@@ -279,14 +348,15 @@
     if (!list.children.length) list.append(el("li", "muted", "no reason recorded"));
   }
 
-  // `guarded`: shown right after a decision, so a doubled key press must not decide it.
-  function showItem(item, note, guarded) {
-    state.item = item;
-    state.guardUntil = guarded ? performance.now() + KEY_GUARD_MS : 0;
-    store(STORE.current, item.id);
+  function showItem(item, note) {
     const ev = item.evaluation;
     const input = ev.input || {};
     const rubric = item.rubric;
+    const pairwise = ev.kind === "comparison" || "response_a" in input;
+    const order = pairwise ? item.shown_order || "AB" : null;
+    state.item = item;
+    state.order = order;
+    store(STORE.current, item.id);
 
     setText("item-title", `Item ${item.id.slice(0, 8)}`);
     $("item-title").title = item.id;
@@ -300,25 +370,28 @@
     fillText(null, "prompt", input.prompt || "");
     fillText("context-box", "context", input.context);
     fillText("reference-box", "reference", input.reference);
-    const pairwise = ev.kind === "comparison" || "response_a" in input;
     show("single", !pairwise);
     show("pair", pairwise);
+    show("pair-note", pairwise);
     if (pairwise) {
-      fillText(null, "response-a", input.response_a || "");
-      fillText(null, "response-b", input.response_b || "");
+      const text = (side) => input[side === "A" ? "response_a" : "response_b"] || "";
+      fillText(null, "response-first", text(order[0]));
+      fillText(null, "response-second", text(order[1]));
       fillText(null, "response", "");
     } else {
       fillText(null, "response", input.response || "");
-      fillText(null, "response-a", "");
-      fillText(null, "response-b", "");
+      fillText(null, "response-first", "");
+      fillText(null, "response-second", "");
     }
 
     setText("rubric-id", rubric ? `${rubric.id} v${rubric.version}` : "");
     setText("rubric-description", rubric ? rubric.description : "This rubric is no longer configured.");
     setText("rubric-compliant", compliantText(rubric));
     setText("criteria", rubric ? rubric.criteria : "");
-    renderScale(rubric);
+    renderScale(rubric, order);
+    lockChoices();
     $("comment").value = "";
+    renderReviews(item, order);
 
     show("blind-note", item.blind);
     show("panel-verdict", !item.blind);
@@ -327,22 +400,30 @@
       $("panel-verdict").replaceChildren();
       $("votes").replaceChildren();
     } else {
-      renderVerdict($("panel-verdict"), ev);
-      renderVotes($("votes"), ev);
+      renderVerdict($("panel-verdict"), ev, order);
+      renderVotes($("votes"), ev, order);
     }
 
     show("welcome", false);
     show("empty", false);
     show("item", true);
+    show("decide-box", true);
+    show("judges-box", true);
     status(note || `Claimed item ${item.id.slice(0, 8)} on panel ${item.panel}.`);
+    // Scroll the item's column, not the page: the buttons stay where the cursor is.
+    $("main-col").scrollTop = 0;
     window.scrollTo(0, 0);
     $("item-title").focus({ preventScroll: true });
   }
 
   function clearItem() {
     state.item = null;
+    state.order = null;
     store(STORE.current, "");
     show("item", false);
+    show("decide-box", false);
+    show("judges-box", false);
+    show("reviews-box", false);
   }
 
   function showEmpty() {
@@ -361,14 +442,16 @@
     $("empty-title").focus({ preventScroll: true });
   }
 
-  function showLast(done, value) {
+  // `order`: the one the decided item was shown in.
+  function showLast(done, value, order) {
+    const chose = label(value, order);
     let outcome;
     if (done.status === "decided") {
-      outcome = `You chose ${value}: final verdict ${done.final_value}.`;
+      outcome = `You chose ${chose}: final verdict ${label(done.final_value, order)}.`;
     } else if (done.stage === "adjudication") {
-      outcome = `You chose ${value}. Reviewers disagree: the item goes to adjudication.`;
+      outcome = `You chose ${chose}. Reviewers disagree: the item goes to adjudication.`;
     } else {
-      outcome = `You chose ${value}. Recorded: ${done.reviews_done} of ${done.required_reviews} reviews.`;
+      outcome = `You chose ${chose}. Recorded: ${done.reviews_done} of ${done.required_reviews} reviews.`;
     }
     setText("last-outcome", outcome);
     const ev = done.evaluation;
@@ -381,8 +464,8 @@
       $("last-votes").replaceChildren();
       show("last-details", false);
     } else {
-      renderVerdict($("last-verdict"), ev);
-      renderVotes($("last-votes"), ev);
+      renderVerdict($("last-verdict"), ev, order);
+      renderVotes($("last-votes"), ev, order);
       setText("last-summary", `What the judges said (${(ev.votes || []).length} votes)`);
       show("last-details", true);
     }
@@ -401,11 +484,11 @@
     throw e;
   }
 
-  async function claimNext(name, guarded) {
+  async function claimNext(name) {
     const panel = $("panel").value || null;
     const item = await api("POST", "/v1/reviews/claim", { reviewer: name, panel });
     if (item === null) showEmpty();
-    else showItem(item, null, guarded);
+    else showItem(item, null);
   }
 
   function next() {
@@ -420,22 +503,22 @@
     });
   }
 
+  // `value` is canonical; with it goes the order the two responses were shown in.
   function decide(value) {
     const item = state.item;
-    if (!item) return;
+    if (!item || locked()) return;
     const name = reviewer();
     if (!name) return;
+    const order = state.order;
     return run(async () => {
       const comment = $("comment").value.trim();
-      const done = await api("POST", itemPath(item, "verdict"), {
-        reviewer: name,
-        value,
-        comment: comment || null,
-      }).catch(dropIfLost);
-      showLast(done, value);
+      const body = { reviewer: name, value, comment: comment || null };
+      if (order) body.shown_order = order;
+      const done = await api("POST", itemPath(item, "verdict"), body).catch(dropIfLost);
+      showLast(done, value, order);
       clearItem();
-      status(`Saved your verdict ${value}. Loading the next item…`);
-      await claimNext(name, true);
+      status(`Saved your verdict ${label(value, order)}. Loading the next item…`);
+      await claimNext(name);
     });
   }
 
@@ -494,12 +577,11 @@
     } else if (key === "r" && state.item) {
       e.preventDefault();
       release();
-    } else if (/^[1-9]$/.test(key) && state.item && state.item.rubric) {
-      if (performance.now() < state.guardUntil) return;
-      const value = state.item.rubric.scale[Number(key) - 1];
-      if (value === undefined) return;
+    } else if (/^[1-9]$/.test(key) && state.item) {
+      const choice = state.choices[Number(key) - 1];
+      if (choice === undefined) return;
       e.preventDefault();
-      decide(value);
+      decide(choice.value);
     }
   }
 

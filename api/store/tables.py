@@ -211,6 +211,9 @@ class ReviewDecisionRow(SQLModel, table=True):
     stage: str = Field(max_length=16)
     value: Any = Field(sa_column=Column(JSON, nullable=False))
     comment: str | None = Field(default=None, sa_column=Column(Text))
+    shown_order: str | None = Field(default=None, max_length=2)
+    """Pairwise: the order the reviewer was shown (`AB`: response_a first); `value` is
+    canonical whatever it was."""
     created_at: datetime = _ts(nullable=False)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -217,11 +217,18 @@ class Endpoints:
 
     @staticmethod
     def decide(
-        item_id: str, reviewer: str | None, value: ScaleValue | float, comment: str | None = None
+        item_id: str,
+        reviewer: str | None,
+        value: ScaleValue | float,
+        comment: str | None = None,
+        shown_order: Literal["AB", "BA"] | None = None,
     ) -> Call[ReviewItemPublic]:
-        """Decide a claimed item with a value on the rubric's scale (pairwise: A, B, tie).
+        """Decide a claimed item with a value on the rubric's scale (pairwise: A, B, tie,
+        canonical; `shown_order`: the order the reviewer saw the two responses in).
         `reviewer`: None with a key (the key's name is recorded); required in open mode."""
-        body = _body(VerdictRequest(reviewer=reviewer, value=value, comment=comment))
+        body = _body(
+            VerdictRequest(reviewer=reviewer, value=value, comment=comment, shown_order=shown_order)
+        )
         path = _path("/v1/reviews/{}/verdict", item_id)
         return Call("POST", path, _one(ReviewItemPublic), body)
 

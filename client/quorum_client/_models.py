@@ -258,9 +258,12 @@ class ReviewDecisionPublic(BaseModel):
     """The deciding reviewer; to a reviewer, another's decision shows "reviewer N"."""
     stage: Literal["review", "adjudication"]
     value: ScaleValue
+    """Canonical frame: pairwise "A" is response_a, whatever order it was shown in."""
     comment: str | None
     as_admin: bool = False
     """An admin decided it, consuming another reviewer's claim."""
+    shown_order: Literal["AB", "BA"] | None = None
+    """Pairwise: the order the reviewer was shown (`BA`: response_b first); null if not told."""
     created_at: datetime
 
 
@@ -290,6 +293,11 @@ class ReviewItemPublic(BaseModel):
     rubric: RubricPublic | None
     evaluation: EvaluationPublic
     decisions: list[ReviewDecisionPublic]
+    """This reviewer's own decisions; every review-stage decision once the item is in
+    adjudication (the adjudicator sees the conflict); all of them once decided."""
+    shown_order: Literal["AB", "BA"] | None = None
+    """Pairwise, for the reviewer named in the request: the order to show the two responses
+    in (`BA`: response_b first), drawn per item and reviewer; null otherwise."""
 
 
 ANSWERS: tuple[type[BaseModel], ...] = (

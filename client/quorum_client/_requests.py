@@ -7,7 +7,7 @@ sent. The Quorum test suite compares them with the service's OpenAPI schema.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -102,6 +102,10 @@ class VerdictRequest(BaseModel):
     value: ScaleValue | float
     """A value on the rubric's scale (pairwise: "A", "B" or "tie")."""
     comment: str | None = Field(default=None, max_length=10_000)
+    shown_order: Literal["AB", "BA"] | None = None
+    """Pairwise only: the order the reviewer saw the responses in (the item's `shown_order`),
+    recorded so human position bias can be measured. `value` stays canonical: "A" is
+    response_a whatever was shown first."""
 
 
 class BatchCreate(BaseModel):

@@ -1,39 +1,37 @@
 """The reviewer's page (GET /review) in headless Chromium, driven by Selenium.
 
 Needs the Debian `chromium` and `chromium-driver` packages (`.ci/browser-deps`): skipped
-without them, failing instead when CI=true. Selenium Manager is never used (the driver
-path is given), so nothing is downloaded.
+without them, failing instead when CI=true. The screenshot in docs/reviewer.md is
+rewritten only with QUORUM_REFRESH_DOCS_IMAGES=1.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
-from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.wait import WebDriverWait
 
+from tests.browser.pages import (
+    REVIEWER,
+    click,
+    evaluate,
+    idle,
+    open_page,
+    page_errors,
+    press,
+    refresh_images,
+    showing,
+    shown,
+    text,
+    until,
+)
 from tests.support import ServerThread
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "review-page.png"
-WAIT_S = 10
-REVIEWER = "Ada Reviewer"
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
-
-T = TypeVar("T")
 
 GIT_ITEM = {
     "prompt": "How do I undo my last git commit but keep the changes?",
@@ -47,124 +45,6 @@ GIT_ITEM = {
     ),
 }
 XSS_ITEM = {"prompt": f"Render this: {XSS}", "response": XSS, "context": XSS}
-
-
-def _missing_browser() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            return f"{path} not found: run .ci/browser-deps"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    """Headless Chromium with a fresh profile; always quit at the end."""
-    missing = _missing_browser()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(missing)
-        pytest.skip(missing)
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,1000",
-        "--lang=en-US",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SE_OFFLINE", "true")  # belt and braces: Selenium Manager stays offline
-        driver = webdriver.Chrome(
-            service=Service(executable_path=str(CHROMEDRIVER)), options=options
-        )
-    try:
-        driver.set_page_load_timeout(WAIT_S)
-        driver.set_script_timeout(WAIT_S)
-        yield driver
-    finally:
-        driver.quit()
-
-
-# --- helpers -----------------------------------------------------------------------------
-
-
-def until(driver: WebDriver, condition: Callable[[WebDriver], T], what: str) -> T:
-    """Wait up to WAIT_S; on time-out, say what the page shows instead."""
-    try:
-        return WebDriverWait(driver, WAIT_S, poll_frequency=0.05).until(condition)
-    except TimeoutException:
-        state = driver.execute_script(
-            "const t = (id) => (document.getElementById(id) || {}).textContent;"
-            "return {status: t('status'), error: t('error'), title: t('item-title'),"
-            " stored: localStorage.getItem('quorum.review.current'), url: location.href};"
-        )
-        raise AssertionError(f"waited {WAIT_S} s for {what}; the page shows {state}") from None
-
-
-def text(driver: WebDriver, element_id: str) -> str:
-    return driver.find_element(By.ID, element_id).get_attribute("textContent") or ""
-
-
-def shown(driver: WebDriver, element_id: str) -> bool:
-    return driver.find_element(By.ID, element_id).is_displayed()
-
-
-def idle(driver: WebDriver) -> bool:
-    """No request in flight (the page ignores keys and clicks meanwhile)."""
-    return bool(driver.execute_script("return !document.body.hasAttribute('aria-busy')"))
-
-
-def press(driver: WebDriver, key: str) -> None:
-    """A key press, once the page is idle."""
-    until(driver, idle, "the page to be idle")
-    ActionChains(driver).send_keys(key).perform()
-
-
-def click(driver: WebDriver, css: str) -> None:
-    """Click, once the page is idle (like `press`)."""
-    until(driver, idle, "the page to be idle")
-    driver.find_element(By.CSS_SELECTOR, css).click()
-
-
-def showing(driver: WebDriver, response: str) -> bool:
-    """A claimed item whose response is `response` is on screen."""
-    return shown(driver, "item") and text(driver, "response") == response
-
-
-def evaluate(http: httpx.Client, panel: str, item: dict[str, str]) -> dict[str, Any]:
-    r = http.post("/v1/evaluations", json={"panel": panel, "input": item})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    assert body["status"] == "in_review" and body["review_id"], body
-    return body
-
-
-def open_page(driver: WebDriver, base_url: str, panel: str) -> None:
-    driver.get(f"{base_url}/review")
-    name = until(driver, lambda d: d.find_element(By.ID, "reviewer"), "the name field")
-    name.clear()
-    name.send_keys(REVIEWER)
-    Select(driver.find_element(By.ID, "panel")).select_by_value(panel)
-    driver.execute_script("document.activeElement.blur()")  # shortcuts need the page focused
-
-
-def page_errors(driver: WebDriver) -> list[str]:
-    """Console errors other than the HTTP errors the page provokes on purpose."""
-    return [
-        e["message"]
-        for e in driver.get_log("browser")
-        if e["level"] == "SEVERE" and "the server responded with a status of 4" not in e["message"]
-    ]
 
 
 # --- tests -------------------------------------------------------------------------------
@@ -213,8 +93,10 @@ def test_review_page_claim_decide_release(
     body = browser.find_element(By.TAG_NAME, "body").get_attribute("textContent") or ""
     assert "fixed-1" not in body and "fixed-5" not in body
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(SCREENSHOT))
+    if refresh_images():  # QUORUM_REFRESH_DOCS_IMAGES=1: the picture in docs/reviewer.md
+        until(browser, idle, "the buttons to unlock")
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(SCREENSHOT))
 
     # Decide with the keyboard: position 4 is value 4; the next item loads by itself.
     press(browser, "4")
@@ -303,18 +185,33 @@ def test_review_page_pairwise_side_by_side(
     open_page(browser, quorum.url, "biased-pair")
     press(browser, "n")
     until(browser, lambda d: shown(d, "pair"), "the pairwise item")
-    assert not shown(browser, "single")
-    assert text(browser, "response-a") == pair["response_a"]
-    assert text(browser, "response-b") == pair["response_b"]
-    a = browser.find_element(By.ID, "response-a").rect
-    b = browser.find_element(By.ID, "response-b").rect
+    assert not shown(browser, "single") and shown(browser, "pair-note")
+    order = http.get(
+        f"/v1/reviews/{comparison['review_id']}", params={"reviewer": REVIEWER}
+    ).json()["shown_order"]
+    assert order in ("AB", "BA")
+    side = {"A": pair["response_a"], "B": pair["response_b"]}
+    assert text(browser, "response-first") == side[order[0]]  # in this reviewer's order
+    assert text(browser, "response-second") == side[order[1]]
+    assert text(browser, "response-first-label") == "Response 1"
+    assert "response_a" not in text(browser, "item") and "Response A" not in text(browser, "pair")
+    a = browser.find_element(By.ID, "response-first").rect
+    b = browser.find_element(By.ID, "response-second").rect
     assert a["y"] == b["y"] and a["x"] + a["width"] <= b["x"]  # side by side
     buttons = browser.find_elements(By.CSS_SELECTOR, "#scale button.choice")
-    assert [x.get_attribute("data-value") for x in buttons] == ["A", "B", "tie"]
+    assert [x.get_attribute("data-shown") for x in buttons] == ["first", "second", "tie"]
+    assert [x.get_attribute("data-value") for x in buttons] == [order[0], order[1], "tie"]
+    assert [x.find_element(By.CLASS_NAME, "value").text for x in buttons] == [
+        "Response 1",
+        "Response 2",
+        "tie",
+    ]
 
     press(browser, "3")  # the third position: tie
     until(browser, lambda d: shown(d, "empty"), "the queue-empty message")
     decided = http.get(f"/v1/evaluations/{comparison['id']}").json()
     assert decided["verdict"]["source"] == "human" and decided["verdict"]["value"] == "tie"
     assert decided["winner"] == "tie"
+    [decision] = http.get(f"/v1/reviews/{comparison['review_id']}").json()["decisions"]
+    assert decision["shown_order"] == order
     assert page_errors(browser) == []
