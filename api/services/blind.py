@@ -138,7 +138,7 @@ def view(
                 value=d.value,
                 comment=d.comment,
                 as_admin=d.as_admin,
-                shown_order=d.shown_order,  # type: ignore[arg-type]
+                shown_order=d.shown_order,
                 created_at=d.created_at,
             )
             for d in shown
