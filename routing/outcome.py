@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict
 from judges import Vote
 from routing.aggregate import Aggregation, aggregate
 from routing.agreement import ItemAgreement, item_agreement
+from routing.checklist import QuestionVerdict, judge_checklist
 from routing.confidence import confidence
 from routing.policy import RoutingDecision, RoutingPolicy, decide
 from routing.position import JudgeVerdict, consistency_rate, reconcile
-from rubrics import Rubric, ScaleValue
+from rubrics import Mode, Rubric, ScaleValue
 
 
 class PanelVerdict(BaseModel):
@@ -32,6 +33,8 @@ class PanelVerdict(BaseModel):
     weights: dict[str, float]
     """The weight each judge carried in this verdict."""
     routing: RoutingDecision
+    questions: tuple[QuestionVerdict, ...] = ()
+    """Checklist rubrics: each question's verdict, agreement and confidence."""
 
 
 def conclude(
@@ -44,7 +47,10 @@ def conclude(
     weights: Mapping[str, float],
     audit_draw: float,
 ) -> PanelVerdict:
-    """Reconcile orders, aggregate, measure agreement and confidence, and route."""
+    """Reconcile orders, aggregate, measure agreement and confidence, and route. A
+    checklist is concluded question by question (`routing.checklist`)."""
+    if rubric.mode is Mode.CHECKLIST:
+        return _checklist(rubric, votes, aggregation, quorum, policy, weights, audit_draw)
     judged = reconcile(votes, rubric)
     used = {j.judge: weights.get(j.judge, 1.0) for j in judged}
     voting = [j for j in judged if j.value is not None]
@@ -64,4 +70,29 @@ def conclude(
         judges=judged,
         weights=used,
         routing=routing,
+    )
+
+
+def _checklist(
+    rubric: Rubric,
+    votes: Sequence[Vote],
+    aggregation: Aggregation,
+    quorum: int,
+    policy: RoutingPolicy,
+    weights: Mapping[str, float],
+    audit_draw: float,
+) -> PanelVerdict:
+    value, conf, agreement, questions, judged = judge_checklist(rubric, votes, aggregation, weights)
+    used = {j.judge: weights.get(j.judge, 1.0) for j in judged}
+    overall = [(j.value, used[j.judge]) for j in judged if j.value is not None]
+    return PanelVerdict(
+        value=value,
+        compliant=rubric.is_compliant(value),
+        confidence=conf,
+        agreement=agreement,
+        distribution=aggregate(rubric, overall, aggregation).distribution,
+        judges=judged,
+        weights=used,
+        routing=decide(policy, agreement, conf, quorum, audit_draw),
+        questions=questions,
     )

@@ -82,6 +82,7 @@ def outcome(verdict: PanelVerdict) -> dict[str, Any]:
             "distribution": verdict.distribution,
             "judges": [j.model_dump(mode="json") for j in verdict.judges],
             "weights": verdict.weights,
+            "questions": [q.model_dump(mode="json") for q in verdict.questions],
         },
         "routing_decision": verdict.routing.decision,
         "routing_reasons": [r.model_dump(mode="json") for r in verdict.routing.reasons],
