@@ -57,6 +57,12 @@ def questions_block(rubric: Rubric, order: Sequence[str] | None) -> str:
     for q in ordered(rubric, order):
         allowed = "yes, no or n/a (does not apply)" if q.na else "yes or no"
         lines.append(f'- "{q.id}": {q.text.strip()} ({allowed})')
+    marked = ", ".join(f'"{q.id}"' for q in rubric.questions if q.required)
+    lines.append(f"Required questions: {marked}. The response passes when each is yes or n/a.")
+    for value in rubric.scale:
+        anchor = rubric.anchors.get(str(value))
+        if anchor:
+            lines.append(f'Overall "{value}": {anchor.strip()}')
     return "\n".join(lines)
 
 
