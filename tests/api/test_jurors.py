@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -187,3 +187,25 @@ def test_a_checklist_panel_is_not_a_comparison(http: httpx.Client) -> None:
     body = {"panel": "transparency", "input": {"prompt": "p", "response_a": "a", "response_b": "b"}}
     r = http.post("/v1/comparisons", json=body)
     assert r.status_code == 422 and "use /v1/evaluations" in r.json()["detail"]
+
+
+def test_the_audit_export_of_a_checklist_loads_in_the_backtest(
+    http: httpx.Client, tmp_path: Path
+) -> None:
+    from backtest.datasets import load_dataset
+
+    ev = evaluate(http, "transparency", "Plain answer. [[bad=states-limits]]")
+    lines = http.get("/v1/audit/export", params={"panel": "transparency"}).text.splitlines()
+    records = [json.loads(line) for line in lines]
+    mine = next(r for r in records if r["item"] == ev["id"])
+    assert mine["mode"] == "checklist" and len(mine["questions"]) == 4
+    c1 = next(v for v in mine["votes"] if v["judge"] == "c1")
+    assert c1["answers"]["states-limits"] is None and c1["unscored"] == "incomplete"
+    assert c1["question_order"] == list(permutation(CHECKLIST, str(ev["id"]), "c1"))
+    folder = tmp_path / "transparency"
+    folder.mkdir()
+    (folder / "votes.jsonl").write_text("\n".join(lines) + "\n")
+    data = load_dataset(folder)
+    item = next(i for i in data.items if i.item == ev["id"])
+    assert item.votes[0].answers == c1["answers"]
+    assert [q.id for q in data.rubric.questions] == [q.id for q in CHECKLIST.questions]
