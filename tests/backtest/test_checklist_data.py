@@ -108,7 +108,7 @@ def test_malformed_checklist_records_are_refused(
 
 def test_every_record_of_a_file_has_the_same_questions(tmp_path: Path) -> None:
     other = {**record("2", [], []), "questions": QUESTIONS[:1]}
-    with pytest.raises(DatasetError, match="questions .* differs from the first record"):
+    with pytest.raises(DatasetError, match=r"questions .* differs from the first record"):
         load_dataset(write_set(tmp_path, "mixed", [record("1", [], ["pass"]), other]))
 
 
