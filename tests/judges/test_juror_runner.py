@@ -91,3 +91,29 @@ async def test_an_order_sensitive_judge_answers_by_the_order_shown(
         firsts[first] = str(vote.value)
     assert len(firsts) > 1  # several orders occurred
     assert firsts.get("names-sources", "pass") == "pass"  # an optional question's no passes
+
+
+async def test_an_embedding_juror_votes_off_the_event_loop_beside_an_llm(
+    runner: PanelRunner, double: JudgeDouble
+) -> None:
+    from judges.jurors.embedding import missing_extra
+
+    if missing_extra():
+        pytest.skip(f"embedding juror: {missing_extra()}")  # CI installs it (.ci/run)
+    near = JudgeConfig(name="near", type="embedding", thresholds={2: 0.3, 3: 0.5, 4: 0.7, 5: 0.85})
+    judges = [llm(double, "honest", "gpt"), near]
+    item = Item(
+        prompt="Capital of France?",
+        response="[[q=4]] The capital city of France is Paris.",
+        reference="Paris is the capital of France.",
+    )
+    votes = await runner.run(judges, LIB["helpfulness"], item, deadline_s=60)
+    by_judge = {v.judge: v for v in votes}
+    assert by_judge["gpt"].value == 4
+    assert by_judge["near"].value in (4, 5) and by_judge["near"].model == "all-MiniLM-L6-v2"
+    assert by_judge["near"].rationale is not None
+    assert by_judge["near"].rationale.startswith("cosine similarity to the reference ")
+    no_ref = await runner.run(
+        [near], LIB["helpfulness"], Item(prompt="p", response="r"), deadline_s=5
+    )
+    assert no_ref[0].unscored is not None and no_ref[0].unscored.value == "missing_input"
