@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= $(if $(wildcard quorum.yaml),quorum.yaml,quorum.example.yaml)
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: setup serve test lint demo demo-double clean
+.PHONY: setup setup-embedding serve test lint demo demo-double clean
 
 $(BIN)/quorum: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ $(BIN)/quorum: pyproject.toml client/pyproject.toml
 	touch $@
 
 setup: $(BIN)/quorum
+
+# The embedding juror's optional extra (docs/jurors.md). A CPU build of torch goes in
+# first, so that sentence-transformers does not pull a CUDA build of several GB; this
+# machine keeps a CPU wheel of torch 2.13.0 on disk, which `pip install torch==2.13.0`
+# takes. Elsewhere: make setup-embedding TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+TORCH ?= torch==2.13.0
+setup-embedding: setup
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[embedding]'
 
 serve: setup
 	$(BIN)/quorum serve --config $(CONFIG) --host $(HOST) --port $(PORT)

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from api.errors import ConfigError, NotFound
-from judges import JudgeConfig
+from judges import JudgeConfig, jurors
 from routing import Aggregation, RoutingPolicy, allowed
 from routing.sequential import DEFAULT_CASCADE_CONFIDENCE, default_quorum
 from rubrics import LIBRARY_DIR, Mode, Rubric, RubricError, load_rubrics
@@ -131,6 +131,28 @@ def _second(names: list[str], name: str) -> int:
     return names.index(name, names.index(name) + 1)
 
 
+def _check_checklist(path: Path, where: str, panel: PanelConfig, rubric: Rubric) -> None:
+    """A checklist panel asks every judge once, in parallel, and counts votes."""
+    if rubric.mode is not Mode.CHECKLIST:
+        return
+    if panel.aggregation not in (Aggregation.MAJORITY, Aggregation.WEIGHTED):
+        raise ConfigError(
+            path,
+            f"{where}.aggregation",
+            f"checklist rubric {rubric.id!r} aggregates each question by majority or weighted",
+        )
+    if panel.strategy != "parallel":
+        raise ConfigError(
+            path, f"{where}.strategy", "a checklist panel asks its judges in parallel only"
+        )
+    if panel.scale_swap:
+        raise ConfigError(
+            path,
+            f"{where}.scale_swap",
+            "a checklist has no scale to swap: its question order is permuted per call",
+        )
+
+
 def load_config(path: Path) -> QuorumConfig:
     """Read and validate the config file; raise `ConfigError` with file, key and problem."""
     data, line, unreadable = read_mapping(path)
@@ -163,8 +185,15 @@ def load_config(path: Path) -> QuorumConfig:
             path, f"panels[{_second(panel_names, dupe)}].name", f"duplicate panel name {dupe!r}"
         )
     judges = {j.name: j for j in parsed.judges}
+    panels: list[PanelConfig] = []
     for i, panel in enumerate(parsed.panels):
         where = f"panels[{i}]"
+        checklist = panel.rubric in rubrics and rubrics[panel.rubric].mode is Mode.CHECKLIST
+        if checklist and "aggregation" not in panel.model_fields_set:
+            # The jury (the default) reads one value per judge; a checklist counts each
+            # question's votes, by majority unless the panel says weighted.
+            panel = panel.model_copy(update={"aggregation": Aggregation.MAJORITY})
+        panels.append(panel)
         if panel.rubric not in rubrics:
             raise ConfigError(
                 path,
@@ -188,6 +217,19 @@ def load_config(path: Path) -> QuorumConfig:
                 f"{where}.aggregation",
                 f"{problem}; rubric {rubric.id!r} has scale {list(rubric.scale)}",
             )
+        _check_checklist(path, where, panel, rubric)
+        for k, name in enumerate(panel.judges):
+            problem = jurors.check(judges[name], rubric)
+            if problem:
+                raise ConfigError(path, f"{where}.judges[{k}]", f"judge {name!r}: {problem}")
+            if judges[name].type == "pattern" and panel.redact:
+                log.warning(
+                    "%s: %s: pattern juror %r on a panel with redact on: it sees the texts "
+                    "after the service's redaction patterns",
+                    path,
+                    where,
+                    name,
+                )
         families = [f for n in panel.judges if (f := judges[n].family)]
         for fam in _dupes(families):
             log.warning(
@@ -203,6 +245,6 @@ def load_config(path: Path) -> QuorumConfig:
     return QuorumConfig(
         path=str(path),
         judges=judges,
-        panels={p.name: p for p in parsed.panels},
+        panels={p.name: p for p in panels},
         rubrics=rubrics,
     )

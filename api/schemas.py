@@ -181,6 +181,26 @@ class VotePublic(BaseModel):
     prompt_tokens: int | None
     completion_tokens: int | None
     cost_usd: float | None
+    question_order: list[str] | None = None
+    """Checklist: the question ids in the order this call showed them."""
+    answers: dict[str, str | None] | None = None
+    """Checklist: each question's answer (yes, no, n/a); null where unscored."""
+
+
+class QuestionVerdictPublic(BaseModel):
+    """A checklist question's verdict across the panel, aggregated like a yes/no item."""
+
+    id: str
+    text: str
+    required: bool
+    value: str | None
+    """yes, no or n/a; null without a usable answer."""
+    passed: bool | None
+    confidence: float
+    agreement: AgreementPublic
+    distribution: dict[str, float]
+    answers: dict[str, str | None]
+    """Each judge's answer; null where it was unscored."""
 
 
 class JudgeVerdictPublic(BaseModel):
@@ -206,6 +226,8 @@ class EvaluationPublic(BaseModel):
     routing: RoutingPublic | None
     votes: list[VotePublic]
     judges: list[JudgeVerdictPublic]
+    questions: list[QuestionVerdictPublic] = []
+    """Checklist rubrics: each question's verdict, agreement and confidence."""
     review_id: str | None = None
     jury_version: int | None = None
     """`jury` panels: the version of the jury model the verdict came from (0: cold start)."""
@@ -220,6 +242,7 @@ class EvaluationPublic(BaseModel):
 
 class JudgePublic(BaseModel):
     name: str
+    type: Literal["llm", "pattern", "embedding"] = "llm"
     model: str
     family: str | None
     weight: float
@@ -238,6 +261,13 @@ class PanelPublic(BaseModel):
     routing: dict[str, Any]
 
 
+class QuestionPublic(BaseModel):
+    id: str
+    text: str
+    required: bool
+    na: bool
+
+
 class RubricPublic(BaseModel):
     id: str
     version: int
@@ -249,6 +279,8 @@ class RubricPublic(BaseModel):
     compliant: dict[str, Any] | None
     requires: list[str]
     standards: list[dict[str, str]]
+    questions: list[QuestionPublic] = []
+    """Checklist rubrics: the questions, in the rubric's order."""
 
 
 class EstimatePublic(BaseModel):

@@ -110,13 +110,13 @@ def load_dataset(path: Path) -> Dataset:
             if first is None or rubric is None:
                 first, rubric = raw, _rubric(file, number, record)
                 label_kind = record.label_kind
-            for key in ("dataset", "mode", "scale"):
-                if json.dumps(raw[key]) != json.dumps(first[key]):
+            for key in ("dataset", "mode", "scale", "questions"):
+                if json.dumps(raw.get(key)) != json.dumps(first.get(key)):
                     raise DatasetError(
                         file,
                         number,
-                        f"{key} {raw[key]!r} differs from the first record's "
-                        f"{first[key]!r}; one file holds one dataset",
+                        f"{key} {raw.get(key)!r} differs from the first record's "
+                        f"{first.get(key)!r}; one file holds one dataset",
                     )
             item = _item(file, number, record, rubric)
             if item.item in seen:
@@ -204,6 +204,10 @@ def _rubric(file: Path, number: int, record: ItemRecord) -> Rubric:
         raise DatasetError(file, number, "scale is null: the values of the scale are unknown")
     if record.mode is Mode.POINTWISE:
         data["ordinal"] = True  # a pointwise scale is listed in order, worst first
+    if record.mode is Mode.CHECKLIST:
+        if not record.questions:
+            raise DatasetError(file, number, "a checklist record needs its questions")
+        data["questions"] = [q.model_dump() for q in record.questions]
     try:
         return Rubric.model_validate(data)
     except ValidationError as exc:
@@ -246,6 +250,7 @@ def _vote(file: Path, number: int, n: int, raw: VoteRecord, rubric: Rubric) -> V
         "order": order,
         "reversed_scale": bool(raw.reversed_scale),
         "distribution": _distribution(file, number, where, raw, rubric),
+        **_answers(file, number, where, raw, rubric),
     }
     if value is None:
         if not isinstance(reason, str) or not reason.strip():
@@ -262,6 +267,35 @@ def _vote(file: Path, number: int, n: int, raw: VoteRecord, rubric: Rubric) -> V
     return Vote(
         **common, value=scaled, shown_value=canonical(scaled, order) if pairwise else scaled
     )
+
+
+def _answers(
+    file: Path, number: int, where: str, raw: VoteRecord, rubric: Rubric
+) -> dict[str, Any]:
+    """A checklist vote's per-question answers and question order, checked against the
+    questions (an answer off a question's allowed values is refused, as a value off the
+    scale is: a recorded `null` is how an unscored answer is written)."""
+    if rubric.mode is not Mode.CHECKLIST:
+        if raw.answers is not None or raw.question_order is not None:
+            raise DatasetError(file, number, f"{where}: answers belong to checklist records")
+        return {}
+    ids = [q.id for q in rubric.questions]
+    answers = dict(raw.answers or {})
+    off = [k for k in answers if k not in ids]
+    if off:
+        raise DatasetError(file, number, f"{where}: answers name unknown questions {off}")
+    for q in rubric.questions:
+        given = answers.setdefault(q.id, None)
+        if given is not None and given not in q.answers:
+            raise DatasetError(
+                file,
+                number,
+                f"{where}: answer {given!r} to {q.id!r} is not one of {list(q.answers)}",
+            )
+    order = raw.question_order
+    if order is not None and sorted(order) != sorted(ids):
+        raise DatasetError(file, number, f"{where}: question_order is not an order of {ids}")
+    return {"answers": answers, "question_order": order}
 
 
 def _distribution(

@@ -1,5 +1,6 @@
-"""Who judges: judge config, the ChatClient protocol, the litellm adapter, the panel runner,
-the vote and its recorded form (`judges.record`)."""
+"""Who judges: judge config, the ChatClient protocol, the litellm adapter, the non-LLM
+jurors (`judges.jurors`: pattern, embedding), the panel runner, the vote and its recorded
+form (`judges.record`)."""
 
 from judges.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from judges.cache import VoteCache, cache_key

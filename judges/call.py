@@ -10,6 +10,8 @@ counts the calls that really went out (each of which a proxy in front may retry 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import random
 import time
 
@@ -20,8 +22,9 @@ from judges.cache import VoteCache, cache_key
 from judges.client import ChatClient, ChatRequest, ChatResult
 from judges.config import JudgeConfig
 from judges.errors import CallErrorKind, JudgeCallError, RetryableCallError
+from judges.jurors import Juror
 from judges.vote import Vote, canonical, canonical_probs
-from rubrics import Item, RenderedPrompt, Rubric, parse_verdict
+from rubrics import Item, Mode, RenderedPrompt, Rubric, parse_verdict
 from rubrics.distribution import distribution
 
 
@@ -156,6 +159,73 @@ async def ask(
         await asyncio.sleep(wait)
 
 
+async def consult(
+    juror: Juror,
+    judge: JudgeConfig,
+    prompt: RenderedPrompt,
+    rubric: Rubric,
+    item: Item,
+    deadline: float,
+) -> Vote:
+    """A non-LLM juror's vote on one item, by the `deadline`; always a vote, never raises.
+    No litellm call, cache or circuit breaker: the juror reads the item itself. The
+    vote's `prompt_sha256` is the digest of what the juror read (its settings and texts)."""
+    started = time.monotonic()
+    digest = juror_digest(judge, rubric, item)
+    try:
+        async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+            finding = await juror.assess(rubric, item)
+    except TimeoutError:
+        return failed(
+            judge,
+            prompt,
+            CallErrorKind.DEADLINE,
+            "panel deadline passed during the juror's work",
+            latency_ms=ms(started),
+            attempts=1,
+        ).model_copy(update={"prompt_sha256": digest})
+    except Exception as exc:  # a juror's own failure: a failed vote, not a crashed panel
+        return failed(
+            judge,
+            prompt,
+            CallErrorKind.OTHER,
+            f"juror error: {type(exc).__name__}: {exc}",
+            latency_ms=ms(started),
+            attempts=1,
+        ).model_copy(update={"prompt_sha256": digest})
+    return Vote(
+        judge=judge.name,
+        model=judge.model,
+        family=judge.family,
+        value=finding.value,
+        shown_value=finding.value,
+        unscored=finding.unscored,
+        detail=finding.detail,
+        rationale=finding.rationale,
+        raw_output=finding.raw_output,
+        prompt_sha256=digest,
+        latency_ms=ms(started),
+        attempts=1,
+        cost_usd=0.0,
+    )
+
+
+def juror_digest(judge: JudgeConfig, rubric: Rubric, item: Item) -> str:
+    """SHA-256 of what a juror reads: its type and settings, the rubric and the texts."""
+    body = {
+        "juror": judge.type,
+        "model": judge.model,
+        "sets": judge.sets,
+        "thresholds": judge.thresholds,
+        "rubric": rubric.key,
+        "response": item.response,
+        "prompt": item.prompt,
+        "reference": item.reference,
+    }
+    canonical_json = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical_json.encode()).hexdigest()
+
+
 def _stopped(
     judge: JudgeConfig,
     prompt: RenderedPrompt,
@@ -208,7 +278,7 @@ def answered(
     """The vote of a call that came back (usable, or unscored with the reason)."""
     parsed = parse_verdict(rubric, result.text, item.texts())
     dist = None
-    if result.logprobs and parsed.usable:
+    if result.logprobs and parsed.usable and rubric.mode is not Mode.CHECKLIST:
         tokens = [
             (t.token, t.logprob, [(a.token, a.logprob) for a in t.top]) for t in result.logprobs
         ]
@@ -234,6 +304,8 @@ def answered(
         distribution=canonical_probs(dist.probs, prompt.order) if dist else None,
         expected=dist.expected if dist else None,
         entropy=dist.entropy if dist else None,
+        question_order=prompt.question_order,
+        answers=parsed.answers,
     )
 
 
@@ -253,6 +325,7 @@ def failed(
         family=judge.family,
         order=prompt.order,
         reversed_scale=prompt.reversed_scale,
+        question_order=prompt.question_order,
         error=kind,
         detail=detail,
         prompt_sha256=prompt.sha256,

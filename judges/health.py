@@ -68,6 +68,8 @@ async def probe(client: ChatClient, judge: JudgeConfig) -> JudgeStatus:
             judge=judge.name, model=judge.model, up=up, reason=reason, latency_ms=ms, checked_at=now
         )
 
+    if judge.type != "llm":  # a juror (patterns, a local model) calls no provider
+        return status(True)
     key_problem: Any = getattr(client, "key_problem", None)
     missing = key_problem(request) if callable(key_problem) else None
     if missing:

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 
 from rubrics import Mode, Order, ScaleValue
+from rubrics.question import Question
 
 __all__ = [
     "ActorRecord",
@@ -77,6 +78,12 @@ class VoteRecord(BaseModel):
     `distribution`, as a list. A vote gives one or the other."""
     mean: float | None = None
     """hanna only: the source's exact number (the mean of 3 sampled ratings)."""
+    # Checklist items only.
+    answers: dict[str, str | None] | None = None
+    """Each question's answer (`yes`, `no`, `n/a`), null where it was unscored; `value`
+    is the vote's overall fail/pass from its required answers."""
+    question_order: tuple[str, ...] | None = None
+    """The question ids in the order the call showed them."""
 
 
 class RubricRef(BaseModel):
@@ -180,6 +187,8 @@ class ItemRecord(BaseModel):
     mode: Mode
     scale: tuple[ScaleValue, ...] | None
     """Allowed values in order, worst first."""
+    questions: tuple[Question, ...] | None = None
+    """Checklist items: the rubric's questions (`id`, `text`, `required`, `na`)."""
     input: dict[str, Any] | None = None
     votes: tuple[VoteRecord, ...]
     human: tuple[ScaleValue, ...]

@@ -1,6 +1,9 @@
 """The panel runner: ask every judge concurrently, under one deadline, with retries.
 
-Pairwise items are shown to each judge in both orders when `position_swap` is on. Every
+Pairwise items are shown to each judge in both orders when `position_swap` is on; a
+checklist's questions are shown to each judge in its own order, drawn from the `seed`
+(the evaluation id) and the judge's name. A non-LLM juror (`pattern`, `embedding`) is
+asked once, through `judges.call.consult`, never through the chat client. Every
 call ends as a `Vote` (`judges.call`): a failure (timeout, 429, 5xx, garbage) degrades the
 panel to the votes that came back; it never raises. Given the panel's quorum, the runner
 stops waiting for stragglers a bounded grace after the quorum of judges has answered; the
@@ -15,14 +18,16 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
+from judges import jurors
 from judges.breaker import BreakerPolicy, CircuitBreaker
 from judges.cache import VoteCache
-from judges.call import RetryPolicy, ask, failed, ms
+from judges.call import RetryPolicy, ask, consult, failed, ms
 from judges.client import ChatClient
 from judges.config import JudgeConfig
 from judges.errors import CallErrorKind
 from judges.vote import Vote
 from rubrics import Item, Mode, Order, RenderedPrompt, Rubric, render
+from rubrics.checklist import permutation
 
 MIN_STRAGGLER_GRACE_S = 1.0
 """The least time the calls still out get once the quorum is in, unless a panel sets its
@@ -45,7 +50,16 @@ class PanelRunner:
         self._rng = rng or random.Random()
         self._breaker_policy = breaker or BreakerPolicy()
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._jurors: dict[str, jurors.Juror] = {}
         self.cache = cache
+
+    def juror(self, judge: JudgeConfig) -> jurors.Juror:
+        """The juror of a non-LLM judge (built on first use, kept for the process)."""
+        key = judge.model_dump_json()
+        found = self._jurors.get(key)
+        if found is None:
+            found = self._jurors.setdefault(key, jurors.build(judge))
+        return found
 
     def breaker(self, judge: str) -> CircuitBreaker:
         """The circuit breaker of one judge (created closed on first use)."""
@@ -65,6 +79,7 @@ class PanelRunner:
         scale_swap: bool = False,
         quorum: int | None = None,
         straggler_grace_s: float | None = None,
+        seed: str = "",
     ) -> tuple[Vote, ...]:
         """Ask every judge; one vote per call. Pairwise with `position_swap`: both orders.
         Pointwise with `scale_swap`: the scale listed worst-first and best-first.
@@ -72,7 +87,8 @@ class PanelRunner:
         With `quorum`, once that many judges have answered (all their calls done, one
         usable vote at least) the calls still out get `straggler_grace_s` more (None: twice
         the slowest answer so far, at least `MIN_STRAGGLER_GRACE_S`), then are cancelled
-        and recorded as `timeout` votes. Without it, every call has until the deadline."""
+        and recorded as `timeout` votes. Without it, every call has until the deadline.
+        `seed` (the evaluation id) fixes each judge's checklist question order."""
         item.check_for(rubric)
         shows: tuple[tuple[Order | None, bool], ...] = ((None, False),)
         if rubric.mode is Mode.PAIRWISE:
@@ -80,7 +96,16 @@ class PanelRunner:
         elif scale_swap:
             shows = ((None, False), (None, True))
         prompts = [render(rubric, item, order=o, reverse_scale=rev) for o, rev in shows]
-        calls = [(j, p) for j in judges for p in prompts]  # the prompt is the same for all
+        calls: list[tuple[JudgeConfig, RenderedPrompt]] = []
+        for j in judges:
+            if j.type != "llm":
+                calls.append((j, prompts[0]))  # a juror reads the item once, in no order
+            elif rubric.mode is Mode.CHECKLIST:
+                calls.append(
+                    (j, render(rubric, item, question_order=permutation(rubric, seed, j.name)))
+                )
+            else:
+                calls += [(j, p) for p in prompts]  # the prompt is the same for all
         started = time.monotonic()
         deadline = started + deadline_s
         tasks = [
@@ -97,6 +122,8 @@ class PanelRunner:
                     item,
                     deadline,
                 )
+                if j.type == "llm"
+                else consult(self.juror(j), j, p, rubric, item, deadline)
             )
             for j, p in calls
         ]
@@ -171,6 +198,7 @@ class PanelRunner:
         stop: Callable[[Sequence[Vote], Sequence[str]], bool],
         position_swap: bool = True,
         scale_swap: bool = False,
+        seed: str = "",
     ) -> tuple[Vote, ...]:
         """Ask the judges wave by wave, all under one deadline, until `stop(votes so far,
         names of the judges not yet asked)` says the rest cannot matter."""
@@ -187,6 +215,7 @@ class PanelRunner:
                 deadline_s=left,
                 position_swap=position_swap,
                 scale_swap=scale_swap,
+                seed=seed,
             )
             pending = [j.name for later in waves[i + 1 :] for j in later]
             if not pending or stop(votes, pending):

@@ -47,6 +47,11 @@ class Vote(BaseModel):
     """Expected scale position (0 = worst) under `distribution`, ordinal scales."""
     entropy: float | None = None
     """Normalised entropy of `distribution`: 0 certain, 1 uniform."""
+    question_order: tuple[str, ...] | None = None
+    """Checklist: the question ids in the order this call showed them."""
+    answers: dict[str, str | None] | None = None
+    """Checklist: each question's answer (yes, no, n/a), None where it is unscored; the
+    vote's `value` is the overall fail/pass its required answers give."""
 
     @property
     def usable(self) -> bool:

@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict
 from judges import Vote
 from routing.aggregate import Aggregation, aggregate
 from routing.agreement import ItemAgreement, item_agreement
+from routing.checklist import QuestionVerdict, judge_checklist
 from routing.confidence import confidence
 from routing.jury import JuryModel, cold_start, default_classes, posterior
 from routing.policy import RoutingDecision, RoutingPolicy, decide
 from routing.position import JudgeVerdict, consistency_rate, reconcile
-from rubrics import Rubric, ScaleValue
+from rubrics import Mode, Rubric, ScaleValue
 
 
 class PanelVerdict(BaseModel):
@@ -33,6 +34,8 @@ class PanelVerdict(BaseModel):
     weights: dict[str, float]
     """The weight each judge carried in this verdict."""
     routing: RoutingDecision
+    questions: tuple[QuestionVerdict, ...] = ()
+    """Checklist rubrics: each question's verdict, agreement and confidence."""
 
 
 def conclude(
@@ -52,7 +55,10 @@ def conclude(
     votes (each judge and order its own reading; no reconciliation to a tie), the
     confidence its posterior probability and `distribution` the posterior; without a
     fitted model, the cold start (priors only). Per-item agreement is still measured on
-    the reconciled judge verdicts, as for every aggregation."""
+    the reconciled judge verdicts, as for every aggregation. A checklist is concluded
+    question by question (`routing.checklist`)."""
+    if rubric.mode is Mode.CHECKLIST:
+        return _checklist(rubric, votes, aggregation, quorum, policy, weights, audit_draw)
     judged = reconcile(votes, rubric)
     used = {j.judge: weights.get(j.judge, 1.0) for j in judged}
     voting = [j for j in judged if j.value is not None]
@@ -91,4 +97,29 @@ def cold_model(rubric: Rubric) -> JuryModel:
         default_classes(rubric, human_can_tie=True),
         ordinal=rubric.ordinal,
         numeric=rubric.numeric,
+    )
+
+
+def _checklist(
+    rubric: Rubric,
+    votes: Sequence[Vote],
+    aggregation: Aggregation,
+    quorum: int,
+    policy: RoutingPolicy,
+    weights: Mapping[str, float],
+    audit_draw: float,
+) -> PanelVerdict:
+    value, conf, agreement, questions, judged = judge_checklist(rubric, votes, aggregation, weights)
+    used = {j.judge: weights.get(j.judge, 1.0) for j in judged}
+    overall = [(j.value, used[j.judge]) for j in judged if j.value is not None]
+    return PanelVerdict(
+        value=value,
+        compliant=rubric.is_compliant(value),
+        confidence=conf,
+        agreement=agreement,
+        distribution=aggregate(rubric, overall, aggregation).distribution,
+        judges=judged,
+        weights=used,
+        routing=decide(policy, agreement, conf, quorum, audit_draw),
+        questions=questions,
     )

@@ -32,8 +32,10 @@ class Item(BaseModel):
 
     def check_for(self, rubric: Rubric) -> None:
         """Raise `ItemError` when the item cannot be judged on `rubric`."""
-        if rubric.mode is Mode.POINTWISE and self.response is None:
-            raise ItemError(f"rubric {rubric.id!r} is pointwise: the input needs 'response'")
+        if rubric.mode is not Mode.PAIRWISE and self.response is None:
+            raise ItemError(
+                f"rubric {rubric.id!r} is {rubric.mode.value}: the input needs 'response'"
+            )
         if rubric.mode is Mode.PAIRWISE and (self.response_a is None or self.response_b is None):
             raise ItemError(
                 f"rubric {rubric.id!r} is pairwise: the input needs 'response_a' and 'response_b'"

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
+from rubrics.question import Question
+
 ScaleValue = StrictBool | StrictInt | StrictStr
 """One allowed value of a rubric's scale: `4`, `"pass"`, `true`, `"A"`."""
 
@@ -22,10 +24,16 @@ RUBRIC_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
 class Mode(StrEnum):
-    """Whether one response is scored or two are compared."""
+    """Whether one response is scored, two are compared, or one is checked question by
+    question (a checklist: its scale is fail/pass, from its required questions)."""
 
     POINTWISE = "pointwise"
     PAIRWISE = "pairwise"
+    CHECKLIST = "checklist"
+
+
+CHECKLIST_SCALE: tuple[str, ...] = ("fail", "pass")
+"""The overall scale of every checklist rubric: pass when its required questions pass."""
 
 
 class Standard(BaseModel):
@@ -81,6 +89,8 @@ class Rubric(BaseModel):
     """Regulations or standards this rubric serves, for audit reports."""
     ordinal: bool = True
     """Whether the scale order is meaningful (mean/median/weighted kappa allowed)."""
+    questions: tuple[Question, ...] = ()
+    """Checklist rubrics: the yes/no questions, answered in one call (in a permuted order)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -91,6 +101,9 @@ class Rubric(BaseModel):
                 data["anchors"] = {value_key(k): v for k, v in data["anchors"].items()}
             if data.get("mode") == Mode.PAIRWISE.value:
                 data.setdefault("ordinal", False)
+            if data.get("mode") == Mode.CHECKLIST.value:
+                data.setdefault("scale", list(CHECKLIST_SCALE))
+                data.setdefault("compliant", {"values": ["pass"]})
         return data
 
     @model_validator(mode="after")
@@ -103,6 +116,7 @@ class Rubric(BaseModel):
         unknown = sorted(set(self.anchors) - set(keys))
         if unknown:
             raise ValueError(f"anchors name values not on the scale: {unknown}")
+        self._check_questions()
         if isinstance(self.compliant, CompliantMin) and self.index(self.compliant.min) is None:
             raise ValueError(f"compliant.min {self.compliant.min!r} is not on the scale")
         if isinstance(self.compliant, CompliantValues):
@@ -110,6 +124,25 @@ class Rubric(BaseModel):
             if off:
                 raise ValueError(f"compliant.values not on the scale: {off}")
         return self
+
+    def _check_questions(self) -> None:
+        if self.mode is not Mode.CHECKLIST:
+            if self.questions:
+                raise ValueError("questions belong to checklist rubrics (mode: checklist)")
+            return
+        if tuple(self.scale) != CHECKLIST_SCALE:
+            raise ValueError(f"a checklist scale must be exactly {list(CHECKLIST_SCALE)}")
+        if not self.questions:
+            raise ValueError("a checklist rubric needs questions")
+        ids = [q.id for q in self.questions]
+        if len(set(ids)) != len(ids):
+            raise ValueError("question ids must be distinct")
+        if not any(q.required for q in self.questions):
+            raise ValueError("a checklist rubric needs at least one required question")
+
+    def question(self, question_id: str) -> Question | None:
+        """The checklist question with this id, or None."""
+        return next((q for q in self.questions if q.id == question_id), None)
 
     @property
     def key(self) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from rubrics import checklist
 from rubrics.models import Mode, Rubric, ScaleValue
 
 MAX_PARSED_CHARS = 65_536
@@ -31,6 +32,10 @@ class Unscored(StrEnum):
     MISSING_KEY = "missing_key"
     OFF_SCALE = "off_scale"
     COPIED = "copied_from_input"
+    MISSING_INPUT = "missing_input"
+    """A juror needs an input field the item lacks (an embedding juror's reference)."""
+    INCOMPLETE = "incomplete"
+    """Checklist: a required question has no usable answer, so the vote has no overall value."""
 
 
 class ParsedVerdict(BaseModel):
@@ -44,6 +49,8 @@ class ParsedVerdict(BaseModel):
     unscored: Unscored | None = None
     detail: str = ""
     """A short human-readable explanation when unscored."""
+    answers: dict[str, str | None] | None = None
+    """Checklist: each question's answer (yes, no, n/a), None where it is unscored."""
 
     @property
     def usable(self) -> bool:
@@ -114,7 +121,7 @@ def parse_verdict(rubric: Rubric, output: str | None, judged: Sequence[str] = ()
     if output is None or not output.strip():
         return ParsedVerdict(value=None, unscored=Unscored.EMPTY, detail="empty output")
     text = output[-MAX_PARSED_CHARS:]
-    key = "winner" if rubric.mode is Mode.PAIRWISE else "score"
+    key = {Mode.PAIRWISE: "winner", Mode.CHECKLIST: "answers"}.get(rubric.mode, "score")
     objects = json_objects(text)
     if not objects:
         return ParsedVerdict(value=None, unscored=Unscored.NO_JSON, detail="no JSON object found")
@@ -134,6 +141,8 @@ def parse_verdict(rubric: Rubric, output: str | None, judged: Sequence[str] = ()
     _, obj = own[-1]
     rationale = obj.get("rationale")
     rationale = str(rationale)[:MAX_RATIONALE_CHARS] if rationale is not None else None
+    if rubric.mode is Mode.CHECKLIST:
+        return _checklist(rubric, obj[key], rationale)
     value = coerce(rubric, obj[key])
     if value is None:
         shown = json.dumps(obj[key])[:80]
@@ -144,3 +153,19 @@ def parse_verdict(rubric: Rubric, output: str | None, judged: Sequence[str] = ()
             detail=f"{key} {shown} is not on the scale",
         )
     return ParsedVerdict(value=value, rationale=rationale)
+
+
+def _checklist(rubric: Rubric, given: object, rationale: str | None) -> ParsedVerdict:
+    """A checklist answer: per-question answers, and the vote's overall value from them."""
+    answers, problems = checklist.read_answers(rubric, given)
+    value = checklist.overall(rubric, answers)
+    detail = "; ".join(problems)
+    if value is None:
+        return ParsedVerdict(
+            value=None,
+            rationale=rationale,
+            unscored=Unscored.INCOMPLETE,
+            detail=detail or "a required question has no usable answer",
+            answers=answers if isinstance(given, dict) else None,
+        )
+    return ParsedVerdict(value=value, rationale=rationale, detail=detail, answers=answers)

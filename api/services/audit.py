@@ -98,8 +98,11 @@ def record(
     return ItemRecord(
         dataset=row.panel,
         item=row.id,
-        mode=Mode.PAIRWISE if row.kind == "comparison" else Mode.POINTWISE,
+        mode=rubric.mode
+        if rubric
+        else (Mode.PAIRWISE if row.kind == "comparison" else Mode.POINTWISE),
         scale=rubric.scale if rubric else None,
+        **({"questions": rubric.questions} if rubric and rubric.mode is Mode.CHECKLIST else {}),
         input=row.input,
         votes=tuple(
             VoteRecord(
@@ -121,6 +124,11 @@ def record(
                 completion_tokens=v.completion_tokens,
                 cost_usd=v.cost_usd,
                 distribution=v.distribution,
+                **(
+                    {"answers": v.answers, "question_order": v.question_order}
+                    if v.answers is not None or v.question_order is not None
+                    else {}
+                ),
                 created_at=_iso(v.created_at),
             )
             for v in votes

@@ -91,8 +91,8 @@ class EvaluationService:
 
     def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
         panel, rubric = self.config.panel_rubric(name)
-        want = Mode.PAIRWISE if kind == "comparison" else Mode.POINTWISE
-        if rubric.mode is not want:
+        pairwise = kind == "comparison"
+        if (rubric.mode is Mode.PAIRWISE) is not pairwise:
             other = "/v1/comparisons" if rubric.mode is Mode.PAIRWISE else "/v1/evaluations"
             raise InvalidInput(f"panel {name!r} is {rubric.mode.value}: use {other}")
         return panel, rubric
@@ -240,7 +240,7 @@ class EvaluationService:
         try:
             async with self.admission.slots:
                 started = time.monotonic()
-                votes = await self._ask(panel, rubric, item)
+                votes = await self._ask(panel, rubric, item, row.id)
                 self.admission.judged(time.monotonic() - started)
             return await self._complete(row, panel, rubric, votes)
         except Exception as exc:
@@ -248,7 +248,10 @@ class EvaluationService:
             await self._fail(row.id, f"internal error while judging: {type(exc).__name__}")
             raise
 
-    async def _ask(self, panel: PanelConfig, rubric: Rubric, item: Item) -> tuple[Vote, ...]:
+    async def _ask(
+        self, panel: PanelConfig, rubric: Rubric, item: Item, seed: str
+    ) -> tuple[Vote, ...]:
+        """The panel's votes; `seed` (the evaluation id) fixes checklist question orders."""
         judges = self.config.panel_judges(panel)
         if panel.strategy == "parallel":
             return await self.runner.run(
@@ -260,6 +263,7 @@ class EvaluationService:
                 scale_swap=panel.scale_swap,
                 quorum=panel.effective_quorum,
                 straggler_grace_s=panel.straggler_grace_s,
+                seed=seed,
             )
         quorum = panel.effective_quorum
         if panel.aggregation is Aggregation.JURY:
@@ -288,6 +292,7 @@ class EvaluationService:
             stop=stop,
             position_swap=panel.position_swap,
             scale_swap=panel.scale_swap,
+            seed=seed,
         )
 
     def _jury(self, panel: str) -> tuple[int, JuryModel | None]:

@@ -17,6 +17,8 @@ from api.schemas import (
     JuryPublic,
     JuryWorkerPublic,
     PanelPublic,
+    QuestionPublic,
+    QuestionVerdictPublic,
     ReasonPublic,
     RoutingPublic,
     RubricPublic,
@@ -53,6 +55,8 @@ def vote(v: VoteRow | Vote) -> VotePublic:
         prompt_tokens=v.prompt_tokens,
         completion_tokens=v.completion_tokens,
         cost_usd=v.cost_usd,
+        question_order=list(v.question_order) if v.question_order is not None else None,
+        answers=v.answers,
     )
 
 
@@ -102,6 +106,7 @@ def evaluation(
             )
             for j in outcome.get("judges", [])
         ],
+        questions=[QuestionVerdictPublic(**q) for q in outcome.get("questions", [])],
         review_id=review.id if review else None,
         jury_version=outcome.get("jury_version"),
         error=row.error,
@@ -126,6 +131,7 @@ def rubric(r: Rubric) -> RubricPublic:
         compliant=r.compliant.model_dump() if r.compliant else None,
         requires=list(r.requires),
         standards=[s.model_dump() for s in r.standards],
+        questions=[QuestionPublic(**q.model_dump()) for q in r.questions],
     )
 
 
@@ -136,7 +142,7 @@ def panel(p: PanelConfig, r: Rubric, judges: Sequence[JudgeConfig]) -> PanelPubl
         rubric=RubricRef(id=r.id, version=r.version),
         mode=r.mode.value,
         judges=[
-            JudgePublic(name=j.name, model=j.model, family=j.family, weight=j.weight)
+            JudgePublic(name=j.name, type=j.type, model=j.model, family=j.family, weight=j.weight)
             for j in judges
         ],
         aggregation=p.aggregation.value,

@@ -142,6 +142,10 @@ class VoteRow(SQLModel, table=True):
     entropy: float | None = None
     cached: bool = False
     """The answer came from the exact-duplicate cache: no call was made for this vote."""
+    question_order: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    """Checklist: the question ids in the order the call showed them."""
+    answers: dict[str, str | None] | None = Field(default=None, sa_column=Column(JSON))
+    """Checklist: each question's answer (yes, no, n/a; null where unscored)."""
     created_at: datetime = _ts(nullable=False)
 
 

@@ -169,7 +169,9 @@ def test_queue_depth_counts_open_items_and_decisions_are_a_counter(refreshed: st
         def depth(s: Samples, status: str) -> float:
             return s.get(("quorum_review_queue_depth", (*split, ("status", status))), -1)
 
-        s = _wait_for_samples(http, lambda s: depth(s, "claimed") == 1)
+        # Both figures: a refresh between the first claim and its verdict also shows one
+        # claimed item (with two pending), and must not end the wait.
+        s = _wait_for_samples(http, lambda s: depth(s, "pending") == depth(s, "claimed") == 1)
         assert depth(s, "pending") == 1 and depth(s, "claimed") == 1
         statuses = {dict(ls)["status"] for name, ls in s if name == "quorum_review_queue_depth"}
         assert statuses == {"pending", "claimed"}

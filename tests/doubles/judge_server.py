@@ -33,6 +33,11 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
   a retry draws afresh and a sequential run repeats exactly). Unknown: 404.
 - ``contrary-<b>``: <b>'s verdict reversed (A/B and pass/fail swapped, a 1-5 score q as
   6 - q): a judge that is reliably wrong.
+- ``checklist``: a checklist rubric's answers: "yes" to every question the system message
+  lists, except the ids named in the response's ``[[no=q1,q2]]`` ("no"), ``[[bad=q3]]``
+  ("maybe", not an allowed answer) and ``[[skip=q4]]`` (left out) markers.
+  ``checklist-firstno``: "no" to whichever question is listed first, "yes" to the rest (a
+  judge swayed by the order it reads the questions in).
 - ``grade-<b>``: for peer libraries' graders (Inspect's ``model_graded_qa``): plain text
   ending in ``GRADE: <L>``, L from <b>'s verdict: a number >= 3 is ``C``, below 3 ``I``,
   any other value verbatim (``grade-fixed-P``: ``GRADE: P``). When the last user message
@@ -183,11 +188,31 @@ def _honest(ctx: _Ctx) -> _Outcome:
     return _answer(ctx, "A" if qa > qb else "B" if qb > qa else "tie", "Compared markers.")
 
 
+_QUESTION = re.compile(r'^- "([a-z0-9_-]+)": ', re.MULTILINE)
+_CHECK_MARKER = re.compile(r"\[\[(no|bad|skip)=([^\]]*)\]\]")
+
+
+def _checklist(ctx: _Ctx, first_no: bool) -> _Outcome:
+    ids = _QUESTION.findall(ctx.system)
+    marks: dict[str, str] = {}
+    for kind, names in _CHECK_MARKER.findall(_element(ctx.message, "response") or ""):
+        marks.update(dict.fromkeys((n.strip() for n in names.split(",")), kind))
+    answers: dict[str, str] = {}
+    for i, qid in enumerate(ids):
+        mark = "no" if first_no and i == 0 else marks.get(qid) if not first_no else None
+        if mark == "skip":
+            continue
+        answers[qid] = {"no": "no", "bad": "maybe"}.get(mark or "", "yes")
+    return _Outcome(verdict={"answers": answers, "rationale": "Checked each question."})
+
+
 async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
     """Interpret one behaviour spec (recursively for composing prefixes)."""
     head, _, rest = spec.partition("-")
     if spec == "honest":
         return _honest(ctx)
+    if spec in ("checklist", "checklist-firstno"):
+        return _checklist(ctx, first_no=spec.endswith("firstno"))
     if spec == "obedient":
         outside = _DATA_ELEMENT.sub("", _as_read(ctx.message))  # outside data elements
         found = _VERDICT.search(outside)

@@ -23,6 +23,7 @@ SHIPPED = {
     "pairwise-preference",
     "prompt-injection",
     "safety",
+    "transparency-checklist",
 }
 
 VALID = """\
