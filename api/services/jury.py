@@ -196,7 +196,9 @@ class JuryService:
             if found is None:
                 return "first" if reader.concluded_since(datetime.min) else None
             fitted_at = found[2]
-            if reader.human_verdicts_since(fitted_at) >= self.refit_labels:
+            # Labels the model in force has not seen (counted, not timed: a verdict that
+            # lands while a fit runs is either in that fit or counted here).
+            if reader.labelled() - found[1].n_labelled >= self.refit_labels:
                 return "labels"
             age = (utcnow() - fitted_at).total_seconds()
             if age >= self.refit_s and reader.concluded_since(fitted_at):

@@ -135,15 +135,17 @@ class JuryTrainingReader:
         for ev_id, label in page:
             yield ev_id, label, votes.get(ev_id, [])
 
-    def human_verdicts_since(self, since: datetime) -> int:
-        """Human verdicts stored (or changed) after `since`: what triggers a refit."""
+    def labelled(self) -> int:
+        """Concluded evaluations of the panel and rubric with a human verdict: how many
+        labels a refit now would clamp."""
         found = self.session.exec(
             select(func.count())
             .select_from(EvaluationRow)
             .where(
                 col(EvaluationRow.panel) == self.panel,
+                col(EvaluationRow.rubric_id) == self.rubric_id,
+                col(EvaluationRow.status).in_(CONCLUDED),
                 col(EvaluationRow.verdict_source) == "human",
-                col(EvaluationRow.updated_at) > since,
             )
         ).one()
         return int(found)
