@@ -15,10 +15,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from api.errors import ConfigError, NotFound
+from api.profiles import Profile, ProfileConfig, resolve_profiles
 from judges import JudgeConfig
 from routing import Aggregation, RoutingPolicy, allowed
 from routing.sequential import DEFAULT_CASCADE_CONFIDENCE, default_quorum
 from rubrics import LIBRARY_DIR, Mode, Rubric, RubricError, load_rubrics
+from rubrics.guidance import UseCase, guidance_text
 from rubrics.loader import first_error, read_mapping
 
 log = logging.getLogger("quorum.config")
@@ -66,6 +68,14 @@ class PanelConfig(BaseModel):
     review_lease_s: float = Field(default=900.0, gt=0, le=86_400)
     """How long a claim lasts before the item returns to the queue."""
     description: str = ""
+    use_case: UseCase | None = None
+    """Shipped judge guidance for the kind of text judged (see `rubrics.guidance`)."""
+    guidance: str | None = Field(default=None, max_length=4000)
+    """Free judge instructions for this panel, rendered among the instructions."""
+
+    @property
+    def guidance_text(self) -> str:
+        return guidance_text(self.use_case, self.guidance)
 
     @model_validator(mode="after")
     def _quorum(self) -> PanelConfig:
@@ -86,7 +96,9 @@ class ConfigFile(BaseModel):
     rubric_dirs: tuple[str, ...] = ()
     """Extra rubric directories, relative to the config file."""
     judges: tuple[JudgeConfig, ...] = Field(min_length=1)
-    panels: tuple[PanelConfig, ...] = Field(min_length=1)
+    panels: tuple[PanelConfig, ...] = ()
+    """At least one panel, or a profile (whose shipped criteria may build their own)."""
+    profiles: tuple[ProfileConfig, ...] = ()
 
 
 class QuorumConfig(BaseModel):
@@ -98,6 +110,15 @@ class QuorumConfig(BaseModel):
     judges: dict[str, JudgeConfig]
     panels: dict[str, PanelConfig]
     rubrics: dict[str, Rubric]
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+
+    def profile(self, name: str) -> Profile:
+        """The profile named `name`; `NotFound` (404) naming the configured ones otherwise."""
+        profile = self.profiles.get(name)
+        if profile is None:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise NotFound(f"no profile named {name!r} (configured: {known})")
+        return profile
 
     def panel_judges(self, panel: PanelConfig) -> tuple[JudgeConfig, ...]:
         return tuple(self.judges[name] for name in panel.judges)
@@ -139,6 +160,8 @@ def load_config(path: Path) -> QuorumConfig:
     except ValidationError as exc:
         key, msg = first_error(exc)
         raise ConfigError(path, key, msg) from exc
+    if not parsed.panels and not parsed.profiles:
+        raise ConfigError(path, "panels", "Field required (or a profile)")
 
     dirs = [LIBRARY_DIR, *((path.parent / d).resolve() for d in parsed.rubric_dirs)]
     try:
@@ -158,45 +181,58 @@ def load_config(path: Path) -> QuorumConfig:
         )
     judges = {j.name: j for j in parsed.judges}
     for i, panel in enumerate(parsed.panels):
-        where = f"panels[{i}]"
-        if panel.rubric not in rubrics:
-            raise ConfigError(
-                path,
-                f"{where}.rubric",
-                f"unknown rubric {panel.rubric!r} (known: {', '.join(sorted(rubrics))})",
-            )
-        for k, name in enumerate(panel.judges):
-            if name not in judges:
-                raise ConfigError(
-                    path,
-                    f"{where}.judges[{k}]",
-                    f"unknown judge {name!r} (known: {', '.join(judge_names)})",
-                )
-        for dupe in _dupes(list(panel.judges)):
-            raise ConfigError(path, f"{where}.judges", f"judge {dupe!r} listed twice")
-        rubric = rubrics[panel.rubric]
-        problem = allowed(rubric, panel.aggregation)
-        if problem:
-            raise ConfigError(
-                path,
-                f"{where}.aggregation",
-                f"{problem}; rubric {rubric.id!r} has scale {list(rubric.scale)}",
-            )
-        families = [f for n in panel.judges if (f := judges[n].family)]
-        for fam in _dupes(families):
-            log.warning(
-                "%s: %s: several judges of family %r: their errors may be correlated",
-                path,
-                where,
-                fam,
-            )
-        if rubric.mode is Mode.PAIRWISE and not panel.position_swap:
-            log.warning(
-                "%s: %s: position_swap is off: verdicts are exposed to position bias", path, where
-            )
+        _check_panel(path, f"panels[{i}]", panel, judges, rubrics)
+    panels = {p.name: p for p in parsed.panels}
+    profiles, built = resolve_profiles(path, parsed.profiles, panels, set(judges), rubrics)
+    for name, panel in built.items():
+        _check_panel(path, "profiles", panel, judges, rubrics)
+        panels[name] = panel
     return QuorumConfig(
-        path=str(path),
-        judges=judges,
-        panels={p.name: p for p in parsed.panels},
-        rubrics=rubrics,
+        path=str(path), judges=judges, panels=panels, rubrics=rubrics, profiles=profiles
     )
+
+
+def _check_panel(
+    path: Path,
+    where: str,
+    panel: PanelConfig,
+    judges: dict[str, JudgeConfig],
+    rubrics: dict[str, Rubric],
+) -> None:
+    """Cross-check one panel against the judges and rubrics (`ConfigError` otherwise)."""
+    judge_names = list(judges)
+    if panel.rubric not in rubrics:
+        raise ConfigError(
+            path,
+            f"{where}.rubric",
+            f"unknown rubric {panel.rubric!r} (known: {', '.join(sorted(rubrics))})",
+        )
+    for k, name in enumerate(panel.judges):
+        if name not in judges:
+            raise ConfigError(
+                path,
+                f"{where}.judges[{k}]",
+                f"unknown judge {name!r} (known: {', '.join(judge_names)})",
+            )
+    for dupe in _dupes(list(panel.judges)):
+        raise ConfigError(path, f"{where}.judges", f"judge {dupe!r} listed twice")
+    rubric = rubrics[panel.rubric]
+    problem = allowed(rubric, panel.aggregation)
+    if problem:
+        raise ConfigError(
+            path,
+            f"{where}.aggregation",
+            f"{problem}; rubric {rubric.id!r} has scale {list(rubric.scale)}",
+        )
+    families = [f for n in panel.judges if (f := judges[n].family)]
+    for fam in _dupes(families):
+        log.warning(
+            "%s: %s: several judges of family %r: their errors may be correlated",
+            path,
+            where,
+            fam,
+        )
+    if rubric.mode is Mode.PAIRWISE and not panel.position_swap:
+        log.warning(
+            "%s: %s: position_swap is off: verdicts are exposed to position bias", path, where
+        )

@@ -62,11 +62,17 @@ class PanelAgreement(BaseModel):
 
 
 def weighting_for(rubric: Rubric) -> Weighting:
-    """Quadratic weights for ordinal scales with more than two values, none otherwise."""
+    """Quadratic weights for ordinal scales with more than two values, none otherwise. A
+    scale with a not-applicable value is nominal: n/a is a category of its own, equally
+    far from every other (a distance to it has no meaning)."""
+    if rubric.not_applicable is not None:
+        return "none"
     return "quadratic" if rubric.ordinal and len(rubric.scale) > 2 else "none"
 
 
 def level_for(rubric: Rubric) -> Level:
+    if rubric.not_applicable is not None:
+        return "nominal"  # n/a is a category, not a point on the scale
     if rubric.numeric:
         return "interval"
     return "ordinal" if rubric.ordinal and len(rubric.scale) > 2 else "nominal"
