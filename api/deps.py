@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.config import QuorumConfig
+from api.services.assessments import AssessmentService
 from api.services.evaluator import EvaluationService
 from api.services.reviews import ReviewService
 from api.services.stats import StatsService
@@ -32,6 +33,10 @@ async def _reviews(request: Request) -> ReviewService:
     return request.app.state.reviews
 
 
+async def _assessments(request: Request) -> AssessmentService:
+    return request.app.state.assessments
+
+
 async def _sessions(request: Request) -> SessionFactory:
     return request.app.state.sessions
 
@@ -41,3 +46,4 @@ Config = Annotated[QuorumConfig, Depends(_config)]
 Sessions = Annotated[SessionFactory, Depends(_sessions)]
 Stats = Annotated[StatsService, Depends(_stats)]
 Reviews = Annotated[ReviewService, Depends(_reviews)]
+Assessments = Annotated[AssessmentService, Depends(_assessments)]

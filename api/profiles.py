@@ -263,25 +263,25 @@ def resolve_profiles(
                 built[spec["name"]] = PanelConfig.model_validate(spec)
                 criteria.append((spec["name"], c.rubric, weight))
         else:
-            for k, c in enumerate(p.criteria):
-                panel = panels.get(c.panel)
+            for k, cc in enumerate(p.criteria):
+                panel = panels.get(cc.panel)
                 if panel is None:
                     raise ConfigError(
                         path,
                         f"{where}.criteria[{k}].panel",
-                        f"unknown panel {c.panel!r} (known: {', '.join(panels) or 'none'})",
+                        f"unknown panel {cc.panel!r} (known: {', '.join(panels) or 'none'})",
                     )
                 if rubrics[panel.rubric].mode is not Mode.POINTWISE:
                     raise ConfigError(
                         path,
                         f"{where}.criteria[{k}].panel",
-                        f"panel {c.panel!r} is pairwise: a criterion judges one response",
+                        f"panel {cc.panel!r} is pairwise: a criterion judges one response",
                     )
-                if any(c.panel == seen for seen, _, _ in criteria):
+                if any(cc.panel == seen for seen, _, _ in criteria):
                     raise ConfigError(
-                        path, f"{where}.criteria[{k}].panel", f"panel {c.panel!r} listed twice"
+                        path, f"{where}.criteria[{k}].panel", f"panel {cc.panel!r} listed twice"
                     )
-                criteria.append((c.panel, panel.rubric, c.weight))
+                criteria.append((cc.panel, panel.rubric, cc.weight))
         for panel_name, rubric_id, _ in criteria:
             if rubrics[rubric_id].compliant is None:
                 raise ConfigError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rubrics import ScaleValue
 
@@ -40,13 +40,49 @@ class Page(BaseModel, Generic[T]):
     count: int
 
 
-class PointwiseInput(BaseModel):
+MAX_MESSAGES = 200
+
+
+class ChatMessage(BaseModel):
+    """One turn of a judged conversation."""
+
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(max_length=MAX_TEXT)
-    response: str = Field(max_length=MAX_TEXT)
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = Field(max_length=MAX_TEXT)
+
+
+class PointwiseInput(BaseModel):
+    """What is judged: `prompt` and `response`, or a conversation (`messages`) whose last
+    assistant turn is judged when `response` is absent (and whose last user turn is the
+    prompt when `prompt` is absent); `system` is the application's system prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str | None = Field(default=None, max_length=MAX_TEXT)
+    response: str | None = Field(default=None, max_length=MAX_TEXT)
     context: str | None = Field(default=None, max_length=MAX_TEXT)
     reference: str | None = Field(default=None, max_length=MAX_TEXT)
+    system: str | None = Field(default=None, max_length=MAX_TEXT)
+    """The application's system prompt, as the judged model received it."""
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
+    """A multi-turn conversation, oldest first."""
+
+    @model_validator(mode="after")
+    def _judged_turn(self) -> PointwiseInput:
+        turns = list(self.messages or [])
+        if self.response is None:
+            if not turns:
+                raise ValueError("give 'response', or 'messages' ending with the assistant's turn")
+            if turns[-1].role != "assistant":
+                raise ValueError(
+                    "without 'response', the last message must be from the assistant "
+                    f"(it is judged); got {turns[-1].role!r}"
+                )
+            turns.pop()
+        if self.prompt is None and not any(t.role == "user" for t in turns):
+            raise ValueError("give 'prompt', or 'messages' with a user turn")
+        return self
 
 
 class PairwiseInput(BaseModel):
@@ -59,10 +95,11 @@ class PairwiseInput(BaseModel):
     reference: str | None = Field(default=None, max_length=MAX_TEXT)
 
 
-class _Request(BaseModel):
+class _Submission(BaseModel):
+    """What every judged submission carries beside its panel or profile."""
+
     model_config = ConfigDict(extra="forbid")
 
-    panel: str = Field(min_length=1, max_length=64)
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free-form, stored with the evaluation; `app` labels metrics."""
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
@@ -88,6 +125,10 @@ class _Request(BaseModel):
         store one in text or JSON, so the service refuses it on every database (a rule the
         JSON schema does not state: 422 invalid-input, not invalid-request)."""
         return _nul_at(self.model_dump(mode="json"), "body")
+
+
+class _Request(_Submission):
+    panel: str = Field(min_length=1, max_length=64)
 
 
 class EvaluationCreate(_Request):
@@ -224,6 +265,8 @@ class RubricPublic(BaseModel):
     compliant: dict[str, Any] | None
     requires: list[str]
     standards: list[dict[str, str]]
+    not_applicable: ScaleValue | None = None
+    """The value meaning "does not apply": a real answer, never compliant or not."""
 
 
 class EstimatePublic(BaseModel):

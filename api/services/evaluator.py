@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from api.config import PanelConfig, QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
@@ -47,6 +47,17 @@ def _log_failure(task: asyncio.Task[EvaluationPublic]) -> None:
         log.error("background evaluation failed: %s", task.exception())
 
 
+def _redacted(redactor: Redactor, value: object) -> object:
+    """A judged field with every text in it redacted (a conversation's turns too)."""
+    if isinstance(value, str):
+        return redactor(value)
+    if isinstance(value, list):
+        return [_redacted(redactor, v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k == "role" else _redacted(redactor, v) for k, v in value.items()}
+    return value
+
+
 class EvaluationService:
     """Judges requests on configured panels and keeps every accepted one."""
 
@@ -76,6 +87,8 @@ class EvaluationService:
         """The routing policy in force (the configured one, with a calibrated threshold)."""
         self.redactor = redactor
         self.webhooks = webhooks
+        self.concluded: Callable[[str], Awaitable[None]] | None = None
+        """Called with the assessment id when one of its criteria concludes (or fails)."""
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
 
     def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
@@ -94,19 +107,23 @@ class EvaluationService:
         wait: bool = True,
         api_key_id: str | None = None,
         ticket: Ticket | None = None,
+        assessment_id: str | None = None,
+        guidance: str | None = None,
     ) -> EvaluationPublic:
         """Judge one request, or return the stored evaluation for a repeated idempotency key.
         With `wait=False` the evaluation is returned as soon as it is stored (`pending`) and
         judged in the background; a restart resumes it (its lease runs out). Raises
         `Overloaded` when this process holds all it may, unless the caller already made
-        room with `admit` and passes its `ticket` (as a batch does for all its items)."""
+        room with `admit` and passes its `ticket` (as a batch does for all its items).
+        An assessment passes its id (stored with the evaluation) and its profile's
+        `guidance`, given to the judges after the panel's own."""
         nul = request.nul_at()
         if nul is not None:
             raise InvalidInput(f"{nul} holds a NUL (U+0000) character, which is not allowed")
         panel, rubric = self.panel(request.panel, kind)
         fields = request.input.model_dump(exclude_none=True)
         if self.redactor and panel.redact:
-            fields = {k: self.redactor(v) for k, v in fields.items()}
+            fields = {k: _redacted(self.redactor, v) for k, v in fields.items()}
         item = Item(**fields)
         try:
             item.check_for(rubric)
@@ -131,6 +148,8 @@ class EvaluationService:
                 digest,
                 api_key_id,
                 lease_until=self.leases.until(panel),
+                assessment_id=assessment_id,
+                guidance="\n".join(g for g in (panel.guidance_text, guidance or "") if g) or None,
             )
             try:
                 async with self.sessions() as session:
@@ -169,6 +188,8 @@ class EvaluationService:
         """Judge a stored evaluation in a task this process holds until it ends."""
         evaluation_id = row.id
         self.leases.hold(evaluation_id, lease_s)
+        if row.guidance:  # the judges see it among their instructions
+            rubric = rubric.model_copy(update={"guidance": row.guidance})
         task = asyncio.create_task(self._judge(row, panel, rubric, item))
         self._running.add(task)
 
@@ -310,7 +331,17 @@ class EvaluationService:
             self.webhooks.wake()
         if self.metrics is not None:
             self.metrics.observe(panel.name, rubric, row.app, verdict, votes)
+        await self._assessment(row.assessment_id)
         return public
+
+    async def _assessment(self, assessment_id: str | None) -> None:
+        """Tell the assessment service that one of its criteria concluded."""
+        if assessment_id is None or self.concluded is None:
+            return
+        try:
+            await self.concluded(assessment_id)
+        except Exception:  # the evaluation is stored; the assessment is recomputed on read
+            log.exception("could not update assessment %s", assessment_id)
 
     async def _stored(self, evaluation_id: str) -> EvaluationPublic | None:
         """The stored evaluation as the API answers it, or None."""
@@ -342,6 +373,8 @@ class EvaluationService:
                         )
                     )
                 await session.commit()
+            if row is not None:
+                await self._assessment(row.assessment_id)
         except Exception:  # the lease will expire and a sweeper will retry or fail it
             log.exception("could not mark evaluation %s failed", evaluation_id)
 

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
+from api.assessment_schemas import ProfileCriterionPublic, ProfilePublic
 from api.config import PanelConfig
+from api.profiles import Profile
 from api.schemas import (
     AgreementPublic,
     EvaluationPublic,
@@ -120,6 +122,7 @@ def rubric(r: Rubric) -> RubricPublic:
         compliant=r.compliant.model_dump() if r.compliant else None,
         requires=list(r.requires),
         standards=[s.model_dump() for s in r.standards],
+        not_applicable=r.not_applicable,
     )
 
 
@@ -138,4 +141,25 @@ def panel(p: PanelConfig, r: Rubric, judges: Sequence[JudgeConfig]) -> PanelPubl
         position_swap=p.position_swap,
         deadline_s=p.deadline_s,
         routing=p.routing.model_dump(),
+    )
+
+
+def profile(p: Profile, rubrics: dict[str, Rubric]) -> ProfilePublic:
+    return ProfilePublic(
+        name=p.name,
+        description=p.description,
+        use=p.use,
+        min_score=p.min_score,
+        use_case=p.use_case,
+        criteria=[
+            ProfileCriterionPublic(
+                panel=c.panel,
+                rubric=c.rubric,
+                weight=c.weight,
+                must_pass=c.must_pass,
+                standards=[s.model_dump() for s in rubrics[c.rubric].standards],
+            )
+            for c in p.criteria
+        ],
+        standards=[s.model_dump() for s in p.standards],
     )

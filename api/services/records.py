@@ -40,6 +40,8 @@ def new_evaluation(
     digest: str,
     api_key_id: str | None,
     lease_until: datetime,
+    assessment_id: str | None = None,
+    guidance: str | None = None,
 ) -> EvaluationRow:
     """A new `pending` evaluation holding its lease."""
     now = utcnow()
@@ -58,6 +60,8 @@ def new_evaluation(
         request_sha256=digest,
         webhook_url=request.webhook_url,
         api_key_id=api_key_id,
+        assessment_id=assessment_id,
+        guidance=guidance,
         audit_draw=audit_draw(evaluation_id),
         runs=1,
         lease_until=lease_until,
