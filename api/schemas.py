@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from rubrics import ScaleValue
 
@@ -59,30 +59,41 @@ class PointwiseInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str | None = Field(default=None, max_length=MAX_TEXT)
-    response: str | None = Field(default=None, max_length=MAX_TEXT)
-    context: str | None = Field(default=None, max_length=MAX_TEXT)
-    reference: str | None = Field(default=None, max_length=MAX_TEXT)
-    system: str | None = Field(default=None, max_length=MAX_TEXT)
-    """The application's system prompt, as the judged model received it."""
     messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
     """A multi-turn conversation, oldest first."""
+    system: str | None = Field(default=None, max_length=MAX_TEXT)
+    """The application's system prompt, as the judged model received it."""
+    prompt: str | None = Field(default=None, max_length=MAX_TEXT, validate_default=True)
+    response: str | None = Field(default=None, max_length=MAX_TEXT, validate_default=True)
+    context: str | None = Field(default=None, max_length=MAX_TEXT)
+    reference: str | None = Field(default=None, max_length=MAX_TEXT)
 
-    @model_validator(mode="after")
-    def _judged_turn(self) -> PointwiseInput:
-        turns = list(self.messages or [])
-        if self.response is None:
-            if not turns:
-                raise ValueError("give 'response', or 'messages' ending with the assistant's turn")
-            if turns[-1].role != "assistant":
-                raise ValueError(
-                    "without 'response', the last message must be from the assistant "
-                    f"(it is judged); got {turns[-1].role!r}"
-                )
-            turns.pop()
-        if self.prompt is None and not any(t.role == "user" for t in turns):
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, value: str | None, info: ValidationInfo) -> str | None:
+        turns = info.data.get("messages") or []
+        if value is None and not any(t.role == "user" for t in turns):
             raise ValueError("give 'prompt', or 'messages' with a user turn")
-        return self
+        return value
+
+    @field_validator("response")
+    @classmethod
+    def _response(cls, value: str | None, info: ValidationInfo) -> str | None:
+        turns = info.data.get("messages") or []
+        if value is None and not turns:
+            raise ValueError("Field required (or 'messages' ending with the assistant's turn)")
+        if value is None and turns[-1].role != "assistant":
+            raise ValueError(
+                "without 'response', the last message must be from the assistant "
+                f"(it is judged); got {turns[-1].role!r}"
+            )
+        if (
+            value is None
+            and info.data.get("prompt") is None
+            and not any(t.role == "user" for t in turns[:-1])
+        ):
+            raise ValueError("the messages need a user turn before the judged one")
+        return value
 
 
 class PairwiseInput(BaseModel):
