@@ -10,7 +10,7 @@ criteria are rubrics: each is bound to a configured panel on that rubric (`panel
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -54,7 +54,7 @@ class ProfileConfig(BaseModel):
     """With `use`: the judges of the panels built for criteria not bound in `panels`."""
     panels: dict[str, str] = Field(default_factory=dict)
     """With `use`: rubric id -> a configured panel that judges that criterion."""
-    weights: dict[str, float] = Field(default_factory=dict)
+    weights: dict[str, Annotated[float, Field(gt=0, le=1000)]] = Field(default_factory=dict)
     """With `use`: rubric id -> a weight replacing the shipped one."""
     min_score: float | None = Field(default=None, ge=0, le=1)
     """Minimum weighted compliance score (0..1) over the decided, applicable criteria."""
