@@ -10,7 +10,13 @@ from sqlalchemy import delete, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, VoteRow
+from api.store.tables import (
+    AssessmentRow,
+    EvaluationRow,
+    ReviewDecisionRow,
+    ReviewItemRow,
+    VoteRow,
+)
 
 
 class AuditRepository:
@@ -78,4 +84,6 @@ class AuditRepository:
         result = await self.session.exec(
             delete(EvaluationRow).where(col(EvaluationRow.created_at) < cutoff)
         )
+        # Assessments too: their criteria are evaluations, stored right after them.
+        await self.session.exec(delete(AssessmentRow).where(col(AssessmentRow.created_at) < cutoff))
         return int(result.rowcount)

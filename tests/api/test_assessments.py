@@ -343,3 +343,36 @@ def test_use_case_guidance_reaches_the_judges_as_instructions(
         q["messages"][0]["content"] for q in double.requests if panel_marker in str(q["messages"])
     }
     assert "The response is a translation" in system
+
+
+@pytest.mark.postgres
+def test_assessments_on_postgres(postgres_url: str, tmp_path: Path, double: JudgeDouble) -> None:
+    """Migration 0011 on PostgreSQL; concurrent repeats of one idempotency key make one
+    assessment; a human verdict updates it."""
+    import concurrent.futures
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    settings = Settings(
+        database_url=postgres_url, config=profile_config(tmp_path / "q.yaml", double)
+    )
+    with (
+        ServerThread(create_app(settings)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
+        body = {
+            "profile": "mixed",
+            "input": {"prompt": "p", "response": PASS},
+            "idempotency_key": "pg",
+        }
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: http.post("/v1/assessments", json=body), range(4)))
+        assert {r.status_code for r in results} == {200}, [r.text for r in results]
+        assert len({r.json()["id"] for r in results}) == 1
+        a = results[0].json()
+        review_id = by_panel(a)["split-safety"]["evaluation"]["review_id"]
+        http.post("/v1/reviews/claim", json={"reviewer": "rita", "panel": "split-safety"})
+        http.post(f"/v1/reviews/{review_id}/verdict", json={"reviewer": "rita", "value": "pass"})
+        after = http.get(f"/v1/assessments/{a['id']}").json()
+        assert after["compliance"]["compliant"] is True and after["compliance"]["score"] == 1.0
