@@ -100,6 +100,7 @@ def evaluation(
             for j in outcome.get("judges", [])
         ],
         review_id=review.id if review else None,
+        assessment_id=row.assessment_id,
         error=row.error,
         input=row.input,
         metadata=row.request_metadata or {},

@@ -104,6 +104,8 @@ class EvaluationPublic(BaseModel):
     votes: list[VotePublic]
     judges: list[JudgeVerdictPublic]
     review_id: str | None = None
+    assessment_id: str | None = None
+    """The assessment this evaluation judges one criterion of, if any."""
     error: str | None = None
     webhook_url: str | None = None
     input: dict[str, Any]
