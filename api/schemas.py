@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rubrics import ScaleValue
 
@@ -41,6 +41,8 @@ class Page(BaseModel, Generic[T]):
 
 
 MAX_MESSAGES = 200
+_ABSENT = object()
+"""Marks `prompt`/`response` left out of an input without `messages` (field required)."""
 
 
 class ChatMessage(BaseModel):
@@ -57,42 +59,42 @@ class PointwiseInput(BaseModel):
     assistant turn is judged when `response` is absent (and whose last user turn is the
     prompt when `prompt` is absent); `system` is the application's system prompt."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "allOf": [
+                {"anyOf": [{"required": ["prompt"]}, {"required": ["messages"]}]},
+                {"anyOf": [{"required": ["response"]}, {"required": ["messages"]}]},
+            ]
+        },
+    )
 
     messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
     """A multi-turn conversation, oldest first."""
     system: str | None = Field(default=None, max_length=MAX_TEXT)
     """The application's system prompt, as the judged model received it."""
-    prompt: str | None = Field(default=None, max_length=MAX_TEXT, validate_default=True)
-    response: str | None = Field(default=None, max_length=MAX_TEXT, validate_default=True)
+    prompt: str | None = Field(default=None, max_length=MAX_TEXT)
+    response: str | None = Field(default=None, max_length=MAX_TEXT)
     context: str | None = Field(default=None, max_length=MAX_TEXT)
     reference: str | None = Field(default=None, max_length=MAX_TEXT)
 
-    @field_validator("prompt")
+    @model_validator(mode="before")
     @classmethod
-    def _prompt(cls, value: str | None, info: ValidationInfo) -> str | None:
-        turns = info.data.get("messages") or []
-        if value is None and not any(t.role == "user" for t in turns):
-            raise ValueError("give 'prompt', or 'messages' with a user turn")
-        return value
+    def _mark_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("messages"):
+            data = dict(data)
+            for key in ("prompt", "response"):
+                data.setdefault(key, _ABSENT)
+        return data
 
-    @field_validator("response")
+    @field_validator("prompt", "response", mode="before")
     @classmethod
-    def _response(cls, value: str | None, info: ValidationInfo) -> str | None:
-        turns = info.data.get("messages") or []
-        if value is None and not turns:
-            raise ValueError("Field required (or 'messages' ending with the assistant's turn)")
-        if value is None and turns[-1].role != "assistant":
-            raise ValueError(
-                "without 'response', the last message must be from the assistant "
-                f"(it is judged); got {turns[-1].role!r}"
-            )
-        if (
-            value is None
-            and info.data.get("prompt") is None
-            and not any(t.role == "user" for t in turns[:-1])
-        ):
-            raise ValueError("the messages need a user turn before the judged one")
+    def _given(cls, value: Any) -> Any:
+        """The schema states that `prompt` and `response` are given unless `messages` is;
+        which turn of a conversation is judged is checked by the service (422
+        invalid-input), a rule the schema cannot state."""
+        if value is _ABSENT:
+            raise ValueError("Field required (or give 'messages')")
         return value
 
 

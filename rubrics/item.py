@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from rubrics.errors import RubricError
 from rubrics.models import Mode, Rubric
@@ -100,3 +100,14 @@ class Item(BaseModel):
             self.reference,
         )
         return tuple(t for t in fields if t)
+
+
+def item_from(fields: dict[str, Any]) -> Item:
+    """An `Item` from the client's input fields; `ItemError` (not a validation error) when a
+    conversation cannot be judged: no assistant turn to judge, no user turn for a prompt."""
+    try:
+        return Item(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in ("input", *first["loc"]))
+        raise ItemError(f"{where}: {str(first['msg']).removeprefix('Value error, ')}") from exc

@@ -35,7 +35,7 @@ from api.store import AsyncSession, IntegrityError, SessionFactory
 from api.store.assessments import AssessmentRepository
 from api.store.tables import AssessmentRow, EvaluationRow, utcnow
 from routing.compliance import Compliance, CriterionState, compliance
-from rubrics import Item, ItemError
+from rubrics import ItemError, item_from
 from rubrics.guidance import guidance_text
 
 
@@ -119,8 +119,10 @@ class AssessmentService:
 
     def _check(self, profile: Profile, request: AssessmentCreate) -> None:
         """Refuse, before anything is stored, an input some criterion cannot judge."""
-        fields = request.input.model_dump(exclude_none=True)
-        item = Item(**fields)
+        try:
+            item = item_from(request.input.model_dump(exclude_none=True))
+        except ItemError as exc:
+            raise InvalidInput(str(exc)) from exc
         for c in profile.criteria:
             try:
                 item.check_for(self.config.rubrics[c.rubric])

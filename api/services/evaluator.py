@@ -32,7 +32,7 @@ from api.store.tables import EvaluationRow, utcnow
 from judges import PanelRunner, Vote
 from routing import Aggregation, RoutingPolicy, conclude
 from routing.sequential import stop_rule, waves
-from rubrics import Item, ItemError, Mode, Rubric
+from rubrics import Item, ItemError, Mode, Rubric, item_from
 from rubrics.redact import Redactor
 
 log = logging.getLogger("quorum.evaluate")
@@ -124,8 +124,8 @@ class EvaluationService:
         fields = request.input.model_dump(exclude_none=True)
         if self.redactor and panel.redact:
             fields = {k: _redacted(self.redactor, v) for k, v in fields.items()}
-        item = Item(**fields)
         try:
+            item = item_from(fields)
             item.check_for(rubric)
         except ItemError as exc:
             raise InvalidInput(str(exc)) from exc

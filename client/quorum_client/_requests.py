@@ -36,7 +36,15 @@ class PointwiseInput(BaseModel):
     last user turn is the prompt when `prompt` is absent); `system` is the application's
     system prompt."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "allOf": [
+                {"anyOf": [{"required": ["prompt"]}, {"required": ["messages"]}]},
+                {"anyOf": [{"required": ["response"]}, {"required": ["messages"]}]},
+            ]
+        },
+    )
 
     messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
     system: str | None = Field(default=None, max_length=MAX_TEXT)

@@ -319,7 +319,8 @@ def test_a_conversation_is_judged_on_its_last_assistant_turn(
         json={"panel": "jury", "input": {"messages": messages[:3]}},
     )
     assert bad.status_code == 422
-    assert "last message must be from the assistant" in bad.text
+    assert "last message must be the assistant" in bad.text
+    assert bad.json()["type"].endswith("/invalid-input")
 
 
 def test_use_case_guidance_reaches_the_judges_as_instructions(
