@@ -16,6 +16,7 @@ from api.limits import BodyLimit, BodyTimeout, EarlyAuth, SecurityHeaders
 from api.metrics import AppLabels, Metrics
 from api.routes import (
     agreement,
+    assessments,
     audit,
     batch,
     calibration,
@@ -28,6 +29,7 @@ from api.routes import (
     reviews,
 )
 from api.services.admission import Admission
+from api.services.assessments import AssessmentService
 from api.services.audit import apply_retention
 from api.services.calibration import CalibrationService
 from api.services.evaluator import EvaluationService
@@ -215,6 +217,10 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             webhooks=webhooks,
             metrics=metrics,
         )
+        app.state.assessments = AssessmentService(
+            config, sessions, service, metrics=metrics, webhooks=webhooks
+        )
+        app.state.reviews.assessment_changed = app.state.assessments.changed
         renewing = asyncio.create_task(_leases(service, settings))
         background = [
             asyncio.create_task(_sweep(service, settings)),
@@ -264,6 +270,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.add_middleware(SecurityHeaders)
     app.include_router(batch.router)  # before /evaluations/{id}
     app.include_router(evaluations.router)
+    app.include_router(assessments.router)  # batch is declared before /assessments/{id}
     app.include_router(catalog.router)
     app.include_router(agreement.router)
     app.include_router(reviews.router)

@@ -41,7 +41,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(settings.config)
     print(
         f"{config.path}: ok: {len(config.judges)} judge(s), {len(config.panels)} panel(s), "
-        f"{len(config.rubrics)} rubric(s)"
+        f"{len(config.rubrics)} rubric(s), {len(config.profiles)} profile(s)"
     )
     return 0
 

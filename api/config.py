@@ -16,10 +16,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from api.errors import ConfigError, NotFound
+from api.profiles import Profile, ProfileConfig, resolve_profiles
 from judges import JudgeConfig, jurors
 from routing import Aggregation, RoutingPolicy, allowed
 from routing.sequential import DEFAULT_CASCADE_CONFIDENCE, default_quorum
 from rubrics import LIBRARY_DIR, Mode, Rubric, RubricError, load_rubrics
+from rubrics.guidance import UseCase, guidance_text
 from rubrics.loader import first_error, read_mapping
 
 log = logging.getLogger("quorum.config")
@@ -67,6 +69,14 @@ class PanelConfig(BaseModel):
     review_lease_s: float = Field(default=900.0, gt=0, le=86_400)
     """How long a claim lasts before the item returns to the queue."""
     description: str = ""
+    use_case: UseCase | None = None
+    """Shipped judge guidance for the kind of text judged (see `rubrics.guidance`)."""
+    guidance: str | None = Field(default=None, max_length=4000)
+    """Free judge instructions for this panel, rendered among the instructions."""
+
+    @property
+    def guidance_text(self) -> str:
+        return guidance_text(self.use_case, self.guidance)
 
     @model_validator(mode="after")
     def _quorum(self) -> PanelConfig:
@@ -87,7 +97,9 @@ class ConfigFile(BaseModel):
     rubric_dirs: tuple[str, ...] = ()
     """Extra rubric directories, relative to the config file."""
     judges: tuple[JudgeConfig, ...] = Field(min_length=1)
-    panels: tuple[PanelConfig, ...] = Field(min_length=1)
+    panels: tuple[PanelConfig, ...] = ()
+    """At least one panel, or a profile (whose shipped criteria may build their own)."""
+    profiles: tuple[ProfileConfig, ...] = ()
 
 
 class QuorumConfig(BaseModel):
@@ -99,6 +111,15 @@ class QuorumConfig(BaseModel):
     judges: dict[str, JudgeConfig]
     panels: dict[str, PanelConfig]
     rubrics: dict[str, Rubric]
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+
+    def profile(self, name: str) -> Profile:
+        """The profile named `name`; `NotFound` (404) naming the configured ones otherwise."""
+        profile = self.profiles.get(name)
+        if profile is None:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise NotFound(f"no profile named {name!r} (configured: {known})")
+        return profile
 
     def panel_judges(self, panel: PanelConfig) -> tuple[JudgeConfig, ...]:
         return tuple(self.judges[name] for name in panel.judges)
@@ -167,6 +188,8 @@ def load_config(path: Path) -> QuorumConfig:
     except ValidationError as exc:
         key, msg = first_error(exc)
         raise ConfigError(path, key, msg) from exc
+    if not parsed.panels and not parsed.profiles:
+        raise ConfigError(path, "panels", "Field required (or a profile)")
 
     dirs = [LIBRARY_DIR, *((path.parent / d).resolve() for d in parsed.rubric_dirs)]
     try:
@@ -187,64 +210,86 @@ def load_config(path: Path) -> QuorumConfig:
     judges = {j.name: j for j in parsed.judges}
     panels: list[PanelConfig] = []
     for i, panel in enumerate(parsed.panels):
-        where = f"panels[{i}]"
-        checklist = panel.rubric in rubrics and rubrics[panel.rubric].mode is Mode.CHECKLIST
-        if checklist and "aggregation" not in panel.model_fields_set:
-            # The jury (the default) reads one value per judge; a checklist counts each
-            # question's votes, by majority unless the panel says weighted.
-            panel = panel.model_copy(update={"aggregation": Aggregation.MAJORITY})
-        panels.append(panel)
-        if panel.rubric not in rubrics:
+        panels.append(_checklist_default(panel, rubrics))
+        _check_panel(path, f"panels[{i}]", panels[-1], judges, rubrics)
+    by_name = {p.name: p for p in panels}
+    profiles, built = resolve_profiles(path, parsed.profiles, by_name, set(judges), rubrics)
+    for name, panel in built.items():
+        panel = _checklist_default(panel, rubrics)
+        _check_panel(path, "profiles", panel, judges, rubrics)
+        by_name[name] = panel
+    return QuorumConfig(
+        path=str(path), judges=judges, panels=by_name, rubrics=rubrics, profiles=profiles
+    )
+
+
+def _check_panel(
+    path: Path,
+    where: str,
+    panel: PanelConfig,
+    judges: dict[str, JudgeConfig],
+    rubrics: dict[str, Rubric],
+) -> None:
+    """Cross-check one panel against the judges and rubrics (`ConfigError` otherwise)."""
+    judge_names = list(judges)
+    if panel.rubric not in rubrics:
+        raise ConfigError(
+            path,
+            f"{where}.rubric",
+            f"unknown rubric {panel.rubric!r} (known: {', '.join(sorted(rubrics))})",
+        )
+    for k, name in enumerate(panel.judges):
+        if name not in judges:
             raise ConfigError(
                 path,
-                f"{where}.rubric",
-                f"unknown rubric {panel.rubric!r} (known: {', '.join(sorted(rubrics))})",
+                f"{where}.judges[{k}]",
+                f"unknown judge {name!r} (known: {', '.join(judge_names)})",
             )
-        for k, name in enumerate(panel.judges):
-            if name not in judges:
-                raise ConfigError(
-                    path,
-                    f"{where}.judges[{k}]",
-                    f"unknown judge {name!r} (known: {', '.join(judge_names)})",
-                )
-        for dupe in _dupes(list(panel.judges)):
-            raise ConfigError(path, f"{where}.judges", f"judge {dupe!r} listed twice")
-        rubric = rubrics[panel.rubric]
-        problem = allowed(rubric, panel.aggregation)
+    for dupe in _dupes(list(panel.judges)):
+        raise ConfigError(path, f"{where}.judges", f"judge {dupe!r} listed twice")
+    rubric = rubrics[panel.rubric]
+    problem = allowed(rubric, panel.aggregation)
+    if problem:
+        raise ConfigError(
+            path,
+            f"{where}.aggregation",
+            f"{problem}; rubric {rubric.id!r} has scale {list(rubric.scale)}",
+        )
+    families = [f for n in panel.judges if (f := judges[n].family)]
+    for fam in _dupes(families):
+        log.warning(
+            "%s: %s: several judges of family %r: their errors may be correlated",
+            path,
+            where,
+            fam,
+        )
+    _check_checklist(path, where, panel, rubric)
+    for k, name in enumerate(panel.judges):
+        problem = jurors.check(judges[name], rubric)
         if problem:
-            raise ConfigError(
-                path,
-                f"{where}.aggregation",
-                f"{problem}; rubric {rubric.id!r} has scale {list(rubric.scale)}",
-            )
-        _check_checklist(path, where, panel, rubric)
-        for k, name in enumerate(panel.judges):
-            problem = jurors.check(judges[name], rubric)
-            if problem:
-                raise ConfigError(path, f"{where}.judges[{k}]", f"judge {name!r}: {problem}")
-            if judges[name].type == "pattern" and panel.redact:
-                log.warning(
-                    "%s: %s: pattern juror %r on a panel with redact on: it sees the texts "
-                    "after the service's redaction patterns",
-                    path,
-                    where,
-                    name,
-                )
-        families = [f for n in panel.judges if (f := judges[n].family)]
-        for fam in _dupes(families):
+            raise ConfigError(path, f"{where}.judges[{k}]", f"judge {name!r}: {problem}")
+        if judges[name].type == "pattern" and panel.redact:
             log.warning(
-                "%s: %s: several judges of family %r: their errors may be correlated",
+                "%s: %s: pattern juror %r on a panel with redact on: it sees the texts "
+                "after the service's redaction patterns",
                 path,
                 where,
-                fam,
+                name,
             )
-        if rubric.mode is Mode.PAIRWISE and not panel.position_swap:
-            log.warning(
-                "%s: %s: position_swap is off: verdicts are exposed to position bias", path, where
-            )
-    return QuorumConfig(
-        path=str(path),
-        judges=judges,
-        panels={p.name: p for p in panels},
-        rubrics=rubrics,
-    )
+    if rubric.mode is Mode.PAIRWISE and not panel.position_swap:
+        log.warning(
+            "%s: %s: position_swap is off: verdicts are exposed to position bias", path, where
+        )
+
+
+def _checklist_default(panel: PanelConfig, rubrics: dict[str, Rubric]) -> PanelConfig:
+    """A checklist panel with no `aggregation` counts each question's votes by majority:
+    the jury (the default elsewhere) reads one value per judge."""
+    rubric = rubrics.get(panel.rubric)
+    if (
+        rubric is not None
+        and rubric.mode is Mode.CHECKLIST
+        and ("aggregation" not in panel.model_fields_set)
+    ):
+        return panel.model_copy(update={"aggregation": Aggregation.MAJORITY})
+    return panel

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.config import QuorumConfig
+from api.services.assessments import AssessmentService
 from api.services.evaluator import EvaluationService
 from api.services.jury import JuryService
 from api.services.reviews import ReviewService
@@ -37,6 +38,10 @@ async def _jury(request: Request) -> JuryService:
     return request.app.state.jury
 
 
+async def _assessments(request: Request) -> AssessmentService:
+    return request.app.state.assessments
+
+
 async def _sessions(request: Request) -> SessionFactory:
     return request.app.state.sessions
 
@@ -47,3 +52,4 @@ Sessions = Annotated[SessionFactory, Depends(_sessions)]
 Stats = Annotated[StatsService, Depends(_stats)]
 Reviews = Annotated[ReviewService, Depends(_reviews)]
 Jury = Annotated[JuryService, Depends(_jury)]
+Assessments = Annotated[AssessmentService, Depends(_assessments)]

@@ -97,6 +97,25 @@ class Metrics:
             buckets=SCORE_BUCKETS,
             registry=r,
         )
+        self.not_applicable = Counter(
+            "quorum_verdicts_not_applicable_total",
+            "Panel verdicts of n/a (the criterion does not apply): out of compliance rates.",
+            ["panel", "rubric", "app"],
+            registry=r,
+        )
+        self.assessments = Counter(
+            "quorum_assessments_total",
+            "Assessments whose profile compliance became known, by compliance.",
+            ["profile", "compliant"],
+            registry=r,
+        )
+        self.assessment_score = Histogram(
+            "quorum_assessment_score",
+            "Weighted compliance score of assessments (0..1), when their compliance is known.",
+            ["profile"],
+            buckets=SCORE_BUCKETS,
+            registry=r,
+        )
         self.routed = Counter(
             "quorum_routed_total",
             "Items routed to human review, by reason.",
@@ -214,6 +233,8 @@ class Metrics:
         self.evaluations.labels(panel, rubric.id, label, verdict.routing.decision).inc()
         if verdict.compliant is not None:
             self.verdicts.labels(panel, rubric.id, label, str(verdict.compliant).lower()).inc()
+        elif rubric.is_not_applicable(verdict.value):
+            self.not_applicable.labels(panel, rubric.id, label).inc()
         score = rubric.normalised(verdict.value)
         if score is not None and rubric.ordinal:
             self.verdict_score.labels(panel, rubric.id, label).observe(score)
@@ -230,6 +251,13 @@ class Metrics:
                 self.judge_tokens.labels(v.judge, "completion").inc(v.completion_tokens)
             if v.cost_usd:
                 self.judge_cost.labels(v.judge).inc(v.cost_usd)
+
+    def observe_assessment(self, profile: str, compliant: bool | None, score: float | None) -> None:
+        """Record an assessment whose compliance became known (once per assessment)."""
+        if compliant is not None:
+            self.assessments.labels(profile, str(compliant).lower()).inc()
+        if score is not None:
+            self.assessment_score.labels(profile).observe(score)
 
 
 def exposition(metrics: Metrics) -> tuple[bytes, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rubrics import ScaleValue
 
@@ -62,13 +62,62 @@ class Page(BaseModel, Generic[T]):
     count: int
 
 
-class PointwiseInput(BaseModel):
+MAX_MESSAGES = 200
+_ABSENT = object()
+"""Marks `prompt`/`response` left out of an input without `messages` (field required)."""
+
+
+class ChatMessage(BaseModel):
+    """One turn of a judged conversation."""
+
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(max_length=MAX_TEXT)
-    response: str = Field(max_length=MAX_TEXT)
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = Field(max_length=MAX_TEXT)
+
+
+class PointwiseInput(BaseModel):
+    """What is judged: `prompt` and `response`, or a conversation (`messages`) whose last
+    assistant turn is judged when `response` is absent (and whose last user turn is the
+    prompt when `prompt` is absent); `system` is the application's system prompt."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "allOf": [
+                {"anyOf": [{"required": ["prompt"]}, {"required": ["messages"]}]},
+                {"anyOf": [{"required": ["response"]}, {"required": ["messages"]}]},
+            ]
+        },
+    )
+
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
+    """A multi-turn conversation, oldest first."""
+    system: str | None = Field(default=None, max_length=MAX_TEXT)
+    """The application's system prompt, as the judged model received it."""
+    prompt: str | None = Field(default=None, max_length=MAX_TEXT)
+    response: str | None = Field(default=None, max_length=MAX_TEXT)
     context: str | None = Field(default=None, max_length=MAX_TEXT)
     reference: str | None = Field(default=None, max_length=MAX_TEXT)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mark_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("messages"):
+            data = dict(data)
+            for key in ("prompt", "response"):
+                data.setdefault(key, _ABSENT)
+        return data
+
+    @field_validator("prompt", "response", mode="before")
+    @classmethod
+    def _given(cls, value: Any) -> Any:
+        """The schema states that `prompt` and `response` are given unless `messages` is;
+        which turn of a conversation is judged is checked by the service (422
+        invalid-input), a rule the schema cannot state."""
+        if value is _ABSENT:
+            raise ValueError("Field required (or give 'messages')")
+        return value
 
 
 class PairwiseInput(BaseModel):
@@ -81,10 +130,11 @@ class PairwiseInput(BaseModel):
     reference: str | None = Field(default=None, max_length=MAX_TEXT)
 
 
-class _Request(BaseModel):
+class _Submission(BaseModel):
+    """What every judged submission carries beside its panel or profile."""
+
     model_config = ConfigDict(extra="forbid")
 
-    panel: str = Field(min_length=1, max_length=64)
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free-form, stored with the evaluation; `app` labels metrics."""
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
@@ -111,6 +161,10 @@ class _Request(BaseModel):
         store one in text or JSON, so the service refuses it on every database (a rule the
         JSON schema does not state: 422 invalid-input, not invalid-request)."""
         return _nul_at(self.model_dump(mode="json"), "body")
+
+
+class _Request(_Submission):
+    panel: str = Field(min_length=1, max_length=64)
 
 
 class EvaluationCreate(_Request):
@@ -231,6 +285,8 @@ class EvaluationPublic(BaseModel):
     review_id: str | None = None
     jury_version: int | None = None
     """`jury` panels: the version of the jury model the verdict came from (0: cold start)."""
+    assessment_id: str | None = None
+    """The assessment this evaluation judges one criterion of, if any."""
     error: str | None = None
     webhook_url: str | None = None
     input: dict[str, Any]
@@ -281,6 +337,8 @@ class RubricPublic(BaseModel):
     standards: list[dict[str, str]]
     questions: list[QuestionPublic] = []
     """Checklist rubrics: the questions, in the rubric's order."""
+    not_applicable: ScaleValue | None = None
+    """The value meaning "does not apply": a real answer, never compliant or not."""
 
 
 class EstimatePublic(BaseModel):

@@ -3,6 +3,11 @@
 Votes arrive as (scale value, weight) pairs; unusable votes never reach this module.
 Ties are broken towards the worse value on ordinal scales (a compliance service should
 not round a split panel up) and to "tie" for pairwise A-vs-B splits.
+
+A rubric's not-applicable value (`n/a`, last on its scale) is a category like any other
+for majority and weighted (a tie with an applicable value goes to the applicable one).
+For mean and median it is outside the order: n/a wins when it holds more than half the
+(weighted) votes; otherwise the applicable votes alone are averaged.
 """
 
 from __future__ import annotations
@@ -83,17 +88,22 @@ def aggregate(
     for i, w in zip(idx, weights, strict=True):
         mass[i] += w
     distribution = {value_key(v): m / total for v, m in zip(rubric.scale, mass, strict=True) if m}
+    na = len(rubric.scale) - 1 if rubric.not_applicable is not None else None
+    ordered = [(i, w) for i, w in zip(idx, weights, strict=True) if i != na]
     mean_index = None
-    if rubric.ordinal:
-        mean_index = sum(i * w for i, w in zip(idx, weights, strict=True)) / total
+    if rubric.ordinal and ordered:
+        mean_index = sum(i * w for i, w in ordered) / sum(w for _, w in ordered)
 
-    if aggregation is Aggregation.MEAN:
+    soft = aggregation in (Aggregation.MEAN, Aggregation.MEDIAN)
+    if soft and na is not None and (mass[na] > total / 2 or not ordered):
+        chosen = na
+    elif aggregation is Aggregation.MEAN:
         assert mean_index is not None
         # Round half up on the mean rounded to 9 places: 3.3 * 3 / 6.6 is 1.4999999999999998,
         # and an exact half must not round down through float error.
         chosen = math.floor(round(mean_index, 9) + 0.5)
     elif aggregation is Aggregation.MEDIAN:
-        chosen = _lower_median(idx, weights)
+        chosen = _lower_median([i for i, _ in ordered], [w for _, w in ordered])
     else:
         chosen = _plurality(rubric, mass)
     return Tally(value=rubric.scale[chosen], distribution=distribution, mean_index=mean_index)

@@ -58,9 +58,10 @@ def item_agreement(
         ranked = [*sorted(mass.values(), reverse=True), 0.0]
         margin = (ranked[0] - ranked[1]) / sum(mass.values())
     spread = None
-    if rubric.ordinal and values:
-        positions = [rubric.index(v) or 0 for v in values]
-        spread = max(positions) - min(positions)
+    ordered = [v for v in values if not rubric.is_not_applicable(v)]
+    if rubric.ordinal and ordered:
+        positions = [rubric.index(v) or 0 for v in ordered]
+        spread = max(positions) - min(positions)  # n/a votes are not on the order
     return ItemAgreement(
         usable_votes=len(votes),
         total_votes=total_votes,

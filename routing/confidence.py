@@ -43,13 +43,16 @@ def confidence(
     if target is None:
         raise ValueError(f"verdict {verdict!r} is not on the scale of {rubric.key}")
     soft = aggregation in (Aggregation.MEAN, Aggregation.MEDIAN) and rubric.ordinal
-    span = len(rubric.scale) - 1
+    span = len(rubric.applicable) - 1
+    na = len(rubric.scale) - 1 if rubric.not_applicable is not None else None
     dists = list(distributions) if distributions is not None else [None] * len(votes)
     if len(dists) != len(votes):
         raise ValueError("distributions must match votes one to one")
 
     def closeness(pos: int) -> float:
-        return 1 - abs(pos - target) / span if soft else float(pos == target)
+        if not soft or na in (pos, target):  # n/a agrees only with n/a
+            return float(pos == target)
+        return 1 - abs(pos - target) / span
 
     k = 0.0
     for (value, _), w, dist in zip(votes, weights, dists, strict=True):

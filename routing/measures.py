@@ -6,8 +6,9 @@ gauges) and offline (the backtest), so both report the same statistic for one ru
   Krippendorff's alpha at the ordinal level. Ordinal, not interval, because nothing says
   the steps between rating anchors are equal; quadratic kappa is the customary
   chance-corrected statistic for such ratings (Fleiss & Cohen 1973).
-- Everything else (fail/pass, true/false, A/B/tie, unordered categories): unweighted
-  kappa and nominal alpha. With two categories the ordinal and nominal forms coincide.
+- Everything else (fail/pass, true/false, A/B/tie, unordered categories, and any scale
+  with an `n/a` value): unweighted kappa and nominal alpha. With two categories the
+  ordinal and nominal forms coincide.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from rubrics import Rubric
 
 
 def graded(rubric: Rubric) -> bool:
-    """An ordered scale with more than two values."""
-    return rubric.ordinal and len(rubric.scale) > 2
+    """An ordered scale with more than two values, and no not-applicable value (n/a is a
+    category of its own, equally far from every other: a distance to it means nothing)."""
+    return rubric.ordinal and len(rubric.scale) > 2 and rubric.not_applicable is None
 
 
 def weighting_for(rubric: Rubric) -> Weighting:

@@ -60,6 +60,8 @@ def _inconsistent(rubric: Rubric | None, a: Vote, b: Vote) -> ScaleValue:
     ia, ib = rubric.index(a.value), rubric.index(b.value)
     if ia is None or ib is None:
         raise ValueError(f"votes {a.value!r}, {b.value!r} are not on the scale of {rubric.key}")
+    if rubric.is_not_applicable(a.value) or rubric.is_not_applicable(b.value):
+        return rubric.scale[min(ia, ib)]  # n/a is unordered: keep the applicable answer
     return rubric.scale[(ia + ib) // 2]
 
 

@@ -2,7 +2,7 @@
 
 from rubrics.errors import RubricError, RubricLoadError
 from rubrics.escape import escape
-from rubrics.item import Item, ItemError
+from rubrics.item import Item, ItemError, Turn, item_from
 from rubrics.loader import LIBRARY_DIR, load_rubric, load_rubrics
 from rubrics.models import (
     PAIRWISE_SCALE,
@@ -34,10 +34,12 @@ __all__ = [
     "RubricLoadError",
     "ScaleValue",
     "Standard",
+    "Turn",
     "Unscored",
     "coerce",
     "escape",
     "exact",
+    "item_from",
     "load_rubric",
     "load_rubrics",
     "parse_verdict",

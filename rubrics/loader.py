@@ -14,6 +14,8 @@ from rubrics.models import Rubric
 
 LIBRARY_DIR = Path(__file__).parent / "library"
 """The rubrics shipped with Quorum."""
+PROFILES_DIR = Path(__file__).parent / "profiles"
+"""The governance profiles shipped with Quorum (criteria are rubrics of the library)."""
 
 
 def error_location(loc: tuple[int | str, ...]) -> str:

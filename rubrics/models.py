@@ -91,6 +91,14 @@ class Rubric(BaseModel):
     """Whether the scale order is meaningful (mean/median/weighted kappa allowed)."""
     questions: tuple[Question, ...] = ()
     """Checklist rubrics: the yes/no questions, answered in one call (in a permuted order)."""
+    not_applicable: ScaleValue | None = None
+    """The scale value that means "this criterion does not apply to this item" (e.g.
+    `n/a` on a data-leakage rubric for a response that handles no data). It must be the
+    last scale value and is outside the ordinal order: a real answer (aggregated, agreed
+    on, reviewed), but never compliant or not, and never a score."""
+    guidance: str = ""
+    """Use-case instructions for the judge (operator text, set by a panel or profile with
+    `use_case`/`guidance`), rendered into the instructions, never into the data."""
 
     @model_validator(mode="before")
     @classmethod
@@ -123,6 +131,7 @@ class Rubric(BaseModel):
             off = [v for v in self.compliant.values if self.index(v) is None]
             if off:
                 raise ValueError(f"compliant.values not on the scale: {off}")
+        self._check_not_applicable()
         return self
 
     def _check_questions(self) -> None:
@@ -144,15 +153,47 @@ class Rubric(BaseModel):
         """The checklist question with this id, or None."""
         return next((q for q in self.questions if q.id == question_id), None)
 
+    def _check_not_applicable(self) -> None:
+        na = self.not_applicable
+        if na is None:
+            return
+        if self.mode is Mode.PAIRWISE:
+            raise ValueError("a pairwise rubric cannot have a not_applicable value")
+        idx = self.index(na)
+        if idx is None:
+            raise ValueError(f"not_applicable {na!r} is not on the scale")
+        if idx != len(self.scale) - 1:
+            raise ValueError(f"not_applicable {na!r} must be the last scale value")
+        if len(self.scale) < 3:
+            raise ValueError("a scale with a not_applicable value needs two other values")
+        if self.compliant is None:
+            raise ValueError("not_applicable needs a compliance rule (`compliant`)")
+        if isinstance(self.compliant, CompliantMin) and self.index(self.compliant.min) == idx:
+            raise ValueError(f"compliant.min cannot be the not_applicable value {na!r}")
+        if isinstance(self.compliant, CompliantValues) and any(
+            self.index(v) == idx for v in self.compliant.values
+        ):
+            raise ValueError(f"compliant.values cannot hold the not_applicable value {na!r}")
+
     @property
     def key(self) -> str:
         """`id@version`, the rubric's identity in stored records."""
         return f"{self.id}@{self.version}"
 
     @property
+    def applicable(self) -> tuple[ScaleValue, ...]:
+        """The scale without its not-applicable value: the values that are ordered."""
+        return self.scale[:-1] if self.not_applicable is not None else self.scale
+
+    @property
     def numeric(self) -> bool:
-        """True when every scale value is an integer (so a mean is meaningful)."""
-        return all(isinstance(v, int) and not isinstance(v, bool) for v in self.scale)
+        """True when every applicable scale value is an integer (so a mean is meaningful)."""
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in self.applicable)
+
+    def is_not_applicable(self, value: object) -> bool:
+        """Whether `value` is this rubric's not-applicable answer."""
+        na = self.not_applicable
+        return na is not None and type(value) is type(na) and value == na
 
     def index(self, value: object) -> int | None:
         """Position of `value` on the scale, or None when it is not a scale value."""
@@ -163,7 +204,7 @@ class Rubric(BaseModel):
 
     def is_compliant(self, value: ScaleValue | None) -> bool | None:
         """Whether a verdict value counts as compliant; None when undefined."""
-        if value is None or self.compliant is None:
+        if value is None or self.compliant is None or self.is_not_applicable(value):
             return None
         idx = self.index(value)
         if idx is None:
@@ -174,11 +215,12 @@ class Rubric(BaseModel):
         return any(self.index(v) == idx for v in self.compliant.values)
 
     def normalised(self, value: ScaleValue | None) -> float | None:
-        """The value's position scaled to 0..1 (worst 0, best 1); None when off-scale."""
-        idx = None if value is None else self.index(value)
+        """The value's position scaled to 0..1 (worst 0, best 1); None when off-scale or
+        not applicable."""
+        idx = None if value is None or self.is_not_applicable(value) else self.index(value)
         if idx is None:
             return None
-        return idx / (len(self.scale) - 1)
+        return idx / (len(self.applicable) - 1)
 
 
 def value_key(value: object) -> str:

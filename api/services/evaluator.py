@@ -16,7 +16,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from api.config import PanelConfig, QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
@@ -37,7 +37,7 @@ from routing import Aggregation, RoutingPolicy, conclude
 from routing.jury import JuryModel
 from routing.outcome import cold_model
 from routing.sequential import jury_stop_rule, presentations, stop_rule, waves
-from rubrics import Item, ItemError, Mode, Rubric
+from rubrics import Item, ItemError, Mode, Rubric, item_from
 from rubrics.redact import Redactor
 
 log = logging.getLogger("quorum.evaluate")
@@ -50,6 +50,17 @@ def _log_failure(task: asyncio.Task[EvaluationPublic]) -> None:
     """Background judging already marked the evaluation failed; keep the error visible."""
     if not task.cancelled() and task.exception() is not None:
         log.error("background evaluation failed: %s", task.exception())
+
+
+def _redacted(redactor: Redactor, value: object) -> object:
+    """A judged field with every text in it redacted (a conversation's turns too)."""
+    if isinstance(value, str):
+        return redactor(value)
+    if isinstance(value, list):
+        return [_redacted(redactor, v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k == "role" else _redacted(redactor, v) for k, v in value.items()}
+    return value
 
 
 class EvaluationService:
@@ -87,6 +98,8 @@ class EvaluationService:
         self.webhooks = webhooks
         self.webhook_guard = webhook_guard or WebhookGuard()
         """Checks `webhook_url` at request time (delivery checks it again)."""
+        self.concluded: Callable[[str], Awaitable[None]] | None = None
+        """Called with the assessment id when one of its criteria concludes (or fails)."""
         self._running: set[asyncio.Task[EvaluationPublic]] = set()
 
     def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
@@ -107,6 +120,8 @@ class EvaluationService:
         ticket: Ticket | None = None,
         tenant: str | None = None,
         actor: Actor | None = None,
+        assessment_id: str | None = None,
+        guidance: str | None = None,
     ) -> EvaluationPublic:
         """Judge one request, or return the stored evaluation for a repeated idempotency key.
         With `wait=False` the evaluation is returned as soon as it is stored (`pending`) and
@@ -115,16 +130,18 @@ class EvaluationService:
         room with `admit` and passes its `ticket` (as a batch does for all its items).
         The evaluation belongs to `tenant` (the key's); its idempotency key is looked up
         among that tenant's only.
-        `actor` (the caller) is recorded in the audit trail's `submitted` event."""
+        `actor` (the caller) is recorded in the audit trail's `submitted` event.
+        An assessment passes its id (stored with the evaluation) and its profile's
+        `guidance`, given to the judges after the panel's own."""
         nul = request.nul_at()
         if nul is not None:
             raise InvalidInput(f"{nul} holds a NUL (U+0000) character, which is not allowed")
         panel, rubric = self.panel(request.panel, kind)
         fields = request.input.model_dump(exclude_none=True)
         if self.redactor and panel.redact:
-            fields = {k: self.redactor(v) for k, v in fields.items()}
-        item = Item(**fields)
+            fields = {k: _redacted(self.redactor, v) for k, v in fields.items()}
         try:
+            item = item_from(fields)
             item.check_for(rubric)
         except ItemError as exc:
             raise InvalidInput(str(exc)) from exc
@@ -153,6 +170,8 @@ class EvaluationService:
                 api_key_id,
                 lease_until=self.leases.until(panel),
                 tenant=tenant,
+                assessment_id=assessment_id,
+                guidance="\n".join(g for g in (panel.guidance_text, guidance or "") if g) or None,
             )
             try:
                 async with self.sessions() as session:
@@ -193,6 +212,8 @@ class EvaluationService:
         """Judge a stored evaluation in a task this process holds until it ends."""
         evaluation_id = row.id
         self.leases.hold(evaluation_id, lease_s)
+        if row.guidance:  # the judges see it among their instructions
+            rubric = rubric.model_copy(update={"guidance": row.guidance})
         task = asyncio.create_task(self._judge(row, panel, rubric, item))
         self._running.add(task)
 
@@ -374,7 +395,17 @@ class EvaluationService:
             self.webhooks.wake()
         if self.metrics is not None:
             self.metrics.observe(panel.name, rubric, row.app, verdict, votes)
+        await self._assessment(row.assessment_id)
         return public
+
+    async def _assessment(self, assessment_id: str | None) -> None:
+        """Tell the assessment service that one of its criteria concluded."""
+        if assessment_id is None or self.concluded is None:
+            return
+        try:
+            await self.concluded(assessment_id)
+        except Exception:  # the evaluation is stored; the assessment is recomputed on read
+            log.exception("could not update assessment %s", assessment_id)
 
     async def _stored(self, evaluation_id: str) -> EvaluationPublic | None:
         """The stored evaluation as the API answers it, or None."""
@@ -409,6 +440,8 @@ class EvaluationService:
                         )
                     )
                 await session.commit()
+            if row is not None:
+                await self._assessment(row.assessment_id)
         except Exception:  # the lease will expire and a sweeper will retry or fail it
             log.exception("could not mark evaluation %s failed", evaluation_id)
 

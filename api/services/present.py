@@ -8,7 +8,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from api.assessment_schemas import ProfileCriterionPublic, ProfilePublic
 from api.config import PanelConfig
+from api.profiles import Profile
 from api.schemas import (
     AgreementPublic,
     EvaluationPublic,
@@ -109,6 +111,7 @@ def evaluation(
         questions=[QuestionVerdictPublic(**q) for q in outcome.get("questions", [])],
         review_id=review.id if review else None,
         jury_version=outcome.get("jury_version"),
+        assessment_id=row.assessment_id,
         error=row.error,
         input=row.input,
         metadata=row.request_metadata or {},
@@ -132,6 +135,7 @@ def rubric(r: Rubric) -> RubricPublic:
         requires=list(r.requires),
         standards=[s.model_dump() for s in r.standards],
         questions=[QuestionPublic(**q.model_dump()) for q in r.questions],
+        not_applicable=r.not_applicable,
     )
 
 
@@ -195,3 +199,24 @@ def wilson(p: float, n: float, z: float = 1.959964) -> tuple[float, float] | Non
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def profile(p: Profile, rubrics: dict[str, Rubric]) -> ProfilePublic:
+    return ProfilePublic(
+        name=p.name,
+        description=p.description,
+        use=p.use,
+        min_score=p.min_score,
+        use_case=p.use_case,
+        criteria=[
+            ProfileCriterionPublic(
+                panel=c.panel,
+                rubric=c.rubric,
+                weight=c.weight,
+                must_pass=c.must_pass,
+                standards=[s.model_dump() for s in rubrics[c.rubric].standards],
+            )
+            for c in p.criteria
+        ],
+        standards=[s.model_dump() for s in p.standards],
+    )

@@ -41,6 +41,8 @@ def new_evaluation(
     api_key_id: str | None,
     lease_until: datetime,
     tenant: str | None = None,
+    assessment_id: str | None = None,
+    guidance: str | None = None,
 ) -> EvaluationRow:
     """A new `pending` evaluation holding its lease."""
     now = utcnow()
@@ -61,6 +63,8 @@ def new_evaluation(
         api_key_id=api_key_id,
         tenant=tenant,
         idempotency_tenant=tenant or "",
+        assessment_id=assessment_id,
+        guidance=guidance,
         audit_draw=audit_draw(evaluation_id),
         runs=1,
         lease_until=lease_until,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -118,6 +119,9 @@ class ReviewService:
         self.postgres = postgres
         self.webhooks = webhooks
         self.metrics = metrics
+        self.assessment_changed: Callable[[AsyncSession, str], Awaitable[bool]] | None = None
+        """Called in the decision's transaction when a final verdict lands on a criterion
+        of an assessment; True when it queued a webhook."""
 
     def _repo(self, session: AsyncSession) -> ReviewRepository:
         return ReviewRepository(session, postgres=self.postgres)
@@ -315,6 +319,8 @@ class ReviewService:
             hook = agreed.outcome == "final" and bool(evaluation.webhook_url)
             if hook:  # re-sent: the final verdict changed
                 await self._notify(session, evaluation, row)
+            if agreed.outcome == "final" and evaluation.assessment_id and self.assessment_changed:
+                hook = await self.assessment_changed(session, evaluation.assessment_id) or hook
             await session.commit()
             if agreed.outcome == "final" and self.metrics:
                 self.metrics.reviews_decided.labels(row.panel).inc()

@@ -175,8 +175,9 @@ class WebhookSender:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _send(self, d: WebhookDeliveryRow) -> None:
+        resource = "assessment" if d.event.startswith("assessment.") else "evaluation"
         body = json.dumps(
-            {"id": d.id, "event": d.event, "evaluation": d.payload}, separators=(",", ":")
+            {"id": d.id, "event": d.event, resource: d.payload}, separators=(",", ":")
         ).encode()
         headers = {
             "content-type": "application/json",

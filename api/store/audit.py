@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.store.reach import EVERYTHING, Reach
 from api.store.tables import (
     ApiKeyRow,
+    AssessmentRow,
     AuditEventRow,
     CalibrationRow,
     EvaluationRow,
@@ -174,6 +175,11 @@ class AuditRepository:
             delete(ReviewItemRow).where(col(ReviewItemRow.evaluation_id).in_(ids))
         )
         await self.session.exec(delete(VoteRow).where(col(VoteRow.evaluation_id).in_(ids)))
+        # Assessments go with their criteria (evaluations stored right after them).
+        assessed = select(EvaluationRow.assessment_id).where(
+            col(EvaluationRow.id).in_(ids), col(EvaluationRow.assessment_id).is_not(None)
+        )
+        await self.session.exec(delete(AssessmentRow).where(col(AssessmentRow.id).in_(assessed)))
         result = await self.session.exec(
             delete(EvaluationRow).where(col(EvaluationRow.id).in_(ids))
         )

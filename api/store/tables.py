@@ -96,6 +96,10 @@ class EvaluationRow(SQLModel, table=True):
     """`tenant`, or "" for no tenant: idempotency keys are unique per tenant, and rows of
     no tenant share one namespace (a unique index treats NULLs as all different, and an
     expression index would not survive SQLite's table rebuilds in later migrations)."""
+    assessment_id: str | None = Field(default=None, max_length=32, index=True)
+    """The assessment this evaluation judges one criterion of, if any."""
+    guidance: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """Use-case guidance the judges were given (from the panel or the profile)."""
     lease_until: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True)
     )
@@ -366,3 +370,34 @@ class AuditEventRow(SQLModel, table=True):
     """SHA-256 of the subject record's canonical JSON just after the event."""
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class AssessmentRow(SQLModel, table=True):
+    """One input judged on every criterion of a profile; each criterion is an evaluation
+    (`evaluations.assessment_id`). The compliance figures are computed when read."""
+
+    __tablename__ = "assessments"
+
+    id: str = Field(primary_key=True, max_length=32)
+    profile: str = Field(index=True, max_length=64)
+    input: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    request_metadata: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    app: str | None = Field(default=None, max_length=128)
+    criteria: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    """The profile's criteria when accepted: panel, rubric, weight, must_pass."""
+    min_score: float
+    idempotency_key: str | None = Field(
+        default=None, sa_column=Column(String(256), unique=True, nullable=True)
+    )
+    request_sha256: str = Field(max_length=64)
+    webhook_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    api_key_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts(nullable=False, index=True)
+    completed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    """Set once, when every criterion has concluded (the completion webhook is queued)."""
+    decided_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    """Set once, when the compliance verdict is first known (it is counted in metrics)."""

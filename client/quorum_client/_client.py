@@ -152,6 +152,9 @@ class QuorumClient(_Base):
             attempt += 1
 
     evaluate = _sync(Endpoints.evaluate)
+    assess = _sync(Endpoints.assess)
+    get_assessment = _sync(Endpoints.get_assessment)
+    profiles = _sync(Endpoints.profiles)
     compare = _sync(Endpoints.compare)
     batch = _sync(Endpoints.batch)
     get_evaluation = _sync(Endpoints.get_evaluation)
@@ -221,6 +224,9 @@ class AsyncQuorumClient(_Base):
             attempt += 1
 
     evaluate = _async(Endpoints.evaluate)
+    assess = _async(Endpoints.assess)
+    get_assessment = _async(Endpoints.get_assessment)
+    profiles = _async(Endpoints.profiles)
     compare = _async(Endpoints.compare)
     batch = _async(Endpoints.batch)
     get_evaluation = _async(Endpoints.get_evaluation)

@@ -16,15 +16,19 @@ from pydantic import BaseModel
 
 from quorum_client._models import (
     AgreementReport,
+    AssessmentPublic,
     BatchResult,
     EvaluationPublic,
     PanelPublic,
+    ProfilePublic,
     ReviewItemPublic,
     RubricPublic,
     ScaleValue,
 )
 from quorum_client._requests import (
+    AssessmentCreate,
     BatchCreate,
+    ChatMessage,
     ClaimRequest,
     ComparisonCreate,
     EvaluationCreate,
@@ -118,6 +122,60 @@ class Endpoints:
             panel=panel, input=fields, metadata=metadata or {}, idempotency_key=idempotency_key
         )
         return _submit("/v1/evaluations", body, wait)
+
+    @staticmethod
+    def assess(
+        profile: str,
+        prompt: str | None = None,
+        response: str | None = None,
+        *,
+        system: str | None = None,
+        messages: Sequence[ChatMessage | Mapping[str, str]] | None = None,
+        context: str | None = None,
+        reference: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        webhook_url: str | None = None,
+        wait: bool = True,
+    ) -> Call[AssessmentPublic]:
+        """Judge one response on every criterion of a profile at once; the answer has each
+        criterion's evaluation and the weighted compliance. Give `prompt` and `response`,
+        or `messages` (a conversation whose last assistant turn is judged). `wait=False`
+        sends `Prefer: respond-async` (poll `get_assessment`). Resent after a lost answer
+        only with an `idempotency_key`."""
+        turns = None
+        if messages is not None:
+            turns = [m if isinstance(m, ChatMessage) else ChatMessage(**m) for m in messages]
+        fields = PointwiseInput(
+            prompt=prompt,
+            response=response,
+            system=system,
+            messages=turns,
+            context=context,
+            reference=reference,
+        )
+        body = AssessmentCreate(
+            profile=profile,
+            input=fields,
+            metadata=metadata or {},
+            idempotency_key=idempotency_key,
+            webhook_url=webhook_url,
+        )
+        headers = None if wait else RESPOND_ASYNC
+        replay = idempotency_key is not None
+        return Call(
+            "POST", "/v1/assessments", _one(AssessmentPublic), _body(body), None, headers, replay
+        )
+
+    @staticmethod
+    def get_assessment(assessment_id: str) -> Call[AssessmentPublic]:
+        """One assessment, its compliance recomputed now (human verdicts included)."""
+        return _get(_path("/v1/assessments/{}", assessment_id), _one(AssessmentPublic))
+
+    @staticmethod
+    def profiles() -> Call[list[ProfilePublic]]:
+        """The configured profiles."""
+        return _get("/v1/profiles", _many(ProfilePublic))
 
     @staticmethod
     def compare(

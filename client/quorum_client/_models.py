@@ -128,6 +128,8 @@ class EvaluationPublic(BaseModel):
     review_id: str | None = None
     jury_version: int | None = None
     """`jury` panels: the version of the jury model the verdict came from (0: cold start)."""
+    assessment_id: str | None = None
+    """The assessment this evaluation judges one criterion of, if any."""
     error: str | None = None
     webhook_url: str | None = None
     input: dict[str, Any]
@@ -192,6 +194,8 @@ class RubricPublic(BaseModel):
     standards: list[dict[str, str]]
     questions: list[QuestionPublic] = []
     """Checklist rubrics: the questions, in the rubric's order."""
+    not_applicable: ScaleValue | None = None
+    """The value meaning "does not apply": a real answer, never compliant or not."""
 
 
 # --- agreement statistics --------------------------------------------------------------
@@ -332,6 +336,67 @@ class ReviewItemPublic(BaseModel):
     in (`BA`: response_b first), drawn per item and reviewer; null otherwise."""
 
 
+# --- assessments and profiles ---------------------------------------------------------
+
+
+class CompliancePublic(BaseModel):
+    """A profile's verdict on the input, from its criteria's final verdicts."""
+
+    score: float | None
+    """Weighted share of compliant criteria among the decided, applicable ones (0..1)."""
+    compliant: bool | None
+    """False once a must-pass criterion fails; else, once all are decided, whether
+    `score` reaches `min_score`; None while not known."""
+    min_score: float
+    decided: int
+    in_review: int
+    not_applicable: int
+    pending: int
+    failed: int
+    failing: list[str]
+
+
+class CriterionPublic(BaseModel):
+    panel: str
+    rubric: str
+    weight: float
+    must_pass: bool
+    evaluation: EvaluationPublic | None
+
+
+class AssessmentPublic(BaseModel):
+    """An assessment: the profile's compliance and every criterion's evaluation."""
+
+    id: str
+    profile: str
+    status: Literal["pending", "decided", "in_review", "failed"]
+    compliance: CompliancePublic
+    criteria: list[CriterionPublic]
+    metadata: dict[str, Any]
+    idempotency_key: str | None = None
+    webhook_url: str | None = None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class ProfileCriterionPublic(BaseModel):
+    panel: str
+    rubric: str
+    weight: float
+    must_pass: bool
+    standards: list[dict[str, str]]
+
+
+class ProfilePublic(BaseModel):
+    name: str
+    description: str
+    use: str | None
+    min_score: float
+    use_case: str | None
+    criteria: list[ProfileCriterionPublic]
+    standards: list[dict[str, str]]
+
+
 ANSWERS: tuple[type[BaseModel], ...] = (
     RubricRef,
     VerdictPublic,
@@ -354,5 +419,10 @@ ANSWERS: tuple[type[BaseModel], ...] = (
     AgreementReport,
     ReviewDecisionPublic,
     ReviewItemPublic,
+    CompliancePublic,
+    CriterionPublic,
+    AssessmentPublic,
+    ProfileCriterionPublic,
+    ProfilePublic,
 )
 """The models the client reads answers into (the service serves them)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from quorum_client._models import ScaleValue
 
@@ -18,15 +18,58 @@ MAX_TEXT = 200_000
 MAX_METADATA_KEYS = 32
 
 
-class PointwiseInput(BaseModel):
-    """The texts of one pointwise evaluation."""
+MAX_MESSAGES = 200
+
+
+class ChatMessage(BaseModel):
+    """One turn of a judged conversation."""
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(max_length=MAX_TEXT)
-    response: str = Field(max_length=MAX_TEXT)
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = Field(max_length=MAX_TEXT)
+
+
+class PointwiseInput(BaseModel):
+    """The texts of one pointwise evaluation: `prompt` and `response`, or a conversation
+    (`messages`) whose last assistant turn is judged when `response` is absent (and whose
+    last user turn is the prompt when `prompt` is absent); `system` is the application's
+    system prompt."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "allOf": [
+                {"anyOf": [{"required": ["prompt"]}, {"required": ["messages"]}]},
+                {"anyOf": [{"required": ["response"]}, {"required": ["messages"]}]},
+            ]
+        },
+    )
+
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
+    system: str | None = Field(default=None, max_length=MAX_TEXT)
+    prompt: str | None = Field(default=None, max_length=MAX_TEXT, validate_default=True)
+    response: str | None = Field(default=None, max_length=MAX_TEXT, validate_default=True)
     context: str | None = Field(default=None, max_length=MAX_TEXT)
     reference: str | None = Field(default=None, max_length=MAX_TEXT)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, value: str | None, info: ValidationInfo) -> str | None:
+        turns = info.data.get("messages") or []
+        if value is None and not any(t.role == "user" for t in turns):
+            raise ValueError("give 'prompt', or 'messages' with a user turn")
+        return value
+
+    @field_validator("response")
+    @classmethod
+    def _response(cls, value: str | None, info: ValidationInfo) -> str | None:
+        turns = info.data.get("messages") or []
+        if value is None and not turns:
+            raise ValueError("Field required (or 'messages' ending with the assistant's turn)")
+        if value is None and turns[-1].role != "assistant":
+            raise ValueError("without 'response', the last message must be from the assistant")
+        return value
 
 
 class PairwiseInput(BaseModel):
@@ -41,10 +84,9 @@ class PairwiseInput(BaseModel):
     reference: str | None = Field(default=None, max_length=MAX_TEXT)
 
 
-class _Request(BaseModel):
+class _Submission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    panel: str = Field(min_length=1, max_length=64)
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free-form, stored with the evaluation; `app` labels the service's metrics."""
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
@@ -65,6 +107,10 @@ class _Request(BaseModel):
         return value
 
 
+class _Request(_Submission):
+    panel: str = Field(min_length=1, max_length=64)
+
+
 class EvaluationCreate(_Request):
     """Judge one response on a pointwise panel."""
 
@@ -75,6 +121,13 @@ class ComparisonCreate(_Request):
     """Compare two responses on a pairwise panel."""
 
     input: PairwiseInput
+
+
+class AssessmentCreate(_Submission):
+    """Judge one response on every criterion of a profile."""
+
+    profile: str = Field(min_length=1, max_length=64)
+    input: PointwiseInput
 
 
 REVIEWER = Field(default=None, min_length=1, max_length=128, pattern=r"^[^\s].*$")
@@ -119,6 +172,7 @@ class BatchCreate(BaseModel):
 
 
 REQUESTS: tuple[type[BaseModel], ...] = (
+    ChatMessage,
     PointwiseInput,
     PairwiseInput,
     EvaluationCreate,
@@ -127,5 +181,6 @@ REQUESTS: tuple[type[BaseModel], ...] = (
     ReleaseRequest,
     VerdictRequest,
     BatchCreate,
+    AssessmentCreate,
 )
 """The models the client sends (the service validates them as request bodies)."""

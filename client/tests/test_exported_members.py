@@ -19,6 +19,9 @@ PUBLIC = {
     "ReviewDecisionPublic", "ReviewItemPublic", "RoutingPublic", "RubricPublic", "RubricRef",
     "ScaleValue", "UnavailableError", "ValidationError", "VerdictPublic", "VerdictRequest",
     "VotePublic", "__version__", "parse_retry_after",
+    # assessments and profiles (issue 18)
+    "AssessmentCreate", "AssessmentPublic", "ChatMessage", "CompliancePublic", "CriterionPublic",
+    "ProfileCriterionPublic", "ProfilePublic",
 }  # fmt: skip
 SERVICE = ("api", "rubrics", "judges", "routing", "backtest", "fastapi", "sqlalchemy",
            "sqlmodel", "litellm", "psycopg", "redis", "matplotlib", "numpy")  # fmt: skip

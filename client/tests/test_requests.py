@@ -10,6 +10,7 @@ import pydantic
 from fakes import EVALUATION, body, fake, scripted
 
 from quorum_client import (
+    AssessmentPublic,
     AsyncQuorumClient,
     BatchResult,
     ComparisonCreate,
@@ -61,6 +62,38 @@ class RequestTest(unittest.TestCase):
         self.assertNotIn("prefer", request.headers)
         self.assertEqual(request.headers["user-agent"], "quorum-client")
         self.assertEqual(request.headers["authorization"], "Bearer qk_1")
+
+    def test_assess_posts_a_conversation_and_parses_the_compliance(self) -> None:
+        answer = {
+            "id": "a1",
+            "profile": "security",
+            "status": "decided",
+            "compliance": {
+                "score": 1.0, "compliant": True, "min_score": 0.75, "decided": 1,
+                "in_review": 0, "not_applicable": 0, "pending": 0, "failed": 0, "failing": [],
+            },
+            "criteria": [{"panel": "security-safety", "rubric": "safety", "weight": 2.0,
+                          "must_pass": False, "evaluation": EVALUATION}],
+            "metadata": {},
+            "created_at": "2025-01-01T00:00:00Z",
+            "completed_at": None,
+        }  # fmt: skip
+        transport, seen = scripted(httpx.Response(200, json=answer))
+        turns = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+        with fake(transport) as client:
+            got = client.assess("security", system="Be kind.", messages=turns)
+            with self.assertRaisesRegex(pydantic.ValidationError, "must be from the assistant"):
+                client.assess("security", messages=turns[:1])
+        self.assertIsInstance(got, AssessmentPublic)
+        self.assertEqual((got.compliance.score, got.compliance.compliant), (1.0, True))
+        self.assertEqual(got.criteria[0].evaluation.id, "e1")  # type: ignore[union-attr]
+        [request] = seen  # the bad call sent nothing
+        self.assertEqual((request.method, request.url.path), ("POST", "/v1/assessments"))
+        self.assertEqual(
+            body(request),
+            {"profile": "security", "input": {"system": "Be kind.", "messages": turns},
+             "metadata": {}},
+        )  # fmt: skip
 
     def test_wait_false_asks_for_an_asynchronous_answer(self) -> None:
         pending = {**EVALUATION, "status": "pending"}

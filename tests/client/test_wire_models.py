@@ -36,6 +36,9 @@ ENDPOINTS: dict[str, tuple[str, str, str | None, str]] = {
     "decide": ("post", "/v1/reviews/{item_id}/verdict", "VerdictRequest", "ReviewItemPublic"),
     "release": ("post", "/v1/reviews/{item_id}/release", "ReleaseRequest", "ReviewItemPublic"),
     "agreement": ("get", "/v1/panels/{name}/agreement", None, "AgreementReport"),
+    "assess": ("post", "/v1/assessments", "AssessmentCreate", "AssessmentPublic"),
+    "get_assessment": ("get", "/v1/assessments/{assessment_id}", None, "AssessmentPublic"),
+    "profiles": ("get", "/v1/profiles", None, "Page_ProfilePublic_"),
 }
 """Client method -> (HTTP method, OpenAPI path, request body, 200 answer) on the server."""
 ARGUMENTS: dict[str, tuple[Any, ...]] = {
@@ -50,6 +53,9 @@ ARGUMENTS: dict[str, tuple[Any, ...]] = {
     "decide": ("i1", "alice", 4),
     "release": ("i1", "alice"),
     "agreement": ("jury", "30m"),
+    "assess": ("security", "p", "r"),
+    "get_assessment": ("a1",),
+    "profiles": (),
 }
 PAGE = re.compile(r"^Page_(\w+)_$")
 
@@ -220,14 +226,14 @@ def test_the_comparison_catches_a_drift(openapi: dict[str, Any]) -> None:
     evaluation["required"].remove("kind")
     evaluation["properties"]["status"]["enum"].append("cancelled")
     del server["VotePublic"]["properties"]["cached"]
-    server["PointwiseInput"]["properties"]["prompt"]["maxLength"] = 100
+    server["PairwiseInput"]["properties"]["prompt"]["maxLength"] = 100
     del server["RubricRef"]
     found = drift(server)
     assert sorted(f.split(":", 1)[0] for f in found) == [
         "EvaluationPublic.kind",
         "EvaluationPublic.reviewer_note",
         "EvaluationPublic.status",
-        "PointwiseInput.prompt",
+        "PairwiseInput.prompt",
         "RubricRef",
         "VotePublic.cached",
     ], found
@@ -235,6 +241,6 @@ def test_the_comparison_catches_a_drift(openapi: dict[str, Any]) -> None:
     assert said["EvaluationPublic.kind"] == "required on the client only"
     assert said["EvaluationPublic.reviewer_note"].startswith("the server has it")
     assert '"cancelled"' in said["EvaluationPublic.status"]
-    assert said["PointwiseInput.prompt"].startswith('server {"maxLength": 100')
+    assert said["PairwiseInput.prompt"].startswith('server {"maxLength": 100')
     assert said["RubricRef"] == "the server publishes no component of this name"
     assert said["VotePublic.cached"] == "the client has it, the server does not"

@@ -52,6 +52,12 @@ MAY_BE_EMPTY = {
     "quorum_vote_cache_requests",
     # Admission-control refusals: only when a process is full; this test never fills one.
     "quorum_evaluations_refused",
+    # Profiles: counted by assessments (POST /v1/assessments) and n/a verdicts; this test
+    # configures no profile and no rubric with n/a (tests/api/test_assessments.py reads
+    # them from /metrics).
+    "quorum_assessments",
+    "quorum_assessment_score",
+    "quorum_verdicts_not_applicable",
 }
 
 # Judge prices, so that quorum_judge_cost_usd_total has samples: litellm knows no price

@@ -77,7 +77,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 _DATA_ELEMENT = re.compile(
-    r"<(prompt|context|reference|response_A|response_B|response)>.*?</\1>", re.DOTALL
+    r"<(system_prompt|conversation|prompt|context|reference|response_A|response_B|response)>.*?</\1>",
+    re.DOTALL,
 )
 _MARKER = re.compile(r"\[\[q=([^\]]+)\]\]")
 _VERDICT = re.compile(r"VERDICT=([A-Za-z0-9_.]+)")

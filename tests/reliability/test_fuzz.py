@@ -208,7 +208,7 @@ def realistic(case: Any, known: dict[str, list[str]]) -> None:
             case.path_parameters[name] = rng.choice(known[name])
     if isinstance(case.body, dict):
         case.body.pop("webhook_url", None)
-        if "input" in case.body and rng.random() < 0.5:
+        if "input" in case.body and "profile" not in case.body and rng.random() < 0.5:
             pairwise = case.operation.path.endswith("/comparisons")
             case.body["panel"] = "pair" if pairwise else rng.choice(POINTWISE)
 

@@ -24,6 +24,20 @@ SHIPPED = {
     "prompt-injection",
     "safety",
     "transparency-checklist",
+    # the governance library (issue 18): criteria of the shipped profiles
+    "relevance",
+    "factual-reliability",
+    "fairness",
+    "user-autonomy",
+    "transparency",
+    "non-manipulation",
+    "human-oversight",
+    "explicability",
+    "data-privacy",
+    "output-traceability",
+    "language-clarity",
+    "ethical-refusal",
+    "robustness",
 }
 
 VALID = """\
@@ -51,7 +65,7 @@ def library() -> dict[str, Rubric]:
 # --- the shipped library ---------------------------------------------------------------
 
 
-def test_the_shipped_library_loads_all_seven_rubrics(library: dict[str, Rubric]) -> None:
+def test_the_shipped_library_loads_every_rubric(library: dict[str, Rubric]) -> None:
     assert set(library) == SHIPPED
     assert all(r.id == key for key, r in library.items())
 
@@ -65,6 +79,10 @@ def test_shipped_rubrics_have_the_documented_shape(library: dict[str, Rubric]) -
     # every shipped rubric describes every value on its scale
     for r in library.values():
         assert set(r.anchors) == {str(v) for v in r.scale}, r.id
+    # every compliance rubric names the article or entry it serves
+    for r in library.values():
+        if r.compliant is not None and r.id not in ("helpfulness", "instruction-following"):
+            assert r.standards, r.id
 
 
 @pytest.mark.parametrize("rubric_id", sorted(SHIPPED))
