@@ -46,17 +46,18 @@ def log_posterior(
     index = model._index
     theta_all = model.confusion_array() if model.workers else None
     unknown: list[str] = []
-    for worker, o in obs.items():
+    weights = model.weights_for(list(obs))
+    for (worker, o), weight in zip(obs.items(), weights, strict=True):
         if worker.key in index and theta_all is not None:
             theta = theta_all[index[worker.key]]
         else:
             theta = worker_confusion(model, worker)
             unknown.append(worker.key)
         if isinstance(o, int):
-            log_joint = log_joint + np.log(np.maximum(theta[:, o], _TINY))
+            log_joint = log_joint + weight * np.log(np.maximum(theta[:, o], _TINY))
         else:
             q = np.asarray(o, dtype=np.float64)
-            log_joint = log_joint + np.log(np.maximum(theta @ (q / q.sum()), _TINY))
+            log_joint = log_joint + weight * np.log(np.maximum(theta @ (q / q.sum()), _TINY))
     return log_joint - logsumexp(log_joint), tuple(unknown)
 
 
@@ -97,9 +98,12 @@ def can_change(
     log_post, _ = log_posterior(model, obs)
     v = int(np.argmax(log_post))
     gain = np.zeros(len(model.classes))
-    for worker in pending:
+    later = list(pending)
+    # A pending worker's group size counts the workers already answered, as in the posterior.
+    weights = model.weights_for([*obs, *later])[len(obs) :]
+    for worker, weight in zip(later, weights, strict=True):
         log_theta = np.log(np.maximum(worker_confusion(model, worker), _TINY))
-        gain += (log_theta - log_theta[v]).max(axis=1)
+        gain += weight * (log_theta - log_theta[v]).max(axis=1)
     gap = log_post[v] - log_post
     others = np.arange(len(model.classes)) != v
     # >= : an exact tie could move the argmax to a lower class.
