@@ -36,7 +36,7 @@ class Worker(BaseModel):
     reversed_scale: bool = False
     """Pointwise `scale_swap`: the reading with the scale listed best-first."""
 
-    @property
+    @cached_property
     def key(self) -> str:
         """A stable text key: `judge`, `judge|AB`, `judge|reversed`."""
         parts = [self.judge, *([self.order] if self.order else [])]
@@ -184,8 +184,7 @@ class JuryModel(BaseModel):
         its fitted workers plus any of `workers` the model has not seen."""
         if self.priors.dependence == 0:
             return np.ones(len(workers))
-        fitted = self.groups or tuple(wk.judge for wk in self.workers)
-        sizes = Counter(fitted)
+        sizes = self._group_sizes.copy()
         sizes.update(self.group_of(w) for w in workers if w.key not in self._index)
         return np.array([float(sizes[self.group_of(w)]) ** -self.priors.dependence for w in workers])
 
@@ -203,6 +202,17 @@ class JuryModel(BaseModel):
         arr = np.array(self.confusion, dtype=np.float64).reshape(shape)
         arr.flags.writeable = False
         return arr
+
+    @cached_property
+    def _log_theta(self) -> NDArray[np.float64]:
+        with np.errstate(divide="ignore"):
+            arr = np.log(np.maximum(self._theta, 1e-300))
+        arr.flags.writeable = False
+        return arr
+
+    @cached_property
+    def _group_sizes(self) -> Counter[str]:
+        return Counter(self.groups or tuple(wk.judge for wk in self.workers))
 
     @cached_property
     def _index(self) -> dict[str, int]:
