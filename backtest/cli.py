@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from backtest import markdown, plots, report
-from backtest.jury import DEFAULT_AUDIT_RATE, DEFAULT_LABELS
 from backtest.datasets import DatasetError, find_datasets, load_dataset
+from backtest.jury import DEFAULT_AUDIT_RATE, DEFAULT_LABELS
 from backtest.replay import run_backtest
 from backtest.routing_curve import DEFAULT_ALPHAS, DEFAULT_DELTA, DEFAULT_SPLITS, RoutingSettings
 from routing.jury import JuryPriors

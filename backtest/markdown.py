@@ -179,11 +179,7 @@ def _cascade_table(results: Sequence[DatasetResult]) -> list[str]:
             continue
         exact = _by_name(r, "jury cascade: exact stop")
         cal = next(
-            (
-                row
-                for row in r.rows
-                if row.name.startswith("jury cascade:") and row is not exact
-            ),
+            (row for row in r.rows if row.name.startswith("jury cascade:") and row is not exact),
             None,
         )
         held = (
@@ -272,7 +268,10 @@ def render(results: Sequence[DatasetResult], command: str) -> str:
             "",
         ]
     sections = [
-        ("#### Accuracy: the default jury against the best judge and the naive vote", _accuracy_table),
+        (
+            "#### Accuracy: the default jury against the best judge and the naive vote",
+            _accuracy_table,
+        ),
         ("#### Calibrated routing on the jury's posterior (delta as run)", _routing_table),
         ("#### Cascade on the posterior (one judge per wave, file order)", _cascade_table),
         ("#### Production case: labels only from routed and audited items", _production_table),

@@ -105,7 +105,9 @@ def run_backtest(
     if folds < 2:
         raise ValueError(f"folds must be at least 2; got {folds}")
     if labels < 0 or not 0 <= audit_rate <= 1:
-        raise ValueError(f"labels must be >= 0 and audit_rate in [0, 1]; got {labels}, {audit_rate}")
+        raise ValueError(
+            f"labels must be >= 0 and audit_rate in [0, 1]; got {labels}, {audit_rate}"
+        )
     settings = routing or RoutingSettings()
     refs = [human_reference(rubric, it.human) for it in items]
     ref_codes = _codes(rubric, [r for r, _ in refs])

@@ -186,7 +186,9 @@ class JuryModel(BaseModel):
             return np.ones(len(workers))
         sizes = self._group_sizes.copy()
         sizes.update(self.group_of(w) for w in workers if w.key not in self._index)
-        return np.array([float(sizes[self.group_of(w)]) ** -self.priors.dependence for w in workers])
+        return np.array(
+            [float(sizes[self.group_of(w)]) ** -self.priors.dependence for w in workers]
+        )
 
     def confusion_array(self) -> NDArray[np.float64]:
         """theta as a (W, C, L) array (a read-only view, computed once)."""

@@ -105,8 +105,10 @@ def _soft_set(tmp_path: Path, name: str, soft: bool) -> Path:
         gold = "A" if i % 3 else "B"
         votes = []
         for j, right in (("x", 0.9), ("y", 0.7), ("z", 0.6)):
-            value = gold if (i * 7 + len(j) * 3 + int(right * 10)) % 10 < right * 10 else (
-                "B" if gold == "A" else "A"
+            value = (
+                gold
+                if (i * 7 + len(j) * 3 + int(right * 10)) % 10 < right * 10
+                else ("B" if gold == "A" else "A")
             )
             vote: dict[str, Any] = {"judge": j, "order": None, "value": value, "unscored": None}
             if soft:
@@ -114,8 +116,13 @@ def _soft_set(tmp_path: Path, name: str, soft: bool) -> Path:
                 vote["prob"] = p
             votes.append(vote)
         records.append(
-            {"item": f"s{i}", "mode": "pairwise", "scale": ["A", "B", "tie"], "votes": votes,
-             "human": [gold]}
+            {
+                "item": f"s{i}",
+                "mode": "pairwise",
+                "scale": ["A", "B", "tie"],
+                "votes": votes,
+                "human": [gold],
+            }
         )
     return write_set(tmp_path, name, records)
 

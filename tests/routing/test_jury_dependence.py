@@ -99,7 +99,9 @@ def test_dependence_zero_is_plain_dawid_skene() -> None:
     _, items = simulate(confusions, [0.6, 0.4], 200, seed=1, workers=workers)
     data = tabulate(items, 2, (0, 1), workers=workers)
     plain = fit(data, (False, True), ordinal=True, numeric=False)
-    tempered = fit(data, (False, True), ordinal=True, numeric=False, priors=JuryPriors(dependence=0.5))
+    tempered = fit(
+        data, (False, True), ordinal=True, numeric=False, priors=JuryPriors(dependence=0.5)
+    )
     assert plain.log_likelihood != pytest.approx(tempered.log_likelihood)
     again = fit(data, (False, True), ordinal=True, numeric=False, priors=JuryPriors(dependence=0))
     assert again.confusion == plain.confusion and again.class_priors == plain.class_priors
