@@ -21,6 +21,7 @@ order, stopping with `routing.sequential.jury_stop_rule`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -222,7 +223,10 @@ def cascade(
     every = [list(it.votes) for it in dataset.items]
     shown = presentations_of(every)
     plan = waves(list(dataset.judges), 1, 1)
-    rules = [jury_stop_rule(m, shown, threshold=threshold, quorum=1) for m in models]
+    # A threshold of 0 (every item certified) stops after the first wave: any posterior
+    # clears it; jury_stop_rule wants a positive one, and the smallest positive is the same.
+    stop_at = max(threshold, math.ulp(0.0))
+    rules = [jury_stop_rule(m, shown, threshold=stop_at, quorum=1) for m in models]
     return [ask_in_waves(v, plan, rules[fold_of[i]]) for i, v in enumerate(every)]
 
 

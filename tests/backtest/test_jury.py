@@ -197,3 +197,12 @@ def test_bad_labels_raise(tmp_path: Path, labels: int) -> None:
     ds = load_dataset(write_set(tmp_path, "toy-pair", pairwise_records()))
     with pytest.raises(ValueError, match="labels"):
         run_backtest(ds, labels=labels)
+
+
+def test_cascade_at_threshold_zero_asks_one_judge(tmp_path: Path) -> None:
+    # A calibration that certifies every item (threshold 0) stops after the first wave.
+    ds = load_dataset(write_set(tmp_path, "toy-pair", pairwise_records()))
+    fold_of = jury.fold_assignment(len(ds.items), 5, 0)
+    cf = jury.cross_fit(ds, fold_of, lambda f: jury.random_labels(ds, fold_of, f, 100, 0))
+    asked = jury.cascade(ds, fold_of, cf.models, 0.0)
+    assert all({v.judge for v in votes} == {"oracle"} for votes in asked)
