@@ -225,12 +225,23 @@ def _cv_table(results: Sequence[DatasetResult]) -> list[str]:
         "|---|" + "---:|" * len(keys),
     ]
     wins = dict.fromkeys(keys, 0)
+    same = 0
     for name, cv in cvs:
-        best = max(keys, key=lambda k: cv.get(k, -math.inf))
+        values = [cv.get(k, -math.inf) for k in keys]
+        if max(values) - min(values) < 1e-9:  # no worker shares a group: the same model
+            same += 1
+            lines.append(f"| {name} | {' | '.join(f'{v:.3f}' for v in values)} |")
+            continue
+        best = keys[values.index(max(values))]
         wins[best] += 1
         cells = [f"**{cv[k]:.3f}**" if k == best else f"{cv[k]:.3f}" for k in keys]
         lines.append(f"| {name} | {' | '.join(cells)} |")
     lines.append("| best on | " + " | ".join(f"{wins[k]} sets" for k in keys) + " |")
+    lines += [
+        "",
+        f"Identical on {same} sets: no two workers share a judge or family there (one "
+        "presentation per judge), so the correction changes nothing. Bold: the best.",
+    ]
     return lines
 
 
