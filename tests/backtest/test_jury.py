@@ -14,6 +14,7 @@ import pytest
 from backtest import jury
 from backtest.datasets import load_dataset
 from backtest.replay import run_backtest
+from backtest.markdown import BEGIN, END, write_markdown
 from backtest.report import write_json
 from routing.jury import Worker, fit_votes, observations, posterior
 from tests.backtest.sets import pairwise_records, pv, rows, write_set
@@ -206,3 +207,18 @@ def test_cascade_at_threshold_zero_asks_one_judge(tmp_path: Path) -> None:
     cf = jury.cross_fit(ds, fold_of, lambda f: jury.random_labels(ds, fold_of, f, 100, 0))
     asked = jury.cascade(ds, fold_of, cf.models, 0.0)
     assert all({v.judge for v in votes} == {"oracle"} for votes in asked)
+
+
+def test_markdown_replaces_only_the_generated_region(tmp_path: Path) -> None:
+    ds = load_dataset(write_set(tmp_path, "toy-pair", pairwise_records()))
+    result = run_backtest(ds, labels=20, dependence_cv=False)
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"# Title\n\nprose before\n\n{BEGIN}\nstale\n{END}\n\nprose after\n")
+    write_markdown([result], doc, command="quorum backtest toy")
+    text = doc.read_text()
+    assert text.startswith("# Title\n\nprose before\n\n") and text.endswith("\n\nprose after\n")
+    assert "stale" not in text and "quorum backtest toy" in text
+    assert "| toy-pair | 43 | **1.000" in text  # the default row, against its targets
+    fresh = tmp_path / "new.md"
+    write_markdown([result], fresh, command="c")
+    assert fresh.read_text().startswith(BEGIN)
