@@ -13,8 +13,8 @@ import pytest
 
 from backtest import jury
 from backtest.datasets import load_dataset
-from backtest.replay import run_backtest
 from backtest.markdown import BEGIN, END, write_markdown
+from backtest.replay import run_backtest
 from backtest.report import write_json
 from routing.jury import Worker, fit_votes, observations, posterior
 from tests.backtest.sets import pairwise_records, pv, rows, write_set
