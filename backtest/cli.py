@@ -9,10 +9,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from backtest import plots, report
+from backtest import markdown, plots, report
 from backtest.datasets import DatasetError, find_datasets, load_dataset
+from backtest.jury import DEFAULT_AUDIT_RATE, DEFAULT_LABELS
 from backtest.replay import run_backtest
 from backtest.routing_curve import DEFAULT_ALPHAS, DEFAULT_DELTA, DEFAULT_SPLITS, RoutingSettings
+from routing.jury import JuryPriors
 
 __all__ = ["cmd_backtest", "command_line", "main", "register"]
 
@@ -41,6 +43,29 @@ def register(subparsers: Any) -> None:
     add("--folds", type=int, default=5, help="cross-fitting folds for weights (default 5)")
     add("--seed", type=int, default=0, help="fold assignment seed (default 0)")
     add("--min-human", type=int, default=30, help="labels a judge needs for a human weight")
+    add(
+        "--labels",
+        type=int,
+        default=DEFAULT_LABELS,
+        help=f"human labels any fold's jury may use, from other folds (default {DEFAULT_LABELS}; "
+        "0: none, the cold start)",
+    )
+    add(
+        "--audit-rate",
+        type=float,
+        default=DEFAULT_AUDIT_RATE,
+        help="random audit share of the production-labels jury row (default "
+        f"{DEFAULT_AUDIT_RATE:g})",
+    )
+    add(
+        "--dependence",
+        type=float,
+        default=JuryPriors().dependence,
+        help="the jury's correlated-judge correction, 0 (independent) to 1 "
+        f"(default {JuryPriors().dependence:g}; docs/statistics.md)",
+    )
+    add("--no-dependence-cv", action="store_true", help="skip the dependence CV table")
+    add("--markdown", type=Path, metavar="OUT.md", help="write the summary tables as Markdown")
     add_options(add)
     parser.set_defaults(func=cmd_backtest)
 
@@ -61,18 +86,35 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if isinstance(settings, str):
         print(f"quorum backtest: {settings}", file=sys.stderr)
         return 2
-    if args.folds < 2 or args.min_human < 1:
-        print("quorum backtest: --folds must be >= 2 and --min-human >= 1", file=sys.stderr)
+    if args.folds < 2 or args.min_human < 1 or args.labels < 0:
+        print(
+            "quorum backtest: --folds must be >= 2, --min-human >= 1 and --labels >= 0",
+            file=sys.stderr,
+        )
         return 2
+    if not (0 <= args.audit_rate <= 1 and 0 <= args.dependence <= 1):
+        print("quorum backtest: --audit-rate and --dependence must lie in [0, 1]", file=sys.stderr)
+        return 2
+    priors = JuryPriors(dependence=args.dependence)
     results = []
     for ds in datasets:
         result = run_backtest(
-            ds, folds=args.folds, seed=args.seed, min_human=args.min_human, routing=settings
+            ds,
+            folds=args.folds,
+            seed=args.seed,
+            min_human=args.min_human,
+            routing=settings,
+            labels=args.labels,
+            audit_rate=args.audit_rate,
+            priors=priors,
+            dependence_cv=not args.no_dependence_cv,
         )
         print(report.format_result(result), end="\n\n", flush=True)
         results.append(result)
     if args.json:
         report.write_json(results, args.json, command=command_line(args))
+    if args.markdown:
+        markdown.write_markdown(results, args.markdown, command=command_line(args))
     if args.plot:
         for result, out in zip(results, plots.plot_paths(args.plot, results), strict=True):
             plots.plot_result(result, out)
@@ -117,11 +159,14 @@ def command_line(args: argparse.Namespace) -> str:
     words = ["quorum", "backtest", *(str(p) for p in args.paths)]
     if args.all_dir:
         words += ["--all", str(args.all_dir)]
-    for flag in ("json", "plot"):
+    for flag in ("json", "plot", "markdown"):
         if getattr(args, flag):
             words += [f"--{flag}", str(getattr(args, flag))]
     words += ["--folds", str(args.folds), "--seed", str(args.seed)]
-    words += ["--min-human", str(args.min_human)]
+    words += ["--min-human", str(args.min_human), "--labels", str(args.labels)]
+    words += ["--audit-rate", f"{args.audit_rate:g}", "--dependence", f"{args.dependence:g}"]
+    if args.no_dependence_cv:
+        words.append("--no-dependence-cv")
     for alpha in args.alpha:
         words += ["--alpha", f"{alpha:g}"]
     return shlex.join([*words, "--delta", f"{args.delta:g}", "--splits", str(args.splits)])

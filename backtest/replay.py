@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from backtest.datasets import Dataset
+from backtest.jury import DEFAULT_AUDIT_RATE, DEFAULT_LABELS, fold_assignment, plurality
+from backtest.jury_run import run_jury
 from backtest.results import DatasetResult, Kind, Row
 from backtest.routing_curve import RoutingAnalysis, RoutingSettings, analyse_routing
 from backtest.strategies import STRATEGIES, replay_strategy
@@ -41,6 +43,7 @@ from routing import (
     krippendorff_alpha,
 )
 from routing.bias import position_bias
+from routing.jury import JuryPriors
 from routing.measures import level_for, weighting_for
 from routing.reliability import ReliabilityWeights, dawid_skene, reliability_weights
 from routing.sequential import default_quorum
@@ -88,13 +91,24 @@ def run_backtest(
     min_human: int = 30,
     progress: bool | None = None,
     routing: RoutingSettings | None = None,
+    labels: int = DEFAULT_LABELS,
+    audit_rate: float = DEFAULT_AUDIT_RATE,
+    priors: JuryPriors | None = None,
+    dependence_cv: bool = True,
 ) -> DatasetResult:
     """Replay one dataset; `progress` None shows a bar on stderr above PROGRESS_MIN_ITEMS;
-    `routing` sets the calibration of the routing threshold (default `RoutingSettings()`)."""
+    `routing` sets the calibration of the routing threshold (default `RoutingSettings()`);
+    `labels`, `audit_rate` and `priors` the jury rows (`backtest.jury_run`), whose
+    dependence CV table runs when `dependence_cv`."""
     rubric, items, judges = dataset.rubric, dataset.items, dataset.judges
     n, k = len(items), len(rubric.scale)
     if folds < 2:
         raise ValueError(f"folds must be at least 2; got {folds}")
+    if labels < 0 or not 0 <= audit_rate <= 1:
+        raise ValueError(
+            f"labels must be >= 0 and audit_rate in [0, 1]; got {labels}, {audit_rate}"
+        )
+    settings = routing or RoutingSettings()
     refs = [human_reference(rubric, it.human) for it in items]
     ref_codes = _codes(rubric, [r for r, _ in refs])
     pairwise = rubric.mode is Mode.PAIRWISE
@@ -129,8 +143,10 @@ def run_backtest(
     )
     rows: list[Row] = []
 
-    def score(name: str, kind: Kind, verdicts: Verdicts, calls: float) -> None:
-        rows.append(_row(rubric, name, kind, verdicts, ref_codes, kw, calls))
+    def score(
+        name: str, kind: Kind, verdicts: Verdicts, calls: float, default: bool = False
+    ) -> None:
+        rows.append(_row(rubric, name, kind, verdicts, ref_codes, kw, calls, default))
 
     for name, kind, votes in configs:
         bar.start(name)
@@ -160,11 +176,11 @@ def run_backtest(
             # A tie or missing verdict never equals a reference, so it counts as disagreement.
             agree = _codes(rubric, verdicts) == ref_codes
             got = np.array(conf)[referenced], agree[referenced]
-            analyses.append(analyse_routing(agg.value, *got, routing, seed))
+            analyses.append(analyse_routing(agg.value, *got, settings, seed))
 
     many = len(judges) >= 2 and bool((~np.isnan(codes)).any())
     ds = dawid_skene(codes, k, max_iter=DS_MAX_ITER) if many else None
-    fold_of = np.random.default_rng(seed).permutation(n) % folds
+    fold_of = fold_assignment(n, folds, seed)
     fitted: list[ReliabilityWeights] = []
     for f in range(folds):
         train = np.where(fold_of == f, np.nan, ref_codes)
@@ -176,18 +192,38 @@ def run_backtest(
     verdicts = _replay(rubric, every, Aggregation.WEIGHTED, lambda i: per_fold[fold_of[i]], bar)
     score("weighted", "panel", verdicts, _calls(every))
     if ds is not None:
-        labels = ds.labels()
+        ds_labels = ds.labels()
         voted = ~np.isnan(codes).all(axis=1)
         ds_verdicts: Verdicts = [
-            rubric.scale[int(c)] if voted[i] else None for i, c in enumerate(labels)
+            rubric.scale[int(c)] if voted[i] else None for i, c in enumerate(ds_labels)
         ]
         score("dawid-skene", "panel", ds_verdicts, _calls(every))
+    if judges:
+        plural = [plurality(dataset, it.votes) for it in items]
+        score("plurality of raw votes", "panel", plural, _calls(every))
     for replay in strategies:
         asked = replay_strategy(rubric, every, judges, replay)
         bar.start(replay.name)
         verdicts = _replay(rubric, asked, Aggregation.MAJORITY, lambda i: {}, bar)
         score(replay.name, "strategy", verdicts, _calls(asked))
     bar.close()
+    jury_run = None
+    if judges:
+        jury_routing, jury_run = run_jury(
+            dataset,
+            fold_of,
+            ref_codes,
+            lambda v: _codes(rubric, v),
+            score,
+            settings=settings,
+            seed=seed,
+            labels=labels,
+            audit_rate=audit_rate,
+            priors=priors or JuryPriors(),
+            with_cv=dependence_cv,
+        )
+        analyses.insert(0, jury_routing)
+    ds_flags = [w.dawid_skene_converged for w in fitted if w.dawid_skene_converged is not None]
 
     sources = {j: dict(Counter(w.sources[c] for w in fitted)) for c, j in enumerate(judges)}
     full = reliability_weights(codes, k, human=ref_codes, judges=judges, min_human=min_human, ds=ds)
@@ -211,10 +247,12 @@ def run_backtest(
         weight_sources=sources,
         dawid_skene_iterations=ds.iterations if ds else None,
         dawid_skene_converged=ds.converged if ds else None,
+        weights_dawid_skene_converged=all(ds_flags) if ds_flags else None,
         folds=folds,
         seed=seed,
         min_human=min_human,
         routing=tuple(analyses),
+        jury=jury_run,
         quorum=default_quorum(len(judges)) if judges else None,
     )
 
@@ -303,6 +341,7 @@ def _row(
     ref: NDArray[np.float64],
     kw: Weighting,
     calls: float,
+    default: bool = False,
 ) -> Row:
     got = _codes(rubric, verdicts)
     covered = ~np.isnan(got)
@@ -320,6 +359,7 @@ def _row(
         accuracy=accuracy,
         kappa=kappa,
         calls_per_item=calls,
+        default=default,
     )
 
 

@@ -90,6 +90,10 @@ def format_result(r: DatasetResult) -> str:
     if waved:
         lines.append(f"  -- majority panels asking in waves (quorum {r.quorum})")
         lines += [_row_line(row, width) for row in waved]
+    juried = [row for row in r.rows if row.kind == "jury"]
+    if juried:
+        lines.append("  -- the jury model (routing.jury; * = the default configuration)")
+        lines += [_row_line(row, width) + (" *" if row.default else "") for row in juried]
     lines.append("")
     covered = "a verdict other than tie" if r.mode.value == "pairwise" else "a verdict"
     notes = [
@@ -134,6 +138,13 @@ def format_result(r: DatasetResult) -> str:
                 else "."
             )
         )
+    if r.weights_dawid_skene_converged is not None:
+        notes.append(
+            "weighted: the Dawid-Skene fits behind its fallback weights "
+            + ("converged." if r.weights_dawid_skene_converged else "did NOT all converge.")
+        )
+    if r.jury is not None:
+        notes.append(_jury_note(r))
     if waved:
         notes.append(
             "waves: the judges in the order above, cut into waves of the quorum ("
@@ -168,6 +179,30 @@ def format_result(r: DatasetResult) -> str:
     for analysis in r.routing:
         lines += ["", _routing_section(r, analysis)]
     return "\n".join(lines)
+
+
+def _jury_note(r: DatasetResult) -> str:
+    run = r.jury
+    assert run is not None
+    rounds = ", ".join(str(f.iterations) for f in run.folds)
+    conv = "converged" if all(f.converged for f in run.folds) else "NOT all converged"
+    threshold = (
+        "nothing certified, so the exact rule alone"
+        if run.cascade_threshold is None
+        else f"{run.cascade_threshold:.6g}"
+    )
+    return (
+        f"jury: Dawid-Skene per judge and order with priors (routing.jury), fitted per fold on "
+        f"every item's votes and at most {run.labels} human labels of other folds (EM rounds "
+        f"{rounds}; {conv}); classes {', '.join(str(c) for c in run.classes)}; its confidence "
+        f"is the posterior probability of the verdict. production labels: only the other "
+        f"folds' items the unsupervised jury routes to humans (confidence < "
+        f"{run.routing_floor:g}) or a {run.audit_rate:g} audit draws, capped at {run.labels}. "
+        f"cascade: one judge (every presentation) per wave in the order above, stopping when "
+        f"the judges left cannot change the verdict, or (second row) when the posterior "
+        f"reaches the threshold calibrated at alpha {run.cascade_alpha:g} on the first "
+        f"split's calibration half ({threshold})."
+    )
 
 
 ROUTING_ROWS = 9

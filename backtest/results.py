@@ -7,16 +7,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from backtest.jury import FoldFit
 from backtest.routing_curve import RoutingAnalysis
 from routing import AgreementEstimate, PairwiseKappa, Weighting
 from routing.bias import PositionBias
+from routing.jury import JuryPriors
 from routing.reliability import ReliabilityWeights
 from rubrics import Mode, ScaleValue
 
-__all__ = ["DatasetResult", "Kind", "Row"]
+__all__ = ["DatasetResult", "JuryRun", "Kind", "Row"]
 
-Kind = Literal["judge", "panel", "strategy"]
-"""A single judge, a panel asking all judges, or a majority panel asking in waves."""
+Kind = Literal["judge", "panel", "strategy", "jury"]
+"""A single judge, a panel asking all judges, a majority panel asking in waves, or the
+jury model (`backtest.jury`: parallel, production labels, cascade)."""
 
 
 class Row(BaseModel):
@@ -35,6 +38,39 @@ class Row(BaseModel):
     """Cohen's kappa vs the human reference over items with both, with its 95% CI."""
     calls_per_item: float
     """Judge calls (recorded votes, usable or not) this configuration spends per item."""
+    default: bool = False
+    """The default configuration (the jury with `--labels` cross-fitted labels)."""
+
+
+class JuryRun(BaseModel):
+    """How the jury rows were produced (`backtest.jury`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    labels: int
+    """The cap on human labels per fold's model (`--labels`)."""
+    audit_rate: float
+    routing_floor: float
+    """Production case: confidence below which the unsupervised jury routes to humans."""
+    priors: JuryPriors
+    classes: tuple[ScaleValue, ...]
+    """The latent classes (pairwise `tie` only where humans say tie)."""
+    folds: tuple[FoldFit, ...]
+    """The default row's models."""
+    production: tuple[FoldFit, ...]
+    """The production row's models (with routed and audited counts)."""
+    cascade_alpha: float
+    cascade_threshold: float | None
+    """The threshold calibrated at `cascade_alpha` on the first split's calibration half
+    of the default row's confidences; None when nothing was certified (the calibrated
+    cascade is then the exact one)."""
+    held_out_items: int
+    """Items of that split's held-out half, where the calibrated cascade is also scored."""
+    held_out_parallel_accuracy: float | None
+    held_out_cascade_accuracy: float | None
+    dependence_cv: dict[str, float] | None = None
+    """Held-out log P(human label | votes) per label by `JuryPriors.dependence` setting,
+    5-fold CV within the training labels of fold 0 (`backtest.jury_cv`); None without."""
 
 
 class DatasetResult(BaseModel):
@@ -72,12 +108,17 @@ class DatasetResult(BaseModel):
     """Judge -> how many of the cross-fitting folds took its weight from each source."""
     dawid_skene_iterations: int | None
     dawid_skene_converged: bool | None
+    weights_dawid_skene_converged: bool | None = None
+    """Whether every Dawid-Skene fit behind a cross-fitted weight converged (None: no
+    weight came from Dawid-Skene; `ReliabilityWeights.dawid_skene_converged`)."""
     folds: int
     seed: int
     min_human: int
     routing: tuple[RoutingAnalysis, ...] = ()
     """Routing curve and calibrated threshold of the default panels (majority; median too
     on numeric ordinal scales), over the items with a human reference."""
+    jury: JuryRun | None = None
+    """How the jury rows were produced; None for a dataset without votes."""
     quorum: int | None = None
     """Quorum of the sequential and cascade rows (the service default for a panel of all
     the judges: a strict majority), also their default wave size."""

@@ -133,6 +133,8 @@ class RoutingAnalysis(BaseModel):
     calibration: tuple[AlphaCheck, ...]
     calibration_skipped: str | None = None
     """Why no calibration was run (fewer than two items); None otherwise."""
+    default: bool = False
+    """The default configuration's confidence (the jury's posterior)."""
 
 
 def routing_curve(

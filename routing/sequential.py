@@ -26,13 +26,16 @@ exact, so the second condition alone returns the parallel jury's verdict).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, TypeVar
+
+import numpy as np
 
 from judges import Vote
 from routing.aggregate import Aggregation, aggregate
 from routing.confidence import confidence
-from routing.jury import JuryModel, Worker, can_change, observations, posterior_from
+from routing.jury import JuryModel, can_change, log_posterior, observations, worker_of
 from routing.position import reconcile
 from rubrics import Mode, Order, Rubric, value_key
 
@@ -164,9 +167,11 @@ def jury_stop_rule(
         obs = observations(model.scale, votes)
         if len({w.judge for w in obs}) < quorum:
             return not pending
-        if posterior_from(model, obs).confidence >= threshold:
-            return True
-        later = [Worker(judge=j, order=o, reversed_scale=r) for j in pending for o, r in shown]
+        if math.isfinite(threshold):
+            log_post, _ = log_posterior(model, obs)
+            if float(np.exp(log_post.max())) >= threshold:
+                return True
+        later = [worker_of(j, o, r) for j in pending for o, r in shown]
         return not can_change(model, obs, later)
 
     return stop

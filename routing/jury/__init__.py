@@ -8,7 +8,14 @@ into a verdict whose confidence is the posterior probability of that verdict;
 describes the model and its assumptions.
 """
 
-from routing.jury.data import JuryData, Observation, label_distribution, observations, tabulate
+from routing.jury.data import (
+    JuryData,
+    Observation,
+    label_distribution,
+    observations,
+    tabulate,
+    worker_of,
+)
 from routing.jury.fit import cold_start, default_classes, fit, fit_votes, symmetric_confusion
 from routing.jury.model import JuryModel, JuryPriors, JuryVerdict, Worker
 from routing.jury.posterior import (
@@ -39,4 +46,5 @@ __all__ = [
     "symmetric_confusion",
     "tabulate",
     "worker_confusion",
+    "worker_of",
 ]

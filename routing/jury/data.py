@@ -20,15 +20,23 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
 from judges import Vote
 from routing.jury.model import Worker
-from rubrics import ScaleValue, value_key
+from rubrics import Order, ScaleValue, value_key
 
-__all__ = ["JuryData", "Observation", "label_distribution", "observations", "tabulate"]
+__all__ = [
+    "JuryData",
+    "Observation",
+    "label_distribution",
+    "observations",
+    "tabulate",
+    "worker_of",
+]
 
 Observation = int | tuple[float, ...]
 """One worker's answer on one item: a scale index, or probabilities over the scale."""
@@ -67,6 +75,12 @@ def _scale_index(scale: Sequence[ScaleValue], value: object) -> int | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def worker_of(judge: str, order: Order | None, reversed_scale: bool) -> Worker:
+    """The (immutable, shared) worker of one judge in one presentation."""
+    return Worker(judge=judge, order=order, reversed_scale=reversed_scale)
+
+
 def observations(scale: Sequence[ScaleValue], votes: Sequence[Vote]) -> dict[Worker, Observation]:
     """Each worker's observation on one item from its votes (canonical frame).
 
@@ -78,7 +92,7 @@ def observations(scale: Sequence[ScaleValue], votes: Sequence[Vote]) -> dict[Wor
     for vote in votes:
         if not vote.usable:
             continue
-        worker = Worker(judge=vote.judge, order=vote.order, reversed_scale=vote.reversed_scale)
+        worker = worker_of(vote.judge, vote.order, vote.reversed_scale)
         if worker in out:
             continue
         idx = _scale_index(scale, vote.value)

@@ -19,7 +19,7 @@ what `converged` reports; without it the likelihood rises monotonically.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,7 +27,7 @@ from scipy.special import logsumexp
 
 from judges import Vote
 from routing.jury.data import JuryData, label_distribution, observations, tabulate
-from routing.jury.model import JuryModel, JuryPriors
+from routing.jury.model import JuryModel, JuryPriors, Worker
 from rubrics import Mode, Rubric, ScaleValue
 
 __all__ = ["cold_start", "default_classes", "fit", "fit_votes", "symmetric_confusion"]
@@ -112,7 +112,16 @@ def fit_votes(
     data = tabulate(
         [observations(rubric.scale, v) for v in items], len(rubric.scale), classes, dist
     )
-    return fit(data, rubric.scale, ordinal=rubric.ordinal, numeric=rubric.numeric, priors=priors)
+    families = {v.judge: v.family for votes in items for v in votes if v.family}
+    groups = {w: families.get(w.judge, w.judge) for w in data.workers}
+    return fit(
+        data,
+        rubric.scale,
+        ordinal=rubric.ordinal,
+        numeric=rubric.numeric,
+        priors=priors,
+        groups=groups,
+    )
 
 
 def fit(
@@ -122,8 +131,13 @@ def fit(
     ordinal: bool,
     numeric: bool,
     priors: JuryPriors | None = None,
+    groups: Mapping[Worker, str] | None = None,
 ) -> JuryModel:
-    """EM to convergence (or `priors.max_iter` rounds) over pattern-grouped data."""
+    """EM to convergence (or `priors.max_iter` rounds) over pattern-grouped data.
+
+    `groups` names each worker's dependence group (default: its judge), read when
+    `priors.dependence` > 0: an answer then counts m**-dependence of its log-likelihood in
+    the E-step (and in every posterior), m the size of its group."""
     pri = priors or JuryPriors()
     n_l, cls = data.n_observed, np.array(data.classes)
     if len(scale) != n_l:
@@ -131,20 +145,22 @@ def fit(
     if data.n_rows == 0:
         return cold_start(scale, data.classes, ordinal=ordinal, numeric=numeric, priors=pri)
     n_w = len(data.workers)
+    group = tuple((groups or {}).get(w, w.judge) for w in data.workers)
+    weight = pri.evidence_weights(group)
     labelled = data.labelled
     post = _initial_posterior(data)
     soft_resp = data.soft_probs[:, None, :].repeat(cls.size, axis=1)  # uniform theta at start
     pi, theta, acc = _m_step(data, post, soft_resp, pri)
     converged, iterations = False, 0
     for iterations in range(1, pri.max_iter + 1):  # noqa: B007 - read after the loop
-        post, soft_resp, _ = _e_step(data, pi, theta, labelled)
+        post, soft_resp, _ = _e_step(data, pi, theta, labelled, weight)
         new_pi, new_theta, acc = _m_step(data, post, soft_resp, pri)
         change = max(float(np.abs(new_pi - pi).max()), float(np.abs(new_theta - theta).max()))
         pi, theta = new_pi, new_theta
         if change < pri.tol:
             converged = True
             break
-    _, _, loglik = _e_step(data, pi, theta, labelled)
+    _, _, loglik = _e_step(data, pi, theta, labelled, weight)
     n_votes = np.zeros(n_w)
     n_votes += np.bincount(data.hard_worker, weights=data.count[data.hard_row], minlength=n_w)
     n_votes += np.bincount(data.soft_worker, weights=data.count[data.soft_row], minlength=n_w)
@@ -165,6 +181,7 @@ def fit(
         iterations=iterations,
         converged=converged,
         log_likelihood=float(loglik),
+        groups=group,
     )
 
 
@@ -218,14 +235,16 @@ def _e_step(
     pi: NDArray[np.float64],
     theta: NDArray[np.float64],
     labelled: NDArray[np.bool_],
+    weight: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
-    """Posteriors (R, C), soft-vote responsibilities (S, C, L) and the log-likelihood."""
+    """Posteriors (R, C), soft-vote responsibilities (S, C, L) and the log-likelihood;
+    `weight` (W,) tempers each worker's log-likelihood (1: plain Dawid-Skene)."""
     n_r, n_c = data.n_rows, len(data.classes)
     with np.errstate(divide="ignore"):
         log_theta = np.log(np.maximum(theta, _TINY))
         log_pi = np.log(np.maximum(pi, _TINY))
     log_joint = np.tile(log_pi, (n_r, 1))
-    terms = log_theta[data.hard_worker, :, data.hard_code]  # (O, C)
+    terms = log_theta[data.hard_worker, :, data.hard_code] * weight[data.hard_worker, None]
     for c in range(n_c):
         log_joint[:, c] += np.bincount(data.hard_row, weights=terms[:, c], minlength=n_r)
     soft_resp = np.zeros((data.soft_row.size, n_c, data.n_observed))
@@ -233,7 +252,7 @@ def _e_step(
         joint = data.soft_probs[:, None, :] * theta[data.soft_worker]  # (S, C, L)
         mix = joint.sum(axis=2)
         soft_resp = joint / np.maximum(mix, _TINY)[:, :, None]
-        log_mix = np.log(np.maximum(mix, _TINY))
+        log_mix = np.log(np.maximum(mix, _TINY)) * weight[data.soft_worker, None]
         for c in range(n_c):
             log_joint[:, c] += np.bincount(data.soft_row, weights=log_mix[:, c], minlength=n_r)
     norm = logsumexp(log_joint, axis=1)

@@ -10,6 +10,8 @@ judge may vote `tie` even where no true answer is a tie).
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Self
 
@@ -34,7 +36,7 @@ class Worker(BaseModel):
     reversed_scale: bool = False
     """Pointwise `scale_swap`: the reading with the scale listed best-first."""
 
-    @property
+    @cached_property
     def key(self) -> str:
         """A stable text key: `judge`, `judge|AB`, `judge|reversed`."""
         parts = [self.judge, *([self.order] if self.order else [])]
@@ -72,6 +74,11 @@ class JuryPriors(BaseModel):
     """Converged when no prior or confusion entry moves by more than this in a round."""
     max_iter: int = Field(default=10_000, ge=1)
     """EM rounds allowed; the fit reports whether it converged within them."""
+    dependence: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Correction for workers whose errors are correlated (docs/statistics.md): the m
+    workers of one group (a judge's presentations, or every judge of one `family`) each
+    count m**-dependence of a vote's log-likelihood. 0: independent (plain Dawid-Skene);
+    1: a group weighs as one vote; 0.5: as sqrt(m) votes."""
 
     @classmethod
     def none(cls, *, tol: float = 1e-7, max_iter: int = 10_000) -> Self:
@@ -84,6 +91,12 @@ class JuryPriors(BaseModel):
             tol=tol,
             max_iter=max_iter,
         )
+
+    def evidence_weights(self, groups: Sequence[str]) -> NDArray[np.float64]:
+        """Per worker, the share of a vote's log-likelihood its answer counts for, from
+        each worker's group: m**-dependence for a group of m workers."""
+        sizes = Counter(groups)
+        return np.array([float(sizes[g]) ** -self.dependence for g in groups])
 
     def accuracy_for(self, n_observed: int) -> float:
         """The prior mean accuracy on a scale of `n_observed` categories."""
@@ -134,7 +147,11 @@ class JuryModel(BaseModel):
     """Whether the largest parameter change fell below `priors.tol`."""
     log_likelihood: float
     """Observed-data log-likelihood of the unlabelled votes and labelled (votes, label)
-    pairs at the final parameters (no prior terms); 0 for a cold-start model."""
+    pairs at the final parameters (no prior terms; tempered when `priors.dependence` > 0);
+    0 for a cold-start model."""
+    groups: tuple[str, ...] = ()
+    """Per worker, the group whose errors may be correlated (its judge's `family`, else
+    the judge); empty: each worker's judge. Read only when `priors.dependence` > 0."""
 
     @model_validator(mode="after")
     def _shapes(self) -> Self:
@@ -153,7 +170,25 @@ class JuryModel(BaseModel):
             raise ValueError(f"classes must be distinct ascending indices into the {n_l} values")
         if len({wk.key for wk in self.workers}) != w:
             raise ValueError("workers must be distinct")
+        if self.groups and len(self.groups) != w:
+            raise ValueError(f"groups must be empty or have one entry per worker ({w})")
         return self
+
+    def group_of(self, worker: Worker) -> str:
+        """The worker's dependence group: as fitted, else its judge."""
+        row = self._index.get(worker.key)
+        return self.groups[row] if self.groups and row is not None else worker.judge
+
+    def weights_for(self, workers: Sequence[Worker]) -> NDArray[np.float64]:
+        """Evidence weights (see `JuryPriors.dependence`) of `workers`: a group's size is
+        its fitted workers plus any of `workers` the model has not seen."""
+        if self.priors.dependence == 0:
+            return np.ones(len(workers))
+        sizes = self._group_sizes.copy()
+        sizes.update(self.group_of(w) for w in workers if w.key not in self._index)
+        return np.array(
+            [float(sizes[self.group_of(w)]) ** -self.priors.dependence for w in workers]
+        )
 
     def confusion_array(self) -> NDArray[np.float64]:
         """theta as a (W, C, L) array (a read-only view, computed once)."""
@@ -169,6 +204,17 @@ class JuryModel(BaseModel):
         arr = np.array(self.confusion, dtype=np.float64).reshape(shape)
         arr.flags.writeable = False
         return arr
+
+    @cached_property
+    def _log_theta(self) -> NDArray[np.float64]:
+        with np.errstate(divide="ignore"):
+            arr = np.log(np.maximum(self._theta, 1e-300))
+        arr.flags.writeable = False
+        return arr
+
+    @cached_property
+    def _group_sizes(self) -> Counter[str]:
+        return Counter(self.groups or tuple(wk.judge for wk in self.workers))
 
     @cached_property
     def _index(self) -> dict[str, int]:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import logsumexp
 
 from judges import Vote
 from routing.jury.data import Observation, observations
@@ -46,18 +45,23 @@ def log_posterior(
     index = model._index
     theta_all = model.confusion_array() if model.workers else None
     unknown: list[str] = []
-    for worker, o in obs.items():
-        if worker.key in index and theta_all is not None:
-            theta = theta_all[index[worker.key]]
+    weights = model.weights_for(list(obs))
+    for (worker, o), weight in zip(obs.items(), weights, strict=True):
+        row = index.get(worker.key)
+        if row is not None and theta_all is not None:
+            theta = theta_all[row]
         else:
             theta = worker_confusion(model, worker)
             unknown.append(worker.key)
         if isinstance(o, int):
-            log_joint = log_joint + np.log(np.maximum(theta[:, o], _TINY))
+            logs = model._log_theta[row][:, o] if row is not None else np.log(theta[:, o])
+            log_joint = log_joint + weight * logs
         else:
             q = np.asarray(o, dtype=np.float64)
-            log_joint = log_joint + np.log(np.maximum(theta @ (q / q.sum()), _TINY))
-    return log_joint - logsumexp(log_joint), tuple(unknown)
+            log_joint = log_joint + weight * np.log(np.maximum(theta @ (q / q.sum()), _TINY))
+    top = log_joint.max()
+    norm = top + np.log(np.exp(log_joint - top).sum())  # logsumexp, without scipy's overhead
+    return log_joint - norm, tuple(unknown)
 
 
 def posterior_from(model: JuryModel, obs: Mapping[Worker, Observation]) -> JuryVerdict:
@@ -96,10 +100,23 @@ def can_change(
     verdict of `obs`, in the worst case over what each of them could answer."""
     log_post, _ = log_posterior(model, obs)
     v = int(np.argmax(log_post))
-    gain = np.zeros(len(model.classes))
-    for worker in pending:
-        log_theta = np.log(np.maximum(worker_confusion(model, worker), _TINY))
-        gain += (log_theta - log_theta[v]).max(axis=1)
+    later = list(pending)
+    if not later:
+        return False
+    # A pending worker's group size counts the workers already answered, as in the posterior.
+    weights = model.weights_for([*obs, *later])[len(obs) :]
+    rows = [model._index.get(w.key) for w in later]
+    log_theta = np.stack(
+        [
+            model._log_theta[r]
+            if r is not None
+            else np.log(np.maximum(worker_confusion(model, w), _TINY))
+            for w, r in zip(later, rows, strict=True)
+        ]
+    )  # (P, C, L)
+    # Each pending worker's largest possible log-odds gain of every class over v.
+    best = (log_theta - log_theta[:, v : v + 1, :]).max(axis=2)  # (P, C)
+    gain = weights @ best
     gap = log_post[v] - log_post
     others = np.arange(len(model.classes)) != v
     # >= : an exact tie could move the argmax to a lower class.

@@ -78,12 +78,16 @@ def test_cli_all_writes_json_and_one_plot_per_dataset(
     plot = tmp_path / "p.png"
     assert report["command"] == (
         f"quorum backtest --all {root} --json {out} --plot {plot} --folds 3 --seed 0 "
-        "--min-human 30 --alpha 0.1 --alpha 0.2 --delta 0.2 --splits 3"
+        "--min-human 30 --labels 100 --audit-rate 0.1 --dependence 0 "
+        "--alpha 0.1 --alpha 0.2 --delta 0.2 --splits 3"
     )
     for result in report["results"]:
         assert [a["aggregation"] for a in result["routing"]] == (
-            ["majority", "median"] if result["dataset"] == "toy-ordinal" else ["majority"]
+            ["jury", "majority", "median"]
+            if result["dataset"] == "toy-ordinal"
+            else ["jury", "majority"]
         )
+        assert result["routing"][0]["default"]
         for analysis in result["routing"]:
             assert analysis["curve"] and analysis["curve"][0]["to_humans"] == 0.0
             checks = analysis["calibration"]
@@ -154,7 +158,7 @@ def test_cli_on_llmbar_natural(tmp_path: Path) -> None:
     assert by_name["GPT-4 (single order)"]["accuracy"] == pytest.approx(hits / total)
     assert -1 <= by_name["GPT-4 (single order)"]["kappa"]["value"] <= 1
     assert result["fleiss_kappa"]["method"] == "fleiss_kappa"
-    (routing,) = result["routing"]
+    (routing,) = [a for a in result["routing"] if not a["default"]]
     assert (routing["aggregation"], routing["n_items"]) == ("majority", 100)
     assert routing["agreement"] == pytest.approx(by_name["majority"]["accuracy"])
     shares = [p["to_humans"] for p in routing["curve"]]

@@ -54,7 +54,7 @@ def test_routing_curve_and_calibration_on_graded_set(tmp_path: Path) -> None:
     result = run_backtest(
         load_dataset(write_set(tmp_path, "graded", records)), seed=3, routing=settings
     )
-    (routing,) = result.routing
+    (routing,) = [a for a in result.routing if not a.default]
     assert (routing.aggregation, routing.n_items) == ("majority", 300)
     assert routing.agreement == pytest.approx(250 / 300) == rows(result)["majority"].accuracy
     # The curve: one point per distinct confidence, ascending; agreement rises with it.
@@ -116,7 +116,7 @@ def test_forced_choice_tie_verdicts_disagree(tmp_path: Path) -> None:
         load_dataset(write_set(tmp_path, "ties", records)), routing=RoutingSettings(splits=1)
     )
     assert result.forced_choice
-    (routing,) = result.routing
+    (routing,) = [a for a in result.routing if not a.default]
     (point,) = routing.curve  # every item has confidence 3/4: two of two agree
     assert (point.threshold, point.n_auto, point.auto_agreement) == (0.75, 40, 0.75)
     assert routing.agreement == 0.75 == rows(result)["majority"].accuracy
@@ -126,7 +126,7 @@ def test_forced_choice_tie_verdicts_disagree(tmp_path: Path) -> None:
 
 def test_ordinal_routing_uses_majority_and_median(tmp_path: Path) -> None:
     result = run_backtest(load_dataset(write_set(tmp_path, "toy-ordinal", pointwise_records())))
-    by_agg = {a.aggregation: a for a in result.routing}
+    by_agg = {a.aggregation: a for a in result.routing if not a.default}
     assert list(by_agg) == ["majority", "median"]
     r = rows(result)
     for name, analysis in by_agg.items():
@@ -161,7 +161,7 @@ def test_routing_without_human_labels(tmp_path: Path, capsys: pytest.CaptureFixt
         for i in range(4)
     ]
     folder = write_set(tmp_path, "unlabelled", records)
-    (routing,) = run_backtest(load_dataset(folder)).routing
+    (routing,) = [a for a in run_backtest(load_dataset(folder)).routing if not a.default]
     assert (routing.n_items, routing.curve, routing.calibration) == (0, (), ())
     assert routing.calibration_skipped is not None
     assert main(["backtest", str(folder), "--plot", str(tmp_path / "p.png")]) == 0
