@@ -27,7 +27,7 @@ from backtest.routing_curve import (
     analyse_routing,
 )
 from judges import Vote
-from routing.calibration import apply_split
+from routing.calibration_check import apply_split
 from routing.jury import JuryPriors
 from rubrics import ScaleValue
 
