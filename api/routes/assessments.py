@@ -10,19 +10,19 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from api import problems
-from api.assessment_schemas import (
-    AssessmentBatchCreate,
-    AssessmentBatchResult,
-    AssessmentCreate,
-    AssessmentPublic,
-    ProfilePublic,
-)
 from api.auth import Principal, requires
 from api.deps import Assessments, Config
 from api.errors import Forbidden, InvalidRequest, PayloadTooLarge, QuorumError
 from api.routes.batch import wants_async
 from api.routes.evaluations import ASYNC
 from api.schemas import Page
+from api.schemas.assessments import (
+    AssessmentBatchCreate,
+    AssessmentBatchResult,
+    AssessmentCreate,
+    AssessmentPublic,
+    ProfilePublic,
+)
 from api.services import present
 
 router = APIRouter(prefix="/v1", tags=["assessments"])

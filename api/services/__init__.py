@@ -5,7 +5,8 @@ commit). The modules, in the order a request meets them:
 
 - `admission`: room for new evaluations, or `Overloaded`.
 - `records`: the rows built from a request and a verdict (pure).
-- `evaluator`: accept, persist, judge, conclude (`EvaluationService`), with `leases`.
+- `evaluator`: accept, persist, judge, conclude (`EvaluationService`), with `leases`;
+  `asking` puts the panel's questions to its judges (at once, or in waves).
 - `present`: stored rows as API answers.
 - `reviews`, `consensus` and `blind`: the human review queue, its agreement rule, and
   what a reviewer may see before deciding (`review_view`: other
@@ -16,6 +17,7 @@ commit). The modules, in the order a request meets them:
 
 __all__ = [
     "admission",
+    "asking",
     "audit",
     "blind",
     "calibration",

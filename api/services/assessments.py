@@ -17,16 +17,16 @@ import hashlib
 import json
 import uuid
 
-from api.assessment_schemas import (
+from api.config import QuorumConfig
+from api.errors import Conflict, InvalidInput, NotFound
+from api.metrics import Metrics
+from api.profiles import Profile
+from api.schemas.assessments import (
     AssessmentCreate,
     AssessmentPublic,
     CompliancePublic,
     CriterionPublic,
 )
-from api.config import QuorumConfig
-from api.errors import Conflict, InvalidInput, NotFound
-from api.metrics import Metrics
-from api.profiles import Profile
 from api.services import present
 from api.services.admission import Ticket
 from api.services.evaluator import EvaluationService

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -22,7 +21,7 @@ from api.config import PanelConfig, QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
 from api.metrics import Metrics
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
-from api.services import present, records, trail
+from api.services import asking, present, records, trail
 from api.services.admission import Admission, Ticket
 from api.services.leases import Leases
 from api.services.records import Kind
@@ -35,8 +34,6 @@ from api.store.tables import EvaluationRow, utcnow
 from judges import PanelRunner, Vote
 from routing import Aggregation, RoutingPolicy, conclude
 from routing.jury import JuryModel
-from routing.outcome import cold_model
-from routing.sequential import jury_stop_rule, presentations, stop_rule, waves
 from rubrics import Item, ItemError, Mode, Rubric, item_from
 from rubrics.redact import Redactor
 
@@ -272,65 +269,22 @@ class EvaluationService:
     async def _ask(
         self, panel: PanelConfig, rubric: Rubric, item: Item, seed: str
     ) -> tuple[Vote, ...]:
-        """The panel's votes; `seed` (the evaluation id) fixes checklist question orders."""
-        judges = self.config.panel_judges(panel)
-        if panel.strategy == "parallel":
-            return await self.runner.run(
-                judges,
-                rubric,
-                item,
-                deadline_s=panel.deadline_s,
-                position_swap=panel.position_swap,
-                scale_swap=panel.scale_swap,
-                quorum=panel.effective_quorum,
-                straggler_grace_s=panel.straggler_grace_s,
-                seed=seed,
-            )
-        quorum = panel.effective_quorum
-        if panel.aggregation is Aggregation.JURY:
-            stop = jury_stop_rule(
-                self._jury(panel.name)[1] or cold_model(rubric),
-                presentations(
-                    rubric, position_swap=panel.position_swap, scale_swap=panel.scale_swap
-                ),
-                threshold=self._cascade_threshold(panel),
-                quorum=quorum,
-            )
-        else:
-            stop = stop_rule(
-                panel.strategy,
-                rubric,
-                panel.aggregation,
-                self._weights(panel),
-                quorum,
-                panel.cascade_confidence,
-            )
-        return await self.runner.run_waves(
-            waves(judges, panel.wave_size, quorum),
+        """The panel's votes, with what is in force for it (`api.services.asking`)."""
+        return await asking.ask(
+            self.runner,
+            self.config,
+            panel,
             rubric,
             item,
-            deadline_s=panel.deadline_s,
-            stop=stop,
-            position_swap=panel.position_swap,
-            scale_swap=panel.scale_swap,
-            seed=seed,
+            seed,
+            weights=self._weights(panel),
+            jury=self._jury(panel.name)[1] if panel.aggregation is Aggregation.JURY else None,
+            in_force=self.policy(panel.name, panel.routing) if self.policy else None,
         )
 
     def _jury(self, panel: str) -> tuple[int, JuryModel | None]:
         """(version, model) of the jury model in force for `panel` (0, None: cold start)."""
         return self.jury(panel) if self.jury else (0, None)
-
-    def _cascade_threshold(self, panel: PanelConfig) -> float:
-        """A jury cascade stops on confidence only at the calibrated threshold in force
-        (a certified one: the posterior alone overstates what a few cheap judges know);
-        without one, only when the judges not yet asked cannot change the verdict. A
-        `sequential` jury panel always stops on that exact rule alone."""
-        if panel.strategy != "cascade" or self.policy is None:
-            return math.inf
-        calibrated = self.policy(panel.name, panel.routing).min_confidence
-        if calibrated is None or calibrated == panel.routing.min_confidence or calibrated > 1:
-            return math.inf
-        return calibrated
 
     def _weights(self, panel: PanelConfig) -> dict[str, float]:
         """Weighted panels: the reliability estimates in force, else the configured priors."""

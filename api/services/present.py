@@ -8,7 +8,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from api.assessment_schemas import ProfileCriterionPublic, ProfilePublic
 from api.config import PanelConfig
 from api.profiles import Profile
 from api.schemas import (
@@ -28,6 +27,7 @@ from api.schemas import (
     VerdictPublic,
     VotePublic,
 )
+from api.schemas.assessments import ProfileCriterionPublic, ProfilePublic
 from api.store.tables import EvaluationRow, ReviewItemRow, VoteRow
 from judges import JudgeConfig, Vote
 from routing.jury import JuryModel

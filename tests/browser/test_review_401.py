@@ -12,9 +12,9 @@ import yaml
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
-from tests.browser.test_review_page import browser, open_page, text, until  # noqa: F401
-from tests.conftest import ServerThread, judge
+from tests.browser.pages import open_page, text, until
 from tests.doubles.judge_server import JudgeDouble
+from tests.support import ServerThread, judge
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def keyed(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Iter
         yield s.url
 
 
-def test_the_401_tells_a_reviewer_what_to_do(browser: WebDriver, keyed: str) -> None:  # noqa: F811
+def test_the_401_tells_a_reviewer_what_to_do(browser: WebDriver, keyed: str) -> None:
     open_page(browser, keyed, "jury")
     browser.find_element(By.ID, "next").click()
     shown = until(browser, lambda d: text(d, "error").strip(), "the 401 message")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import EvaluationCreate, EvaluationPublic, PointwiseInput, _Submission
+from api.schemas.evaluations import EvaluationCreate, EvaluationPublic, PointwiseInput, _Submission
 
 
 class AssessmentCreate(_Submission):

@@ -1,0 +1,150 @@
+"""Wire models of panel statistics: window agreement, the jury model, calibration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.common import RubricRef
+from rubrics import ScaleValue
+
+
+class EstimatePublic(BaseModel):
+    """An agreement coefficient with its 95% confidence interval."""
+
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    n_items: int
+    method: str
+
+
+class JudgeStatsPublic(BaseModel):
+    judge: str
+    calls: int
+    unscored_rate: float | None
+    error_rate: float | None
+    human_kappa: EstimatePublic | None
+    """Cohen's kappa against human verdicts (quadratic-weighted on ordinal scales)."""
+    weight: float
+    """The weight this judge carries in `weighted` aggregation."""
+    weight_source: Literal["human", "dawid_skene", "prior"]
+    """Where the weight came from: agreement with humans, the Dawid-Skene model, or config."""
+    accuracy: float | None = None
+    """The accuracy estimate behind the weight."""
+    position_inconsistency: float | None = None
+    """Pairwise: share of comparable items on which the judge flipped with the order."""
+    first_position_rate: float | None = None
+    """Pairwise: among flips where one position won twice, the share won by the first."""
+    first_position_ci: tuple[float, float] | None = None
+    """Wilson 95% interval of `first_position_rate`."""
+
+
+class JuryWorkerPublic(BaseModel):
+    """One judge in one presentation (pairwise order, or reversed scale) as the jury
+    model reads it."""
+
+    judge: str
+    order: str | None
+    reversed_scale: bool = False
+    votes: float
+    """Votes it was fitted on (soft votes count their share)."""
+    accuracy: float
+    """Probability of answering the true value, averaged over the true values."""
+    accuracy_ci: tuple[float, float] | None
+    """95% Wilson interval of `accuracy` over `votes` votes."""
+    confusion: list[list[float]]
+    """P(answer | true value): rows are the latent values (`classes`), columns the scale."""
+
+
+class JuryPublic(BaseModel):
+    """The jury model in force for a panel (`aggregation: jury`)."""
+
+    version: int
+    """0: the cold start (no fit yet: priors only)."""
+    fitted_at: datetime | None
+    n_items: int
+    n_labelled: int
+    n_patterns: int
+    iterations: int
+    converged: bool
+    log_likelihood: float
+    classes: list[ScaleValue]
+    scale: list[ScaleValue]
+    class_priors: list[float]
+    workers: list[JuryWorkerPublic]
+
+
+class AgreementReport(BaseModel):
+    """Window agreement statistics of one panel."""
+
+    panel: str
+    rubric: RubricRef
+    window: str
+    since: datetime
+    """Start of the items used: the window's start, or, when `truncated`, the time of the
+    oldest of the newest QUORUM_STATS_MAX_ITEMS evaluations the figures use."""
+    truncated: bool = False
+    """True when the window held more evaluations than QUORUM_STATS_MAX_ITEMS."""
+    n_items: int
+    n_human: int
+    weighting: str
+    fleiss_kappa: EstimatePublic | None
+    krippendorff_alpha: EstimatePublic | None
+    cohen_kappa: dict[str, dict[str, float | None]]
+    judges: list[JudgeStatsPublic]
+    jury: JuryPublic | None = None
+    """Panels aggregated by the jury model: the model in force, per judge and order."""
+
+
+class CalibrationRequest(BaseModel):
+    """Calibrate the panel's threshold: a dry run unless `apply`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alpha: float = Field(gt=0, lt=1)
+    """Tolerated disagreement rate of auto-decided items with humans."""
+    delta: float = Field(default=0.1, gt=0, lt=1)
+    """Allowed probability that the guarantee fails."""
+    apply: bool = False
+    """Put the threshold in force for the panel; only a certified threshold is ever put in
+    force. False (the default): a dry run, stored for the record."""
+
+
+class CalibrationReset(BaseModel):
+    """Put the panel's configured `routing.min_confidence` back in force (the undo of an
+    applied calibration), recorded as a version of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reset: Literal[True]
+
+
+class CalibrationPublic(BaseModel):
+    """A stored calibration: the threshold, what it guarantees, the data behind it."""
+
+    id: str
+    panel: str
+    version: int
+    alpha: float
+    delta: float
+    threshold: float | None
+    """None: no threshold certified (if applied, every item goes to humans)."""
+    certified: bool
+    coverage: float
+    """Share of the calibration items the threshold would decide automatically."""
+    risk: float | None
+    risk_upper: float | None
+    n_items: int
+    n_audit: int
+    applied: bool
+    """In force (until a newer applied version); never true for an uncertified one."""
+    kind: Literal["calibration", "reset"]
+    """`reset`: the configured threshold put back (`threshold` shows it; no items)."""
+    reviews_needed: int | None
+    """Uncertified: at least how many more human reviews, all agreeing with the panel,
+    certification needs at this alpha and delta; None when certified or a reset."""
+    created_at: datetime
+    curve: list[dict[str, Any]]

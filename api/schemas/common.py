@@ -1,0 +1,71 @@
+"""Shared pieces of the wire models: limits, the list page, the rubric reference."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+MAX_TEXT = 200_000
+"""Characters per judged text field; longer is 422 (the body limit applies first)."""
+
+
+MAX_METADATA_KEYS = 32
+
+
+MAX_METADATA_DEPTH = 8
+"""Nesting levels of metadata values (an object or list in an object is level 2)."""
+
+
+MAX_METADATA_NODES = 2_000
+"""Values (objects, lists, scalars and keys) in all of metadata."""
+
+
+T = TypeVar("T")
+
+
+def _check_shape(value: dict[str, Any]) -> None:
+    """Refuse metadata nested deeper than MAX_METADATA_DEPTH or holding more than
+    MAX_METADATA_NODES values (iteratively: a deep value cannot exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_METADATA_NODES:
+            raise ValueError(f"metadata holds more than {MAX_METADATA_NODES} values")
+        if isinstance(node, dict | list):
+            if depth > MAX_METADATA_DEPTH:
+                raise ValueError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
+            children = list(node.values()) if isinstance(node, dict) else node
+            nodes += len(node) if isinstance(node, dict) else 0
+            stack.extend((child, depth + 1) for child in children)
+
+
+def _nul_at(value: Any, where: str) -> str | None:
+    """The location of the first NUL character in a JSON value, if any."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _nul_at(k, where) or _nul_at(v, f"{where}.{k}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _nul_at(v, f"{where}.{i}")
+            if found:
+                return found
+    return None
+
+
+class Page(BaseModel, Generic[T]):
+    """A list response."""
+
+    data: list[T]
+    count: int
+
+
+class RubricRef(BaseModel):
+    id: str
+    version: int
