@@ -96,6 +96,7 @@ def served(
         database_url=f"sqlite:///{root / 'q.db'}",
         config=profile_config(root / "q.yaml", double),
         webhook_secret=SECRET,
+        webhook_allow=["127.0.0.1/32"],  # the receiver is on loopback
     )
     with (
         ServerThread(receiver.app) as sink,
