@@ -24,9 +24,15 @@ from api.schemas.assessments import (
     ProfilePublic,
 )
 from api.services import present
+from api.store.audit_log import Actor
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
 Caller = Annotated[Principal, Depends(requires("evaluate"))]
+
+
+def _actor(caller: Principal) -> Actor:
+    """The audit trail's actor of a request: the calling key and its principal."""
+    return Actor(caller.key_id, caller.name)
 
 
 def _check(caller: Principal, config: Any, profile: str) -> None:
@@ -49,7 +55,9 @@ async def create_assessment(
     202 at once, every criterion `pending`, judged in the background."""
     _check(caller, config, body.profile)
     if wants_async(prefer):
-        accepted = await service.submit(body, wait=False, api_key_id=caller.key_id)
+        accepted = await service.submit(
+            body, wait=False, api_key_id=caller.key_id, tenant=caller.tenant, actor=_actor(caller)
+        )
         return JSONResponse(
             accepted.model_dump(mode="json"),
             status_code=202,
@@ -58,7 +66,9 @@ async def create_assessment(
                 "Preference-Applied": "respond-async",
             },
         )
-    return await service.submit(body, api_key_id=caller.key_id)
+    return await service.submit(
+        body, api_key_id=caller.key_id, tenant=caller.tenant, actor=_actor(caller)
+    )
 
 
 @router.post(
@@ -88,7 +98,13 @@ async def create_assessment_batch(
             except ValidationError as exc:
                 raise InvalidRequest.from_pydantic(exc.errors()) from exc
             _check(caller, config, item.profile)
-            assessment = await service.submit(item, wait=not background, api_key_id=caller.key_id)
+            assessment = await service.submit(
+                item,
+                wait=not background,
+                api_key_id=caller.key_id,
+                tenant=caller.tenant,
+                actor=_actor(caller),
+            )
         except QuorumError as exc:
             return AssessmentBatchResult(index=index, status=exc.status, problem=problems.of(exc))
         return AssessmentBatchResult(
@@ -112,11 +128,7 @@ async def get_assessment(
 ) -> AssessmentPublic:
     """One assessment, its compliance recomputed from its criteria now (human verdicts
     included)."""
-    assessment = await service.get(assessment_id)
-    for c in assessment.criteria:
-        if not caller.may_use(c.panel):
-            raise Forbidden(f"this key may not use panel {c.panel!r}")
-    return assessment
+    return await service.get(assessment_id, caller.reach)
 
 
 @router.get("/profiles", response_model=Page[ProfilePublic])

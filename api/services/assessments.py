@@ -31,8 +31,9 @@ from api.services import present
 from api.services.admission import Ticket
 from api.services.evaluator import EvaluationService
 from api.services.webhooks import WebhookSender, delivery
-from api.store import AsyncSession, IntegrityError, SessionFactory
+from api.store import EVERYTHING, AsyncSession, IntegrityError, Reach, SessionFactory
 from api.store.assessments import AssessmentRepository
+from api.store.audit_log import Actor
 from api.store.tables import AssessmentRow, EvaluationRow, utcnow
 from routing.compliance import Compliance, CriterionState, compliance
 from rubrics import ItemError, item_from
@@ -71,9 +72,12 @@ class AssessmentService:
         wait: bool = True,
         api_key_id: str | None = None,
         ticket: Ticket | None = None,
+        tenant: str | None = None,
+        actor: Actor | None = None,
     ) -> AssessmentPublic:
         """Judge `request.input` on every criterion of its profile, concurrently. With
-        `wait=False` the answer comes as soon as everything is stored (`pending`)."""
+        `wait=False` the answer comes as soon as everything is stored (`pending`). The
+        assessment and its criteria belong to `tenant` (the key's), as evaluations do."""
         nul = request.nul_at()
         if nul is not None:
             raise InvalidInput(f"{nul} holds a NUL (U+0000) character, which is not allowed")
@@ -81,19 +85,20 @@ class AssessmentService:
         self._check(profile, request)
         digest = _digest(request)
         if request.idempotency_key is not None:
-            existing = await self._replay(request.idempotency_key, digest)
+            existing = await self._replay(request.idempotency_key, digest, tenant)
             if existing is not None:
                 return existing
         own = ticket is None
         ticket = ticket or self.evaluator.admission.admit(len(profile.criteria), panel="(profile)")
         try:
             row = self._new(profile, request, digest, api_key_id)
+            row.tenant, row.idempotency_tenant = tenant, tenant or ""
             try:
                 async with self.sessions() as session:
                     AssessmentRepository(session).add(row)
                     await session.commit()
             except IntegrityError:
-                existing = await self._replay(request.idempotency_key or "", digest)
+                existing = await self._replay(request.idempotency_key or "", digest, tenant)
                 if existing is None:
                     raise
                 return existing
@@ -108,6 +113,8 @@ class AssessmentService:
                         ticket=ticket,
                         assessment_id=row.id,
                         guidance=guidance,
+                        tenant=tenant,
+                        actor=actor,
                     )
                     for c in profile.criteria
                 )
@@ -148,9 +155,11 @@ class AssessmentService:
             created_at=utcnow(),
         )
 
-    async def _replay(self, key: str, digest: str) -> AssessmentPublic | None:
+    async def _replay(
+        self, key: str, digest: str, tenant: str | None = None
+    ) -> AssessmentPublic | None:
         async with self.sessions() as session:
-            row = await AssessmentRepository(session).by_idempotency_key(key)
+            row = await AssessmentRepository(session).by_idempotency_key(key, tenant)
             if row is None:
                 return None
             if row.request_sha256 != digest:
@@ -161,10 +170,11 @@ class AssessmentService:
             public, _ = await self._present(session, row)
             return public
 
-    async def get(self, assessment_id: str) -> AssessmentPublic:
+    async def get(self, assessment_id: str, reach: Reach = EVERYTHING) -> AssessmentPublic:
+        """The assessment, if `reach` (the caller's tenant and panels) sees it; 404 else."""
         async with self.sessions() as session:
             row = await AssessmentRepository(session).get(assessment_id)
-            if row is None:
+            if row is None or not all(reach.sees(row.tenant, c["panel"]) for c in row.criteria):
                 raise NotFound(f"no assessment with id {assessment_id!r}")
             public, _ = await self._present(session, row)
             return public

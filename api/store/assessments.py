@@ -25,9 +25,12 @@ class AssessmentRepository:
     async def get(self, assessment_id: str) -> AssessmentRow | None:
         return await self.session.get(AssessmentRow, assessment_id)
 
-    async def by_idempotency_key(self, key: str) -> AssessmentRow | None:
+    async def by_idempotency_key(self, key: str, tenant: str | None = None) -> AssessmentRow | None:
         result = await self.session.exec(
-            select(AssessmentRow).where(AssessmentRow.idempotency_key == key)
+            select(AssessmentRow).where(
+                AssessmentRow.idempotency_key == key,
+                AssessmentRow.idempotency_tenant == (tenant or ""),
+            )
         )
         return result.first()
 

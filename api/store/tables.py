@@ -377,6 +377,13 @@ class AssessmentRow(SQLModel, table=True):
     (`evaluations.assessment_id`). The compliance figures are computed when read."""
 
     __tablename__ = "assessments"
+    __table_args__ = (
+        UniqueConstraint(
+            "idempotency_tenant",
+            "idempotency_key",
+            name="uq_assessments_tenant_idempotency_key",
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
     profile: str = Field(index=True, max_length=64)
@@ -386,9 +393,11 @@ class AssessmentRow(SQLModel, table=True):
     criteria: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     """The profile's criteria when accepted: panel, rubric, weight, must_pass."""
     min_score: float
-    idempotency_key: str | None = Field(
-        default=None, sa_column=Column(String(256), unique=True, nullable=True)
-    )
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(256), nullable=True))
+    tenant: str | None = Field(default=None, max_length=64, index=True)
+    """The submitting key's tenant (as on evaluations); None: no tenant."""
+    idempotency_tenant: str = Field(default="", max_length=64)
+    """`tenant`, or "": idempotency keys are unique per tenant (as on evaluations)."""
     request_sha256: str = Field(max_length=64)
     webhook_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     api_key_id: str | None = Field(default=None, max_length=32)

@@ -83,12 +83,30 @@ RULES: dict[tuple[str, str], Rule] = {
     # "split" counts votes (it is no jury panel): an authorised caller reaches that 422
     ("get", "/v1/panels/{name}/jury"): Rule("admin", _ok(422), "path"),
     ("post", "/v1/panels/{name}/jury/refit"): Rule("admin", _ok(422), "path", lambda ids: {}),
+    # The trust config has no profile: an authorised caller reaches the 404 of the profile
+    # or assessment it names (tenant scoping of stored assessments: test_assessments.py).
+    ("post", "/v1/assessments"): Rule(
+        "evaluate", _ok(404), None, lambda ids: {"profile": "nope", "input": EVALUATE["input"]}
+    ),
+    ("post", "/v1/assessments/batch"): Rule(
+        "evaluate",
+        _ok(200),
+        None,
+        lambda ids: {"items": [{"profile": "nope", "input": EVALUATE["input"]}]},
+    ),
+    ("get", "/v1/assessments/{assessment_id}"): Rule("evaluate", _ok(404)),
+    ("get", "/v1/profiles"): Rule("evaluate", _ok(200)),
+    ("get", "/v1/profiles/{name}"): Rule("evaluate", _ok(404)),
     ("get", "/review"): Rule(None, _ok(200)),
     ("get", "/healthz"): Rule(None, _ok(200)),
     ("get", "/readyz"): Rule(None, _ok(200)),
     ("get", "/metrics"): Rule(None, _ok(200)),
 }
-PATH_VALUES = {"name": "split", "rubric_id": "pairwise-preference"}
+PATH_VALUES = {
+    "name": "split",
+    "rubric_id": "pairwise-preference",
+    "assessment_id": "0" * 32,
+}
 """Path parameters naming a panel, or a rubric of a panel the restricted key may not use."""
 
 

@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("criteria", sa.JSON(), nullable=True),
         sa.Column("min_score", sa.Float(), nullable=False),
         sa.Column("idempotency_key", sa.String(length=256), nullable=True),
+        sa.Column("tenant", sa.String(length=64), nullable=True),
+        sa.Column("idempotency_tenant", sa.String(length=64), nullable=False, server_default=""),
         sa.Column("request_sha256", sa.String(length=64), nullable=False),
         sa.Column("webhook_url", sa.Text(), nullable=True),
         sa.Column("api_key_id", sa.String(length=32), nullable=True),
@@ -34,7 +36,9 @@ def upgrade() -> None:
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("idempotency_key"),
+        sa.UniqueConstraint(
+            "idempotency_tenant", "idempotency_key", name="uq_assessments_tenant_idempotency_key"
+        ),
     )
     with op.batch_alter_table("assessments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_assessments_profile"), ["profile"], unique=False)
