@@ -281,4 +281,7 @@ def test_row_names_reflect_the_service_default() -> None:
         service.wave_size,
         service.effective_quorum,
     )
-    assert service.aggregation is AGGREGATION
+    # The service's default panel is the jury (its cascades are rows of backtest.jury_run);
+    # these rows replay a vote-counting panel, majority as the service's vote counting.
+    assert service.aggregation is Aggregation.JURY
+    assert AGGREGATION is Aggregation.MAJORITY
