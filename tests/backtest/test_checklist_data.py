@@ -11,7 +11,7 @@ from backtest.datasets import DatasetError, load_dataset
 from backtest.replay import PERMISSIVE
 from routing import Aggregation, conclude
 from rubrics import Mode, Unscored
-from tests.backtest.sets import write_set
+from tests.support.records import write_set
 
 QUESTIONS = [
     {"id": "polite", "text": "Is it polite?", "required": True, "na": False},

@@ -17,7 +17,7 @@ from backtest.markdown import BEGIN, END, write_markdown
 from backtest.replay import run_backtest
 from backtest.report import write_json
 from routing.jury import Worker, fit_votes, observations, posterior
-from tests.backtest.sets import pairwise_records, pv, rows, write_set
+from tests.support.records import pairwise_records, pv, rows, write_set
 
 
 def _constant_set(tmp_path: Path, n: int, folds: int, seed: int) -> Path:
