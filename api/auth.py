@@ -26,6 +26,7 @@ from typing import Literal
 from fastapi import Request
 
 from api.errors import Forbidden, InvalidInput, PayloadTooLarge, RateLimited, Unauthorized
+from api.store.audit_log import Actor
 from api.store.engine import SessionFactory
 from api.store.keys import KeyRepository
 from api.store.reach import Reach
@@ -58,6 +59,11 @@ class Principal:
     def admin(self) -> bool:
         """An admin key (open mode is not one: nobody is known there)."""
         return self.key_id is not None and "admin" in self.scopes
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail records for this caller's actions: the key and its name."""
+        return Actor(self.key_id, self.name)
 
     @property
     def reach(self) -> Reach:

@@ -24,15 +24,9 @@ from api.schemas.assessments import (
     ProfilePublic,
 )
 from api.services import present
-from api.store.audit_log import Actor
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
 Caller = Annotated[Principal, Depends(requires("evaluate"))]
-
-
-def _actor(caller: Principal) -> Actor:
-    """The audit trail's actor of a request: the calling key and its principal."""
-    return Actor(caller.key_id, caller.name)
 
 
 def _check(caller: Principal, config: Any, profile: str) -> None:
@@ -56,7 +50,7 @@ async def create_assessment(
     _check(caller, config, body.profile)
     if wants_async(prefer):
         accepted = await service.submit(
-            body, wait=False, api_key_id=caller.key_id, tenant=caller.tenant, actor=_actor(caller)
+            body, wait=False, api_key_id=caller.key_id, tenant=caller.tenant, actor=caller.actor
         )
         return JSONResponse(
             accepted.model_dump(mode="json"),
@@ -67,7 +61,7 @@ async def create_assessment(
             },
         )
     return await service.submit(
-        body, api_key_id=caller.key_id, tenant=caller.tenant, actor=_actor(caller)
+        body, api_key_id=caller.key_id, tenant=caller.tenant, actor=caller.actor
     )
 
 
@@ -103,7 +97,7 @@ async def create_assessment_batch(
                 wait=not background,
                 api_key_id=caller.key_id,
                 tenant=caller.tenant,
-                actor=_actor(caller),
+                actor=caller.actor,
             )
         except QuorumError as exc:
             return AssessmentBatchResult(index=index, status=exc.status, problem=problems.of(exc))

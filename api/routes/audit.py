@@ -14,7 +14,6 @@ from api.auth import Principal, requires
 from api.deps import Config, Sessions
 from api.errors import Forbidden, InvalidInput
 from api.services.audit import check_event_reach, export_lines, record_exported
-from api.store.audit_log import Actor
 
 
 def _iso_only(value: Any) -> Any:
@@ -65,7 +64,7 @@ async def export(
         raise InvalidInput("since must be before until")
     if stream == "events":
         check_event_reach(caller.reach)
-    await record_exported(sessions, Actor(caller.key_id, caller.name), since, until, panel, stream)
+    await record_exported(sessions, caller.actor, since, until, panel, stream)
     return StreamingResponse(
         export_lines(sessions, config, since, until, panel, reach=caller.reach, stream=stream),
         media_type="application/x-ndjson",

@@ -14,7 +14,6 @@ from api.auth import Principal, requires
 from api.deps import Service
 from api.errors import Forbidden, InvalidRequest, PayloadTooLarge, QuorumError
 from api.schemas import BatchCreate, BatchResult, ComparisonCreate, EvaluationCreate, Page
-from api.store.audit_log import Actor
 
 router = APIRouter(prefix="/v1", tags=["evaluations"])
 Caller = Annotated[Principal, Depends(requires("evaluate"))]
@@ -75,7 +74,7 @@ async def create_batch(
                 api_key_id=caller.key_id,
                 ticket=ticket,
                 tenant=caller.tenant,
-                actor=Actor(caller.key_id, caller.name),
+                actor=caller.actor,
             )
         except QuorumError as exc:
             return BatchResult(index=index, status=exc.status, problem=problems.of(exc))

@@ -10,7 +10,6 @@ from api.auth import Principal, requires
 from api.deps import Config
 from api.schemas import CalibrationPublic, CalibrationRequest, CalibrationReset, Page
 from api.services.calibration import CalibrationService, public
-from api.store.audit_log import Actor
 
 router = APIRouter(prefix="/v1/panels", tags=["calibration"])
 Admin = Annotated[Principal, Depends(requires("admin"))]
@@ -39,9 +38,8 @@ async def calibrate_panel(
     threshold back in force: the undo. A panel the key may not use is 404."""
     config.panel(name, caller.panels)
     if isinstance(body, CalibrationReset):
-        return public(await service.reset(name, Actor(caller.key_id, caller.name)))
-    actor = Actor(caller.key_id, caller.name)
-    return public(await service.run(name, body.alpha, body.delta, body.apply, actor))
+        return public(await service.reset(name, caller.actor))
+    return public(await service.run(name, body.alpha, body.delta, body.apply, caller.actor))
 
 
 @router.get("/{name}/calibration", response_model=Page[CalibrationPublic])

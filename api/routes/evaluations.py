@@ -12,7 +12,8 @@ from api.deps import Reviews, Service
 from api.errors import Forbidden
 from api.routes.batch import wants_async
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
-from api.store.audit_log import Actor
+from api.services.evaluator import EvaluationService
+from api.services.records import Kind
 
 router = APIRouter(prefix="/v1", tags=["evaluations"])
 Caller = Annotated[Principal, Depends(requires("evaluate"))]
@@ -21,10 +22,6 @@ Caller = Annotated[Principal, Depends(requires("evaluate"))]
 def check_panel(caller: Principal, panel: str) -> None:
     if not caller.may_use(panel):
         raise Forbidden(f"this key may not use panel {panel!r}")
-
-
-def _actor(caller: Principal) -> Actor:
-    return Actor(caller.key_id, caller.name)
 
 
 ASYNC: dict[int | str, dict[str, Any]] = {
@@ -43,6 +40,28 @@ def _accepted(evaluation: EvaluationPublic) -> JSONResponse:
     )
 
 
+async def _submit(
+    kind: Kind,
+    body: EvaluationCreate | ComparisonCreate,
+    service: EvaluationService,
+    caller: Principal,
+    prefer: str | None,
+) -> EvaluationPublic | JSONResponse:
+    """Submit for the caller (its panel checked): judged now, or 202 with
+    `Prefer: respond-async`."""
+    check_panel(caller, body.panel)
+    background = wants_async(prefer)
+    evaluation = await service.submit(
+        kind,
+        body,
+        wait=not background,
+        api_key_id=caller.key_id,
+        tenant=caller.tenant,
+        actor=caller.actor,
+    )
+    return _accepted(evaluation) if background else evaluation
+
+
 @router.post("/evaluations", response_model=EvaluationPublic, responses=ASYNC)
 async def create_evaluation(
     body: EvaluationCreate,
@@ -52,21 +71,7 @@ async def create_evaluation(
 ) -> EvaluationPublic | JSONResponse:
     """Judge one response on a pointwise panel and return the evaluation. With
     `Prefer: respond-async`: 202 at once, the evaluation `pending`, judged in the background."""
-    check_panel(caller, body.panel)
-    if wants_async(prefer):
-        return _accepted(
-            await service.submit(
-                "evaluation",
-                body,
-                wait=False,
-                api_key_id=caller.key_id,
-                tenant=caller.tenant,
-                actor=_actor(caller),
-            )
-        )
-    return await service.submit(
-        "evaluation", body, api_key_id=caller.key_id, tenant=caller.tenant, actor=_actor(caller)
-    )
+    return await _submit("evaluation", body, service, caller, prefer)
 
 
 @router.post("/comparisons", response_model=EvaluationPublic, responses=ASYNC)
@@ -77,21 +82,7 @@ async def create_comparison(
     prefer: Annotated[str | None, Header()] = None,
 ) -> EvaluationPublic | JSONResponse:
     """Compare two responses on a pairwise panel; each judge sees both orders."""
-    check_panel(caller, body.panel)
-    if wants_async(prefer):
-        return _accepted(
-            await service.submit(
-                "comparison",
-                body,
-                wait=False,
-                api_key_id=caller.key_id,
-                tenant=caller.tenant,
-                actor=_actor(caller),
-            )
-        )
-    return await service.submit(
-        "comparison", body, api_key_id=caller.key_id, tenant=caller.tenant, actor=_actor(caller)
-    )
+    return await _submit("comparison", body, service, caller, prefer)
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationPublic)

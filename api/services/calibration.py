@@ -24,10 +24,10 @@ from typing import Any
 from api.config import QuorumConfig
 from api.errors import InvalidInput
 from api.schemas import CalibrationPublic
+from api.store import AsyncSession, SessionFactory
 from api.store.audit_log import CLI, Actor, AuditLog
 from api.store.calibrations import CalibrationRepository
 from api.store.digest import calibration_digest
-from api.store.engine import SessionFactory
 from api.store.tables import CalibrationRow, utcnow
 from routing import RoutingPolicy
 from routing.calibration import DEFAULT_MIN_ITEMS, calibrate, reviews_to_certify
@@ -88,18 +88,8 @@ class CalibrationService:
                 applied=True,
                 created_at=utcnow(),
             )
-            await repo.add(row)
-            await session.flush()
-            await AuditLog(session).append(
-                "calibrated",
-                actor,
-                "calibration",
-                row.id,
-                record_sha256=calibration_digest(row),
-                after={"panel": panel, "version": row.version, "reset_to": configured},
-                panel=panel,
-            )
-            await session.commit()
+            after = {"panel": panel, "version": row.version, "reset_to": configured}
+            await _store(session, repo, row, actor, after)
         await self.refresh()
         return row
 
@@ -143,25 +133,15 @@ class CalibrationService:
                 applied=apply and result.certified,  # an uncertified one is never applied
                 created_at=utcnow(),
             )
-            await repo.add(row)
-            await session.flush()
-            await AuditLog(session).append(
-                "calibrated",
-                actor,
-                "calibration",
-                row.id,
-                record_sha256=calibration_digest(row),
-                after={
-                    "panel": panel,
-                    "version": row.version,
-                    "threshold": row.threshold,
-                    "certified": row.certified,
-                    "applied": row.applied,
-                    "n_items": row.n_items,
-                },
-                panel=panel,
-            )
-            await session.commit()
+            after = {
+                "panel": panel,
+                "version": row.version,
+                "threshold": row.threshold,
+                "certified": row.certified,
+                "applied": row.applied,
+                "n_items": row.n_items,
+            }
+            await _store(session, repo, row, actor, after)
         if row.applied:
             await self.refresh()
         return row
@@ -170,6 +150,28 @@ class CalibrationService:
         self.config.panel(panel)
         async with self.sessions() as session:
             return await CalibrationRepository(session).history(panel)
+
+
+async def _store(
+    session: AsyncSession,
+    repo: CalibrationRepository,
+    row: CalibrationRow,
+    actor: Actor,
+    after: dict[str, Any],
+) -> None:
+    """Store a calibration version with its `calibrated` audit event, and commit."""
+    await repo.add(row)
+    await session.flush()
+    await AuditLog(session).append(
+        "calibrated",
+        actor,
+        "calibration",
+        row.id,
+        record_sha256=calibration_digest(row),
+        after=after,
+        panel=row.panel,
+    )
+    await session.commit()
 
 
 def is_reset(row: CalibrationRow) -> bool:
