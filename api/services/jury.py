@@ -158,14 +158,21 @@ class JuryService:
         self.refit_labels = refit_labels
         self.max_items = max_items
         self._in_force: dict[str, tuple[int, JuryModel, datetime]] = {}
+        self._cold: dict[str, JuryModel] = {}
 
     def panels(self) -> list[PanelConfig]:
         return [p for p in self.config.panels.values() if p.aggregation is Aggregation.JURY]
 
     def in_force(self, panel: str) -> tuple[int, JuryModel | None]:
-        """(version, model) judging `panel` now; (0, None): the cold start."""
+        """(version, model) judging `panel` now; version 0: the cold start (priors only),
+        built once per panel rather than on every evaluation."""
         found = self._in_force.get(panel)
-        return (found[0], found[1]) if found else (0, None)
+        if found is not None:
+            return found[0], found[1]
+        cold = self._cold.get(panel)
+        if cold is None and panel in self.config.panels:
+            cold = self._cold[panel] = cold_model(self.config.panel_rubric(panel)[1])
+        return 0, cold
 
     async def refresh(self) -> None:
         """Load the newest stored model of every jury panel (other replicas' fits too)."""
@@ -264,7 +271,9 @@ class JuryService:
         found = self._in_force.get(panel)
         if found is not None:
             return present.jury(found[0], found[1], found[2])
-        return present.jury(0, cold_model(self.config.panel_rubric(panel)[1]), None)
+        version, model = self.in_force(panel)
+        assert model is not None  # a configured panel always has its cold start
+        return present.jury(version, model, None)
 
     async def history(self, panel: str) -> list[JuryModelRow]:
         self.config.panel(panel)
