@@ -25,6 +25,7 @@ from api.routes import (
     evaluations,
     health,
     jury,
+    models,
     review_page,
     reviews,
 )
@@ -37,6 +38,7 @@ from api.services.gauges import refresh
 from api.services.judge_checks import JudgeChecks
 from api.services.jury import JuryService
 from api.services.leases import Leases
+from api.services.lifecycle import LifecycleService
 from api.services.reliability import ReliabilityInForce
 from api.services.reviews import ReviewService
 from api.services.stats import StatsService
@@ -221,6 +223,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             config, sessions, service, metrics=metrics, webhooks=webhooks
         )
         app.state.reviews.assessment_changed = app.state.assessments.changed
+        app.state.lifecycle = LifecycleService(sessions)
         renewing = asyncio.create_task(_leases(service, settings))
         background = [
             asyncio.create_task(_sweep(service, settings)),
@@ -277,6 +280,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.include_router(audit.router)
     app.include_router(calibration.router)
     app.include_router(jury.router)
+    app.include_router(models.router)
     app.include_router(review_page.router)
     app.include_router(health.router)
     app.include_router(docs.router)
