@@ -36,7 +36,7 @@ blip shorter than the delay, or a drift slow enough to be absorbed into the base
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from functools import lru_cache
 
@@ -50,6 +50,7 @@ __all__ = [
     "CusumSpec",
     "CusumState",
     "RunLength",
+    "alarm_probability",
     "design",
     "run_length",
     "start",
@@ -225,25 +226,16 @@ def run_length(chart: CusumChart, p: float, *, max_items: int = 200_000) -> RunL
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1]; got {p!r}")
-    up, down, h = chart.up, chart.down, chart.h
-    mean = math.inf if p == 0.0 else _arl(up, down, h, p)
-    alive = np.zeros(h)
-    alive[0] = 1.0
+    if p == 0.0:  # an all-compliant stream never alarms
+        return RunLength(p=p, mean=math.inf, median=max_items, q90=max_items, q99=max_items)
+    mean = _arl(chart.up, chart.down, chart.h, p)
     marks = {0.5: 0, 0.9: 0, 0.99: 0}
-    t = 0
-    while t < max_items and any(v == 0 for v in marks.values()):
-        nxt = np.zeros(h)
-        nxt[0] += (1.0 - p) * alive[: min(down, h)].sum()
-        if h > down:
-            nxt[: h - down] += (1.0 - p) * alive[down:]
-        if h > up:
-            nxt[up:] += p * alive[: h - up]
-        alive = nxt
-        t += 1
-        done = 1.0 - alive.sum()
+    for t, alive in enumerate(_survival(chart, p, max_items), start=1):
         for q in marks:
-            if marks[q] == 0 and done >= q:
+            if marks[q] == 0 and 1.0 - alive >= q:
                 marks[q] = t
+        if marks[0.99]:
+            break
     return RunLength(
         p=p,
         mean=mean,
@@ -251,6 +243,36 @@ def run_length(chart: CusumChart, p: float, *, max_items: int = 200_000) -> RunL
         q90=marks[0.9] or max_items,
         q99=marks[0.99] or max_items,
     )
+
+
+def _survival(chart: CusumChart, p: float, items: int) -> Iterator[float]:
+    """P(no alarm in the first t items) from S = 0, for t = 1..items (the Markov chain
+    of the grid chart iterated: the distribution over the states 0..h-1 not yet alarmed)."""
+    up, down, h = chart.up, chart.down, chart.h
+    alive = np.zeros(h)
+    alive[0] = 1.0
+    for _ in range(items):
+        nxt = np.zeros(h)
+        nxt[0] += (1.0 - p) * alive[: min(down, h)].sum()
+        if h > down:
+            nxt[: h - down] += (1.0 - p) * alive[down:]
+        if h > up:
+            nxt[up:] += p * alive[: h - up]
+        alive = nxt
+        yield float(alive.sum())
+
+
+def alarm_probability(chart: CusumChart, p: float, items: int) -> float:
+    """Exact probability of at least one alarm within `items` verdicts from S = 0 at a
+    true rate p (the false-alarm probability of a stream of that length when p = p0)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be in [0, 1]; got {p!r}")
+    if items < 0:
+        raise ValueError(f"items must be >= 0; got {items}")
+    alive = 1.0
+    for survived in _survival(chart, p, items):
+        alive = survived
+    return 1.0 - alive
 
 
 def start(spec: CusumSpec) -> CusumState:

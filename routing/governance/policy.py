@@ -109,9 +109,9 @@ def parse_window(value: object) -> timedelta:
 
 
 def format_window(delta: timedelta) -> str:
-    """The shortest exact spelling of a window: 7d, 12h, 30m, 90s."""
+    """The window in its largest exact unit up to days: 7d, 14d, 12h, 30m, 90s."""
     seconds = int(delta.total_seconds())
-    for unit in ("w", "d", "h", "m"):
+    for unit in ("d", "h", "m"):
         if seconds % _UNITS[unit] == 0:
             return f"{seconds // _UNITS[unit]}{unit}"
     return f"{seconds}s"
@@ -143,7 +143,7 @@ class Policy(BaseModel):
     """Unique name; transitions it makes are recorded with actor `policy:<name>`."""
     action: Action
     """quarantine or promote."""
-    from_: tuple[Zone, ...] | None = Field(default=None, alias="from", min_length=1)
+    from_: tuple[Zone, ...] | None = Field(default=None, alias="from")
     """Zones it applies to (default: see the module docstring)."""
     to: Zone | None = None
     """Promote only: target zone (default: the next one)."""
@@ -175,6 +175,8 @@ class Policy(BaseModel):
             raise ValueError("`to` is for promote policies (quarantine goes to quarantine)")
         if self.to is not None and self.to not in ("validation", "production"):
             raise ValueError(f"`to` of a promotion must be validation or production, not {self.to}")
+        if self.from_ is not None and not self.from_:
+            raise ValueError("`from` lists no zone (leave it out for the default)")
         if self.from_ is not None and len(set(self.from_)) != len(self.from_):
             raise ValueError("`from` lists a zone twice")
         target = self.target_zone()
