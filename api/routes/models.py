@@ -13,10 +13,12 @@ from api.auth import Principal, requires
 from api.errors import Forbidden, InvalidInput
 from api.schemas import Page
 from api.schemas.governance import (
+    EvaluateResult,
     ModelPublic,
     TransitionCreate,
     TransitionPublic,
 )
+from api.services.governance import GovernanceService
 from api.services.lifecycle import LifecycleService, scope_of
 
 router = APIRouter(prefix="/v1/models", tags=["governance"])
@@ -39,7 +41,12 @@ async def _lifecycle(request: Request) -> LifecycleService:
     return request.app.state.lifecycle
 
 
+async def _governance(request: Request) -> GovernanceService:
+    return request.app.state.governance
+
+
 Lifecycle = Annotated[LifecycleService, Depends(_lifecycle)]
+Governance = Annotated[GovernanceService, Depends(_governance)]
 
 
 def _name(model: str) -> str:
@@ -49,10 +56,10 @@ def _name(model: str) -> str:
 
 
 @router.get("", response_model=Page[ModelPublic])
-async def list_models(lifecycle: Lifecycle, caller: Caller) -> Page[ModelPublic]:
+async def list_models(governance: Governance, caller: Caller) -> Page[ModelPublic]:
     """Every subject model of the caller's tenant: those with a zone, and those seen in
     evaluations (candidates), with the latest transition and drift."""
-    data = await lifecycle.models(scope_of(caller.tenant))
+    data = await governance.models(caller.tenant)
     return Page(data=data, count=len(data))
 
 
@@ -73,6 +80,14 @@ async def create_transition(
     return await lifecycle.transition(
         scope_of(caller.tenant), _name(model), body.to, caller.actor, body.reason
     )
+
+
+@router.post("/{model:path}/evaluate", response_model=EvaluateResult)
+async def evaluate_model(model: str, governance: Governance, caller: Caller) -> EvaluateResult:
+    """Run the drift sweep now, then the policies for this model, and answer the
+    transitions they made (none: `reason` says why) and the drift events the sweep raised
+    on it."""
+    return await governance.evaluate(caller.tenant, _name(model))
 
 
 @router.get("/{model:path}", response_model=ModelPublic)

@@ -4,12 +4,11 @@ compliance matrix and the routing recommendation (docs/governance.md)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Zone = Literal["candidate", "validation", "production", "quarantine"]
-ZONES: tuple[Zone, ...] = ("candidate", "validation", "production", "quarantine")
+from routing.governance import CorrectedRate, Ranked, Rate, Trend, Zone
 
 
 class TransitionCreate(BaseModel):
@@ -64,8 +63,9 @@ class ModelPublic(BaseModel):
     """When it entered the zone; None for a candidate never moved."""
     last_transition: TransitionPublic | None
     drift_events: int
-    """Drift events since it entered its zone."""
+    """Drift events since it entered its zone (those that policies still read)."""
     last_drift_at: datetime | None
+    """When its last drift event was raised, whatever its zone then."""
 
 
 class EvaluateResult(BaseModel):
@@ -80,3 +80,55 @@ class EvaluateResult(BaseModel):
     """Drift events this sweep raised on the model."""
     reason: str
     """What happened, in a sentence ("no policy applied", ...)."""
+
+
+class CriterionCompliance(BaseModel):
+    """One criterion's compliance for a model and use case in the window."""
+
+    criterion: str
+    n: int
+    """Decided, applicable evaluations (n/a verdicts are out of every rate)."""
+    rate: Rate | None
+    """Share compliant of the final verdicts (human where there is one), Wilson 95%."""
+    corrected: CorrectedRate | None
+    """The judges' rate corrected on the audit sample (PPI); None with under 2 audited."""
+    n_audited: int
+    """Audited evaluations (random audit draw, human verdict) the correction rests on."""
+    trend: Trend
+
+
+class ComplianceRow(BaseModel):
+    """One cell of the matrix: a subject model on a use case."""
+
+    model: str
+    use_case: str | None
+    n: int
+    """Assessments whose profile compliance is known."""
+    rate: Rate | None
+    corrected: CorrectedRate | None
+    n_audited: int
+    """Assessments every criterion of which was audited."""
+    trend: Trend
+    criteria: list[CriterionCompliance]
+
+
+class ComplianceMatrix(BaseModel):
+    """Compliance per subject model x use case (and per criterion) over a window."""
+
+    profile: str
+    window: str
+    since: datetime
+    data: list[ComplianceRow]
+    count: int
+
+
+class RecommendationPublic(BaseModel):
+    """The model to route a use case to: the best production model by the lower bound of
+    its compliance, with the whole ranking and the reasons."""
+
+    model: str | None
+    use_case: str | None
+    profile: str | None
+    window: str
+    ranking: list[Ranked]
+    reason: str

@@ -19,13 +19,14 @@ from datetime import datetime
 from typing import Any
 
 from api.errors import Conflict
-from api.schemas.governance import ZONES, ModelPublic, TransitionPublic, Zone
+from api.schemas.governance import ModelPublic, TransitionPublic
 from api.store import AsyncSession, SessionFactory
 from api.store.audit_log import Actor, AuditLog
 from api.store.digest import transition_digest
 from api.store.drift import DriftRepository
 from api.store.lifecycle import LifecycleRepository
 from api.store.tables import ModelTransitionRow, ModelZoneRow, utcnow
+from routing.governance import ZONES, Zone
 
 CANDIDATE: Zone = "candidate"
 
@@ -65,14 +66,18 @@ async def move(
     *,
     policy: str | None = None,
     figures: dict[str, Any] | None = None,
+    expect: Zone | None = None,
 ) -> ModelTransitionRow:
     """Move `model` to `to` inside the caller's transaction: the zone, the transition and
-    its audit event. `Conflict` if it is already there."""
+    its audit event. `Conflict` if it is already there, or (`expect`) no longer in the
+    zone the move was decided on."""
     repo = LifecycleRepository(session)
     row = await repo.zone(scope, model, lock=True)
     current = zone_of(row)
     if current == to:
         raise Conflict(f"model {model!r} is already in {to}")
+    if expect is not None and current != expect:
+        raise Conflict(f"model {model!r} moved to {current} meanwhile (expected {expect})")
     now = utcnow()
     if row is None:
         row = ModelZoneRow(scope=scope, model=model, zone=to, since=now)
@@ -149,7 +154,9 @@ class LifecycleService:
         row = await repo.zone(scope, model)
         last = await repo.transitions(scope, model, limit=1)
         since: datetime | None = row.since if row is not None else None
-        count, last_at = await DriftRepository(session).count_since(scope, model, since)
+        drift = DriftRepository(session)
+        count, _ = await drift.count_since(scope, model, since)
+        _, last_at = await drift.count_since(scope, model, None)
         return ModelPublic(
             model=model,
             zone=zone_of(row),

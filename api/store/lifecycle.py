@@ -34,6 +34,10 @@ class LifecycleRepository:
         )
         return result.all()
 
+    async def all_zones(self) -> Sequence[ModelZoneRow]:
+        """Every model's zone in every scope (the background policies and the gauges)."""
+        return (await self.session.exec(select(ModelZoneRow))).all()
+
     def add(self, row: ModelZoneRow | ModelTransitionRow) -> None:
         self.session.add(row)
 

@@ -106,6 +106,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("post", "/v1/models/{model}/transitions"): Rule(
         "admin", _ok(422), None, lambda ids: {"to": "nowhere", "reason": "matrix"}
     ),
+    ("post", "/v1/models/{model}/evaluate"): Rule(("evaluate", "admin"), _ok(200)),
+    ("get", "/v1/drift"): Rule(("evaluate", "admin"), _ok(200)),
+    # no profile in the trust config: an authorised caller reaches the profile's 404
+    ("get", "/v1/compliance"): Rule(("evaluate", "admin"), _ok(404), params={"profile": "nope"}),
+    ("get", "/v1/routing/recommendation"): Rule(
+        ("evaluate", "admin"), _ok(404), params={"profile": "nope"}
+    ),
     ("get", "/review"): Rule(None, _ok(200)),
     ("get", "/healthz"): Rule(None, _ok(200)),
     ("get", "/readyz"): Rule(None, _ok(200)),
