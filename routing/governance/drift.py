@@ -74,7 +74,7 @@ class CusumSpec(BaseModel):
     """Verdicts counted to estimate p0 before monitoring starts (ignored with p0)."""
     shift: float = Field(default=2.0, gt=1.0, le=1000.0)
     """The increase to detect, as an odds ratio: p1 / (1 - p1) = shift * p0 / (1 - p0)."""
-    false_alarm_rate: float = Field(default=0.001, ge=1e-6, lt=0.5)
+    false_alarm_rate: float = Field(default=0.0001, ge=1e-6, lt=0.5)
     """Tolerated false alarms per in-control item: the target ARL0 is its inverse."""
 
 
@@ -193,7 +193,7 @@ def _design(p0: float, shift: float, target: float) -> CusumChart:
     )
 
 
-def design(p0: float, shift: float = 2.0, false_alarm_rate: float = 0.001) -> CusumChart:
+def design(p0: float, shift: float = 2.0, false_alarm_rate: float = 0.0001) -> CusumChart:
     """The chart for in-control rate p0 that detects an odds-ratio `shift` with at most
     `false_alarm_rate` false alarms per in-control item (ARL0 >= 1 / rate)."""
     CusumSpec(p0=p0, shift=shift, false_alarm_rate=false_alarm_rate)  # validates
