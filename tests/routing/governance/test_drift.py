@@ -67,6 +67,23 @@ def test_chart_follows_reynolds_stoumbos() -> None:
     )
 
 
+@pytest.mark.parametrize("p", [0.5, 0.3, 0.7])
+@pytest.mark.parametrize("h", [1, 2, 7, 25])
+def test_arl_of_a_unit_step_chart_is_the_random_walk_one(p: float, h: int) -> None:
+    """With up = down = 1 the chart is a simple random walk held at 0 and absorbed at h.
+    Its mean time from 0 is sum of d_i, d_0 = 1/p, d_i = (1 + q d_(i-1)) / p (first-step
+    analysis, Feller 1968, ch. XIV), and h (h + 1) when p = 1/2."""
+    chart = CusumChart(p0=0.4, p1=0.5, gamma=0.5, up=1, down=1, h=h, arl0=1.0, arl1=1.0)
+    d, total = 1 / p, 1 / p
+    for _ in range(h - 1):
+        d = (1 + (1 - p) * d) / p
+        total += d
+    # rel 1e-6: the sparse LU loses digits on ARLs of 1e9 (h = 25 at p = 0.3)
+    assert average_run_length(chart, p) == pytest.approx(total, rel=1e-6)
+    if p == 0.5:
+        assert average_run_length(chart, p) == pytest.approx(h * (h + 1), rel=1e-10)
+
+
 @pytest.mark.parametrize(("p0", "p"), [(0.1, 0.1), (0.1, 0.182), (0.02, 0.02), (0.02, 0.06)])
 def test_markov_chain_arl_matches_simulation(p0: float, p: float) -> None:
     """The exact (Brook & Evans) average run length against 3000 simulated runs."""
