@@ -9,8 +9,8 @@ in-control rate p0 and the out-of-control rate p1 given by an odds ratio `shift`
     S_t = max(0, S_{t-1} + x_t - gamma),   gamma = ln((1-p0)/(1-p1)) / ln(OR)
 
 (the log-likelihood ratio of p1 against p0 divided by ln OR), alarming when S_t >= h.
-It is the sequential test that detects a shift to p1 fastest for a given false-alarm rate
-(Moustakides 1986).
+Among detectors with the same in-control ARL it has the least worst-case delay for a
+change to p1 (Lorden's criterion; Moustakides 1986).
 
 An exact chart on a grid. The increments 1 - gamma and -gamma are replaced by integers
 +up and -down with up / down the closest fraction to (1 - gamma) / gamma (relative error
@@ -29,9 +29,9 @@ false-alarm rate holds for 9 streams in 10, the "guaranteed conditional performa
 Gandy & Kvaloy (2013, Scand J Stat 40:647), exact here instead of bootstrapped. The price
 is a longer delay than with a known p0 (docs/statistics.md, "Governance statistics").
 With `baseline_confidence: null` the chart uses the Jeffreys estimate (k + 0.5) / (n + 1):
-its false-alarm rate holds only on average over baselines and is exceeded several times
-over for one baseline in ten (Jones, Champ & Rigdon 2004 on CUSUMs with estimated
-parameters).
+it misses the target ARL0 for almost half the baselines, and one baseline in ten gives
+several times the stated false alarms (Jones, Champ & Rigdon 2004 on CUSUMs with
+estimated parameters).
 
 After an alarm S restarts at 0 with the same chart (p0 is not re-estimated: the baseline
 describes the model as it was accepted). Assumes independent verdicts with a constant
