@@ -231,20 +231,32 @@ class RunLength(BaseModel):
     """99% of runs alarm within this many items."""
 
 
-def average_run_length(chart: CusumChart, p: float) -> float:
-    """Exact average run length (items to the first alarm) from S = 0 at a true rate p."""
+def _chart_of(chart: CusumChart | CusumSpec) -> CusumChart:
+    if isinstance(chart, CusumChart):
+        return chart
+    if chart.p0 is None:
+        raise ValueError("a spec without p0 has no chart until its baseline is counted")
+    return _design(chart.p0, chart.shift, 1 / chart.false_alarm_rate)
+
+
+def average_run_length(chart: CusumChart | CusumSpec, p: float) -> float:
+    """Exact average run length (items to the first alarm) from S = 0 at a true rate p
+    (of a chart, or of the chart of a spec that gives p0)."""
+    chart = _chart_of(chart)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1]; got {p!r}")
     return math.inf if p == 0.0 else _arl(chart.up, chart.down, chart.h, p)
 
 
-def run_length(chart: CusumChart, p: float, *, max_items: int = 200_000) -> RunLength:
+def run_length(chart: CusumChart | CusumSpec, p: float, *, max_items: int = 200_000) -> RunLength:
     """Mean and quantiles of the items to the first alarm, from S = 0, at true rate p.
 
     From S = 0 is the slowest start (a CUSUM's run length falls as its start rises), so
     after a change mid-stream these are upper bounds on the detection delay, given no
     alarm before the change. Quantiles past `max_items` are reported as `max_items`.
+    A spec that gives p0 stands for its chart.
     """
+    chart = _chart_of(chart)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1]; got {p!r}")
     if p == 0.0:  # an all-compliant stream never alarms
@@ -283,9 +295,10 @@ def _survival(chart: CusumChart, p: float, items: int) -> Iterator[float]:
         yield float(alive.sum())
 
 
-def alarm_probability(chart: CusumChart, p: float, items: int) -> float:
+def alarm_probability(chart: CusumChart | CusumSpec, p: float, items: int) -> float:
     """Exact probability of at least one alarm within `items` verdicts from S = 0 at a
     true rate p (the false-alarm probability of a stream of that length when p = p0)."""
+    chart = _chart_of(chart)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1]; got {p!r}")
     if items < 0:

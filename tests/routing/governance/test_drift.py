@@ -261,6 +261,16 @@ def test_spec_rejects_bad_settings(kwargs: dict[str, object]) -> None:
         CusumSpec(**kwargs)  # type: ignore[arg-type]
 
 
+def test_a_spec_with_p0_stands_for_its_chart() -> None:
+    spec = CusumSpec(p0=0.05)
+    chart = design(0.05)
+    assert run_length(spec, 0.1) == run_length(chart, 0.1)
+    assert average_run_length(spec, 0.05) == chart.arl0
+    assert alarm_probability(spec, 0.05, 100) == alarm_probability(chart, 0.05, 100)
+    with pytest.raises(ValueError, match="without p0"):
+        run_length(CusumSpec(), 0.1)
+
+
 def test_run_length_rejects_a_bad_rate() -> None:
     with pytest.raises(ValueError, match="p must be"):
         run_length(design(0.1), 1.5)
