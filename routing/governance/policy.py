@@ -127,7 +127,8 @@ class Policy(BaseModel):
                 "estimate",
             }
             if given:
-                raise ValueError(f"a drift policy takes no {', '.join(sorted(given))}")
+                keys = ", ".join(f"`{k}`" for k in sorted(given))
+                raise ValueError(f"a drift policy takes no {keys}")
             return self
         if (self.profile is None) == (self.criterion is None):
             raise ValueError("give exactly one of `profile`, `criterion` (or `drift`)")
