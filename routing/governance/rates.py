@@ -160,14 +160,16 @@ def ppi_rate(
         estimate = lam * mean_unaudited(f) + mean_audited(y - lam * f)
         se^2     = lam^2 var_unaudited(f) / (N - n) + var_audited(y - lam * f) / n
 
-    and the interval is estimate +- z se (sample variances, ddof = 1; the unaudited
-    moments are those of `predicted_all` minus the audited items'). lam = 1 is classic
-    PPI: the judges' rate plus the mean human-minus-judge correction. With `tuned`, lam is
-    the PPI++ variance-minimising value cov(y, f) / ((1 + n / (N - n)) var(f)), clipped to
-    [0, 1]: it leans on the judges only as far as they track the humans, and at lam = 0
-    the estimate is the audited humans' mean alone. The estimate is unbiased for any fixed
-    lam; the interval is a large-sample (CLT) one, so with few audited items (under ~30)
-    or a rate near 0 or 1 it can undercover.
+    and the interval is estimate +- z se (the unaudited moments are those of
+    `predicted_all` minus the audited items'). lam = 1 is classic PPI: the judges' rate
+    plus the mean human-minus-judge correction. With `tuned`, lam is the PPI++
+    variance-minimising value cov(y, f) / ((1 + n / (N - n)) var(f)) (var over all N
+    predictions), clipped to [0, 1]: it leans on the judges only as far as they track the
+    humans, and at lam = 0 the estimate is the audited humans' mean alone. Variances and
+    the covariance are the authors' package's (`ppi_py.ppi_mean_ci`: ddof = 0, except
+    ddof = 1 for var(f) in lam), whose figures these reproduce. The estimate is unbiased
+    for any fixed lam; the interval is a large-sample (CLT) one, so with few audited items
+    or a rate near 0 or 1 it can undercover (docs/statistics.md gives simulated coverage).
 
     Raises ValueError on bad shapes or values, n < 2, or audited predictions that cannot
     be a subset of `predicted_all` (their sums exceed it).
@@ -193,17 +195,17 @@ def ppi_rate(
     if sum_u < -tol or sum_u > n_u + tol or sq_u < -tol:
         raise ValueError("the audited predictions are not among predicted_all")
     mean_u = min(max(sum_u / n_u, 0.0), 1.0) if n_u else 0.0
-    var_u = max(sq_u - n_u * mean_u**2, 0.0) / (n_u - 1) if n_u > 1 else 0.0
+    var_u = max(sq_u - n_u * mean_u**2, 0.0) / n_u if n_u else 0.0
 
     lam = 1.0 if n_u else 0.0
     if tuned and n_u:
         f_pool_var = float(np.var(f_all, ddof=1)) if n_all > 1 else 0.0
-        cov = float(np.cov(y_a, f_a, ddof=1)[0, 1])
+        cov = float(np.mean((y_a - y_a.mean()) * (f_a - f_a.mean())))
         lam = 0.0 if f_pool_var == 0.0 else cov / ((1.0 + n / n_u) * f_pool_var)
         lam = min(max(lam, 0.0), 1.0)
     rectifier = y_a - lam * f_a
     estimate = lam * mean_u + float(rectifier.mean())
-    var = float(np.var(rectifier, ddof=1)) / n
+    var = float(np.var(rectifier)) / n
     if n_u:
         var += lam * lam * var_u / n_u
     se = math.sqrt(max(var, 0.0))

@@ -67,7 +67,7 @@ def _ppi_reference(f_all, f_a, y_a, lam, z=1.959963984540054):  # type: ignore[n
     f_u = np.asarray(f_all)[mask]
     rect = np.asarray(y_a) - lam * np.asarray(f_a)
     est = lam * f_u.mean() + rect.mean()
-    se = np.sqrt(lam**2 * f_u.var(ddof=1) / f_u.size + rect.var(ddof=1) / rect.size)
+    se = np.sqrt(lam**2 * f_u.var() / f_u.size + rect.var() / rect.size)
     return est, est - z * se, est + z * se
 
 
@@ -91,6 +91,27 @@ def test_ppi_is_the_papers_estimator() -> None:
     assert (got.n_all, got.n_audited) == (2000, 120)
 
 
+# The authors' package, ppi_py 0.2.3 (Angelopoulos et al.): ppi_mean_pointestimate and
+# ppi_mean_ci(Y=y_a, Yhat=f_a, Yhat_unlabeled=f_all[n:], alpha=0.05, lam=...) on these
+# seeded worlds; lam=None is its PPI++ tuning.
+@pytest.mark.parametrize(
+    ("seed", "n_all", "n_aud", "tuned", "value", "low", "high"),
+    [
+        (1, 2000, 120, False, 0.800177304964539, 0.7254555241092568, 0.8748990858198211),
+        (1, 2000, 120, True, 0.7920657282489787, 0.7269225816221103, 0.8572088748758471),
+        (3, 1000, 100, False, 0.7988888888888889, 0.7250960628663891, 0.8726817149113887),
+        (3, 1000, 100, True, 0.8167788732394367, 0.7511598617773552, 0.8823978847015181),
+        (9, 300, 40, False, 0.7211538461538461, 0.5898939335681669, 0.8524137587395254),
+        (9, 300, 40, True, 0.7134840425531916, 0.5924649687365358, 0.8345031163698475),
+    ],
+)
+def test_ppi_matches_the_authors_package(
+    seed: int, n_all: int, n_aud: int, tuned: bool, value: float, low: float, high: float
+) -> None:
+    got = ppi_rate(*_world(seed, n_all, n_aud), tuned=tuned)
+    assert (got.value, got.low, got.high) == pytest.approx((value, low, high), abs=1e-12)
+
+
 def test_ppi_does_not_depend_on_where_the_audited_items_are() -> None:
     f_all, f_a, y_a = _world(2, 500, 60)
     shuffled = np.random.default_rng(0).permutation(f_all)
@@ -102,7 +123,7 @@ def test_ppi_plus_plus_lambda_is_the_variance_minimiser() -> None:
     # lambda = cov(y, f) / ((1 + n / N) var(f)), N the unlabelled count.
     f_all, f_a, y_a = _world(3, 1000, 100)
     got = ppi_rate(f_all, f_a, y_a, tuned=True)
-    lam = np.cov(y_a, f_a)[0, 1] / ((1 + 100 / 900) * np.var(f_all, ddof=1))
+    lam = np.cov(y_a, f_a, bias=True)[0, 1] / ((1 + 100 / 900) * np.var(f_all, ddof=1))
     assert got.lam == pytest.approx(lam, abs=1e-12)
     est, low, high = _ppi_reference(f_all, f_a, y_a, lam=lam)
     assert (got.value, got.low, got.high) == pytest.approx((est, low, high), abs=1e-12)
@@ -123,7 +144,7 @@ def test_ppi_when_every_item_is_audited_is_the_human_mean() -> None:
     y = np.array([1, 0, 0, 1, 1, 1.0])
     got = ppi_rate(f, f, y)
     assert got.value == pytest.approx(y.mean()) and got.lam == 0.0
-    assert got.std_error == pytest.approx(y.std(ddof=1) / np.sqrt(6))
+    assert got.std_error == pytest.approx(y.std() / np.sqrt(6))
 
 
 @pytest.mark.parametrize(
