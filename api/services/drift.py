@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from api.config import QuorumConfig
 from api.store import SessionFactory
@@ -60,14 +60,14 @@ class DriftSweep:
             if not more:
                 return raised
 
-    async def _batch(self, until: object) -> tuple[list[DriftEventRow], bool]:
+    async def _batch(self, until: datetime) -> tuple[list[DriftEventRow], bool]:
         spec = self.config.governance.cusum
         async with self.sessions() as session:
             reads, repo = GovernanceReads(session), DriftRepository(session)
             await reads.lock_cursor(CURSOR)
             cursor = await repo.cursor(CURSOR, lock=True)
             after = None if cursor is None else (cursor.updated_at, cursor.evaluation_id)
-            verdicts = await reads.stream(after, until, BATCH)  # type: ignore[arg-type]
+            verdicts = await reads.stream(after, until, BATCH)
             if not verdicts:
                 return [], False
             keys: list[StreamKey] = [

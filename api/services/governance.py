@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from datetime import datetime
 
 from api.config import QuorumConfig
 from api.errors import Conflict
@@ -193,10 +194,10 @@ class GovernanceService:
         return await self.lifecycle.models(scope, seen)
 
     async def drift_events(
-        self, tenant: str | None, model: str | None, since: object = None
+        self, tenant: str | None, model: str | None, since: datetime | None = None
     ) -> list[DriftEventPublic]:
         async with self.sessions() as session:
-            rows = await DriftRepository(session).events(scope_of(tenant), model, since)  # type: ignore[arg-type]
+            rows = await DriftRepository(session).events(scope_of(tenant), model, since)
         return [drift_public(r) for r in rows]
 
     async def recommendation(
