@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from api.config import QuorumConfig
 from api.errors import Conflict
@@ -41,7 +41,7 @@ from api.store.audit_log import Actor
 from api.store.drift import DriftRepository
 from api.store.governance import GovernanceReads
 from api.store.lifecycle import LifecycleRepository
-from api.store.tables import DriftEventRow, DriftMonitorRow, ModelTransitionRow
+from api.store.tables import DriftEventRow, DriftMonitorRow, ModelTransitionRow, utcnow
 from routing.governance import (
     ZONES,
     Candidate,
@@ -113,9 +113,12 @@ class GovernanceService:
         return moved
 
     async def _known(self) -> list[tuple[str, str]]:
-        """Every (scope, model) with a zone or with evaluations."""
+        """Every (scope, model) with a zone, or with evaluations inside the longest policy
+        window (an older model has no figure a policy could read, and no new verdict)."""
+        longest = max((p.window for p in self.config.policies), default=timedelta(days=1))
         async with self.sessions() as session:
-            pairs = set(await GovernanceReads(session).scoped_models())
+            recent = await GovernanceReads(session).scoped_models(utcnow() - longest)
+            pairs = set(recent)
             pairs |= {(r.scope, r.model) for r in await LifecycleRepository(session).all_zones()}
         return sorted(pairs)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from api.errors import Conflict
 from api.schemas.governance import ModelPublic, TransitionPublic
-from api.store import AsyncSession, SessionFactory
+from api.store import AsyncSession, IntegrityError, SessionFactory
 from api.store.audit_log import Actor, AuditLog
 from api.store.digest import transition_digest
 from api.store.drift import DriftRepository
@@ -98,7 +98,10 @@ async def move(
         created_at=now,
     )
     repo.add(transition)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a first move of the same model committed meanwhile
+        raise Conflict(f"model {model!r} was moved by someone else meanwhile: retry") from exc
     await AuditLog(session).append(
         "transitioned",
         actor,

@@ -169,10 +169,13 @@ class GovernanceReads:
             query = query.where(condition)
         return sorted(str(m) for m in (await self.session.exec(query)).all())
 
-    async def scoped_models(self) -> list[tuple[str, str]]:
-        """(scope, subject model) of every tenant's evaluations ("" for no tenant)."""
+    async def scoped_models(self, since: datetime) -> list[tuple[str, str]]:
+        """(scope, subject model) of every tenant's evaluations created since `since` (""
+        for no tenant)."""
         e = EvaluationRow
         query: Any = (
-            select(e.tenant, e.subject_model).where(col(e.subject_model).is_not(None)).distinct()
+            select(e.tenant, e.subject_model)
+            .where(col(e.subject_model).is_not(None), col(e.created_at) >= since)
+            .distinct()
         )
         return [(t or "", str(m)) for t, m in (await self.session.exec(query)).all()]
