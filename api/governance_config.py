@@ -3,9 +3,10 @@
 ```yaml
 governance:
   sweep_interval_s: 30        # how often the drift sweep and the policies run
-  false_alarm_rate: 0.001     # tolerated false drift alarms per in-control verdict
+  false_alarm_rate: 0.0001    # tolerated false drift alarms per in-control verdict
   shift: 2.0                  # the rise of non-compliance to detect (odds ratio)
-  baseline_items: 200         # verdicts per stream that estimate its in-control rate
+  baseline_items: 1000        # verdicts per stream that estimate its in-control rate
+  baseline_confidence: 0.9    # design for the baseline rate's 90% upper bound
   window: 7d                  # window of the compliance gauges
 policies:
   - {name: quarantine-on-leak-drift, action: quarantine, drift: security-data-leakage}
@@ -26,6 +27,9 @@ from api.errors import ConfigError
 from api.profiles import Profile
 from routing.governance import CusumSpec, Policy, Window
 
+_SPEC = CusumSpec()
+"""The statistics' defaults (`routing.governance.CusumSpec`), the config's too."""
+
 
 class GovernanceConfig(BaseModel):
     """How governance runs: the sweep, the drift charts, the gauges' window."""
@@ -37,12 +41,16 @@ class GovernanceConfig(BaseModel):
     settle_s: float = Field(default=1.0, ge=0, le=600)
     """A verdict is read by the sweep once it is this old (a transaction writing an
     older one may still be committing)."""
-    false_alarm_rate: float = Field(default=0.001, ge=1e-6, lt=0.5)
+    false_alarm_rate: float = Field(default=_SPEC.false_alarm_rate, ge=1e-6, lt=0.5)
     """Tolerated false drift alarms per in-control verdict: in-control ARL 1 / rate."""
-    shift: float = Field(default=2.0, gt=1.0, le=1000.0)
+    shift: float = Field(default=_SPEC.shift, gt=1.0, le=1000.0)
     """The rise of a stream's non-compliance to detect, as an odds ratio."""
-    baseline_items: int = Field(default=200, ge=10, le=1_000_000)
+    baseline_items: int = Field(default=_SPEC.baseline_items, ge=10, le=1_000_000)
     """Verdicts of a stream counted to estimate its in-control rate before it is watched."""
+    baseline_confidence: float | None = Field(default=_SPEC.baseline_confidence, gt=0, lt=1)
+    """The chart is designed for the baseline rate's upper confidence bound at this level
+    (the stated false-alarm rate then holds with this probability); null: the point
+    estimate."""
     p0: float | None = Field(default=None, gt=0.0, lt=1.0)
     """A fixed in-control non-compliance rate for every stream instead of a baseline."""
     window: Window = timedelta(days=7)
@@ -53,6 +61,7 @@ class GovernanceConfig(BaseModel):
         return CusumSpec(
             p0=self.p0,
             baseline_items=self.baseline_items,
+            baseline_confidence=self.baseline_confidence,
             shift=self.shift,
             false_alarm_rate=self.false_alarm_rate,
         )
