@@ -20,6 +20,7 @@ every tenant) governs in scope "" over the rows of every tenant together.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
@@ -95,6 +96,9 @@ class GovernanceService:
         self.compliance = compliance
         self.metrics = metrics
         self.drift = DriftSweep(config, sessions, self._observe)
+        self._running = asyncio.Lock()
+        """One pass at a time in this process: an on-demand evaluation answers the
+        transitions the policies made, not finding them made by the background pass."""
 
     def _observe(self, row: DriftMonitorRow, state: CusumState, alarmed: bool) -> None:
         if self.metrics is not None:
@@ -104,11 +108,12 @@ class GovernanceService:
 
     async def tick(self) -> list[ModelTransitionRow]:
         """One background pass: the sweep, every known model's policies, the gauges."""
-        await self.drift.sweep()
         moved: list[ModelTransitionRow] = []
-        if self.config.policies:
-            for scope, model in await self._known():
-                moved += await self._apply(scope, model)
+        async with self._running:
+            await self.drift.sweep()
+            if self.config.policies:
+                for scope, model in await self._known():
+                    moved += await self._apply(scope, model)
         await self.refresh_gauges()
         return moved
 
@@ -125,8 +130,9 @@ class GovernanceService:
     async def evaluate(self, tenant: str | None, model: str) -> EvaluateResult:
         """`POST /v1/models/{model}/evaluate`: the sweep now, then the model's policies."""
         scope = scope_of(tenant)
-        raised = await self.drift.sweep()
-        moved = await self._apply(scope, model)
+        async with self._running:
+            raised = await self.drift.sweep()
+            moved = await self._apply(scope, model)
         mine = [e for e in raised if e.model == model and (not scope or e.scope == scope)]
         current = await self.lifecycle.model(scope, model)
         if moved:
