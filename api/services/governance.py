@@ -113,7 +113,10 @@ class GovernanceService:
             await self.drift.sweep()
             if self.config.policies:
                 for scope, model in await self._known():
-                    moved += await self._apply(scope, model)
+                    try:
+                        moved += await self._apply(scope, model)
+                    except Exception:  # one model's failure does not hold up the others
+                        log.exception("policies for %s (scope %r) failed", model, scope)
         await self.refresh_gauges()
         return moved
 
