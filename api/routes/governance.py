@@ -78,23 +78,12 @@ async def recommendation(
     governance: Governance,
     config: Config,
     caller: Caller,
-    profile: Annotated[
-        str | None, Query(description="the profile compliance is measured on")
-    ] = None,
+    profile: Annotated[str, Query(description="the profile compliance is measured on")],
     use_case: UseCase = None,
     window: Annotated[str, Query(description="how far back: 30m, 12h, 7d...")] = "7d",
-    criterion: Annotated[
-        str | None, Query(description="or one criterion (a panel) instead of a profile")
-    ] = None,
 ) -> RecommendationPublic:
     """The model to serve `use_case`: the production model (never one in quarantine)
-    with the best lower 95% bound of its compliance on the profile (or on one criterion),
-    PPI-corrected where audited, with the whole ranking and the reasons; `model: null`
-    when none qualifies."""
-    if profile is not None:
-        _check(caller, config, profile)
-    if criterion is not None:
-        config.panel(criterion, caller.panels)
-    return await governance.recommendation(
-        caller.tenant, profile, use_case, window, criterion=criterion
-    )
+    with the best lower 95% bound of its compliance (PPI-corrected where audited), with
+    the whole ranking and the reasons; `model: null` when none qualifies."""
+    _check(caller, config, profile)
+    return await governance.recommendation(caller.tenant, profile, use_case, window)

@@ -129,8 +129,6 @@ class RecommendationPublic(BaseModel):
     model: str | None
     use_case: str | None
     profile: str | None
-    criterion: str | None = None
-    """The criterion (panel) ranked on, when asked for one instead of a profile."""
     window: str
     ranking: list[Ranked]
     reason: str

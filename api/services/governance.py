@@ -26,7 +26,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from api.config import QuorumConfig
-from api.errors import Conflict, InvalidInput
+from api.errors import Conflict
 from api.metrics import Metrics
 from api.schemas.governance import (
     DriftEventPublic,
@@ -213,37 +213,25 @@ class GovernanceService:
         return [drift_public(r) for r in rows]
 
     async def recommendation(
-        self,
-        tenant: str | None,
-        profile: str | None,
-        use_case: str | None,
-        window: str,
-        criterion: str | None = None,
+        self, tenant: str | None, profile: str, use_case: str | None, window: str
     ) -> RecommendationPublic:
         """The production model to route `use_case` to, by the lower bound of its
-        compliance on `profile` (or on one `criterion`, a panel) over `window`
-        (`routing.governance.rank`)."""
-        if (profile is None) == (criterion is None):
-            raise InvalidInput("name a `profile` or a `criterion` (one of them)", "query.profile")
-        if profile is not None:
-            self.config.profile(profile)
-        else:
-            self.config.panel(str(criterion))
+        compliance on `profile` over `window` (`routing.governance.rank`)."""
+        self.config.profile(profile)
         length = window_of(window)
         scope = scope_of(tenant)
-        key = FigureKey(profile=profile, criterion=criterion, use_case=use_case, window=length)
+        key = FigureKey(profile=profile, use_case=use_case, window=length)
         candidates = []
         for m in await self.models(tenant):
             figure = await self.compliance.figure(reach_of(scope), m.model, key)
             candidates.append(
                 Candidate(model=m.model, zone=m.zone, rate=figure.rate, corrected=figure.corrected)
             )
-        chosen = rank(candidates, use_case=use_case, profile=profile or criterion)
+        chosen = rank(candidates, use_case=use_case, profile=profile)
         return RecommendationPublic(
             model=chosen.model,
             use_case=use_case,
             profile=profile,
-            criterion=criterion,
             window=format_window(length),
             ranking=list(chosen.ranking),
             reason=chosen.reason,

@@ -181,15 +181,6 @@ def test_bad_governance_requests_are_problems(http: httpx.Client) -> None:
     assert r.status_code == 422
     r = http.get("/v1/routing/recommendation", params={"profile": "leaks", "use_case": "none"})
     assert r.json()["model"] is None and r.json()["reason"]
-    r = http.get("/v1/routing/recommendation", params={"use_case": CASE})
-    assert r.status_code == 422 and "`profile` or a `criterion`" in r.json()["detail"]
-    r = http.get("/v1/routing/recommendation", params={"criterion": "nope"})
-    assert r.status_code == 404
-    # ranked on one criterion (a panel) instead of a profile
-    r = http.get("/v1/routing/recommendation", params={"criterion": "leak-check", "use_case": CASE})
-    assert r.status_code == 200, r.text
-    assert r.json()["model"] == B and r.json()["criterion"] == "leak-check"
-    assert r.json()["profile"] is None
     r = http.get("/v1/drift", params={"since": "0.5"})
     assert r.status_code == 422
     assert (
