@@ -118,6 +118,8 @@ def test_settings_need_exactly_one_of_panel_and_profile() -> None:
         CallbackSettings(panel="p", sample=1.5)
     with pytest.raises(ValidationError):
         CallbackSettings(panel="p", on_quarantine="ignore")
+    with pytest.raises(ValidationError, match="'reroute' needs 'profile'"):
+        CallbackSettings(panel="p", on_quarantine="reroute")
 
 
 def test_settings_from_the_environment() -> None:
@@ -339,3 +341,11 @@ def test_litellm_sdk_calls_are_sent_once_each(
         ("honest", "x"),
     ]
     callback.close()
+
+
+def test_the_subpackage_exports_what_it_names() -> None:
+    import quorum_client.litellm as module
+
+    for name in module.__all__:
+        if name != "callback":  # built from QUORUM_* variables on first use
+            assert getattr(module, name) is not None, name

@@ -68,6 +68,11 @@ class CallbackSettings(BaseModel):
     def _one_target(self) -> CallbackSettings:
         if (self.panel is None) == (self.profile is None):
             raise ValueError("give exactly one of 'panel' and 'profile'")
+        if self.on_quarantine == "reroute" and self.profile is None:
+            raise ValueError(
+                "on_quarantine 'reroute' needs 'profile': the recommendation ranks models by "
+                "their compliance on a profile"
+            )
         return self
 
     @classmethod
