@@ -119,7 +119,7 @@ def proxy_config(path: Path, double: JudgeDouble) -> Path:
 def stack(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("proxy")
     database, config = root / "quorum.db", quorum_config(root / "quorum.yaml", double)
-    admin_key = create_key(database, config, "ops", "admin")
+    admin_key = create_key(database, config, "ops", "evaluate,admin")
     app_key = create_key(database, config, "proxy", "evaluate")
     port = free_port()
     env = {
