@@ -157,7 +157,9 @@ def test_a_call_is_read_as_the_proxy_reports_it() -> None:
 # -- the sender ----------------------------------------------------------------------
 
 
-def test_a_full_queue_drops_and_counts_without_blocking(stand: tuple[Stand, str]) -> None:
+def test_a_full_queue_drops_and_counts_without_blocking(
+    stand: tuple[Stand, str], caplog: pytest.LogCaptureFixture
+) -> None:
     seen, url = stand
     seen.stall.set()  # Quorum takes its time: the worker is stuck on the first POST
     callback = QuorumCallback(url=url, panel="helpfulness", queue_size=3, timeout_s=30)
@@ -174,8 +176,10 @@ def test_a_full_queue_drops_and_counts_without_blocking(stand: tuple[Stand, str]
     assert (stats.enqueued, stats.dropped, stats.sent) == (4, 46, 0)
     assert offered_in < 0.5, offered_in  # 49 offers, none waited for Quorum
     seen.stall.clear()
-    assert callback.flush(10)
+    with caplog.at_level("WARNING", logger="quorum_client.litellm"):
+        assert callback.flush(10)
     assert callback.stats().sent == 4
+    assert any("(46 dropped in all)" in r.getMessage() for r in caplog.records)
     assert len(seen.posted) == 4
     callback.close()
 

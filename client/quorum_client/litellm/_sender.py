@@ -1,7 +1,8 @@
 """A bounded queue and one background thread that sends what is queued.
 
 `offer` never blocks and never raises: when the queue is full the item is dropped and
-counted. The worker calls `send` for each item; an exception there is counted and logged
+counted (logged at the 1st, 2nd, 4th, ... drop, and summed up when sending works again).
+The worker calls `send` for each item; an exception there is counted and logged
 (rate-limited), never propagated. The thread starts on the first offer in a process (so
 a proxy that forks its workers gets one per worker) and is a daemon: `flush` waits for
 the queue to drain, `close` flushes and stops it.
@@ -54,6 +55,7 @@ class Sender(Generic[T]):
         self._queue: queue.Queue[object] = queue.Queue(maxsize)
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        self._reported = 0  # drops already summed up in a "sending again" line
 
     @property
     def queued(self) -> int:
@@ -117,6 +119,15 @@ class Sender(Generic[T]):
         else:
             with self._lock:
                 self.counts.sent += 1
+                total, unreported = self.counts.dropped, self.counts.dropped - self._reported
+                self._reported = total
+            if unreported:
+                log.warning(
+                    "quorum callback: sending again; %d completion(s) dropped while the queue "
+                    "was full (%d dropped in all)",
+                    unreported,
+                    total,
+                )
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything queued has been handled; False if `timeout` s ran out."""
