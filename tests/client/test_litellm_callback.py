@@ -10,8 +10,10 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx
 import litellm
 import pytest
 from pydantic import ValidationError
@@ -24,7 +26,7 @@ from quorum_client.litellm import CallbackSettings, QuorumCallback
 from quorum_client.litellm._extract import completion_of
 from quorum_client.litellm._sender import Sender
 from tests.doubles.judge_server import JudgeDouble
-from tests.support import ServerThread, free_port
+from tests.support import Server, ServerThread, free_port, write_config
 
 
 @dataclass
@@ -353,3 +355,39 @@ def test_the_subpackage_exports_what_it_names() -> None:
     for name in module.__all__:
         if name != "callback":  # built from QUORUM_* variables on first use
             assert getattr(module, name) is not None, name
+
+
+def test_sdk_completions_are_judged_by_a_real_quorum(tmp_path: Path, double: JudgeDouble) -> None:
+    # Quorum in a process of its own: in this one its judges' litellm calls would reach
+    # the callback too.
+    config = write_config(tmp_path / "quorum.yaml", double)
+    with Server(config, tmp_path / "quorum.db", tmp_path / "quorum.log") as quorum:
+        quorum.wait_ready()
+        callback = QuorumCallback(url=quorum.url, panel="leak-check", use_case="sdk-test")
+        previous, litellm.callbacks = litellm.callbacks, [callback]
+        try:
+            for text in ("Your order ships tomorrow. [[q=pass]]", "The card is 4111. [[q=fail]]"):
+                litellm.completion(
+                    model="openai/echo",
+                    api_base=double.base_url,
+                    api_key="x",
+                    messages=[{"role": "user", "content": f"Order? <response>{text}</response>"}],
+                )
+            wait_until(lambda: callback.stats().seen == 2)
+            assert callback.flush(10)
+        finally:
+            litellm.callbacks = previous
+            callback.close()
+        assert callback.stats().sent == 2
+        params = {"subject_model": "echo", "use_case": "sdk-test"}
+
+        def judged() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = httpx.get(
+                f"{quorum.url}/v1/evaluations", params=params
+            ).json()["data"]
+            return found if all(e["status"] != "pending" for e in found) else []
+
+        wait_until(lambda: len(judged()) == 2, timeout=30)
+        verdicts = sorted(e["verdict"]["value"] for e in judged())
+        assert verdicts == ["fail", "pass"]  # the honest judges read the answers the SDK got
+        assert {e["subject"]["model"] for e in judged()} == {"echo"}

@@ -24,7 +24,6 @@ from pydantic import ValidationError
 from quorum_client._client import QuorumClient
 from quorum_client._endpoints import RESPOND_ASYNC, Call
 from quorum_client._requests import MAX_MESSAGES, AssessmentCreate, EvaluationCreate
-from quorum_client._requests import PointwiseInput as Input
 from quorum_client.litellm._extract import Completion, completion_of, metadata_of, use_case_of
 from quorum_client.litellm._sender import Sender, _worth_logging
 from quorum_client.litellm._settings import CallbackSettings
@@ -32,7 +31,6 @@ from quorum_client.litellm._zones import Governance, Recommendation, TTLCache
 
 log = logging.getLogger("quorum_client.litellm")
 QUARANTINE = "quarantine"
-MAX_MODEL = 256
 PROXY_CHAT_CALLS = frozenset({"completion", "acompletion", "text_completion"})
 
 
@@ -146,27 +144,22 @@ class QuorumCallback(CustomLogger):
         metadata: dict[str, Any] = {"source": "litellm"}
         if s.app:
             metadata["app"] = s.app
-        key = f"litellm:{c.call_id}" if c.call_id else None
+        common: dict[str, Any] = {
+            "input": {"messages": turns},
+            "metadata": metadata,
+            "idempotency_key": f"litellm:{c.call_id}" if c.call_id else None,
+            "subject": {"model": c.model, "version": c.version},
+            "use_case": c.use_case,
+        }
         try:
-            source = Input.model_validate({"messages": turns})
             request: EvaluationCreate | AssessmentCreate
             if s.panel is not None:
-                request = EvaluationCreate(
-                    panel=s.panel, input=source, metadata=metadata, idempotency_key=key
-                )
+                request = EvaluationCreate.model_validate({"panel": s.panel, **common})
             else:
-                request = AssessmentCreate(
-                    profile=s.profile or "", input=source, metadata=metadata, idempotency_key=key
-                )
+                request = AssessmentCreate.model_validate({"profile": s.profile, **common})
         except ValidationError:
             return None
-        if len(c.model) > MAX_MODEL:
-            return None
-        body = request.model_dump(mode="json", exclude_none=True)
-        body["subject"] = {"model": c.model} | ({"version": c.version} if c.version else {})
-        if c.use_case:
-            body["use_case"] = c.use_case
-        return body
+        return request.model_dump(mode="json", exclude_none=True)
 
     def _post(self, body: dict[str, Any]) -> None:
         path = "/v1/evaluations" if "panel" in body else "/v1/assessments"

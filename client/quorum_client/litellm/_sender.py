@@ -56,15 +56,19 @@ class Sender(Generic[T]):
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._reported = 0  # drops already summed up in a "sending again" line
+        self._closed = False
 
     @property
     def queued(self) -> int:
         return self._queue.qsize()
 
     def offer(self, item: T) -> bool:
-        """Queue `item` for sending; False (and counted in `dropped`) if the queue is full."""
-        self._ensure_worker()
+        """Queue `item` for sending; False (and counted in `dropped`) if the queue is full
+        or the sender is closed."""
         try:
+            if self._closed:
+                raise queue.Full
+            self._ensure_worker()
             self._queue.put_nowait(item)
         except queue.Full:
             with self._lock:
@@ -140,6 +144,7 @@ class Sender(Generic[T]):
 
     def close(self, timeout: float = 30.0) -> bool:
         """Flush, then stop the worker; what is still queued after `timeout` s is lost."""
+        self._closed = True
         done = self.flush(timeout)
         thread = self._thread
         if thread is not None and thread.is_alive():
