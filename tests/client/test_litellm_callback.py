@@ -6,6 +6,7 @@ Quorum, is tests/client/test_litellm_proxy.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -106,6 +107,30 @@ def wait_until(check: Any, timeout: float = 10) -> None:
     while not check():
         assert time.monotonic() < deadline, "not in time"
         time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def registered(callback: QuorumCallback) -> Iterator[None]:
+    """`litellm.callbacks = [callback]` for the block. litellm copies a CustomLogger from
+    there into its success lists on first use, so it is taken out of those too."""
+    litellm.callbacks = [callback]
+    try:
+        yield
+    finally:
+        for name in CALLBACK_LISTS:
+            found = getattr(litellm, name, None)
+            if isinstance(found, list):
+                found[:] = [c for c in found if not isinstance(c, QuorumCallback)]
+
+
+CALLBACK_LISTS = (
+    "callbacks",
+    "success_callback",
+    "_async_success_callback",
+    "failure_callback",
+    "_async_failure_callback",
+    "input_callback",
+)
 
 
 # -- settings and what is read from a call -------------------------------------------
@@ -325,9 +350,7 @@ def test_litellm_sdk_calls_are_sent_once_each(
 ) -> None:
     seen, url = stand
     callback = QuorumCallback(url=url, panel="helpfulness", use_case="sdk-app")
-    previous = litellm.callbacks
-    litellm.callbacks = [callback]
-    try:
+    with registered(callback):
         messages = [{"role": "user", "content": "Say hi [[q=4]]"}]
         common = {"api_base": double.base_url, "api_key": "x", "messages": messages}
         litellm.completion(model="openai/honest", **common)
@@ -340,8 +363,6 @@ def test_litellm_sdk_calls_are_sent_once_each(
 
         asyncio.run(asyncio.wait_for(then_async(), 10))
         assert callback.flush(10)
-    finally:
-        litellm.callbacks = previous
     assert sorted((b["subject"]["model"], b["use_case"]) for _, b in seen.posted) == [
         ("honest", "sdk-app"),
         ("honest", "x"),
@@ -364,8 +385,7 @@ def test_sdk_completions_are_judged_by_a_real_quorum(tmp_path: Path, double: Jud
     with Server(config, tmp_path / "quorum.db", tmp_path / "quorum.log") as quorum:
         quorum.wait_ready()
         callback = QuorumCallback(url=quorum.url, panel="leak-check", use_case="sdk-test")
-        previous, litellm.callbacks = litellm.callbacks, [callback]
-        try:
+        with registered(callback):
             for text in ("Your order ships tomorrow. [[q=pass]]", "The card is 4111. [[q=fail]]"):
                 litellm.completion(
                     model="openai/echo",
@@ -375,9 +395,7 @@ def test_sdk_completions_are_judged_by_a_real_quorum(tmp_path: Path, double: Jud
                 )
             wait_until(lambda: callback.stats().seen == 2)
             assert callback.flush(10)
-        finally:
-            litellm.callbacks = previous
-            callback.close()
+        callback.close()
         assert callback.stats().sent == 2
         params = {"subject_model": "echo", "use_case": "sdk-test"}
 
