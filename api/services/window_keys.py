@@ -44,15 +44,16 @@ def window_key(
 
 
 def raw_window_key(
-    status: str | None, outcome: str | None, verdict_value: str | None, verdict_source: str | None
+    status: str | None, outcome: Any, verdict_value: Any, verdict_source: str | None
 ) -> str | None:
-    """`window_key` of columns read as raw JSON text (cheaper than the ORM's decoding)."""
+    """`window_key` of columns read as JSON text (`CAST(... AS TEXT)`: cheaper than the
+    ORM's decoding)."""
     if status not in COUNTED:
         return None
     return window_key(
         status,
-        json.loads(outcome) if outcome is not None else None,
-        json.loads(verdict_value) if verdict_value is not None else None,
+        json.loads(outcome) if isinstance(outcome, str) else outcome,
+        json.loads(verdict_value) if isinstance(verdict_value, str) else verdict_value,
         verdict_source,
     )
 

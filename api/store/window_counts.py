@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, func, type_coerce, update
+from sqlalchemy import Table, Text, cast, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -198,8 +198,8 @@ class WindowCountsReader:
                     e.rubric_id,
                     e.created_at,
                     e.status,
-                    type_coerce(e.outcome, Text),
-                    type_coerce(e.verdict_value, Text),
+                    cast(e.outcome, Text),
+                    cast(e.verdict_value, Text),
                     e.verdict_source,
                 )
                 .where(e.status.in_(tuple(statuses)), e.window_key.is_(None), e.id > after)
