@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, func, update
+from sqlalchemy import Table, Text, bindparam, cast, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -31,6 +31,7 @@ BUCKET_S = 3600
 COUNTS: Table = WindowCountRow.__table__  # type: ignore[attr-defined]
 EVALUATIONS: Table = EvaluationRow.__table__  # type: ignore[attr-defined]
 
+RECOUNT_ATTEMPTS = 5
 Cell = tuple[str, str, int, str]
 """(panel, rubric id, bucket, key): one count."""
 
@@ -46,29 +47,50 @@ def bucket_start(bucket: int) -> datetime:
     return datetime.fromtimestamp(bucket * BUCKET_S, tz=UTC)
 
 
-def _delta_statements(dialect: str, deltas: Counter[Cell]) -> list[Insert | Update | Delete]:
-    """Statements that add `deltas` to the counts (rows created as needed, emptied ones
-    removed)."""
-    out: list[Insert | Update | Delete] = []
-    pk = ("panel", "rubric_id", "bucket", "key")
-    for (panel, rubric_id, bucket, key), n in sorted(deltas.items()):
-        if n == 0:
-            continue
-        where = (
-            COUNTS.c.panel == panel,
-            COUNTS.c.rubric_id == rubric_id,
-            COUNTS.c.bucket == bucket,
-            COUNTS.c.key == key,
-        )
-        if n < 0:
-            out.append(update(COUNTS).where(*where).values(n=COUNTS.c.n + n))
-            out.append(delete(COUNTS).where(*where, COUNTS.c.n <= 0))
-            continue
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        stmt = module.insert(COUNTS).values(
-            panel=panel, rubric_id=rubric_id, bucket=bucket, key=key, n=n
-        )
-        out.append(stmt.on_conflict_do_update(index_elements=pk, set_={"n": COUNTS.c.n + n}))
+def _upsert(dialect: str) -> Insert:
+    """INSERT a count, or add to it: executed with many parameter sets at once."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(COUNTS)
+    return stmt.on_conflict_do_update(
+        index_elements=("panel", "rubric_id", "bucket", "key"),
+        set_={"n": COUNTS.c.n + stmt.excluded.n},
+    )
+
+
+def _cell_where() -> tuple[Any, ...]:
+    return (
+        COUNTS.c.panel == bindparam("c_panel"),
+        COUNTS.c.rubric_id == bindparam("c_rubric"),
+        COUNTS.c.bucket == bindparam("c_bucket"),
+        COUNTS.c.key == bindparam("c_key"),
+    )
+
+
+_DECREMENT = update(COUNTS).where(*_cell_where()).values(n=COUNTS.c.n + bindparam("c_n"))
+_DROP_EMPTY = delete(COUNTS).where(*_cell_where(), COUNTS.c.n <= 0)
+
+
+def _delta_statements(
+    dialect: str, deltas: Counter[Cell]
+) -> list[tuple[Insert | Update | Delete, list[dict[str, Any]]]]:
+    """(statement, parameter sets) that add `deltas` to the counts: rows created as
+    needed, rows brought to zero removed."""
+    ups = [
+        {"panel": p, "rubric_id": r, "bucket": b, "key": k, "n": n}
+        for (p, r, b, k), n in sorted(deltas.items())
+        if n > 0
+    ]
+    downs = [
+        {"c_panel": p, "c_rubric": r, "c_bucket": b, "c_key": k, "c_n": n}
+        for (p, r, b, k), n in sorted(deltas.items())
+        if n < 0
+    ]
+    out: list[tuple[Insert | Update | Delete, list[dict[str, Any]]]] = []
+    if ups:
+        out.append((_upsert(dialect), ups))
+    if downs:
+        out.append((_DECREMENT, downs))
+        out.append((_DROP_EMPTY, [{k: v for k, v in d.items() if k != "c_n"} for d in downs]))
     return out
 
 
@@ -104,8 +126,8 @@ class WindowCountsRepository:
 
     async def add(self, deltas: Counter[Cell]) -> None:
         conn = await self.session.connection()
-        for stmt in _delta_statements(conn.dialect.name, deltas):
-            await conn.execute(stmt)
+        for stmt, params in _delta_statements(conn.dialect.name, deltas):
+            await conn.execute(stmt, params)
 
     async def recount(
         self,
@@ -114,15 +136,23 @@ class WindowCountsRepository:
         old: str | None,
         new: str | None,
     ) -> bool:
-        """Move the evaluation from key `old` to `new`; False (nothing changed) if its
-        counted key is no longer `old` (another transaction recounted it)."""
-        if old == new:
-            return False
+        """Move the evaluation from key `old` (the counted key as last read) to `new`;
+        False when it already is counted under `new` (applied before: nothing to do)."""
         conn = await self.session.connection()
-        if not (await conn.execute(_claim(evaluation_id, old, new))).rowcount:
-            return False
-        await self.add(move(cell_of, old, new))
-        return True
+        for _ in range(RECOUNT_ATTEMPTS):
+            if old == new:
+                return False
+            if (await conn.execute(_claim(evaluation_id, old, new))).rowcount:
+                await self.add(move(cell_of, old, new))
+                return True
+            # Another writer (the backfill, say) counted the row meanwhile: move it from
+            # the key it holds now (read after that writer committed).
+            old = (
+                await conn.execute(
+                    core_select(EVALUATIONS.c.window_key).where(EVALUATIONS.c.id == evaluation_id)
+                )
+            ).scalar_one_or_none()
+        raise RuntimeError(f"evaluation {evaluation_id}: its window key kept changing")
 
     async def forget(self, ids: Sequence[str]) -> None:
         """Take these evaluations out of the counts (before they are deleted)."""
@@ -212,14 +242,24 @@ class WindowCountsReader:
 
     def count(self, keyed: Sequence[tuple[str, tuple[str, str, datetime], str]]) -> int:
         """Count uncounted evaluations under their keys: (id, (panel, rubric, created at),
-        key). Rows counted meanwhile by another writer are skipped. Returns how many."""
+        key). Rows counted meanwhile by another writer are skipped (one conditional
+        UPDATE ... RETURNING per key says which rows are ours). Returns how many."""
         conn: Connection = self.session.connection()
+        by_key: dict[str, dict[str, tuple[str, str, datetime]]] = {}
+        for evaluation_id, cell_of, key in keyed:
+            by_key.setdefault(key, {})[evaluation_id] = cell_of
         deltas: Counter[Cell] = Counter()
         done = 0
-        for evaluation_id, cell_of, key in keyed:
-            if conn.execute(_claim(evaluation_id, None, key)).rowcount:
-                deltas.update(move(cell_of, None, key))
+        for key, cells in sorted(by_key.items()):
+            claimed = conn.execute(
+                update(EVALUATIONS)
+                .where(EVALUATIONS.c.id.in_(list(cells)), EVALUATIONS.c.window_key.is_(None))
+                .values(window_key=key)
+                .returning(EVALUATIONS.c.id)
+            ).all()
+            for (evaluation_id,) in claimed:
+                deltas.update(move(cells[evaluation_id], None, key))
                 done += 1
-        for stmt in _delta_statements(conn.dialect.name, deltas):
-            conn.execute(stmt)
+        for stmt, params in _delta_statements(conn.dialect.name, deltas):
+            conn.execute(stmt, params)
         return done
