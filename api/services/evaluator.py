@@ -27,7 +27,7 @@ from api.services.leases import Leases
 from api.services.records import Kind
 from api.services.webhook_targets import BlockedTarget, WebhookGuard
 from api.services.webhooks import WebhookSender, delivery
-from api.services.window_keys import window_key
+from api.services.window_keys import tally, window_key
 from api.store import EVERYTHING, IntegrityError, Reach, SessionFactory
 from api.store.audit_log import Actor
 from api.store.evaluations import EvaluationRepository
@@ -320,11 +320,13 @@ class EvaluationService:
         now = outcome["completed_at"]
         vote_rows = [records.vote_values(row.id, v, self._params(v), now) for v in votes]
         review = records.review_item(row, panel, verdict, now)
+        calls = tally((v["judge"], v.get("unscored"), v.get("error")) for v in vote_rows)
         key = window_key(
             outcome["status"],
             outcome["outcome"],
             outcome["verdict_value"],
             outcome["verdict_source"],
+            calls,
         )
         async with self.sessions() as session:
             repo = EvaluationRepository(session)

@@ -296,11 +296,12 @@ class ReviewService:
             row.updated_at = now
             await repo.save(row, evaluation)
             if agreed.outcome == "final":  # the human verdict enters the window counts
+                votes = await EvaluationRepository(session).votes(evaluation.id)
                 await WindowCountsRepository(session).recount(
                     evaluation.id,
                     (evaluation.panel, evaluation.rubric_id, evaluation.created_at),
                     evaluation.window_key,
-                    row_key(evaluation),
+                    row_key(evaluation, votes),
                 )
             by_key = _actor(who, by.name)
             extra = {

@@ -116,7 +116,7 @@ def pattern_rows(
     rows: list[tuple[Any, Any, Any]] = []
     counts: list[int] = []
     for key, n in sorted(patterns.items()):
-        judges, (human, value) = window_keys.decode(key)
+        judges, (human, value), _ = window_keys.decode(key)
         rows.append(({"judges": judges}, json.dumps(value), "human" if human else None))
         counts.append(n)
     return rows, counts
@@ -162,9 +162,15 @@ class StatsService:
                 rows = reader.uncounted(window_keys.COUNTED, after, batch)
                 if not rows:
                     return done
+                votes = reader.calls([r[0] for r in rows])
                 keyed = []
                 for eid, panel, rubric_id, created_at, status, outcome, value, source in rows:
-                    key = window_keys.raw_window_key(status, outcome, value, source)
+                    calls: window_keys.Calls = {}
+                    for judge, unscored, error, n in votes.get(eid, ()):
+                        calls.setdefault(judge, [0, 0, 0])[
+                            window_keys.call_kind(unscored, error)
+                        ] += n
+                    key = window_keys.raw_window_key(status, outcome, value, source, calls)
                     if key is not None:
                         keyed.append((eid, (panel, rubric_id, created_at), key))
                 done += reader.count(keyed)
@@ -174,22 +180,27 @@ class StatsService:
     def _fetch(
         self, panel: PanelConfig, rubric: Rubric, since: datetime
     ) -> tuple[dict[str, int], dict[str, JudgeCalls], list[tuple[Any, Any, Any]]]:
-        """The window's pattern counts, the vote counts over the same span, and, for a
-        weighted panel, its newest `max_items` concluded evaluations (oldest first)."""
+        """The window's pattern counts, its judges' call outcomes (summed from the same
+        patterns), and, for a weighted panel, its newest `max_items` concluded evaluations
+        (oldest first)."""
         recent: list[tuple[Any, Any, Any]] = []
         with Session(self.engine) as session:
             patterns = WindowCountsReader(session).patterns(panel.name, rubric.id, since)
-            repo = WindowRepository(session)
             if panel.aggregation is Aggregation.WEIGHTED and len(panel.judges) >= 2:
-                newest = repo.concluded(panel.name, rubric.id, since, self.max_items)
+                newest = WindowRepository(session).concluded(
+                    panel.name, rubric.id, since, self.max_items
+                )
                 recent = [(r[0], r[1], r[2]) for r in reversed(newest)]
-            counted = repo.vote_outcomes(panel.name, since)
-        calls: dict[str, dict[str, int]] = {}
-        for judge, kind, n in counted:
-            c = calls.setdefault(judge, {"calls": 0, "ok": 0, "unscored": 0, "errors": 0})
-            c["calls"] += n
-            c[{"ok": "ok", "unscored": "unscored"}.get(kind, "errors")] += n
-        return patterns, {j: JudgeCalls(**c) for j, c in calls.items()}, recent
+        calls: dict[str, list[int]] = {}
+        for key, n in patterns.items():
+            for judge, (ok, unscored, errors) in window_keys.decode(key)[2].items():
+                c = calls.setdefault(judge, [0, 0, 0])
+                c[0], c[1], c[2] = c[0] + n * ok, c[1] + n * unscored, c[2] + n * errors
+        judge_calls = {
+            j: JudgeCalls(calls=sum(c), ok=c[0], unscored=c[1], errors=c[2])
+            for j, c in calls.items()
+        }
+        return patterns, judge_calls, recent
 
     def _compute(self, panel: PanelConfig, rubric: Rubric, since: datetime) -> WindowStats:
         patterns, calls, recent = self._fetch(panel, rubric, since)

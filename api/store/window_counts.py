@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, cast, func, update
+from sqlalchemy import Table, Text, bindparam, case, cast, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -24,12 +24,13 @@ from sqlalchemy.sql.expression import Delete, Insert, Update
 from sqlmodel import Session, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.store.tables import EvaluationRow, WindowCountRow
+from api.store.tables import EvaluationRow, VoteRow, WindowCountRow
 
 BUCKET_S = 3600
 """Width of a count bucket: one hour of `created_at`."""
 COUNTS: Table = WindowCountRow.__table__  # type: ignore[attr-defined]
 EVALUATIONS: Table = EvaluationRow.__table__  # type: ignore[attr-defined]
+VOTES: Table = VoteRow.__table__  # type: ignore[attr-defined]
 
 RECOUNT_ATTEMPTS = 5
 Cell = tuple[str, str, int, str]
@@ -239,6 +240,25 @@ class WindowCountsReader:
             .all()
         )
         return [tuple(r) for r in rows]
+
+    def calls(self, ids: Sequence[str]) -> dict[str, list[tuple[str, Any, Any, int]]]:
+        """Per evaluation: (judge, unscored?, error?, how many) over its stored votes."""
+        v = VOTES.c
+        unscored = case((v.unscored.is_not(None), "u"), else_=None)
+        error = case((v.error.is_not(None), "e"), else_=None)
+        rows = (
+            self.session.connection()
+            .execute(
+                core_select(v.evaluation_id, v.judge, unscored, error, func.count())
+                .where(v.evaluation_id.in_(list(ids)))
+                .group_by(v.evaluation_id, v.judge, unscored, error)
+            )
+            .all()
+        )
+        out: dict[str, list[tuple[str, Any, Any, int]]] = {}
+        for evaluation_id, judge, u, e, n in rows:
+            out.setdefault(evaluation_id, []).append((judge, u, e, int(n)))
+        return out
 
     def count(self, keyed: Sequence[tuple[str, tuple[str, str, datetime], str]]) -> int:
         """Count uncounted evaluations under their keys: (id, (panel, rubric, created at),

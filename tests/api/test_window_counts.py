@@ -19,12 +19,13 @@ from api.services.stats import StatsService, WindowStats, code_matrix, verdicts_
 from api.services.window_keys import COUNTED, row_key
 from api.store import Session, make_engine, make_session_factory, make_sync_engine
 from api.store.audit import AuditRepository
+from api.store.evaluations import EvaluationRepository
 from api.store.migrate import upgrade
-from api.store.tables import EvaluationRow, utcnow
+from api.store.tables import EvaluationRow, VoteRow, utcnow
 from api.store.window import WindowRepository
 from api.store.window_counts import WindowCountsRepository
 from judges import JudgeConfig
-from routing import panel_agreement, position_bias
+from routing import JudgeCalls, panel_agreement, position_bias
 from rubrics import LIBRARY_DIR, load_rubrics
 
 RUBRICS = load_rubrics([LIBRARY_DIR])
@@ -75,9 +76,33 @@ def _row(rng: random.Random, panel: str, created_at: datetime) -> dict[str, Any]
     ).model_dump()
 
 
+def _votes(rng: random.Random, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stored votes of a concluded evaluation: each judge once or in both orders, some
+    unscored, some failed."""
+    out = []
+    for judge in JUDGES:
+        for order in ("AB", "BA") if row["panel"] == "pairs" else (None,):
+            end = rng.choices(["ok", "unscored", "error"], [85, 10, 5])[0]
+            out.append(
+                VoteRow(
+                    evaluation_id=row["id"],
+                    judge=judge,
+                    model="openai/x",
+                    order=order,
+                    value=None if end != "ok" else 1,
+                    unscored="no_json" if end == "unscored" else None,
+                    error="timeout" if end == "error" else None,
+                    prompt_sha256="0" * 64,
+                    latency_ms=1.0,
+                    attempts=1,
+                ).model_dump(exclude={"id"})
+            )
+    return out
+
+
 def _fill(url: str, n: int, seed: int) -> int:
-    """n evaluations per panel spread over the last 30 hours, none counted yet (as rows
-    stored before migration 0016 are)."""
+    """n evaluations per panel spread over the last 30 hours, with votes for the
+    concluded ones, none counted yet (as rows stored before migration 0016 are)."""
     from sqlalchemy import insert
 
     rng = random.Random(seed)
@@ -86,9 +111,11 @@ def _fill(url: str, n: int, seed: int) -> int:
         for panel in ("points", "pairs")
         for _ in range(n)
     ]
+    votes = [v for r in rows if r["status"] in COUNTED for v in _votes(rng, r)]
     engine = make_sync_engine(url)
     with engine.begin() as conn:
         conn.execute(insert(EvaluationRow.__table__), rows)  # type: ignore[attr-defined]
+        conn.execute(insert(VoteRow.__table__), votes)  # type: ignore[attr-defined]
     engine.dispose()
     return sum(r["status"] in COUNTED for r in rows)
 
@@ -98,11 +125,21 @@ def _item_level(stats: StatsService, panel_name: str, since: datetime) -> dict[s
     panel, rubric = stats.config.panel_rubric(panel_name)
     with Session(stats.engine) as session:
         newest = WindowRepository(session).concluded(panel.name, rubric.id, since, 10**9)
+        outcomes = WindowRepository(session).vote_outcomes(panel.name, since)
     rows = [(r[0], r[1], r[2]) for r in newest]
+    calls: dict[str, dict[str, int]] = {}
+    for judge, kind, n in outcomes:
+        c = calls.setdefault(judge, {"calls": 0, "ok": 0, "unscored": 0, "errors": 0})
+        c["calls"] += n
+        c[{"ok": "ok", "unscored": "unscored"}.get(kind, "errors")] += n
     codes, human = code_matrix(rubric, panel.judges, rows)
     report = panel_agreement(rubric, panel.judges, codes, human, n_boot=0)
     bias = {b.judge: b for b in position_bias(verdicts_of(rows))} if panel.judges else {}
-    return {"report": report, "bias": bias if rubric.mode.value == "pairwise" else {}}
+    return {
+        "report": report,
+        "bias": bias if rubric.mode.value == "pairwise" else {},
+        "calls": {j: JudgeCalls(**c) for j, c in calls.items()},
+    }
 
 
 def _assert_exact(got: WindowStats, want: dict[str, Any]) -> None:
@@ -123,6 +160,7 @@ def _assert_exact(got: WindowStats, want: dict[str, Any]) -> None:
         if x is not None and y is not None:
             assert x.model_dump() == pytest.approx(y.model_dump(), abs=1e-12)
     assert {p.judge: p for p in got.position} == want["bias"]
+    assert got.calls == want["calls"]
 
 
 def _check_windows(stats: StatsService) -> None:
@@ -159,8 +197,9 @@ async def _review_and_delete(url: str, stats: StatsService) -> None:
             for row in reviewed:
                 await session.refresh(row)
                 cell = (row.panel, row.rubric_id, row.created_at)
+                votes = await EvaluationRepository(session).votes(row.id)
                 await WindowCountsRepository(session).recount(
-                    row.id, cell, row.window_key, row_key(row)
+                    row.id, cell, row.window_key, row_key(row, votes)
                 )
         await AuditRepository(session).delete_evaluations(deleted)
         await session.commit()
@@ -208,6 +247,12 @@ def test_key_is_canonical_json() -> None:
         verdict_source="human",
         outcome={"judges": [{"judge": "a", "value": 4, "votes": [1, 2]}]},
     )
-    assert row_key(row) == json.dumps({"h": 4, "j": [["a", 4]]}, separators=(",", ":"))
+    votes = [
+        VoteRow(
+            evaluation_id="x", judge="a", model="m", prompt_sha256="0", latency_ms=1, attempts=1
+        )
+    ]
+    want = {"c": {"a": [1, 0, 0]}, "h": 4, "j": [["a", 4]]}
+    assert row_key(row, votes) == json.dumps(want, separators=(",", ":"))
     row.status = "failed"
-    assert row_key(row) is None
+    assert row_key(row, votes) is None
