@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     )
     from routing.krippendorff import Level, krippendorff_alpha
     from routing.panel_stats import JudgeCalls, PanelAgreement, panel_agreement
-    from routing.pattern_agreement import pattern_agreement
+    from routing.pattern_stats import pattern_agreement
     from routing.reliability import (
         DawidSkeneResult,
         ReliabilityWeights,
@@ -59,7 +59,7 @@ _LAZY = {
     "JudgeCalls": "panel_stats",
     "PanelAgreement": "panel_stats",
     "panel_agreement": "panel_stats",
-    "pattern_agreement": "pattern_agreement",
+    "pattern_agreement": "pattern_stats",
     "DawidSkeneResult": "reliability",
     "ReliabilityWeights": "reliability",
     "dawid_skene": "reliability",

@@ -130,7 +130,7 @@ class StatsService:
     Every figure is exact over the whole window, whatever its size: the store keeps per
     hour how many concluded evaluations had each vote pattern (`api.store.window_counts`),
     and the statistics are computed from the window's patterns and their counts
-    (`routing.pattern_agreement`), in time and memory that grow with the number of
+    (`routing.pattern_stats`), in time and memory that grow with the number of
     distinct patterns, not of items. Only the reliability weights of `weighted` panels
     (a Dawid-Skene fit) are fitted on a bounded sample: the newest `max_items` items.
 

@@ -6,7 +6,7 @@ human verdict if a human decided, and how each judge's calls ended (ok, unscored
 the call counts and rates). That tuple is the evaluation's *pattern*; evaluations
 with equal patterns are interchangeable for every figure, so the store keeps how many
 evaluations of each pattern a panel concluded per hour (`window_counts`) and the
-statistics sum those counts (`routing.pattern_agreement`). The pattern is a canonical
+statistics sum those counts (`routing.pattern_stats`). The pattern is a canonical
 JSON text, so equal patterns are equal strings on every backend.
 
 Keeping the counts exact (`WindowCountsRepository.recount`): each evaluation row records

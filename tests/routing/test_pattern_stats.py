@@ -9,7 +9,7 @@ from routing import JudgeVerdict, panel_agreement, position_bias
 from routing.bias import weighted_position_bias
 from routing.kappa import fleiss_kappa
 from routing.krippendorff import krippendorff_alpha
-from routing.pattern_agreement import (
+from routing.pattern_stats import (
     pattern_agreement,
     weighted_fleiss_kappa,
     weighted_krippendorff_alpha,
