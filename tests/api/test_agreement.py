@@ -114,6 +114,7 @@ def test_weighted_panel_learns_reliability_weights(
             assert h.post("/v1/evaluations", json=body).status_code == 200
         report = h.get("/v1/panels/weighted-jury/agreement", params={"window": "30m"}).json()
         weights = {j["judge"]: j for j in report["judges"]}
+        assert report["weights_items"] == 36
         assert {j["weight_source"] for j in weights.values()} == {"dawid_skene"}
         assert weights["fixed-1"]["weight"] < weights["honest-1"]["weight"]
         assert weights["honest-1"]["accuracy"] > 0.9
@@ -164,6 +165,8 @@ def test_a_window_beyond_the_item_cap_is_exact(
         report = h.get("/v1/panels/mean-jury/agreement", params={"window": "1h"}).json()
     assert report["truncated"] is False
     assert report["n_items"] == len(qualities)
+    assert report["n_patterns"] == 5  # one per quality: the other two judges are constant
+    assert report["weights_items"] is None  # a mean panel fits no reliability weights
     judges = {j["judge"]: j for j in report["judges"]}
     assert judges["honest-1"]["calls"] == len(qualities)
     codes = np.array([[q - 1, 4, 2] for q in qualities])

@@ -170,7 +170,13 @@ def _check_windows(stats: StatsService) -> None:
     for since in (*starts, boundary, NOW - timedelta(days=3)):
         for panel in ("points", "pairs"):
             p, rubric = stats.config.panel_rubric(panel)
-            _assert_exact(stats._compute(p, rubric, since), _item_level(stats, panel, since))
+            got = stats._compute(p, rubric, since)
+            _assert_exact(got, _item_level(stats, panel, since))
+            if since < NOW - timedelta(hours=5):  # enough items for every figure
+                assert got.agreement.fleiss_kappa is not None
+                assert got.agreement.krippendorff_alpha is not None
+                assert all(got.agreement.human_kappa.values())
+                assert got.position or panel == "points"
 
 
 async def _review_and_delete(url: str, stats: StatsService) -> None:
