@@ -262,3 +262,45 @@ def test_key_is_canonical_json() -> None:
     assert row_key(row, votes) == json.dumps(want, separators=(",", ":"))
     row.status = "failed"
     assert row_key(row, votes) is None
+
+
+def test_a_recount_that_lost_a_race_moves_from_the_key_the_row_holds(tmp_path: Path) -> None:
+    """A review read the row before the backfill counted it (old key None); its recount
+    finds the row counted under another key and moves it from there: counted once."""
+    from sqlmodel import select
+
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    upgrade(url)
+    _fill(url, 40, seed=9)
+    stats = StatsService(_config(), make_sync_engine(url))
+
+    async def review_racing_the_backfill() -> None:
+        engine = make_engine(url)
+        async with make_session_factory(engine)() as session:
+            rows = (
+                await session.exec(
+                    select(EvaluationRow).where(
+                        EvaluationRow.panel == "points", EvaluationRow.status == "in_review"
+                    )
+                )
+            ).all()
+            stale = [(r, r.window_key) for r in rows]  # read before the backfill: None
+            await session.commit()
+            assert await stats.backfill() > 0  # counts them under their panel verdicts
+            for row, old in stale:
+                assert old is None
+                row.verdict_value, row.verdict_source, row.status = 1, "human", "decided"
+                votes = await EvaluationRepository(session).votes(row.id)
+                cell = (row.panel, row.rubric_id, row.created_at)
+                repo = WindowCountsRepository(session)
+                assert await repo.recount(row.id, cell, old, row_key(row, votes))
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(review_racing_the_backfill())
+    since = NOW - timedelta(days=2)
+    points, rubric = stats.config.panel_rubric("points")
+    got = stats._compute(points, rubric, since)
+    _assert_exact(got, _item_level(stats, "points", since))
+    assert got.agreement.n_items == sum(n for n in stats._fetch(points, rubric, since)[0].values())
+    stats.engine.dispose()
