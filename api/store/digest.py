@@ -24,6 +24,7 @@ from api.store.tables import (
     ApiKeyRow,
     CalibrationRow,
     EvaluationRow,
+    ModelTransitionRow,
     ReviewDecisionRow,
     ReviewItemRow,
     VoteRow,
@@ -39,6 +40,12 @@ SKIP: dict[str, frozenset[str]] = {
 """Columns outside the record: leases and resume counters move without an event, row ids
 are assigned by the database, and `window_key` is the statistics' bookkeeping (set by
 the start-up backfill of the window counts, with no event)."""
+
+LATER: dict[str, frozenset[str]] = {
+    "evaluations": frozenset({"subject_model", "subject_version", "use_case"}),
+}
+"""Columns added after audit events pinned records (migration 0014): in the record only
+when set, so the digest of a row stored before them (all null) is what it was."""
 
 
 def canonical_json(value: Any) -> str:
@@ -91,9 +98,13 @@ def _columns(model: type[SQLModel]) -> tuple[tuple[str, Callable[[Any], Any]], .
 def canonical_row(model: type[SQLModel], row: Row) -> dict[str, Any]:
     """A row's columns (those in the record) in canonical form; a missing one is null."""
     get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name, None)
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    later = LATER.get(table.name, frozenset())
     out: dict[str, Any] = {}
     for name, convert in _columns(model):
         value = get(name)
+        if value is None and name in later:
+            continue
         out[name] = None if value is None else convert(value)
     return out
 
@@ -128,3 +139,7 @@ def key_digest(row: Row) -> str:
 
 def calibration_digest(row: Row) -> str:
     return sha256_of({"calibration": canonical_row(CalibrationRow, row)})
+
+
+def transition_digest(row: Row) -> str:
+    return sha256_of({"model_transition": canonical_row(ModelTransitionRow, row)})

@@ -1,7 +1,7 @@
 """window counts: vote patterns per panel, rubric and hour
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-02
 
 Existing evaluations are counted by the service at start-up (`StatsService.backfill`):
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
