@@ -50,7 +50,9 @@ class WindowRepository:
         ]
 
     def vote_outcomes(self, panel: str, since: datetime) -> list[tuple[str, str, int]]:
-        """(judge, ok | unscored | error, count) over the panel's votes since `since`."""
+        """(judge, ok | unscored | error, count) over the panel's votes since `since`: the
+        item-level reference of the call counts, which `/agreement` now sums from the
+        window counts (`api.store.window_counts`); kept for checks and tests."""
         outcome = case(
             (col(VoteRow.error).is_not(None), "error"),
             (col(VoteRow.unscored).is_not(None), "unscored"),
