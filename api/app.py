@@ -13,7 +13,7 @@ from api import problems
 from api.auth import Authenticator
 from api.config import load_config
 from api.limits import BodyLimit, BodyTimeout, EarlyAuth, SecurityHeaders
-from api.metrics import AppLabels, Metrics
+from api.metrics import AppLabels, CappedLabels, Metrics
 from api.routes import (
     agreement,
     assessments,
@@ -142,7 +142,11 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             chat = LiteLLMClient()
         engine = make_engine(settings.database_url, settings.db_pool_size)
         sessions = make_session_factory(engine)
-        metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
+        metrics = Metrics(
+            apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps),
+            models=CappedLabels(settings.metrics_models, settings.metrics_max_models),
+            use_cases=CappedLabels(settings.metrics_use_cases, settings.metrics_max_use_cases),
+        )
         stats_engine = make_sync_engine(settings.database_url)
         stats = StatsService(config, stats_engine, settings.stats_max_items)
         reliability = ReliabilityInForce(config)

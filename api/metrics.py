@@ -1,8 +1,10 @@
 """Prometheus metrics: declared once here, on an injectable registry.
 
 Labels are bounded: panel, rubric, judge and reason come from configuration or closed
-enums; `app` comes from request metadata and is capped (an allow-list, else the first
-`max_apps` values seen, then "other"), so a client cannot explode cardinality.
+enums; `app` comes from request metadata, and `model` and `use_case` (on the verdict
+counters) from the request's `subject.model` and `use_case`; each is capped (an
+allow-list, else the first N values seen, then "other"; "none" when absent), so a client
+cannot explode cardinality.
 
 Several worker processes: when PROMETHEUS_MULTIPROC_DIR is set (`quorum serve
 --workers N` sets it), prometheus-client's multiprocess mode aggregates every worker's
@@ -46,38 +48,56 @@ leave the queue; they are counted by `quorum_reviews_decided_total` instead."""
 disable_created_metrics()
 
 
-class AppLabels:
-    """Caps the `app` label: allow-listed names, or the first `max_apps` seen."""
+class CappedLabels:
+    """Caps a label fed by requests: allow-listed values, or the first `max_values` seen
+    (per process), then "other"; "none" when the request has none."""
 
-    def __init__(self, allowed: Iterable[str] = (), max_apps: int = 20) -> None:
+    def __init__(self, allowed: Iterable[str] = (), max_values: int = 20) -> None:
         self.allowed = frozenset(allowed)
-        self.max_apps = max_apps
+        self.max_values = max_values
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
-    def __call__(self, app: str | None) -> str:
-        if not app:
+    def __call__(self, value: str | None) -> str:
+        if not value:
             return NO_APP
         if self.allowed:
-            return app if app in self.allowed else OTHER_APP
+            return value if value in self.allowed else OTHER_APP
         with self._lock:
-            if app in self._seen:
-                return app
-            if len(self._seen) < self.max_apps:
-                self._seen.add(app)
-                return app
+            if value in self._seen:
+                return value
+            if len(self._seen) < self.max_values:
+                self._seen.add(value)
+                return value
         return OTHER_APP
+
+
+class AppLabels(CappedLabels):
+    """Caps the `app` label: allow-listed names, or the first `max_apps` seen."""
+
+    def __init__(self, allowed: Iterable[str] = (), max_apps: int = 20) -> None:
+        super().__init__(allowed, max_apps)
+        self.max_apps = max_apps
 
 
 class Metrics:
     """Every Quorum metric, registered on `registry`."""
 
     def __init__(
-        self, registry: CollectorRegistry | None = None, apps: AppLabels | None = None
+        self,
+        registry: CollectorRegistry | None = None,
+        apps: CappedLabels | None = None,
+        *,
+        models: CappedLabels | None = None,
+        use_cases: CappedLabels | None = None,
     ) -> None:
         r = registry if registry is not None else CollectorRegistry()
         self.registry = r
         self.apps = apps or AppLabels()
+        self.models = models or CappedLabels()
+        """Caps the `model` label (the subject model that wrote the judged response)."""
+        self.use_cases = use_cases or CappedLabels()
+        """Caps the `use_case` label (the request's governance use case)."""
         self.evaluations = Counter(
             "quorum_evaluations_total",
             "Evaluations completed, by routing decision.",
@@ -87,7 +107,7 @@ class Metrics:
         self.verdicts = Counter(
             "quorum_verdicts_total",
             "Panel verdicts on compliance rubrics, by compliance.",
-            ["panel", "rubric", "app", "compliant"],
+            ["panel", "rubric", "app", "model", "use_case", "compliant"],
             registry=r,
         )
         self.verdict_score = Histogram(
@@ -100,13 +120,13 @@ class Metrics:
         self.not_applicable = Counter(
             "quorum_verdicts_not_applicable_total",
             "Panel verdicts of n/a (the criterion does not apply): out of compliance rates.",
-            ["panel", "rubric", "app"],
+            ["panel", "rubric", "app", "model", "use_case"],
             registry=r,
         )
         self.assessments = Counter(
             "quorum_assessments_total",
             "Assessments whose profile compliance became known, by compliance.",
-            ["profile", "compliant"],
+            ["profile", "model", "use_case", "compliant"],
             registry=r,
         )
         self.assessment_score = Histogram(
@@ -227,14 +247,22 @@ class Metrics:
         app: str | None,
         verdict: PanelVerdict,
         votes: Sequence[Vote],
+        *,
+        model: str | None = None,
+        use_case: str | None = None,
     ) -> None:
-        """Record one completed evaluation and its judge calls."""
+        """Record one completed evaluation and its judge calls; `model` and `use_case`
+        (the request's subject model and use case) label the verdict counters."""
         label = self.apps(app)
         self.evaluations.labels(panel, rubric.id, label, verdict.routing.decision).inc()
         if verdict.compliant is not None:
-            self.verdicts.labels(panel, rubric.id, label, str(verdict.compliant).lower()).inc()
+            compliant = str(verdict.compliant).lower()
+            subject = self._subject(model, use_case)
+            self.verdicts.labels(panel, rubric.id, label, *subject, compliant).inc()
         elif rubric.is_not_applicable(verdict.value):
-            self.not_applicable.labels(panel, rubric.id, label).inc()
+            self.not_applicable.labels(
+                panel, rubric.id, label, *self._subject(model, use_case)
+            ).inc()
         score = rubric.normalised(verdict.value)
         if score is not None and rubric.ordinal:
             self.verdict_score.labels(panel, rubric.id, label).observe(score)
@@ -252,10 +280,24 @@ class Metrics:
             if v.cost_usd:
                 self.judge_cost.labels(v.judge).inc(v.cost_usd)
 
-    def observe_assessment(self, profile: str, compliant: bool | None, score: float | None) -> None:
+    def _subject(self, model: str | None, use_case: str | None) -> tuple[str, str]:
+        """The capped (`model`, `use_case`) labels; a value takes a place under the cap
+        only when a series carries it."""
+        return self.models(model), self.use_cases(use_case)
+
+    def observe_assessment(
+        self,
+        profile: str,
+        compliant: bool | None,
+        score: float | None,
+        *,
+        model: str | None = None,
+        use_case: str | None = None,
+    ) -> None:
         """Record an assessment whose compliance became known (once per assessment)."""
         if compliant is not None:
-            self.assessments.labels(profile, str(compliant).lower()).inc()
+            subject = self._subject(model, use_case)
+            self.assessments.labels(profile, *subject, str(compliant).lower()).inc()
         if score is not None:
             self.assessment_score.labels(profile).observe(score)
 

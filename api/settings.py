@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     metrics_apps: list[str] = Field(default_factory=list)
     """Allowed `app` label values (a JSON list); empty: the first `metrics_max_apps` seen."""
     metrics_max_apps: int = Field(default=20, ge=1)
+    metrics_models: list[str] = Field(default_factory=list)
+    """Allowed `model` label values (subject models, a JSON list); empty: the first
+    `metrics_max_models` seen."""
+    metrics_max_models: int = Field(default=20, ge=1)
+    metrics_use_cases: list[str] = Field(default_factory=list)
+    """Allowed `use_case` label values (a JSON list); empty: the first
+    `metrics_max_use_cases` seen."""
+    metrics_max_use_cases: int = Field(default=20, ge=1)
     stats_window: str = "24h"
     """Window of the agreement gauges (`quorum_panel_fleiss_kappa`...)."""
     stats_max_items: int = Field(default=20_000, ge=10)

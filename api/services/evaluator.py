@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from api.config import PanelConfig, QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
 from api.metrics import Metrics
-from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
+from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationFilters, EvaluationPublic
 from api.services import asking, present, records, trail
 from api.services.admission import Admission, Ticket
 from api.services.leases import Leases
@@ -231,6 +231,27 @@ class EvaluationService:
                 raise NotFound(f"no evaluation with id {evaluation_id!r}")
             return await self._present(repo, row)
 
+    async def list(
+        self, reach: Reach, filters: EvaluationFilters, limit: int = 50, offset: int = 0
+    ) -> tuple[list[EvaluationPublic], int]:
+        """The evaluations `reach` sees that match `filters`, newest first: one page and
+        how many match in all."""
+        async with self.sessions() as session:
+            repo = EvaluationRepository(session)
+            rows, total = await repo.page(reach, **filters.model_dump(), limit=limit, offset=offset)
+            ids = [r.id for r in rows]
+            votes = await repo.votes_of(ids)
+            reviews = {r.evaluation_id: r for r in await repo.review_items_of(ids)}
+        page = [
+            present.evaluation(
+                row,
+                [present.vote(v) for v in votes if v.evaluation_id == row.id],
+                reviews.get(row.id),
+            )
+            for row in rows
+        ]
+        return page, total
+
     @staticmethod
     async def _present(repo: EvaluationRepository, row: EvaluationRow) -> EvaluationPublic:
         """A stored evaluation with its votes and review item, as the API answers it."""
@@ -348,7 +369,15 @@ class EvaluationService:
         if row.webhook_url and self.webhooks:
             self.webhooks.wake()
         if self.metrics is not None:
-            self.metrics.observe(panel.name, rubric, row.app, verdict, votes)
+            self.metrics.observe(
+                panel.name,
+                rubric,
+                row.app,
+                verdict,
+                votes,
+                model=row.subject_model,
+                use_case=row.use_case,
+            )
         await self._assessment(row.assessment_id)
         return public
 

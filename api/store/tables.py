@@ -57,6 +57,7 @@ class EvaluationRow(SQLModel, table=True):
             "idempotency_key",
             unique=True,
         ),
+        Index("ix_evaluations_subject_use_case", "subject_model", "use_case", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -100,6 +101,11 @@ class EvaluationRow(SQLModel, table=True):
     """The assessment this evaluation judges one criterion of, if any."""
     guidance: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     """Use-case guidance the judges were given (from the panel or the profile)."""
+    subject_model: str | None = Field(default=None, max_length=256)
+    """The production model that wrote the judged response (`subject.model`), if named."""
+    subject_version: str | None = Field(default=None, max_length=128)
+    use_case: str | None = Field(default=None, max_length=128)
+    """The request's governance use-case label (not the judges' `guidance`)."""
     lease_until: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True)
     )
@@ -383,6 +389,7 @@ class AssessmentRow(SQLModel, table=True):
             "idempotency_key",
             name="uq_assessments_tenant_idempotency_key",
         ),
+        Index("ix_assessments_subject_use_case", "subject_model", "use_case", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -401,6 +408,11 @@ class AssessmentRow(SQLModel, table=True):
     request_sha256: str = Field(max_length=64)
     webhook_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     api_key_id: str | None = Field(default=None, max_length=32)
+    subject_model: str | None = Field(default=None, max_length=256)
+    """The production model that wrote the judged response, if named (as on evaluations)."""
+    subject_version: str | None = Field(default=None, max_length=128)
+    use_case: str | None = Field(default=None, max_length=128)
+    """The request's governance use-case label (as on evaluations)."""
     created_at: datetime = _ts(nullable=False, index=True)
     completed_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)

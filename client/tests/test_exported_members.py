@@ -22,6 +22,8 @@ PUBLIC = {
     # assessments and profiles (issue 18)
     "AssessmentCreate", "AssessmentPublic", "ChatMessage", "CompliancePublic", "CriterionPublic",
     "ProfileCriterionPublic", "ProfilePublic",
+    # the subject of a judged response (issue 19)
+    "Subject", "SubjectPublic",
 }  # fmt: skip
 SERVICE = ("api", "rubrics", "judges", "routing", "backtest", "fastapi", "sqlalchemy",
            "sqlmodel", "litellm", "psycopg", "redis", "matplotlib", "numpy")  # fmt: skip
