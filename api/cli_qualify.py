@@ -71,10 +71,19 @@ def add_parser(sub: Any) -> None:
 
 def cmd_qualify(args: argparse.Namespace) -> int:
     try:
-        return asyncio.run(_qualify(args, sys.stdout))
+        return asyncio.run(_qualify_then_stop(args))
     except Refused as exc:
         print(f"quorum qualify: {exc}", file=sys.stderr)
         return CANNOT_RUN
+
+
+async def _qualify_then_stop(args: argparse.Namespace) -> int:
+    from judges.litellm_client import stop_litellm_worker
+
+    try:
+        return await _qualify(args, sys.stdout)
+    finally:
+        await stop_litellm_worker()
 
 
 async def _qualify(args: argparse.Namespace, out: TextIO) -> int:

@@ -109,13 +109,12 @@ def summarise(
     model: str, profile: ProfilePublic, use_case: str, corpus: str, outcomes: Sequence[Outcome]
 ) -> Report:
     """The per-criterion and profile-level rates of a run's outcomes."""
-    assessed = [o for o in outcomes if o.assessment is not None]
+    assessed = [(o.prompt, o.assessment) for o in outcomes if o.assessment is not None]
     criteria = []
     for c in profile.criteria:
         n = k = na = review = failed = tn = tk = 0
-        for o in assessed:
-            assert o.assessment is not None
-            found = next((x for x in o.assessment.criteria if x.panel == c.panel), None)
+        for prompt, assessment in assessed:
+            found = next((x for x in assessment.criteria if x.panel == c.panel), None)
             e = found.evaluation if found is not None else None
             if e is None or e.status == "failed":
                 failed += 1
@@ -125,7 +124,7 @@ def summarise(
                 na += 1
             else:
                 good = int(e.verdict.compliant)
-                targeted = c.rubric in o.prompt.criteria
+                targeted = c.rubric in prompt.criteria
                 n, k = n + 1, k + good
                 tn, tk = tn + targeted, tk + good * targeted
         criteria.append(
@@ -143,7 +142,7 @@ def summarise(
                 targeted_rate=_rate(tk, tn),
             )
         )
-    known = [o.assessment.compliance.compliant for o in assessed if o.assessment is not None]
+    known = [assessment.compliance.compliant for _, assessment in assessed]
     decided = [c for c in known if c is not None]
     return Report(
         model=model,

@@ -15,7 +15,6 @@ import httpx
 import pytest
 import yaml
 
-from api.cli import main
 from tests.conftest import ServerThread, judge
 from tests.doubles.judge_server import JudgeDouble
 from tests.support import free_port, quorum_cli
@@ -79,16 +78,12 @@ def served(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Ite
 
 
 def qualify(served: str, double: JudgeDouble, behaviour: str, *extra: str) -> tuple[int, str, str]:
-    """`quorum qualify` in this process: (exit code, stdout, stderr) via capsys-free capture."""
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
+    """`quorum qualify` as a user runs it, against the served Quorum: (exit code, stdout,
+    stderr). The candidate is the double's `behaviour`."""
     argv = ["qualify", "--model", f"openai/{behaviour}", "--profile", "security"]
     argv += ["--api-base", double.base_url, "--url", served, "--n", str(N), *extra]
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
+    run = quorum_cli(*argv, timeout=300)
+    return run.returncode, run.stdout, run.stderr
 
 
 def criteria_rows(stdout: str) -> dict[str, list[str]]:
