@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.auth import Authenticator
-from api.config import load_config
+from api.config import QuorumConfig, load_config
 from api.limits import BodyLimit, BodyTimeout, EarlyAuth, SecurityHeaders
 from api.metrics import AppLabels, CappedLabels, Metrics
 from api.routes import (
@@ -23,8 +23,10 @@ from api.routes import (
     catalog,
     docs,
     evaluations,
+    governance,
     health,
     jury,
+    models,
     review_page,
     reviews,
 )
@@ -32,11 +34,14 @@ from api.services.admission import Admission
 from api.services.assessments import AssessmentService
 from api.services.audit import apply_retention
 from api.services.calibration import CalibrationService
+from api.services.compliance import ComplianceService
 from api.services.evaluator import EvaluationService
 from api.services.gauges import refresh
+from api.services.governance import GovernanceService
 from api.services.judge_checks import JudgeChecks
 from api.services.jury import JuryService
 from api.services.leases import Leases
+from api.services.lifecycle import LifecycleService
 from api.services.reliability import ReliabilityInForce
 from api.services.reviews import ReviewService
 from api.services.stats import StatsService
@@ -112,6 +117,16 @@ async def _jury(jury: JuryService, settings: Settings) -> None:
         except Exception:
             log.exception("jury model refresh/refit failed; will retry")
         await asyncio.sleep(settings.jury_check_s)
+
+
+async def _governance(governance: GovernanceService, config: QuorumConfig) -> None:
+    """Every `governance.sweep_interval_s`: the drift sweep, the policies, the gauges."""
+    while True:
+        try:
+            await governance.tick()
+        except Exception:
+            log.exception("governance sweep failed; will retry")
+        await asyncio.sleep(config.governance.sweep_interval_s)
 
 
 async def _leases(service: EvaluationService, settings: Settings) -> None:
@@ -225,12 +240,18 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             config, sessions, service, metrics=metrics, webhooks=webhooks
         )
         app.state.reviews.assessment_changed = app.state.assessments.changed
+        app.state.lifecycle = LifecycleService(sessions)
+        app.state.compliance = ComplianceService(config, sessions)
+        app.state.governance = GovernanceService(
+            config, sessions, app.state.lifecycle, app.state.compliance, metrics
+        )
         renewing = asyncio.create_task(_leases(service, settings))
         background = [
             asyncio.create_task(_sweep(service, settings)),
             asyncio.create_task(_gauges(metrics, app, settings)),
             asyncio.create_task(webhooks.run()),
             asyncio.create_task(_jury(jury_models, settings)),
+            asyncio.create_task(_governance(app.state.governance, config)),
         ]
         if checks is not None:
             background.append(
@@ -281,6 +302,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.include_router(audit.router)
     app.include_router(calibration.router)
     app.include_router(jury.router)
+    app.include_router(models.router)
+    app.include_router(governance.router)
     app.include_router(review_page.router)
     app.include_router(health.router)
     app.include_router(docs.router)

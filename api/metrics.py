@@ -35,6 +35,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from judges import Vote
 from routing import PanelVerdict
+from routing.governance import CorrectedRate, Rate
 from rubrics import Rubric
 
 OTHER_APP = "other"
@@ -239,6 +240,86 @@ class Metrics:
             registry=r,
             multiprocess_mode="mostrecent",
         )
+        self._governance(r)
+
+    def _governance(self, r: CollectorRegistry) -> None:
+        """Governance: the compliance matrix, drift, zones (docs/governance.md). Labels
+        `model` and `use_case` are capped like `app`; figures sum every tenant."""
+        cell = ["profile", "model", "use_case"]
+        self.compliance: dict[str, Gauge] = {
+            name: Gauge(
+                f"quorum_compliance_{name}",
+                text,
+                cell,
+                registry=r,
+                multiprocess_mode="mostrecent",
+            )
+            for name, text in (
+                ("rate", "Profile compliance rate per subject model and use case (window)."),
+                ("rate_low", "Lower end of the compliance rate's 95% Wilson interval."),
+                ("rate_high", "Upper end of the compliance rate's 95% Wilson interval."),
+                ("items", "Assessments the compliance rate rests on."),
+                ("corrected_rate", "Compliance rate corrected on the audit sample (PPI)."),
+                ("corrected_rate_low", "Lower end of the corrected rate's 95% interval."),
+                ("corrected_rate_high", "Upper end of the corrected rate's 95% interval."),
+                ("audited_items", "Audited assessments the corrected rate rests on."),
+            )
+        }
+        stream = ["model", "use_case", "criterion"]
+        self.drift_statistic = Gauge(
+            "quorum_drift_cusum_statistic",
+            "CUSUM statistic of a verdict stream as a share of its threshold (1: alarm).",
+            stream,
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.drift_events = Counter(
+            "quorum_drift_events_total",
+            "Drift events: a stream's non-compliance rate rose (CUSUM alarm).",
+            stream,
+            registry=r,
+        )
+        self.models_in_zone = Gauge(
+            "quorum_models_in_zone",
+            "Tenants that have the subject model in the zone (0 or more).",
+            ["model", "zone"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+
+    def observe_drift(
+        self, model: str, use_case: str | None, criterion: str, statistic: float, alarmed: bool
+    ) -> None:
+        """A stream's CUSUM after a sweep; its counter exists at 0 before any alarm, so
+        that `increase()` sees the first one."""
+        labels = (self.models(model), self.use_cases(use_case), criterion)
+        self.drift_statistic.labels(*labels).set(statistic)
+        self.drift_events.labels(*labels).inc(1 if alarmed else 0)
+
+    def observe_compliance(
+        self,
+        profile: str,
+        model: str,
+        use_case: str | None,
+        rate: Rate | None,
+        corrected: CorrectedRate | None,
+    ) -> None:
+        """One cell of the compliance matrix (`Rate` and `CorrectedRate`, or None)."""
+        labels = (profile, self.models(model), self.use_cases(use_case))
+        g = self.compliance
+        if rate is not None:
+            g["rate"].labels(*labels).set(rate.value)
+            g["rate_low"].labels(*labels).set(rate.low)
+            g["rate_high"].labels(*labels).set(rate.high)
+            g["items"].labels(*labels).set(rate.n)
+        if corrected is not None:
+            g["corrected_rate"].labels(*labels).set(corrected.value)
+            g["corrected_rate_low"].labels(*labels).set(corrected.low)
+            g["corrected_rate_high"].labels(*labels).set(corrected.high)
+            g["audited_items"].labels(*labels).set(corrected.n_audited)
+
+    def observe_zone(self, model: str, zone: str, tenants: int) -> None:
+        self.models_in_zone.labels(self.models(model), zone).set(tenants)
 
     def observe(
         self,

@@ -24,6 +24,7 @@ from api.store.tables import (
     ApiKeyRow,
     CalibrationRow,
     EvaluationRow,
+    ModelTransitionRow,
     ReviewDecisionRow,
     ReviewItemRow,
     VoteRow,
@@ -137,3 +138,7 @@ def key_digest(row: Row) -> str:
 
 def calibration_digest(row: Row) -> str:
     return sha256_of({"calibration": canonical_row(CalibrationRow, row)})
+
+
+def transition_digest(row: Row) -> str:
+    return sha256_of({"model_transition": canonical_row(ModelTransitionRow, row)})
