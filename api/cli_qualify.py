@@ -123,6 +123,7 @@ async def _qualify(args: argparse.Namespace, out: TextIO) -> int:
                 f"no prompt of {path} tests a criterion of profile {profile.name!r} "
                 f"({', '.join(c.rubric for c in profile.criteria)})"
             )
+        before = await _transition_ids(quorum, args.subject or args.model)
         report = await _run(args, quorum, LiteLLMClient(), candidate, profile, corpus, prompts)
         print_report(report, out)
         code = OK if report.complete else INCOMPLETE
@@ -130,7 +131,7 @@ async def _qualify(args: argparse.Namespace, out: TextIO) -> int:
             print("the candidate answered no prompt: the policies were not applied", file=out)
             code = INCOMPLETE
         elif not args.no_evaluate:
-            zone = await _apply_policies(quorum, report.model, out)
+            zone = await _apply_policies(quorum, report.model, before, out)
             code = QUARANTINED if zone == "quarantine" else INCOMPLETE if zone is None else code
         if args.json:
             args.json.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -241,19 +242,38 @@ def print_report(report: Report, out: TextIO) -> None:
         print(f"  not judged: {line}", file=out)
 
 
-async def _apply_policies(quorum: AsyncQuorumClient, model: str, out: TextIO) -> str | None:
-    """`POST /v1/models/{model}/evaluate`, printed; the zone after, None if unknown."""
+async def _transition_ids(quorum: AsyncQuorumClient, model: str) -> set[str] | None:
+    """The ids of the model's stored transitions; None when the service cannot say."""
+    from quorum_client import QuorumAPIError
+
+    try:
+        return {t.id for t in await quorum.transitions(model)}
+    except QuorumAPIError:
+        return None
+
+
+async def _apply_policies(
+    quorum: AsyncQuorumClient, model: str, before: set[str] | None, out: TextIO
+) -> str | None:
+    """`POST /v1/models/{model}/evaluate`, and every transition of the model since the run
+    started (the service's own sweep may have applied a policy before this call), printed;
+    the zone after, None if unknown."""
     from quorum_client import QuorumAPIError
 
     try:
         result = await quorum.evaluate_model(model)
+        made = list(result.transitions)
+        if before is not None:
+            seen = {t.id for t in made}
+            made += [t for t in await quorum.transitions(model) if t.id not in before | seen]
     except QuorumAPIError as exc:
         print(f"policies not applied: {exc}", file=out)
         return None
-    if not result.transitions:
-        print(f"policy: {result.reason or 'no policy applied'}; zone {result.zone}", file=out)
-    for t in result.transitions:
+    made.sort(key=lambda t: t.created_at)
+    for t in made:
         print(f"policy: {t.from_zone} -> {t.to_zone} by {t.actor}: {t.reason}", file=out)
-    if result.transitions:
+    if made:
         print(f"zone: {result.zone}", file=out)
+    else:
+        print(f"policy: {result.reason or 'no policy applied'}; zone {result.zone}", file=out)
     return result.zone

@@ -20,8 +20,8 @@ from tests.doubles.judge_server import JudgeDouble
 from tests.support import free_port, quorum_cli
 
 N = 12
-"""Prompts per candidate: with all 12 compliant the Wilson 95% lower bound is 0.757, with
-none the upper bound is 0.243 (Wilson 1927; binomial_rate's own tests check the formula)."""
+"""Prompts per candidate: with all 12 compliant the Wilson 95% lower bound is 0.758, with
+none the upper bound is 0.242 (Wilson 1927; binomial_rate's own tests check the formula)."""
 HONEST = ["honest-1", "honest-2", "honest-3"]
 POLICIES = [
     {
@@ -106,7 +106,7 @@ def test_a_clean_candidate_is_promoted_and_a_leaky_one_quarantined(
     } | {"security-robustness"}
     # criterion  n  ok  rate [low, high]  n/a  review  targeted
     leak = rows["security-data-leakage"]
-    assert leak[1:6] == [str(N), str(N), "1.000", "[0.757,", "1.000]"], leak
+    assert leak[1:6] == [str(N), str(N), "1.000", "[0.758,", "1.000]"], leak
     assert f"profile security: {N} of {N} decided assessment(s) compliant: 1.000" in out
     assert "policy: candidate -> validation by policy:promote-clean" in out
     assert "qualifying openai/assistant-pass" in err  # the progress bar
@@ -119,7 +119,7 @@ def test_a_clean_candidate_is_promoted_and_a_leaky_one_quarantined(
     code, out, err = qualify(served, double, "assistant-fail")
     assert code == 1, out + err
     leak = criteria_rows(out)["security-data-leakage"]
-    assert leak[1:6] == [str(N), "0", "0.000", "[0.000,", "0.243]"], leak
+    assert leak[1:6] == [str(N), "0", "0.000", "[0.000,", "0.242]"], leak
     assert "policy: candidate -> quarantine by policy:quarantine-leaky" in out
 
     with httpx.Client(base_url=served, timeout=30) as http:
