@@ -15,7 +15,16 @@ import argparse
 import numpy as np
 from scipy.stats import binom
 
-from routing.governance import alarm_probability, binomial_rate, design, ppi_rate, run_length
+from routing.governance import (
+    CusumSpec,
+    alarm_probability,
+    average_run_length,
+    baseline_p0,
+    binomial_rate,
+    design,
+    ppi_rate,
+    run_length,
+)
 
 
 def arl_table(false_alarm_rate: float) -> None:
@@ -34,23 +43,53 @@ def arl_table(false_alarm_rate: float) -> None:
         )
 
 
-def baseline_table(baseline: int) -> None:
-    print(f"\nFalse alarms within 1000 items when p0 is estimated from {baseline} items\n")
-    print("| true p0 | known p0 | estimated p0 (mean over baselines) |")
-    print("|---|---|---|")
+def baseline_table(baseline: int, false_alarm_rate: float) -> None:
+    print(
+        f"\nEstimated p0 ({baseline} baseline items, false_alarm_rate {false_alarm_rate}), "
+        "exact over the baseline's binomial distribution\n"
+    )
+    print(
+        "| true p0 | design | P(ARL0 < target) | P(false alarm in 1000) | "
+        "median ARL1 at OR 2 | median delay at OR 4 |"
+    )
+    print("|---|---|---|---|---|---|")
+    target = 1 / false_alarm_rate
     for p0 in (0.02, 0.05, 0.1):
-        known = alarm_probability(design(p0), p0, 1000)
+        p1, p4 = (s * p0 / (1 - p0) / (1 + s * p0 / (1 - p0)) for s in (2.0, 4.0))
+        known = design(p0, 2.0, false_alarm_rate)
+        print(
+            f"| {p0} | p0 known | {float(known.arl0 < target):.2f} | "
+            f"{alarm_probability(known, p0, 1000):.3f} | {known.arl1:.0f} | "
+            f"{average_run_length(known, p4):.0f} |"
+        )
         ks = np.arange(baseline + 1)
         w = binom.pmf(ks, baseline, p0)
-        keep = w > 1e-6
-        est = (
-            sum(
-                wk * alarm_probability(design((k + 0.5) / (baseline + 1)), p0, 1000)
-                for k, wk in zip(ks[keep], w[keep], strict=True)
+        keep = w > 1e-5
+        ks, w = ks[keep], w[keep] / w[keep].sum()
+        for confidence in (None, 0.9):
+            spec = CusumSpec(
+                baseline_items=baseline,
+                false_alarm_rate=false_alarm_rate,
+                baseline_confidence=confidence,
             )
-            / w[keep].sum()
-        )
-        print(f"| {p0} | {known:.2f} | {est:.2f} |")
+            charts = [
+                design(baseline_p0(spec, int(k), baseline), 2.0, false_alarm_rate) for k in ks
+            ]
+            arl0 = np.array([average_run_length(c, p0) for c in charts])
+            fa = np.array([alarm_probability(c, p0, 1000) for c in charts])
+            arl1 = np.array([average_run_length(c, p1) for c in charts])
+            arl4 = np.array([average_run_length(c, p4) for c in charts])
+            label = "point estimate" if confidence is None else f"{confidence:.0%} upper bound"
+            print(
+                f"| {p0} | {label} | {w @ (arl0 < target):.2f} | {w @ fa:.3f} | "
+                f"{_wmedian(arl1, w):.0f} | {_wmedian(arl4, w):.0f} |"
+            )
+
+
+def _wmedian(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, 0.5)])
 
 
 def coverage_table(worlds: int, seed: int) -> None:
@@ -85,8 +124,8 @@ def main() -> None:
     args = parser.parse_args()
     arl_table(0.001)
     arl_table(0.0001)
-    baseline_table(200)
-    baseline_table(1000)
+    baseline_table(200, 0.0001)
+    baseline_table(1000, 0.0001)
     coverage_table(args.worlds, args.seed)
 
 

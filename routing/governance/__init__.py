@@ -19,31 +19,26 @@ from routing.governance.drift import (
     CusumState,
     RunLength,
     alarm_probability,
+    average_run_length,
+    baseline_p0,
     design,
     run_length,
     start,
     update,
     update_many,
 )
-from routing.governance.policy import (
+from routing.governance.figures import (
     ZONES,
     Action,
     Decision,
     DriftSignal,
-    Estimate,
     FigureKey,
     Figures,
-    Policies,
-    Policy,
     RateFigure,
-    Window,
     Zone,
-    evaluate,
-    format_window,
     next_zone,
-    parse_window,
-    required_figures,
 )
+from routing.governance.policy import Estimate, Policies, Policy, evaluate, required_figures
 from routing.governance.rates import (
     Bucket,
     Change,
@@ -57,6 +52,7 @@ from routing.governance.rates import (
     trend,
 )
 from routing.governance.recommend import Candidate, Ranked, Recommendation, rank
+from routing.governance.window import Window, format_window, parse_window
 
 __all__ = [
     "ZONES",
@@ -85,6 +81,8 @@ __all__ = [
     "Window",
     "Zone",
     "alarm_probability",
+    "average_run_length",
+    "baseline_p0",
     "binomial_rate",
     "design",
     "evaluate",

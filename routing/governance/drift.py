@@ -9,8 +9,8 @@ in-control rate p0 and the out-of-control rate p1 given by an odds ratio `shift`
     S_t = max(0, S_{t-1} + x_t - gamma),   gamma = ln((1-p0)/(1-p1)) / ln(OR)
 
 (the log-likelihood ratio of p1 against p0 divided by ln OR), alarming when S_t >= h.
-It is the sequential test that detects a shift to p1 fastest for a given false-alarm rate
-(Moustakides 1986).
+Among detectors with the same in-control ARL it has the least worst-case delay for a
+change to p1 (Lorden's criterion; Moustakides 1986).
 
 An exact chart on a grid. The increments 1 - gamma and -gamma are replaced by integers
 +up and -down with up / down the closest fraction to (1 - gamma) / gamma (relative error
@@ -21,10 +21,17 @@ h is the smallest integer threshold whose in-control average run length (ARL0, f
 is at least 1 / false_alarm_rate; the chart records the ARL0 it reaches.
 
 Baseline. When p0 is not given, the first `baseline_items` verdicts of the stream are
-counted, not monitored, and p0 = (k + 0.5) / (n + 1) (the Jeffreys posterior mean, never 0
-or 1); the chart is designed then. An estimated p0 makes the realised ARL0 random: with
-200 baseline items and p0 around 0.05 it is typically within a factor two of the target
-either way (Jones, Champ & Rigdon 2004 for CUSUMs with estimated parameters).
+counted, not monitored, and the chart is designed then, for the one-sided Clopper-Pearson
+upper bound of the baseline rate at `baseline_confidence` (0.9). A CUSUM's in-control ARL
+falls as the true rate rises, so whenever the true p0 is below that bound (probability at
+least 0.9 over the baseline draw) the realised ARL0 is at least the target: the stated
+false-alarm rate holds for 9 streams in 10, the "guaranteed conditional performance" of
+Gandy & Kvaloy (2013, Scand J Stat 40:647), exact here instead of bootstrapped. The price
+is a longer delay than with a known p0 (docs/statistics.md, "Governance statistics").
+With `baseline_confidence: null` the chart uses the Jeffreys estimate (k + 0.5) / (n + 1):
+it misses the target ARL0 for almost half the baselines, and one baseline in ten gives
+several times the stated false alarms (Jones, Champ & Rigdon 2004 on CUSUMs with
+estimated parameters).
 
 After an alarm S restarts at 0 with the same chart (p0 is not re-estimated: the baseline
 describes the model as it was accepted). Assumes independent verdicts with a constant
@@ -44,6 +51,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.sparse import coo_array, eye_array
 from scipy.sparse.linalg import spsolve
+from scipy.stats import beta as beta_dist
 
 __all__ = [
     "CusumChart",
@@ -51,6 +59,8 @@ __all__ = [
     "CusumState",
     "RunLength",
     "alarm_probability",
+    "average_run_length",
+    "baseline_p0",
     "design",
     "run_length",
     "start",
@@ -70,8 +80,11 @@ class CusumSpec(BaseModel):
 
     p0: float | None = Field(default=None, gt=0.0, lt=1.0)
     """In-control non-compliance rate; None: estimated from the first `baseline_items`."""
-    baseline_items: int = Field(default=200, ge=10, le=1_000_000)
+    baseline_items: int = Field(default=1000, ge=10, le=1_000_000)
     """Verdicts counted to estimate p0 before monitoring starts (ignored with p0)."""
+    baseline_confidence: float | None = Field(default=0.9, gt=0.0, lt=1.0)
+    """With an estimated p0: design for the baseline rate's upper confidence bound at this
+    level, so that ARL0 >= the target with this probability; None: the point estimate."""
     shift: float = Field(default=2.0, gt=1.0, le=1000.0)
     """The increase to detect, as an odds ratio: p1 / (1 - p1) = shift * p0 / (1 - p0)."""
     false_alarm_rate: float = Field(default=0.0001, ge=1e-6, lt=0.5)
@@ -84,7 +97,8 @@ class CusumChart(BaseModel):
     model_config = _FROZEN
 
     p0: float = Field(gt=0.0, lt=1.0)
-    """In-control non-compliance rate the chart is designed for."""
+    """In-control non-compliance rate the chart is designed for (with an estimated p0:
+    the baseline's upper confidence bound, see `baseline_p0`)."""
     p1: float = Field(gt=0.0, lt=1.0)
     """Out-of-control rate it is tuned to detect."""
     gamma: float = Field(gt=0.0, lt=1.0)
@@ -217,13 +231,32 @@ class RunLength(BaseModel):
     """99% of runs alarm within this many items."""
 
 
-def run_length(chart: CusumChart, p: float, *, max_items: int = 200_000) -> RunLength:
+def _chart_of(chart: CusumChart | CusumSpec) -> CusumChart:
+    if isinstance(chart, CusumChart):
+        return chart
+    if chart.p0 is None:
+        raise ValueError("a spec without p0 has no chart until its baseline is counted")
+    return _design(chart.p0, chart.shift, 1 / chart.false_alarm_rate)
+
+
+def average_run_length(chart: CusumChart | CusumSpec, p: float) -> float:
+    """Exact average run length (items to the first alarm) from S = 0 at a true rate p
+    (of a chart, or of the chart of a spec that gives p0)."""
+    chart = _chart_of(chart)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be in [0, 1]; got {p!r}")
+    return math.inf if p == 0.0 else _arl(chart.up, chart.down, chart.h, p)
+
+
+def run_length(chart: CusumChart | CusumSpec, p: float, *, max_items: int = 200_000) -> RunLength:
     """Mean and quantiles of the items to the first alarm, from S = 0, at true rate p.
 
     From S = 0 is the slowest start (a CUSUM's run length falls as its start rises), so
     after a change mid-stream these are upper bounds on the detection delay, given no
     alarm before the change. Quantiles past `max_items` are reported as `max_items`.
+    A spec that gives p0 stands for its chart.
     """
+    chart = _chart_of(chart)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1]; got {p!r}")
     if p == 0.0:  # an all-compliant stream never alarms
@@ -262,9 +295,10 @@ def _survival(chart: CusumChart, p: float, items: int) -> Iterator[float]:
         yield float(alive.sum())
 
 
-def alarm_probability(chart: CusumChart, p: float, items: int) -> float:
+def alarm_probability(chart: CusumChart | CusumSpec, p: float, items: int) -> float:
     """Exact probability of at least one alarm within `items` verdicts from S = 0 at a
     true rate p (the false-alarm probability of a stream of that length when p = p0)."""
+    chart = _chart_of(chart)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1]; got {p!r}")
     if items < 0:
@@ -273,6 +307,20 @@ def alarm_probability(chart: CusumChart, p: float, items: int) -> float:
     for survived in _survival(chart, p, items):
         alive = survived
     return 1.0 - alive
+
+
+def baseline_p0(spec: CusumSpec, k: int, n: int) -> float:
+    """The p0 a chart is designed for after a baseline of n verdicts with k non-compliant:
+    the one-sided Clopper-Pearson upper bound at `spec.baseline_confidence`, or the
+    Jeffreys estimate (k + 0.5) / (n + 1) when that is None."""
+    if not 0 <= k <= n or n < 1:
+        raise ValueError(f"a baseline needs 0 <= k <= n and n >= 1; got k={k}, n={n}")
+    jeffreys = (k + 0.5) / (n + 1)
+    if spec.baseline_confidence is None:
+        return jeffreys
+    if k == n:
+        return max(jeffreys, 1.0 - 0.5 / (n + 1))
+    return float(beta_dist.ppf(spec.baseline_confidence, k + 1, n - k))
 
 
 def start(spec: CusumSpec) -> CusumState:
@@ -315,8 +363,7 @@ def update_many(state: CusumState, xs: Iterable[bool | int]) -> tuple[CusumState
         if chart is None:
             bn, bk = bn + 1, bk + x
             if bn >= spec.baseline_items:
-                p0 = (bk + 0.5) / (bn + 1)
-                chart = _design(p0, spec.shift, 1 / spec.false_alarm_rate)
+                chart = _design(baseline_p0(spec, bk, bn), spec.shift, 1 / spec.false_alarm_rate)
             continue
         since += 1
         s = s + chart.up if x else max(0, s - chart.down)

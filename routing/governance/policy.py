@@ -37,99 +37,30 @@ config order. It is deterministic and pure: the figures are computed by the serv
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    model_validator,
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from routing.governance.figures import (
+    ZONES,
+    Action,
+    Decision,
+    FigureKey,
+    Figures,
+    RateFigure,
+    Zone,
+    next_zone,
 )
-
 from routing.governance.rates import CorrectedRate, Rate
+from routing.governance.window import Window, format_window
 
-__all__ = [
-    "ZONES",
-    "Action",
-    "Decision",
-    "DriftSignal",
-    "Estimate",
-    "FigureKey",
-    "Figures",
-    "Policies",
-    "Policy",
-    "RateFigure",
-    "Window",
-    "Zone",
-    "evaluate",
-    "format_window",
-    "next_zone",
-    "parse_window",
-    "required_figures",
-]
+__all__ = ["Estimate", "Policies", "Policy", "evaluate", "required_figures"]
 
-Zone = Literal["candidate", "validation", "production", "quarantine"]
-"""Where a subject model stands; a model never seen is a candidate."""
-ZONES: tuple[Zone, ...] = ("candidate", "validation", "production", "quarantine")
-Action = Literal["quarantine", "promote"]
 Estimate = Literal["auto", "judges", "corrected"]
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_LADDER: dict[Zone, Zone] = {"candidate": "validation", "validation": "production"}
-
-
-def parse_window(value: object) -> timedelta:
-    """ "30m", "12h", "7d", "2w" (or "90s") as a timedelta; a timedelta passes through.
-
-    Raises ValueError on anything else, on zero and on more than 366 days.
-    """
-    if isinstance(value, timedelta):
-        delta = value
-    elif isinstance(value, str):
-        match = _WINDOW.match(value)
-        if match is None:
-            raise ValueError(
-                f"window must be a number and a unit s/m/h/d/w, like 30m, 12h or 7d; got {value!r}"
-            )
-        delta = timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-    else:
-        raise ValueError(f"window must be a string like 7d; got {value!r}")
-    if delta <= timedelta(0):
-        raise ValueError("window must be longer than zero")
-    if delta > timedelta(days=366):
-        raise ValueError("window must be at most 366d")
-    return delta
-
-
-def format_window(delta: timedelta) -> str:
-    """The window in its largest exact unit up to days: 7d, 14d, 12h, 30m, 90s."""
-    seconds = int(delta.total_seconds())
-    for unit in ("d", "h", "m"):
-        if seconds % _UNITS[unit] == 0:
-            return f"{seconds // _UNITS[unit]}{unit}"
-    return f"{seconds}s"
-
-
-Window = Annotated[
-    timedelta,
-    BeforeValidator(parse_window),
-    PlainSerializer(format_window, return_type=str),
-]
-"""A window length, read from "30m" / "12h" / "7d" and written back the same way."""
-
 _Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
-
-
-def next_zone(zone: Zone) -> Zone | None:
-    """The zone a promotion leads to: candidate -> validation -> production."""
-    return _LADDER.get(zone)
 
 
 class Policy(BaseModel):
@@ -196,7 +127,8 @@ class Policy(BaseModel):
                 "estimate",
             }
             if given:
-                raise ValueError(f"a drift policy takes no {', '.join(sorted(given))}")
+                keys = ", ".join(f"`{k}`" for k in sorted(given))
+                raise ValueError(f"a drift policy takes no {keys}")
             return self
         if (self.profile is None) == (self.criterion is None):
             raise ValueError("give exactly one of `profile`, `criterion` (or `drift`)")
@@ -253,97 +185,6 @@ def _unique(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
 
 Policies = Annotated[tuple[Policy, ...], AfterValidator(_unique)]
 """The `policies:` list of the config: policies with unique names."""
-
-
-class FigureKey(BaseModel):
-    """What a rate figure is of: one profile or criterion, a use case (or all), a window."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-    profile: str | None = None
-    """The profile (exclusive with criterion)."""
-    criterion: str | None = None
-    """The criterion (exclusive with profile)."""
-    use_case: str | None = None
-    """The use case; None: all use cases together."""
-    window: Window
-    """How far back."""
-
-
-class RateFigure(BaseModel):
-    """A compliance rate the service computed for one model, and what it is of."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-    key: FigureKey
-    """What it is of."""
-    rate: Rate | None
-    """The judges' rate with its Wilson interval; None with no decided item."""
-    corrected: CorrectedRate | None = None
-    """The PPI-corrected rate; None without enough audited items."""
-
-
-class DriftSignal(BaseModel):
-    """A drift event the service considers current for the model."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-    criterion: str
-    """The criterion whose stream alarmed."""
-    use_case: str | None = None
-    """The stream's use case (None: no use case)."""
-    at: datetime | None = None
-    """When it was raised."""
-    event_id: str | None = None
-    """The stored event's id, for the record."""
-
-
-class Figures(BaseModel):
-    """Everything the policies of one model are evaluated on."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-    rates: tuple[RateFigure, ...] = ()
-    """Rate figures (see `required_figures` for the ones the policies read)."""
-    drifts: tuple[DriftSignal, ...] = ()
-    """Current drift events."""
-
-    def rate_for(self, key: FigureKey) -> RateFigure | None:
-        """The figure for `key`, if the service gave one."""
-        return next((f for f in self.rates if f.key == key), None)
-
-
-class Decision(BaseModel):
-    """A policy that fired: the transition it asks for and the figures it rested on."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-    policy: str
-    """The policy's name."""
-    action: Action
-    """quarantine or promote."""
-    from_zone: Zone
-    """The model's zone."""
-    to_zone: Zone
-    """The zone it moves to."""
-    reason: str
-    """One line saying why, with the figures."""
-    key: FigureKey | None = None
-    """Rate policies: what the rate is of."""
-    estimate: Literal["judges", "corrected"] | None = None
-    """Rate policies: which rate was read."""
-    n: int | None = None
-    """Rate policies: decided items in the window."""
-    n_audited: int | None = None
-    """Rate policies reading the corrected rate: audited items it rests on."""
-    value: float | None = None
-    """Rate policies: the rate."""
-    bound: float | None = None
-    """Rate policies: the bound compared."""
-    threshold: float | None = None
-    """Rate policies: the bar."""
-    drift: DriftSignal | None = None
-    """Drift policies: the event."""
 
 
 def _key(policy: Policy) -> FigureKey:

@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from routing.governance.policy import Zone
+from routing.governance.figures import Zone
 from routing.governance.rates import CorrectedRate, Rate
 
 __all__ = ["Candidate", "Ranked", "Recommendation", "rank"]

@@ -59,6 +59,9 @@ RULES: dict[tuple[str, str], Rule] = {
         },
     ),
     ("get", "/v1/evaluations/{evaluation_id}"): Rule("evaluate", _ok(200), "resource"),
+    ("get", "/v1/evaluations"): Rule(
+        "evaluate", _ok(200), "query", params={"panel": "split", "use_case": "support-bot"}
+    ),
     ("get", "/v1/panels"): Rule("evaluate", _ok(200)),
     ("get", "/v1/panels/{name}"): Rule("evaluate", _ok(200), "path"),
     ("get", "/v1/rubrics"): Rule("evaluate", _ok(200)),

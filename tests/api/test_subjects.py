@@ -276,3 +276,18 @@ def test_verdict_counters_have_capped_model_and_use_case_labels(trust: Trust) ->
 
 def _label(line: str, name: str) -> str:
     return line.split(f'{name}="', 1)[1].split('"', 1)[0]
+
+
+def test_a_record_without_a_subject_hashes_as_before_migration_0014() -> None:
+    """The audit events of evaluations stored before 0014 pinned records without the new
+    columns: a row whose subject and use case are null hashes to the same record."""
+    from api.store.digest import canonical_row
+    from api.store.tables import EvaluationRow
+
+    base = {"id": "e1", "panel": "jury", "status": "decided", "audit_draw": 0.5}
+    plain = canonical_row(EvaluationRow, base)
+    assert not {"subject_model", "subject_version", "use_case"} & plain.keys()
+    assert "assessment_id" in plain  # an older column keeps its null
+    named = canonical_row(EvaluationRow, {**base, "subject_model": "m", "use_case": "u"})
+    assert named["subject_model"] == "m" and named["use_case"] == "u"
+    assert "subject_version" not in named

@@ -7,12 +7,15 @@ import math
 import numpy as np
 import pytest
 from pydantic import ValidationError
+from scipy.stats import beta, binom
 
 from routing.governance import (
     CusumChart,
     CusumSpec,
     CusumState,
     alarm_probability,
+    average_run_length,
+    baseline_p0,
     design,
     run_length,
     start,
@@ -59,7 +62,26 @@ def test_chart_follows_reynolds_stoumbos() -> None:
     gamma = math.log(0.99 / (1 - p1)) / math.log(2.0)
     assert chart.gamma == pytest.approx(gamma)
     assert chart.up / chart.down == pytest.approx((1 - gamma) / gamma, rel=1e-3)
-    assert chart.arl0 >= 1000 > run_length(chart.model_copy(update={"h": chart.h - 1}), 0.01).mean
+    assert (
+        chart.arl0 >= 1000 > average_run_length(chart.model_copy(update={"h": chart.h - 1}), 0.01)
+    )
+
+
+@pytest.mark.parametrize("p", [0.5, 0.3, 0.7])
+@pytest.mark.parametrize("h", [1, 2, 7, 25])
+def test_arl_of_a_unit_step_chart_is_the_random_walk_one(p: float, h: int) -> None:
+    """With up = down = 1 the chart is a simple random walk held at 0 and absorbed at h.
+    Its mean time from 0 is sum of d_i, d_0 = 1/p, d_i = (1 + q d_(i-1)) / p (first-step
+    analysis, Feller 1968, ch. XIV), and h (h + 1) when p = 1/2."""
+    chart = CusumChart(p0=0.4, p1=0.5, gamma=0.5, up=1, down=1, h=h, arl0=1.0, arl1=1.0)
+    d, total = 1 / p, 1 / p
+    for _ in range(h - 1):
+        d = (1 + (1 - p) * d) / p
+        total += d
+    # rel 1e-6: the sparse LU loses digits on ARLs of 1e9 (h = 25 at p = 0.3)
+    assert average_run_length(chart, p) == pytest.approx(total, rel=1e-6)
+    if p == 0.5:
+        assert average_run_length(chart, p) == pytest.approx(h * (h + 1), rel=1e-10)
 
 
 @pytest.mark.parametrize(("p0", "p"), [(0.1, 0.1), (0.1, 0.182), (0.02, 0.02), (0.02, 0.06)])
@@ -99,23 +121,52 @@ def test_false_alarm_share_matches_a_higher_stated_rate() -> None:
     assert exact <= 1 - (1 - 0.002) ** length
 
 
-def test_false_alarms_with_an_estimated_baseline() -> None:
+@pytest.mark.parametrize("confidence", [None, 0.9])
+def test_false_alarms_with_an_estimated_baseline(confidence: float | None) -> None:
     """p0 estimated from 200 baseline verdicts: the false-alarm share over the next 500
-    matches the exact probability averaged over the baselines drawn (the realised ARL0
-    moves with the estimate; docs/statistics.md reports by how much)."""
-    spec = CusumSpec(baseline_items=200, false_alarm_rate=0.001)
+    matches the exact probability averaged over the baselines drawn. With the point
+    estimate (None) that average exceeds the known-p0 chart's; designing for the 90%
+    upper bound brings it below."""
+    spec = CusumSpec(baseline_items=200, false_alarm_rate=0.001, baseline_confidence=confidence)
     runs, p0, length = 3000, 0.05, 500
     rng = np.random.default_rng(11)
     k = rng.binomial(200, p0, size=runs)
     share, expected = 0.0, 0.0
     for kk in np.unique(k):
-        chart = design((kk + 0.5) / 201, spec.shift, spec.false_alarm_rate)
+        chart = design(baseline_p0(spec, int(kk), 200), spec.shift, spec.false_alarm_rate)
         group = int(np.sum(k == kk))
         x = rng.random((length, group)) < p0
         share += np.sum(simulate(chart, x) >= 0)
         expected += group * alarm_probability(chart, p0, length)
     share, expected = share / runs, expected / runs
     assert abs(share - expected) < 4 * math.sqrt(expected * (1 - expected) / runs)
+    known = alarm_probability(design(p0, false_alarm_rate=0.001), p0, length)
+    assert (expected > known) if confidence is None else (expected < known)
+
+
+def test_the_upper_bound_design_meets_arl0_for_nine_baselines_in_ten() -> None:
+    """Exact over the baseline distribution (Bin(300, 0.05)): the share of baselines
+    whose chart has ARL0 < 1 / false_alarm_rate at the true p0 is at most 1 - 0.9."""
+    spec = CusumSpec(baseline_items=300, false_alarm_rate=0.001)
+    ks = np.arange(3, 32)
+    weights = binom.pmf(ks, 300, 0.05)
+    charts = [design(baseline_p0(spec, int(k), 300), false_alarm_rate=0.001) for k in ks]
+    short = sum(
+        w for c, w in zip(charts, weights, strict=True) if average_run_length(c, 0.05) < 1000
+    )
+    assert weights.sum() > 0.999
+    assert 0.01 < short <= 0.1
+
+
+def test_baseline_p0() -> None:
+    # one-sided Clopper-Pearson upper bound: the beta quantile (Clopper & Pearson 1934)
+    spec = CusumSpec()
+    assert baseline_p0(spec, 50, 1000) == pytest.approx(beta.ppf(0.9, 51, 950))
+    assert baseline_p0(spec, 0, 1000) == pytest.approx(1 - 0.1 ** (1 / 1000))
+    assert baseline_p0(spec.model_copy(update={"baseline_confidence": None}), 3, 9) == 0.35
+    assert baseline_p0(spec, 10, 10) < 1
+    with pytest.raises(ValueError, match="baseline"):
+        baseline_p0(spec, 3, 2)
 
 
 def test_degradation_is_detected_within_the_documented_delay() -> None:
@@ -157,7 +208,7 @@ def test_update_many_is_the_chart() -> None:
 
 
 def test_baseline_then_monitoring_then_reset() -> None:
-    state = start(CusumSpec(baseline_items=20, false_alarm_rate=0.01))
+    state = start(CusumSpec(baseline_items=20, false_alarm_rate=0.01, baseline_confidence=None))
     assert state.chart is None and state.statistic == 0.0
     state, alarms = update_many(state, [0] * 18 + [1, 1])
     assert alarms == [] and state.chart is not None
@@ -201,6 +252,7 @@ def test_update_rejects_a_non_binary_verdict(x: object) -> None:
         {"false_alarm_rate": 0.0},
         {"false_alarm_rate": 0.5},
         {"baseline_items": 5},
+        {"baseline_confidence": 1.0},
         {"window": 3},
     ],
 )
@@ -209,9 +261,22 @@ def test_spec_rejects_bad_settings(kwargs: dict[str, object]) -> None:
         CusumSpec(**kwargs)  # type: ignore[arg-type]
 
 
+def test_a_spec_with_p0_stands_for_its_chart() -> None:
+    spec = CusumSpec(p0=0.05)
+    chart = design(0.05)
+    assert run_length(spec, 0.1) == run_length(chart, 0.1)
+    assert average_run_length(spec, 0.05) == chart.arl0
+    assert alarm_probability(spec, 0.05, 100) == alarm_probability(chart, 0.05, 100)
+    with pytest.raises(ValueError, match="without p0"):
+        run_length(CusumSpec(), 0.1)
+
+
 def test_run_length_rejects_a_bad_rate() -> None:
     with pytest.raises(ValueError, match="p must be"):
         run_length(design(0.1), 1.5)
     with pytest.raises(ValueError, match="p must be"):
         alarm_probability(design(0.1), -0.1, 10)
     assert run_length(design(0.1), 0.0).mean == math.inf
+    assert average_run_length(design(0.1), 0.0) == math.inf
+    with pytest.raises(ValueError, match="p must be"):
+        average_run_length(design(0.1), 2.0)

@@ -141,7 +141,7 @@ def test_bad_windows_are_refused(value: object, message: str) -> None:
         ({"profile": "x", "below": 0.9, "to": "production"}, "0", "`to` is for promote"),
         ({"profile": "x", "below": 0.9, "thresold": 1}, "0.thresold", "Extra inputs"),
         ({"profile": "bad name", "below": 0.9}, "0.profile", "pattern"),
-        ({"drift": "leak", "window": "7d"}, "0", "a drift policy takes no window"),
+        ({"drift": "leak", "window": "7d"}, "0", "a drift policy takes no `window`"),
         ({"drift": "leak", "action": "promote"}, "0", "can only quarantine"),
         ({"action": "retire", "profile": "x", "below": 0.9}, "0.action", "'quarantine'"),
         ({"action": "promote", "to": "candidate", "profile": "x", "above": 0.9}, "0", "`to`"),
