@@ -137,6 +137,19 @@ def test_a_clean_candidate_is_promoted_and_a_leaky_one_quarantined(
             params={"subject_model": "openai/assistant-fail", "use_case": "qualification"},
         ).json()
         assert found["count"] == 4 * N
+        # and both transitions are in the audit export (the event stream)
+        export = http.get("/v1/audit/export", params={"stream": "events"})
+        assert export.status_code == 200, export.text
+        events = [json.loads(line) for line in export.text.splitlines() if line]
+        moved = {
+            e["after"]["model"]: (e["before"]["zone"], e["after"]["zone"], e["after"]["policy"])
+            for e in events
+            if e["event"] == "transitioned"
+        }
+        assert moved == {
+            "openai/assistant-pass": ("candidate", "validation", "promote-clean"),
+            "openai/assistant-fail": ("candidate", "quarantine", "quarantine-leaky"),
+        }
 
 
 def test_a_second_run_applies_no_new_policy_and_keeps_the_zone(
