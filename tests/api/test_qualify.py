@@ -152,6 +152,31 @@ def test_a_clean_candidate_is_promoted_and_a_leaky_one_quarantined(
         }
 
 
+def test_the_client_helpers_read_the_zones_move_a_model_and_recommend_it(served: str) -> None:
+    """After the qualification above: an admin puts the promoted model in production, and
+    the recommendation for the use case names it (the quarantined one never)."""
+    from quorum_client import ConflictError, QuorumClient
+
+    clean, leaky = "openai/assistant-pass", "openai/assistant-fail"
+    with QuorumClient(served) as quorum:
+        zones = {m.model: m.zone for m in quorum.models()}
+        assert zones[clean] == "validation" and zones[leaky] == "quarantine"
+        assert quorum.model("openai/never-seen").zone == "candidate"
+        moved = quorum.transition(clean, "production", "qualified on the governance corpus")
+        assert (moved.from_zone, moved.to_zone, moved.policy) == ("validation", "production", None)
+        with pytest.raises(ConflictError):
+            quorum.transition(clean, "production", "again")
+        assert [t.to_zone for t in quorum.transitions(clean)] == ["validation", "production"]
+        matrix = quorum.compliance("security", "1d", use_case="qualification")
+        rates = {row.model: row.rate for row in matrix.data}
+        assert rates[clean] is not None and rates[clean].k == rates[clean].n == N
+        assert rates[leaky] is not None and rates[leaky].k == 0
+        best = quorum.recommendation(use_case="qualification", profile="security")
+        assert best.model == clean, best
+        ranked = {r.model: r for r in best.ranking}
+        assert ranked[clean].position == 1 and not ranked[leaky].eligible
+
+
 def test_a_second_run_applies_no_new_policy_and_keeps_the_zone(
     served: str, double: JudgeDouble
 ) -> None:
