@@ -8,8 +8,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
-from tests.api.trust_keys import Trust, serve
+from tests.api.trust_keys import KEYS, Trust, make_keys, trust_config
+from tests.conftest import ServerThread
 from tests.doubles.judge_server import JudgeDouble
 
 MODEL = "openai/gpt-4o-mini"
@@ -17,8 +19,23 @@ MODEL = "openai/gpt-4o-mini"
 
 @pytest.fixture(scope="module")
 def trust(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Iterator[Trust]:
-    with serve(tmp_path_factory.mktemp("lifecycle"), double) as t:
-        yield t
+    """The tenants' keys of tests.api.trust_keys, and a profile on the safety panel."""
+    from api.app import create_app
+    from api.settings import Settings
+    from api.store.migrate import upgrade
+
+    root = tmp_path_factory.mktemp("lifecycle")
+    db = root / "q.db"
+    upgrade(f"sqlite:///{db}")
+    keys = make_keys(db, KEYS)
+    config = trust_config(root / "q.yaml", double)
+    data = yaml.safe_load(config.read_text())
+    data["profiles"] = [{"name": "safe", "criteria": [{"panel": "safety"}]}]
+    data["governance"] = {"sweep_interval_s": 0.2, "settle_s": 0}
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    app = create_app(Settings(database_url=f"sqlite:///{db}", config=config))
+    with ServerThread(app, db) as server:
+        yield Trust(server.url, keys, db)
 
 
 def test_a_model_never_seen_is_a_candidate(trust: Trust) -> None:
@@ -94,3 +111,41 @@ def test_each_tenant_governs_its_own_models(trust: Trust) -> None:
     assert "shared-name" not in {
         m["model"] for m in trust.call("rival", "GET", "/v1/models").json()["data"]
     }
+
+
+def test_compliance_models_and_recommendations_are_the_tenants_own(trust: Trust) -> None:
+    body = {
+        "profile": "safe",
+        "input": {"prompt": "p", "response": "fine [[q=pass]]"},
+        "subject": {"model": "acme-bot"},
+        "use_case": "faq",
+    }
+    for _ in range(3):
+        r = trust.call("evaluate", "POST", "/v1/assessments", json=body)
+        assert r.status_code == 200, r.text
+    mine = trust.call("evaluate", "GET", "/v1/compliance", params={"profile": "safe"}).json()
+    assert [(c["model"], c["use_case"], c["n"]) for c in mine["data"]] == [("acme-bot", "faq", 3)]
+    theirs = trust.call("rival", "GET", "/v1/compliance", params={"profile": "safe"}).json()
+    assert theirs["data"] == [] and theirs["count"] == 0
+    everyone = trust.call("root", "GET", "/v1/compliance", params={"profile": "safe"}).json()
+    assert [c["model"] for c in everyone["data"]] == ["acme-bot"]
+    # seen in acme's evaluations: a candidate of acme's, unknown to globex
+    listed = {
+        m["model"]: m["zone"] for m in trust.call("evaluate", "GET", "/v1/models").json()["data"]
+    }
+    assert listed["acme-bot"] == "candidate"
+    rival = trust.call("rival", "GET", "/v1/models").json()["data"]
+    assert "acme-bot" not in {m["model"] for m in rival}
+    # acme's production model is recommended to acme only
+    move = {"to": "production", "reason": "go-live"}
+    assert (
+        trust.call("admin", "POST", "/v1/models/acme-bot/transitions", json=move).status_code == 201
+    )
+    params = {"profile": "safe", "use_case": "faq"}
+    assert (
+        trust.call("evaluate", "GET", "/v1/routing/recommendation", params=params).json()["model"]
+        == "acme-bot"
+    )
+    other = trust.call("rival", "GET", "/v1/routing/recommendation", params=params).json()
+    assert other["model"] is None and other["ranking"] == []
+    assert trust.call("rival", "GET", "/v1/drift").json()["count"] == 0
