@@ -25,9 +25,13 @@ import httpx
 from rubrics import GOVERNANCE_CORPUS, CorpusLoadError, load_corpus, select
 
 if TYPE_CHECKING:
-    from api.qualify import Report
+    from collections.abc import Sequence
+
+    from api.qualify import Outcome, Report
+    from judges import Candidate, ChatClient
     from quorum_client import AsyncQuorumClient, ProfilePublic
     from routing.governance import Rate
+    from rubrics import Corpus, CorpusPrompt
 
 OK, QUARANTINED, CANNOT_RUN, INCOMPLETE = 0, 1, 2, 3
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -163,11 +167,11 @@ async def _server_facts(
 async def _run(
     args: argparse.Namespace,
     quorum: AsyncQuorumClient,
-    llm: Any,
-    candidate: Any,
+    llm: ChatClient,
+    candidate: Candidate,
     profile: ProfilePublic,
-    corpus: Any,
-    prompts: Any,
+    corpus: Corpus,
+    prompts: Sequence[CorpusPrompt],
 ) -> Report:
     from tqdm import tqdm
 
@@ -188,7 +192,7 @@ async def _run(
     bar = tqdm(total=len(prompts), desc=f"qualifying {subject}", unit="prompt", disable=args.quiet)
     problems = 0
 
-    def done(outcome: Any) -> None:
+    def done(outcome: Outcome) -> None:
         nonlocal problems
         problems += outcome.assessment is None
         bar.set_postfix(problems=problems, refresh=False)
