@@ -140,6 +140,18 @@ async def _leases(service: EvaluationService, settings: Settings) -> None:
             log.exception("lease renewal failed; will retry")
 
 
+async def _count_window(stats: StatsService) -> None:
+    """Count the concluded evaluations the window counts do not hold yet (those stored
+    before migration 0016), once at start-up, beside live traffic."""
+    try:
+        counted = await stats.backfill()
+    except Exception:
+        log.exception("window count backfill failed; restart to retry")
+        return
+    if counted:
+        log.info("window counts: %d earlier evaluation(s) counted", counted)
+
+
 def create_app(settings: Settings | None = None, client: ChatClient | None = None) -> FastAPI:
     """Build the app. `client` defaults to the litellm adapter (tests pass nothing else)."""
     settings = settings or Settings()
@@ -252,6 +264,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             asyncio.create_task(webhooks.run()),
             asyncio.create_task(_jury(jury_models, settings)),
             asyncio.create_task(_governance(app.state.governance, config)),
+            asyncio.create_task(_count_window(stats)),
         ]
         if checks is not None:
             background.append(

@@ -27,10 +27,12 @@ from api.services.leases import Leases
 from api.services.records import Kind
 from api.services.webhook_targets import BlockedTarget, WebhookGuard
 from api.services.webhooks import WebhookSender, delivery
+from api.services.window_keys import tally, window_key
 from api.store import EVERYTHING, IntegrityError, Reach, SessionFactory
 from api.store.audit_log import Actor
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, utcnow
+from api.store.window_counts import WindowCountsRepository, move
 from judges import PanelRunner, Vote
 from routing import Aggregation, RoutingPolicy, conclude
 from routing.jury import JuryModel
@@ -339,10 +341,18 @@ class EvaluationService:
         now = outcome["completed_at"]
         vote_rows = [records.vote_values(row.id, v, self._params(v), now) for v in votes]
         review = records.review_item(row, panel, verdict, now)
+        calls = tally((v["judge"], v.get("unscored"), v.get("error")) for v in vote_rows)
+        key = window_key(
+            outcome["status"],
+            outcome["outcome"],
+            outcome["verdict_value"],
+            outcome["verdict_source"],
+            calls,
+        )
         async with self.sessions() as session:
             repo = EvaluationRepository(session)
             # Conditional: no read first, and no second writer can complete it twice.
-            if not await repo.conclude(row.id, outcome):
+            if not await repo.conclude(row.id, {**outcome, "window_key": key}):
                 await session.rollback()  # read what the other worker stored, here
                 stored = await repo.get(row.id)
                 if stored is None:
@@ -350,6 +360,10 @@ class EvaluationService:
                 return await self._present(repo, stored)
             for name, value in outcome.items():
                 setattr(row, name, value)
+            row.window_key = key
+            if key is not None:  # the one writer that concluded it counts it, once
+                cell = (row.panel, row.rubric_id, row.created_at)
+                await WindowCountsRepository(session).add(move(cell, None, key))
             await repo.insert_votes(vote_rows)
             if review is not None:
                 session.add(review)

@@ -22,6 +22,7 @@ from api.store.tables import (
     ReviewItemRow,
     VoteRow,
 )
+from api.store.window_counts import WindowCountsRepository
 
 
 class AuditRepository:
@@ -174,7 +175,9 @@ class AuditRepository:
         return list((await self.session.exec(q)).all())
 
     async def delete_evaluations(self, ids: Sequence[str]) -> int:
-        """Delete these evaluations with their votes, review items and decisions."""
+        """Delete these evaluations with their votes, review items and decisions (and
+        their place in the window counts)."""
+        await WindowCountsRepository(self.session).forget(ids)
         items = select(ReviewItemRow.id).where(col(ReviewItemRow.evaluation_id).in_(ids))
         await self.session.exec(
             delete(ReviewDecisionRow).where(col(ReviewDecisionRow.review_item_id).in_(items))

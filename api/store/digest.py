@@ -5,7 +5,7 @@ item with its decisions, an API key, a calibration. Each row is reduced to its t
 columns with values in one canonical form per column type (UTC ISO times, floats as
 floats, JSON round-tripped), so the digest of a row built in memory equals the digest of
 the same row read back from SQLite or PostgreSQL. Columns that move without an auditable
-change (an evaluation's judging lease and resume counter) are left out.
+change (an evaluation's judging lease, resume counter and window-count key) are left out.
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ from api.store.tables import (
 Row = SQLModel | Mapping[str, Any]
 
 SKIP: dict[str, frozenset[str]] = {
-    "evaluations": frozenset({"lease_until", "runs", "updated_at"}),
+    "evaluations": frozenset({"lease_until", "runs", "updated_at", "window_key"}),
     "votes": frozenset({"id"}),
     "review_decisions": frozenset({"id"}),
 }
-"""Columns outside the record: leases and resume counters move without an event, and
-row ids are assigned by the database."""
+"""Columns outside the record: leases and resume counters move without an event, row ids
+are assigned by the database, and `window_key` is the statistics' bookkeeping (set by
+the start-up backfill of the window counts, with no event)."""
 
 LATER: dict[str, frozenset[str]] = {
     "evaluations": frozenset({"subject_model", "subject_version", "use_case"}),

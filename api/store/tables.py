@@ -115,6 +115,24 @@ class EvaluationRow(SQLModel, table=True):
     completed_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
+    window_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The vote pattern this evaluation is counted under in `window_counts` (None: not
+    counted: not concluded, failed, or not yet backfilled). See `api.services.window_keys`."""
+
+
+class WindowCountRow(SQLModel, table=True):
+    """How many concluded evaluations of a panel and rubric, created in one hour, had one
+    vote pattern: the window statistics sum these instead of reading every evaluation."""
+
+    __tablename__ = "window_counts"
+
+    panel: str = Field(primary_key=True, max_length=64)
+    rubric_id: str = Field(primary_key=True, max_length=64)
+    bucket: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    """Hours since 1970-01-01 UTC of the evaluations' `created_at`."""
+    key: str = Field(sa_column=Column(Text, primary_key=True))
+    """The pattern (`EvaluationRow.window_key`)."""
+    n: int = 0
 
 
 class VoteRow(SQLModel, table=True):
