@@ -7,6 +7,7 @@ and maps litellm's exceptions onto our retryable/permanent call errors.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -42,6 +43,17 @@ def configure_litellm() -> None:
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
         logging.getLogger(name).setLevel(logging.WARNING)
     _configured = True
+
+
+async def stop_litellm_worker() -> None:
+    """Stop litellm's background logging worker on the running loop. A command that runs
+    calls in a short-lived loop (`asyncio.run`) calls it before the loop ends; otherwise
+    the loop closes over the worker's pending task ("Task was destroyed but it is
+    pending!"). The worker starts again on the next call."""
+    from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+    with contextlib.suppress(Exception):  # best effort: never fail a finished command
+        await GLOBAL_LOGGING_WORKER.stop(timeout=2)
 
 
 def _retry_after(exc: Exception) -> float | None:

@@ -285,9 +285,9 @@ class AgreementReport(BaseModel):
     window: str
     since: datetime
     truncated: bool = False
-    """Always False: the figures are exact over the whole window."""
+    """Always False: the figures are exact over the whole window. Kept for old readers."""
     n_patterns: int | None = None
-    """Distinct vote patterns the window's items fell into."""
+    """Distinct vote patterns the window's items fell into (what the figures come from)."""
     weights_items: int | None = None
     """Weighted panels: the newest items the reliability weights were fitted on."""
     n_items: int
