@@ -53,6 +53,10 @@ class GovernanceConfig(BaseModel):
     estimate."""
     p0: float | None = Field(default=None, gt=0.0, lt=1.0)
     """A fixed in-control non-compliance rate for every stream instead of a baseline."""
+    min_audited: int = Field(default=30, ge=2, le=1_000_000)
+    """Audited items a PPI-corrected rate needs; with fewer it is null (the judges' rate
+    stands alone). PPI's interval reaches its nominal coverage only from some tens of
+    audited items (docs/statistics.md, governance statistics)."""
     window: Window = timedelta(days=7)
     """Window of the compliance gauges (`quorum_compliance_rate`...)."""
 

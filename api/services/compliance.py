@@ -49,8 +49,6 @@ from routing.governance import (
 )
 
 TREND_BUCKETS = 7
-MIN_AUDITED = 2
-"""PPI needs at least two audited items for a variance."""
 
 
 def window_of(value: str) -> timedelta:
@@ -69,13 +67,15 @@ class Outcomes:
     predicted: list[bool] = field(default_factory=list)
     audited: list[tuple[bool, bool]] = field(default_factory=list)
     """(panel's prediction, human's verdict) of the audited items."""
+    min_audited: int = 30
+    """Audited items the corrected rate needs (`governance.min_audited`)."""
 
     def rate(self) -> Rate | None:
         n = len(self.final)
         return binomial_rate(sum(1 for _, y in self.final if y), n) if n else None
 
     def corrected(self) -> CorrectedRate | None:
-        if len(self.audited) < MIN_AUDITED:
+        if len(self.audited) < max(2, self.min_audited):
             return None
         return ppi_rate(
             [float(p) for p in self.predicted],
@@ -97,9 +97,11 @@ def _audited(item: JudgedCriterion, audit_rate: float) -> bool:
     return item.source == "human" and item.audit_draw < audit_rate
 
 
-def criterion_outcomes(items: Iterable[JudgedCriterion], audit_rates: dict[str, float]) -> Outcomes:
+def criterion_outcomes(
+    items: Iterable[JudgedCriterion], audit_rates: dict[str, float], min_audited: int = 30
+) -> Outcomes:
     """One criterion's items as outcomes (see the module docstring)."""
-    out = Outcomes()
+    out = Outcomes(min_audited=min_audited)
     for item in items:
         if item.compliant is not None:
             out.final.append((item.created_at, item.compliant))
@@ -142,7 +144,10 @@ def _states(
 
 
 def profile_outcomes(
-    profile: Profile, items: Iterable[JudgedCriterion], audit_rates: dict[str, float]
+    profile: Profile,
+    items: Iterable[JudgedCriterion],
+    audit_rates: dict[str, float],
+    min_audited: int = 30,
 ) -> Outcomes:
     """The profile's assessments as outcomes: each assessment's compliance by its final
     verdicts, and by its panels' verdicts (the prediction)."""
@@ -150,7 +155,7 @@ def profile_outcomes(
     for item in items:
         if item.assessment_id is not None:
             by_assessment[item.assessment_id].append(item)
-    out = Outcomes()
+    out = Outcomes(min_audited=min_audited)
     for criteria in by_assessment.values():
         final = compliance(_states(profile, criteria, panel=False), profile.min_score).compliant
         predicted = compliance(_states(profile, criteria, panel=True), profile.min_score).compliant
@@ -172,6 +177,7 @@ class ComplianceService:
         self.config = config
         self.sessions = sessions
         self.audit_rates = {name: p.routing.audit_rate for name, p in config.panels.items()}
+        self.min_audited = config.governance.min_audited
 
     async def _judged(
         self,
@@ -215,11 +221,11 @@ class ComplianceService:
             cells[(item.model, item.use_case)].append(item)
         data: list[ComplianceRow] = []
         for (name, case), cell in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-            whole = profile_outcomes(profile, cell, self.audit_rates)
+            whole = profile_outcomes(profile, cell, self.audit_rates, self.min_audited)
             criteria = []
             for c in profile.criteria:
                 one = criterion_outcomes(
-                    (i for i in cell if i.criterion == c.panel), self.audit_rates
+                    (i for i in cell if i.criterion == c.panel), self.audit_rates, self.min_audited
                 )
                 criteria.append(
                     CriterionCompliance(
@@ -260,10 +266,10 @@ class ComplianceService:
             items = await self._judged(
                 reach, since, profile=profile.name, model=model, use_case=key.use_case
             )
-            outcomes = profile_outcomes(profile, items, self.audit_rates)
+            outcomes = profile_outcomes(profile, items, self.audit_rates, self.min_audited)
         else:
             items = await self._judged(
                 reach, since, criterion=key.criterion, model=model, use_case=key.use_case
             )
-            outcomes = criterion_outcomes(items, self.audit_rates)
+            outcomes = criterion_outcomes(items, self.audit_rates, self.min_audited)
         return RateFigure(key=key, rate=outcomes.rate(), corrected=outcomes.corrected())

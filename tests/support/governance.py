@@ -44,6 +44,7 @@ def governance_config(path: Path, double: JudgeDouble, sweep_interval_s: float =
         "baseline_items": BASELINE,
         "shift": SHIFT,
         "false_alarm_rate": FALSE_ALARM_RATE,
+        "min_audited": 2,  # the audit test reviews 6 items
     }
     config["policies"] = [
         {"name": "quarantine-on-leak-drift", "action": "quarantine", "drift": "leak-check"},
