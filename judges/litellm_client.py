@@ -183,8 +183,11 @@ class LiteLLMClient:
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._loop is not loop:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    limit=1000, limit_per_host=500, keepalive_timeout=KEEPALIVE_S
+                connector=aiohttp.TCPConnector(  # as litellm's own (its SSL settings
+                    limit=1000,  # are applied per request, on a shared session too)
+                    limit_per_host=500,
+                    keepalive_timeout=KEEPALIVE_S,
+                    local_addr=("0.0.0.0", 0) if litellm.force_ipv4 else None,
                 ),
                 cookie_jar=aiohttp.DummyCookieJar(),  # judge calls carry no cookies
                 trust_env=litellm.aiohttp_trust_env
