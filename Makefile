@@ -18,7 +18,7 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 $(BIN)/quorum: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' -e ./client
+	$(BIN)/pip install --quiet -e '.[dev]' -e './client[litellm]'
 	touch $@
 
 setup: $(BIN)/quorum

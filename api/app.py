@@ -12,9 +12,9 @@ from fastapi import FastAPI
 
 from api import problems
 from api.auth import Authenticator
-from api.config import load_config
+from api.config import QuorumConfig, load_config
 from api.limits import BodyLimit, BodyTimeout, EarlyAuth, SecurityHeaders
-from api.metrics import AppLabels, Metrics
+from api.metrics import AppLabels, CappedLabels, Metrics
 from api.routes import (
     agreement,
     assessments,
@@ -24,8 +24,10 @@ from api.routes import (
     catalog,
     docs,
     evaluations,
+    governance,
     health,
     jury,
+    models,
     review_page,
     reviews,
 )
@@ -33,11 +35,14 @@ from api.services.admission import Admission
 from api.services.assessments import AssessmentService
 from api.services.audit import apply_retention
 from api.services.calibration import CalibrationService
+from api.services.compliance import ComplianceService
 from api.services.evaluator import EvaluationService
 from api.services.gauges import refresh
+from api.services.governance import GovernanceService
 from api.services.judge_checks import JudgeChecks
 from api.services.jury import JuryService
 from api.services.leases import Leases
+from api.services.lifecycle import LifecycleService
 from api.services.reliability import ReliabilityInForce
 from api.services.reviews import ReviewService
 from api.services.stats import StatsService
@@ -118,6 +123,16 @@ async def _jury(jury: JuryService, settings: Settings) -> None:
         await asyncio.sleep(settings.jury_check_s)
 
 
+async def _governance(governance: GovernanceService, config: QuorumConfig) -> None:
+    """Every `governance.sweep_interval_s`: the drift sweep, the policies, the gauges."""
+    while True:
+        try:
+            await governance.tick()
+        except Exception:
+            log.exception("governance sweep failed; will retry")
+        await asyncio.sleep(config.governance.sweep_interval_s)
+
+
 async def _leases(service: EvaluationService, settings: Settings) -> None:
     """Every `lease_grace_s / 3`: renew the leases of the evaluations this process holds,
     so that work waiting for a judging slot is never taken for abandoned."""
@@ -127,6 +142,18 @@ async def _leases(service: EvaluationService, settings: Settings) -> None:
             await service.leases.renew()
         except Exception:
             log.exception("lease renewal failed; will retry")
+
+
+async def _count_window(stats: StatsService) -> None:
+    """Count the concluded evaluations the window counts do not hold yet (those stored
+    before migration 0016), once at start-up, beside live traffic."""
+    try:
+        counted = await stats.backfill()
+    except Exception:
+        log.exception("window count backfill failed; restart to retry")
+        return
+    if counted:
+        log.info("window counts: %d earlier evaluation(s) counted", counted)
 
 
 def create_app(settings: Settings | None = None, client: ChatClient | None = None) -> FastAPI:
@@ -147,7 +174,11 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             chat = own_chat = LiteLLMClient()
         engine = make_engine(settings.database_url, settings.db_pool_size)
         sessions = make_session_factory(engine)
-        metrics = Metrics(apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps))
+        metrics = Metrics(
+            apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps),
+            models=CappedLabels(settings.metrics_models, settings.metrics_max_models),
+            use_cases=CappedLabels(settings.metrics_use_cases, settings.metrics_max_use_cases),
+        )
         stats_engine = make_sync_engine(settings.database_url)
         stats = StatsService(config, stats_engine, settings.stats_max_items)
         reliability = ReliabilityInForce(config)
@@ -226,12 +257,19 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             config, sessions, service, metrics=metrics, webhooks=webhooks
         )
         app.state.reviews.assessment_changed = app.state.assessments.changed
+        app.state.lifecycle = LifecycleService(sessions)
+        app.state.compliance = ComplianceService(config, sessions)
+        app.state.governance = GovernanceService(
+            config, sessions, app.state.lifecycle, app.state.compliance, metrics
+        )
         renewing = asyncio.create_task(_leases(service, settings))
         background = [
             asyncio.create_task(_sweep(service, settings)),
             asyncio.create_task(_gauges(metrics, app, settings)),
             asyncio.create_task(webhooks.run()),
             asyncio.create_task(_jury(jury_models, settings)),
+            asyncio.create_task(_governance(app.state.governance, config)),
+            asyncio.create_task(_count_window(stats)),
         ]
         if checks is not None:
             background.append(
@@ -284,6 +322,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.include_router(audit.router)
     app.include_router(calibration.router)
     app.include_router(jury.router)
+    app.include_router(models.router)
+    app.include_router(governance.router)
     app.include_router(review_page.router)
     app.include_router(health.router)
     app.include_router(docs.router)

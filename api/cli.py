@@ -115,17 +115,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     from api.services.audit import export_lines, record_exported
     from api.store.audit_log import CLI
 
+    if args.stream == "events" and (args.subject_model or args.use_case):
+        print(
+            "quorum: --subject-model and --use-case filter --stream records only", file=sys.stderr
+        )
+        return 2
     settings = settings_of(args)
     config = load(settings.config)
     until = args.until or datetime.now(UTC)
     since = args.since or (until - timedelta(days=1))
+    subject = {"subject_model": args.subject_model, "use_case": args.use_case}
 
     async def write(sessions: SessionFactory) -> int:
         count = 0
-        await record_exported(sessions, CLI, since, until, args.panel, args.stream)
+        await record_exported(sessions, CLI, since, until, args.panel, args.stream, **subject)
         out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
         try:
-            lines = export_lines(sessions, config, since, until, args.panel, stream=args.stream)
+            lines = export_lines(
+                sessions, config, since, until, args.panel, stream=args.stream, **subject
+            )
             async for line in lines:
                 out.write(line)
                 count += 1
@@ -306,6 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=_timestamp, help="ISO time (default: until - 1 day)")
     export.add_argument("--until", type=_timestamp, help="ISO time (default: now)")
     export.add_argument("--panel", help="only this panel (the file then replays in backtest)")
+    export.add_argument(
+        "--subject-model", help="only evaluations whose subject.model (the judged model) is this"
+    )
+    export.add_argument("--use-case", help="only evaluations of this governance use case")
     export.add_argument("--out", help="file to write (default: stdout)")
     export.add_argument(
         "--stream",

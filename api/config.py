@@ -16,9 +16,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from api.errors import ConfigError, NotFound
+from api.governance_config import GovernanceConfig, check_policies
 from api.profiles import Profile, ProfileConfig, resolve_profiles
 from judges import JudgeConfig, jurors
 from routing import Aggregation, RoutingPolicy, allowed
+from routing.governance import Policies
 from routing.sequential import DEFAULT_CASCADE_CONFIDENCE, default_quorum
 from rubrics import LIBRARY_DIR, Mode, Rubric, RubricError, load_rubrics
 from rubrics.guidance import UseCase, guidance_text
@@ -100,6 +102,9 @@ class ConfigFile(BaseModel):
     panels: tuple[PanelConfig, ...] = ()
     """At least one panel, or a profile (whose shipped criteria may build their own)."""
     profiles: tuple[ProfileConfig, ...] = ()
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
+    policies: Policies = ()
+    """Lifecycle policies (`routing.governance.Policy`), in order."""
 
 
 class QuorumConfig(BaseModel):
@@ -112,6 +117,8 @@ class QuorumConfig(BaseModel):
     panels: dict[str, PanelConfig]
     rubrics: dict[str, Rubric]
     profiles: dict[str, Profile] = Field(default_factory=dict)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
+    policies: Policies = ()
 
     def profile(self, name: str) -> Profile:
         """The profile named `name`; `NotFound` (404) naming the configured ones otherwise."""
@@ -218,8 +225,15 @@ def load_config(path: Path) -> QuorumConfig:
         panel = _checklist_default(panel, rubrics)
         _check_panel(path, "profiles", panel, judges, rubrics)
         by_name[name] = panel
+    check_policies(path, parsed.policies, profiles, set(by_name))
     return QuorumConfig(
-        path=str(path), judges=judges, panels=by_name, rubrics=rubrics, profiles=profiles
+        path=str(path),
+        judges=judges,
+        panels=by_name,
+        rubrics=rubrics,
+        profiles=profiles,
+        governance=parsed.governance,
+        policies=parsed.policies,
     )
 
 

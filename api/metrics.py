@@ -1,8 +1,10 @@
 """Prometheus metrics: declared once here, on an injectable registry.
 
 Labels are bounded: panel, rubric, judge and reason come from configuration or closed
-enums; `app` comes from request metadata and is capped (an allow-list, else the first
-`max_apps` values seen, then "other"), so a client cannot explode cardinality.
+enums; `app` comes from request metadata, and `model` and `use_case` (on the verdict
+counters) from the request's `subject.model` and `use_case`; each is capped (an
+allow-list, else the first N values seen, then "other"; "none" when absent), so a client
+cannot explode cardinality.
 
 Several worker processes: when PROMETHEUS_MULTIPROC_DIR is set (`quorum serve
 --workers N` sets it), prometheus-client's multiprocess mode aggregates every worker's
@@ -33,6 +35,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from judges import Vote
 from routing import PanelVerdict
+from routing.governance import CorrectedRate, Rate
 from rubrics import Rubric
 
 OTHER_APP = "other"
@@ -46,38 +49,56 @@ leave the queue; they are counted by `quorum_reviews_decided_total` instead."""
 disable_created_metrics()
 
 
-class AppLabels:
-    """Caps the `app` label: allow-listed names, or the first `max_apps` seen."""
+class CappedLabels:
+    """Caps a label fed by requests: allow-listed values, or the first `max_values` seen
+    (per process), then "other"; "none" when the request has none."""
 
-    def __init__(self, allowed: Iterable[str] = (), max_apps: int = 20) -> None:
+    def __init__(self, allowed: Iterable[str] = (), max_values: int = 20) -> None:
         self.allowed = frozenset(allowed)
-        self.max_apps = max_apps
+        self.max_values = max_values
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
-    def __call__(self, app: str | None) -> str:
-        if not app:
+    def __call__(self, value: str | None) -> str:
+        if not value:
             return NO_APP
         if self.allowed:
-            return app if app in self.allowed else OTHER_APP
+            return value if value in self.allowed else OTHER_APP
         with self._lock:
-            if app in self._seen:
-                return app
-            if len(self._seen) < self.max_apps:
-                self._seen.add(app)
-                return app
+            if value in self._seen:
+                return value
+            if len(self._seen) < self.max_values:
+                self._seen.add(value)
+                return value
         return OTHER_APP
+
+
+class AppLabels(CappedLabels):
+    """Caps the `app` label: allow-listed names, or the first `max_apps` seen."""
+
+    def __init__(self, allowed: Iterable[str] = (), max_apps: int = 20) -> None:
+        super().__init__(allowed, max_apps)
+        self.max_apps = max_apps
 
 
 class Metrics:
     """Every Quorum metric, registered on `registry`."""
 
     def __init__(
-        self, registry: CollectorRegistry | None = None, apps: AppLabels | None = None
+        self,
+        registry: CollectorRegistry | None = None,
+        apps: CappedLabels | None = None,
+        *,
+        models: CappedLabels | None = None,
+        use_cases: CappedLabels | None = None,
     ) -> None:
         r = registry if registry is not None else CollectorRegistry()
         self.registry = r
         self.apps = apps or AppLabels()
+        self.models = models or CappedLabels()
+        """Caps the `model` label (the subject model that wrote the judged response)."""
+        self.use_cases = use_cases or CappedLabels()
+        """Caps the `use_case` label (the request's governance use case)."""
         self.evaluations = Counter(
             "quorum_evaluations_total",
             "Evaluations completed, by routing decision.",
@@ -87,7 +108,7 @@ class Metrics:
         self.verdicts = Counter(
             "quorum_verdicts_total",
             "Panel verdicts on compliance rubrics, by compliance.",
-            ["panel", "rubric", "app", "compliant"],
+            ["panel", "rubric", "app", "model", "use_case", "compliant"],
             registry=r,
         )
         self.verdict_score = Histogram(
@@ -100,13 +121,13 @@ class Metrics:
         self.not_applicable = Counter(
             "quorum_verdicts_not_applicable_total",
             "Panel verdicts of n/a (the criterion does not apply): out of compliance rates.",
-            ["panel", "rubric", "app"],
+            ["panel", "rubric", "app", "model", "use_case"],
             registry=r,
         )
         self.assessments = Counter(
             "quorum_assessments_total",
             "Assessments whose profile compliance became known, by compliance.",
-            ["profile", "compliant"],
+            ["profile", "model", "use_case", "compliant"],
             registry=r,
         )
         self.assessment_score = Histogram(
@@ -219,6 +240,86 @@ class Metrics:
             registry=r,
             multiprocess_mode="mostrecent",
         )
+        self._governance(r)
+
+    def _governance(self, r: CollectorRegistry) -> None:
+        """Governance: the compliance matrix, drift, zones (docs/governance.md). Labels
+        `model` and `use_case` are capped like `app`; figures sum every tenant."""
+        cell = ["profile", "model", "use_case"]
+        self.compliance: dict[str, Gauge] = {
+            name: Gauge(
+                f"quorum_compliance_{name}",
+                text,
+                cell,
+                registry=r,
+                multiprocess_mode="mostrecent",
+            )
+            for name, text in (
+                ("rate", "Profile compliance rate per subject model and use case (window)."),
+                ("rate_low", "Lower end of the compliance rate's 95% Wilson interval."),
+                ("rate_high", "Upper end of the compliance rate's 95% Wilson interval."),
+                ("items", "Assessments the compliance rate rests on."),
+                ("corrected_rate", "Compliance rate corrected on the audit sample (PPI)."),
+                ("corrected_rate_low", "Lower end of the corrected rate's 95% interval."),
+                ("corrected_rate_high", "Upper end of the corrected rate's 95% interval."),
+                ("audited_items", "Audited assessments the corrected rate rests on."),
+            )
+        }
+        stream = ["model", "use_case", "criterion"]
+        self.drift_statistic = Gauge(
+            "quorum_drift_cusum_statistic",
+            "CUSUM statistic of a verdict stream as a share of its threshold (1: alarm).",
+            stream,
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.drift_events = Counter(
+            "quorum_drift_events_total",
+            "Drift events: a stream's non-compliance rate rose (CUSUM alarm).",
+            stream,
+            registry=r,
+        )
+        self.models_in_zone = Gauge(
+            "quorum_models_in_zone",
+            "Tenants that have the subject model in the zone (0 or more).",
+            ["model", "zone"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+
+    def observe_drift(
+        self, model: str, use_case: str | None, criterion: str, statistic: float, alarmed: bool
+    ) -> None:
+        """A stream's CUSUM after a sweep; its counter exists at 0 before any alarm, so
+        that `increase()` sees the first one."""
+        labels = (self.models(model), self.use_cases(use_case), criterion)
+        self.drift_statistic.labels(*labels).set(statistic)
+        self.drift_events.labels(*labels).inc(1 if alarmed else 0)
+
+    def observe_compliance(
+        self,
+        profile: str,
+        model: str,
+        use_case: str | None,
+        rate: Rate | None,
+        corrected: CorrectedRate | None,
+    ) -> None:
+        """One cell of the compliance matrix (`Rate` and `CorrectedRate`, or None)."""
+        labels = (profile, self.models(model), self.use_cases(use_case))
+        g = self.compliance
+        if rate is not None:
+            g["rate"].labels(*labels).set(rate.value)
+            g["rate_low"].labels(*labels).set(rate.low)
+            g["rate_high"].labels(*labels).set(rate.high)
+            g["items"].labels(*labels).set(rate.n)
+        if corrected is not None:
+            g["corrected_rate"].labels(*labels).set(corrected.value)
+            g["corrected_rate_low"].labels(*labels).set(corrected.low)
+            g["corrected_rate_high"].labels(*labels).set(corrected.high)
+            g["audited_items"].labels(*labels).set(corrected.n_audited)
+
+    def observe_zone(self, model: str, zone: str, tenants: int) -> None:
+        self.models_in_zone.labels(self.models(model), zone).set(tenants)
 
     def observe(
         self,
@@ -227,14 +328,22 @@ class Metrics:
         app: str | None,
         verdict: PanelVerdict,
         votes: Sequence[Vote],
+        *,
+        model: str | None = None,
+        use_case: str | None = None,
     ) -> None:
-        """Record one completed evaluation and its judge calls."""
+        """Record one completed evaluation and its judge calls; `model` and `use_case`
+        (the request's subject model and use case) label the verdict counters."""
         label = self.apps(app)
         self.evaluations.labels(panel, rubric.id, label, verdict.routing.decision).inc()
         if verdict.compliant is not None:
-            self.verdicts.labels(panel, rubric.id, label, str(verdict.compliant).lower()).inc()
+            compliant = str(verdict.compliant).lower()
+            subject = self._subject(model, use_case)
+            self.verdicts.labels(panel, rubric.id, label, *subject, compliant).inc()
         elif rubric.is_not_applicable(verdict.value):
-            self.not_applicable.labels(panel, rubric.id, label).inc()
+            self.not_applicable.labels(
+                panel, rubric.id, label, *self._subject(model, use_case)
+            ).inc()
         score = rubric.normalised(verdict.value)
         if score is not None and rubric.ordinal:
             self.verdict_score.labels(panel, rubric.id, label).observe(score)
@@ -252,10 +361,24 @@ class Metrics:
             if v.cost_usd:
                 self.judge_cost.labels(v.judge).inc(v.cost_usd)
 
-    def observe_assessment(self, profile: str, compliant: bool | None, score: float | None) -> None:
+    def _subject(self, model: str | None, use_case: str | None) -> tuple[str, str]:
+        """The capped (`model`, `use_case`) labels; a value takes a place under the cap
+        only when a series carries it."""
+        return self.models(model), self.use_cases(use_case)
+
+    def observe_assessment(
+        self,
+        profile: str,
+        compliant: bool | None,
+        score: float | None,
+        *,
+        model: str | None = None,
+        use_case: str | None = None,
+    ) -> None:
         """Record an assessment whose compliance became known (once per assessment)."""
         if compliant is not None:
-            self.assessments.labels(profile, str(compliant).lower()).inc()
+            subject = self._subject(model, use_case)
+            self.assessments.labels(profile, *subject, str(compliant).lower()).inc()
         if score is not None:
             self.assessment_score.labels(profile).observe(score)
 

@@ -41,12 +41,20 @@ class Settings(BaseSettings):
     metrics_apps: list[str] = Field(default_factory=list)
     """Allowed `app` label values (a JSON list); empty: the first `metrics_max_apps` seen."""
     metrics_max_apps: int = Field(default=20, ge=1)
+    metrics_models: list[str] = Field(default_factory=list)
+    """Allowed `model` label values (subject models, a JSON list); empty: the first
+    `metrics_max_models` seen."""
+    metrics_max_models: int = Field(default=20, ge=1)
+    metrics_use_cases: list[str] = Field(default_factory=list)
+    """Allowed `use_case` label values (a JSON list); empty: the first
+    `metrics_max_use_cases` seen."""
+    metrics_max_use_cases: int = Field(default=20, ge=1)
     stats_window: str = "24h"
     """Window of the agreement gauges (`quorum_panel_fleiss_kappa`...)."""
     stats_max_items: int = Field(default=20_000, ge=10)
-    """The newest evaluations of a window that agreement figures (gauges and /agreement)
-    are computed on: the cost of a refresh stays bounded however busy a panel is. A window
-    holding more is reported `truncated`, with `since` moved to its oldest item used."""
+    """The newest evaluations of a window that a `weighted` panel's reliability weights
+    (a Dawid-Skene fit) are fitted on. The agreement figures themselves cover the whole
+    window (per-hour pattern counts), whatever its size."""
     max_concurrent_evaluations: int = Field(default=64, ge=1)
     """Evaluations judged at once by this process (single, batch, async, resumed)."""
     max_queued_evaluations: int | None = Field(default=None, ge=0)

@@ -29,6 +29,7 @@ __all__ = [
     "ReviewRecord",
     "RoutingRecord",
     "RubricRef",
+    "SubjectRecord",
     "VerdictRecord",
     "VoteRecord",
 ]
@@ -149,6 +150,15 @@ class ReviewRecord(BaseModel):
     decisions: tuple[DecisionRecord, ...] = ()
 
 
+class SubjectRecord(BaseModel):
+    """The production model that wrote the judged response."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    version: str | None = None
+
+
 class AuditRecord(BaseModel):
     """What the audit export adds to an item: the rest of the evaluation's record."""
 
@@ -165,6 +175,12 @@ class AuditRecord(BaseModel):
     agreement: dict[str, Any] | None = None
     routing: RoutingRecord
     metadata: dict[str, Any] | None = None
+    subject: SubjectRecord | None = None
+    """The production model that wrote the judged response, if the request named it."""
+    use_case: str | None = None
+    """The request's governance use-case label, if any."""
+    assessment_id: str | None = None
+    """The assessment this evaluation judged one criterion of, if any."""
     idempotency_key: str | None = None
     error: str | None = None
     created_at: str | None = None

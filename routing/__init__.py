@@ -19,7 +19,7 @@ from routing.policy import Reason, Routed, RoutingDecision, RoutingPolicy, decid
 from routing.position import JudgeVerdict, consistency_rate, reconcile
 
 if TYPE_CHECKING:
-    from routing.bias import PositionBias, position_bias
+    from routing.bias import PositionBias, position_bias, weighted_position_bias
     from routing.calibration import Calibration, calibrate
     from routing.calibration_check import apply_split, evaluate_threshold
     from routing.kappa import (
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     )
     from routing.krippendorff import Level, krippendorff_alpha
     from routing.panel_stats import JudgeCalls, PanelAgreement, panel_agreement
+    from routing.pattern_stats import pattern_agreement
     from routing.reliability import (
         DawidSkeneResult,
         ReliabilityWeights,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "PositionBias": "bias",
     "position_bias": "bias",
+    "weighted_position_bias": "bias",
     "Calibration": "calibration",
     "apply_split": "calibration_check",
     "calibrate": "calibration",
@@ -57,6 +59,7 @@ _LAZY = {
     "JudgeCalls": "panel_stats",
     "PanelAgreement": "panel_stats",
     "panel_agreement": "panel_stats",
+    "pattern_agreement": "pattern_stats",
     "DawidSkeneResult": "reliability",
     "ReliabilityWeights": "reliability",
     "dawid_skene": "reliability",
@@ -115,7 +118,9 @@ __all__ = [
     "krippendorff_alpha",
     "log_odds_weight",
     "panel_agreement",
+    "pattern_agreement",
     "position_bias",
     "reconcile",
     "reliability_weights",
+    "weighted_position_bias",
 ]

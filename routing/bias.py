@@ -20,7 +20,7 @@ from judges import Vote, canonical
 from routing.position import JudgeVerdict, reconcile
 from routing.stat_result import check_interval_args
 
-__all__ = ["PositionBias", "position_bias"]
+__all__ = ["PositionBias", "position_bias", "weighted_position_bias"]
 
 
 class PositionBias(BaseModel):
@@ -87,25 +87,45 @@ def position_bias(
         judged = [v.judge for v in verdicts]
         if len(set(judged)) != len(judged):
             raise ValueError(f"item {n}: a judge has more than one reconciled verdict")
-        for verdict in verdicts:
-            slot = _slot(counts, verdict.judge)
-            slot["items"] += 1
-            if verdict.consistent is None:
-                continue
-            slot["comparable"] += 1
-            if verdict.consistent:
-                continue
-            slot["inconsistent"] += 1
-            if verdict.first_position_won is True:
-                slot["first"] += 1
-            elif verdict.first_position_won is False:
-                slot["second"] += 1
-            else:
-                slot["tie"] += 1
+        _tally(counts, verdicts, 1)
     return tuple(
         _summarise(judge, c, confidence, saw_votes and not saw_verdicts)
         for judge, c in counts.items()
     )
+
+
+def weighted_position_bias(
+    items: Iterable[tuple[Sequence[JudgeVerdict], int]], *, confidence: float = 0.95
+) -> tuple[PositionBias, ...]:
+    """`position_bias` of reconciled verdicts given as (one item's verdicts, how many items
+    had exactly these): the figures are counts, so this is exact however many items."""
+    check_interval_args(confidence)
+    counts: dict[str, dict[str, int]] = {}
+    for n, (verdicts, times) in enumerate(items):
+        judged = [v.judge for v in verdicts]
+        if len(set(judged)) != len(judged):
+            raise ValueError(f"pattern {n}: a judge has more than one reconciled verdict")
+        _tally(counts, verdicts, times)
+    return tuple(_summarise(judge, c, confidence, False) for judge, c in counts.items())
+
+
+def _tally(counts: dict[str, dict[str, int]], verdicts: Sequence[JudgeVerdict], times: int) -> None:
+    """Add `times` items with these reconciled verdicts to the per-judge counts."""
+    for verdict in verdicts:
+        slot = _slot(counts, verdict.judge)
+        slot["items"] += times
+        if verdict.consistent is None:
+            continue
+        slot["comparable"] += times
+        if verdict.consistent:
+            continue
+        slot["inconsistent"] += times
+        if verdict.first_position_won is True:
+            slot["first"] += times
+        elif verdict.first_position_won is False:
+            slot["second"] += times
+        else:
+            slot["tie"] += times
 
 
 def _with_shown_value(vote: Vote, n: int) -> Vote:

@@ -10,6 +10,7 @@ PACKAGES = [
     "rubrics",
     "judges",
     "routing",
+    "routing.governance",
     "backtest",
     "api",
     "api.services",

@@ -74,6 +74,8 @@ async def panel_agreement(
         window=window,
         since=since,
         truncated=window_stats.truncated,
+        n_patterns=window_stats.n_patterns,
+        weights_items=window_stats.weights_items,
         n_items=report.n_items,
         n_human=report.n_human,
         weighting=report.weighting,

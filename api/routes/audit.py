@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BeforeValidator
 
 from api.auth import Principal, requires
 from api.deps import Config, Sessions
 from api.errors import Forbidden, InvalidInput
-from api.services.audit import check_event_reach, export_lines, record_exported
-
-
-def _iso_only(value: Any) -> Any:
-    """Refuse what pydantic would read as a Unix timestamp ("0.625"): the schema says
-    date-time, and a number here is almost always a mistake."""
-    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T00:00:00Z")
-    return value
-
-
-IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+from api.routes.filters import IsoDatetime, SubjectModel, UseCase
+from api.services.audit import (
+    check_event_reach,
+    check_subject_filters,
+    export_lines,
+    record_exported,
+)
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Admin = Annotated[Principal, Depends(requires("admin"))]
@@ -39,6 +32,8 @@ async def export(
     since: IsoDatetime | None = None,
     until: IsoDatetime | None = None,
     panel: str | None = None,
+    subject_model: SubjectModel = None,
+    use_case: UseCase = None,
     stream: Annotated[
         Literal["records", "events"],
         Query(description="records: one line per evaluation; events: the audit events"),
@@ -50,9 +45,10 @@ async def export(
     (a late human decision on an old item): rubric id and version, each judge call's
     model, params, raw output, parsed vote and prompt hash, the verdict, the panel verdict
     a human replaced, routing reasons, human decisions and the keys that submitted and
-    decided. `stream=events`: the audit events of the window in chain order, each with
-    its actor, before/after values, record hash and chain hashes (docs/security.md); a
-    key of every tenant only."""
+    decided, and the subject model and use case the request named (`subject_model=` and
+    `use_case=` keep only those; records only). `stream=events`: the audit events of the
+    window in chain order, each with its actor, before/after values, record hash and
+    chain hashes (docs/security.md); a key of every tenant only."""
     if panel is not None and not caller.may_use(panel):
         raise Forbidden(f"this key may not use panel {panel!r}")
     try:
@@ -62,10 +58,30 @@ async def export(
         raise InvalidInput(f"since/until out of range: {exc}") from exc
     if since >= until:
         raise InvalidInput("since must be before until")
+    check_subject_filters(stream, subject_model, use_case)
     if stream == "events":
         check_event_reach(caller.reach)
-    await record_exported(sessions, caller.actor, since, until, panel, stream)
+    await record_exported(
+        sessions,
+        caller.actor,
+        since,
+        until,
+        panel,
+        stream,
+        subject_model=subject_model,
+        use_case=use_case,
+    )
     return StreamingResponse(
-        export_lines(sessions, config, since, until, panel, reach=caller.reach, stream=stream),
+        export_lines(
+            sessions,
+            config,
+            since,
+            until,
+            panel,
+            reach=caller.reach,
+            stream=stream,
+            subject_model=subject_model,
+            use_case=use_case,
+        ),
         media_type="application/x-ndjson",
     )

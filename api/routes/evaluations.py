@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from api.auth import Principal, requires
 from api.deps import Reviews, Service
 from api.errors import Forbidden
 from api.routes.batch import wants_async
-from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
+from api.routes.filters import IsoDatetime, SubjectModel, UseCase
+from api.schemas import (
+    ComparisonCreate,
+    EvaluationCreate,
+    EvaluationFilters,
+    EvaluationPublic,
+    Page,
+)
 from api.services.evaluator import EvaluationService
 from api.services.records import Kind
 
@@ -83,6 +90,38 @@ async def create_comparison(
 ) -> EvaluationPublic | JSONResponse:
     """Compare two responses on a pairwise panel; each judge sees both orders."""
     return await _submit("comparison", body, service, caller, prefer)
+
+
+@router.get("/evaluations", response_model=Page[EvaluationPublic])
+async def list_evaluations(
+    service: Service,
+    reviews: Reviews,
+    caller: Caller,
+    panel: str | None = None,
+    status: Annotated[Literal["pending", "decided", "in_review", "failed"] | None, Query()] = None,
+    subject_model: SubjectModel = None,
+    use_case: UseCase = None,
+    since: Annotated[IsoDatetime | None, Query(description="created at or after")] = None,
+    until: Annotated[IsoDatetime | None, Query(description="created before")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> Page[EvaluationPublic]:
+    """The evaluations of the key's tenant and panels, newest first, narrowed by every
+    filter given (`count`: how many match in all). Filters never widen what the key sees:
+    another tenant's evaluations are never listed. Read blind like `GET
+    /v1/evaluations/{id}` where the caller reviews them blind."""
+    if panel is not None:
+        check_panel(caller, panel)
+    filters = EvaluationFilters(
+        panel=panel,
+        status=status,
+        subject_model=subject_model,
+        use_case=use_case,
+        since=since,
+        until=until,
+    )
+    items, total = await service.list(caller.reach, filters, limit, offset)
+    return Page(data=[await reviews.shield(e, caller) for e in items], count=total)
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationPublic)

@@ -84,10 +84,16 @@ class AgreementReport(BaseModel):
     rubric: RubricRef
     window: str
     since: datetime
-    """Start of the items used: the window's start, or, when `truncated`, the time of the
-    oldest of the newest QUORUM_STATS_MAX_ITEMS evaluations the figures use."""
+    """Start of the window: every evaluation concluded since then is counted."""
     truncated: bool = False
-    """True when the window held more evaluations than QUORUM_STATS_MAX_ITEMS."""
+    """Always False: the figures are exact over the whole window (per-hour counts of vote
+    patterns). Kept for clients that read it."""
+    n_patterns: int | None = None
+    """Distinct vote patterns the window's items fell into (what the figures were
+    computed from)."""
+    weights_items: int | None = None
+    """Weighted panels: the newest items of the window the reliability weights were
+    fitted on (at most QUORUM_STATS_MAX_ITEMS); None otherwise."""
     n_items: int
     n_human: int
     weighting: str

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import SubjectPublic
 from api.schemas.evaluations import EvaluationCreate, EvaluationPublic, PointwiseInput, _Submission
 
 
@@ -17,8 +18,15 @@ class AssessmentCreate(_Submission):
     input: PointwiseInput
 
     def criterion(self, panel: str) -> EvaluationCreate:
-        """The evaluation request of one criterion (the assessment's webhook is its own)."""
-        return EvaluationCreate(panel=panel, input=self.input, metadata=self.metadata)
+        """The evaluation request of one criterion (the assessment's webhook is its own);
+        it inherits the assessment's subject and use case."""
+        return EvaluationCreate(
+            panel=panel,
+            input=self.input,
+            metadata=self.metadata,
+            subject=self.subject,
+            use_case=self.use_case,
+        )
 
 
 class CompliancePublic(BaseModel):
@@ -60,6 +68,10 @@ class AssessmentPublic(BaseModel):
     compliance: CompliancePublic
     criteria: list[CriterionPublic]
     metadata: dict[str, Any]
+    subject: SubjectPublic | None = None
+    """The production model that wrote the judged response, if the request named it."""
+    use_case: str | None = None
+    """The request's governance use-case label, if any (not the profile's `use_case`)."""
     idempotency_key: str | None = None
     webhook_url: str | None = None
     created_at: datetime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_TEXT = 200_000
 """Characters per judged text field; longer is 422 (the body limit applies first)."""
@@ -57,6 +57,28 @@ def _nul_at(value: Any, where: str) -> str | None:
             if found:
                 return found
     return None
+
+
+USE_CASE_PATTERN = r"^[A-Za-z0-9._:/-]{1,128}$"
+"""A governance use-case label: 1 to 128 letters, digits or `. _ : / -`."""
+
+
+class Subject(BaseModel):
+    """The production model that wrote the judged response (not a judge)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, max_length=256)
+    """The model's name as the application calls it (e.g. `openai/gpt-4o-mini`)."""
+    version: str | None = Field(default=None, min_length=1, max_length=128)
+    """Its version or deployment, if the application knows it."""
+
+
+class SubjectPublic(BaseModel):
+    """The production model that wrote the judged response, as stored."""
+
+    model: str
+    version: str | None = None
 
 
 class Page(BaseModel, Generic[T]):

@@ -7,7 +7,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.schemas.common import MAX_METADATA_KEYS, MAX_TEXT, RubricRef, _check_shape, _nul_at
+from api.schemas.common import (
+    MAX_METADATA_KEYS,
+    MAX_TEXT,
+    USE_CASE_PATTERN,
+    RubricRef,
+    Subject,
+    SubjectPublic,
+    _check_shape,
+    _nul_at,
+)
 from rubrics import ScaleValue
 
 MAX_MESSAGES = 200
@@ -94,6 +103,13 @@ class _Submission(BaseModel):
     )
     """POSTed the evaluation when it completes, and again if a human verdict changes it;
     signed with the submitting key's webhook secret (see docs/webhooks.md)."""
+    subject: Subject | None = None
+    """The production model that wrote the judged response; stored, filterable, exported
+    and a (capped) metric label."""
+    use_case: str | None = Field(default=None, pattern=USE_CASE_PATTERN)
+    """The business use this response served (`support-bot`, `hr-faq`): a governance
+    label, stored, filterable, exported and a (capped) metric label. Not the judges'
+    guidance of a panel or profile (its `use_case:` in the config)."""
 
     @field_validator("metadata")
     @classmethod
@@ -232,6 +248,10 @@ class EvaluationPublic(BaseModel):
     """`jury` panels: the version of the jury model the verdict came from (0: cold start)."""
     assessment_id: str | None = None
     """The assessment this evaluation judges one criterion of, if any."""
+    subject: SubjectPublic | None = None
+    """The production model that wrote the judged response, if the request named it."""
+    use_case: str | None = None
+    """The request's governance use-case label, if any."""
     error: str | None = None
     webhook_url: str | None = None
     input: dict[str, Any]
@@ -267,3 +287,16 @@ class BatchResult(BaseModel):
     """The HTTP status this item would have had on its own."""
     evaluation: EvaluationPublic | None = None
     problem: dict[str, Any] | None = None
+
+
+class EvaluationFilters(BaseModel):
+    """What `GET /v1/evaluations` narrows the caller's evaluations to (every one given)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    panel: str | None = None
+    status: Literal["pending", "decided", "in_review", "failed"] | None = None
+    subject_model: str | None = None
+    use_case: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

@@ -27,7 +27,7 @@ from api.schemas.assessments import (
     CompliancePublic,
     CriterionPublic,
 )
-from api.services import present
+from api.services import present, records
 from api.services.admission import Ticket
 from api.services.evaluator import EvaluationService
 from api.services.webhooks import WebhookSender, delivery
@@ -41,7 +41,7 @@ from rubrics.guidance import guidance_text
 
 
 def _digest(request: AssessmentCreate) -> str:
-    body = request.model_dump(mode="json", exclude={"idempotency_key"})
+    body = request.model_dump(mode="json", exclude=records.digest_exclude(request))
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -146,6 +146,9 @@ class AssessmentService:
             input=request.input.model_dump(mode="json", exclude_none=True),
             request_metadata=request.metadata,
             app=request.metadata.get("app"),
+            subject_model=request.subject.model if request.subject else None,
+            subject_version=request.subject.version if request.subject else None,
+            use_case=request.use_case,
             criteria=[c.model_dump() for c in profile.criteria],
             min_score=profile.min_score,
             idempotency_key=request.idempotency_key,
@@ -227,6 +230,8 @@ class AssessmentService:
             ),
             criteria=criteria,
             metadata=row.request_metadata or {},
+            subject=present.subject(row),
+            use_case=row.use_case,
             idempotency_key=row.idempotency_key,
             webhook_url=row.webhook_url,
             created_at=row.created_at,
@@ -302,4 +307,10 @@ class AssessmentService:
         if hook and self.webhooks:
             self.webhooks.wake()
         if counted and self.metrics is not None:
-            self.metrics.observe_assessment(row.profile, result.compliant, result.score)
+            self.metrics.observe_assessment(
+                row.profile,
+                result.compliant,
+                result.score,
+                model=row.subject_model,
+                use_case=row.use_case,
+            )

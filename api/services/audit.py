@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from api.config import QuorumConfig
-from api.errors import Forbidden
+from api.errors import Forbidden, InvalidInput
 from api.store import EVERYTHING, Reach
 from api.store.audit import AuditRepository
 from api.store.audit_log import SYSTEM, Actor, AuditLog
@@ -46,6 +46,7 @@ from judges.record import (
     ReviewRecord,
     RoutingRecord,
     RubricRef,
+    SubjectRecord,
     VerdictRecord,
     VoteRecord,
 )
@@ -154,6 +155,13 @@ def record(
             agreement=row.agreement,
             routing=RoutingRecord(decision=row.routing_decision, reasons=row.routing_reasons),
             metadata=row.request_metadata,
+            subject=(
+                SubjectRecord(model=row.subject_model, version=row.subject_version)
+                if row.subject_model
+                else None
+            ),
+            use_case=row.use_case,
+            assessment_id=row.assessment_id,
             idempotency_key=row.idempotency_key,
             error=row.error,
             created_at=_iso(row.created_at),
@@ -188,6 +196,9 @@ async def record_exported(
     until: datetime,
     panel: str | None,
     stream: Stream,
+    *,
+    subject_model: str | None = None,
+    use_case: str | None = None,
 ) -> None:
     """The `exported` event: who exported which window (committed before streaming)."""
     async with sessions() as session:
@@ -201,6 +212,8 @@ async def record_exported(
                 "until": until.isoformat(),
                 "panel": panel,
                 "stream": stream,
+                **({"subject_model": subject_model} if subject_model is not None else {}),
+                **({"use_case": use_case} if use_case is not None else {}),
             },
             panel=panel,
         )
@@ -216,10 +229,14 @@ async def export_lines(
     *,
     reach: Reach = EVERYTHING,
     stream: Stream = "records",
+    subject_model: str | None = None,
+    use_case: str | None = None,
 ) -> AsyncIterator[str]:
     """JSONL lines of the window [since, until) that `reach` (the caller's tenant and
-    panels) sees, in batches: evaluations oldest first (`records`), or audit events in
-    chain order (`events`)."""
+    panels) sees, in batches: evaluations oldest first (`records`, only those of
+    `subject_model` and `use_case` when given), or audit events in chain order
+    (`events`; the subject filters do not apply, `check_subject_filters`)."""
+    check_subject_filters(stream, subject_model, use_case)
     if stream == "events":
         async for event in _event_lines(sessions, since, until, panel, reach):
             yield event
@@ -228,7 +245,16 @@ async def export_lines(
     while True:
         async with sessions() as session:
             repo = AuditRepository(session)
-            rows = await repo.evaluations(since, until, panel, after, BATCH, reach)
+            rows = await repo.evaluations(
+                since,
+                until,
+                panel,
+                after,
+                BATCH,
+                reach,
+                subject_model=subject_model,
+                use_case=use_case,
+            )
             if not rows:
                 return
             ids = [r.id for r in rows]
@@ -255,6 +281,13 @@ async def export_lines(
             yield json.dumps(line, ensure_ascii=False, default=str) + "\n"
         last = rows[-1]
         after = (last.created_at, last.id)
+
+
+def check_subject_filters(stream: Stream, subject_model: str | None, use_case: str | None) -> None:
+    """`InvalidInput` for a subject filter on the events stream: events carry no subject
+    (an export that ignored the filter would hand over more than was asked for)."""
+    if stream == "events" and (subject_model is not None or use_case is not None):
+        raise InvalidInput("subject_model and use_case filter stream=records only")
 
 
 def check_event_reach(reach: Reach) -> None:

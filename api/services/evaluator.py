@@ -20,17 +20,19 @@ from collections.abc import Awaitable, Callable
 from api.config import PanelConfig, QuorumConfig
 from api.errors import Conflict, InvalidInput, NotFound
 from api.metrics import Metrics
-from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationPublic
+from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationFilters, EvaluationPublic
 from api.services import asking, present, records, trail
 from api.services.admission import Admission, Ticket
 from api.services.leases import Leases
 from api.services.records import Kind
 from api.services.webhook_targets import BlockedTarget, WebhookGuard
 from api.services.webhooks import WebhookSender, delivery
+from api.services.window_keys import tally, window_key
 from api.store import EVERYTHING, IntegrityError, Reach, SessionFactory
 from api.store.audit_log import Actor
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, utcnow
+from api.store.window_counts import WindowCountsRepository, move
 from judges import PanelRunner, Vote
 from routing import Aggregation, RoutingPolicy, conclude
 from routing.jury import JuryModel
@@ -231,6 +233,27 @@ class EvaluationService:
                 raise NotFound(f"no evaluation with id {evaluation_id!r}")
             return await self._present(repo, row)
 
+    async def list(
+        self, reach: Reach, filters: EvaluationFilters, limit: int = 50, offset: int = 0
+    ) -> tuple[list[EvaluationPublic], int]:
+        """The evaluations `reach` sees that match `filters`, newest first: one page and
+        how many match in all."""
+        async with self.sessions() as session:
+            repo = EvaluationRepository(session)
+            rows, total = await repo.page(reach, **filters.model_dump(), limit=limit, offset=offset)
+            ids = [r.id for r in rows]
+            votes = await repo.votes_of(ids)
+            reviews = {r.evaluation_id: r for r in await repo.review_items_of(ids)}
+        page = [
+            present.evaluation(
+                row,
+                [present.vote(v) for v in votes if v.evaluation_id == row.id],
+                reviews.get(row.id),
+            )
+            for row in rows
+        ]
+        return page, total
+
     @staticmethod
     async def _present(repo: EvaluationRepository, row: EvaluationRow) -> EvaluationPublic:
         """A stored evaluation with its votes and review item, as the API answers it."""
@@ -318,10 +341,18 @@ class EvaluationService:
         now = outcome["completed_at"]
         vote_rows = [records.vote_values(row.id, v, self._params(v), now) for v in votes]
         review = records.review_item(row, panel, verdict, now)
+        calls = tally((v["judge"], v.get("unscored"), v.get("error")) for v in vote_rows)
+        key = window_key(
+            outcome["status"],
+            outcome["outcome"],
+            outcome["verdict_value"],
+            outcome["verdict_source"],
+            calls,
+        )
         async with self.sessions() as session:
             repo = EvaluationRepository(session)
             # Conditional: no read first, and no second writer can complete it twice.
-            if not await repo.conclude(row.id, outcome):
+            if not await repo.conclude(row.id, {**outcome, "window_key": key}):
                 await session.rollback()  # read what the other worker stored, here
                 stored = await repo.get(row.id)
                 if stored is None:
@@ -329,6 +360,10 @@ class EvaluationService:
                 return await self._present(repo, stored)
             for name, value in outcome.items():
                 setattr(row, name, value)
+            row.window_key = key
+            if key is not None:  # the one writer that concluded it counts it, once
+                cell = (row.panel, row.rubric_id, row.created_at)
+                await WindowCountsRepository(session).add(move(cell, None, key))
             await repo.insert_votes(vote_rows)
             if review is not None:
                 session.add(review)
@@ -348,7 +383,15 @@ class EvaluationService:
         if row.webhook_url and self.webhooks:
             self.webhooks.wake()
         if self.metrics is not None:
-            self.metrics.observe(panel.name, rubric, row.app, verdict, votes)
+            self.metrics.observe(
+                panel.name,
+                rubric,
+                row.app,
+                verdict,
+                votes,
+                model=row.subject_model,
+                use_case=row.use_case,
+            )
         await self._assessment(row.assessment_id)
         return public
 

@@ -24,11 +24,12 @@ from api.schemas import (
     RoutingPublic,
     RubricPublic,
     RubricRef,
+    SubjectPublic,
     VerdictPublic,
     VotePublic,
 )
 from api.schemas.assessments import ProfileCriterionPublic, ProfilePublic
-from api.store.tables import EvaluationRow, ReviewItemRow, VoteRow
+from api.store.tables import AssessmentRow, EvaluationRow, ReviewItemRow, VoteRow
 from judges import JudgeConfig, Vote
 from routing.jury import JuryModel
 from rubrics import Rubric
@@ -64,6 +65,13 @@ def vote(v: VoteRow | Vote) -> VotePublic:
 
 def _text(value: Enum | str | None) -> str | None:
     return value.value if isinstance(value, Enum) else value
+
+
+def subject(row: EvaluationRow | AssessmentRow) -> SubjectPublic | None:
+    """The stored subject of an evaluation or assessment, if its request named one."""
+    if row.subject_model is None:
+        return None
+    return SubjectPublic(model=row.subject_model, version=row.subject_version)
 
 
 def evaluation(
@@ -112,6 +120,8 @@ def evaluation(
         review_id=review.id if review else None,
         jury_version=outcome.get("jury_version"),
         assessment_id=row.assessment_id,
+        subject=subject(row),
+        use_case=row.use_case,
         error=row.error,
         input=row.input,
         metadata=row.request_metadata or {},

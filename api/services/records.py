@@ -24,9 +24,18 @@ def audit_draw(evaluation_id: str) -> float:
     return int(hashlib.sha256(evaluation_id.encode()).hexdigest()[:13], 16) / 16**13
 
 
+def digest_exclude(request: Any) -> set[str]:
+    """What a request's digest leaves out: its idempotency key, and `subject` and
+    `use_case` when absent (a request from before they existed keeps its digest, so
+    repeating it under its idempotency key still replays)."""
+    return {"idempotency_key"} | {
+        name for name in ("subject", "use_case") if getattr(request, name) is None
+    }
+
+
 def request_digest(kind: Kind, request: EvaluationCreate | ComparisonCreate) -> str:
     """The SHA-256 of the request's canonical JSON (without its idempotency key)."""
-    body = {"kind": kind, **request.model_dump(mode="json", exclude={"idempotency_key"})}
+    body = {"kind": kind, **request.model_dump(mode="json", exclude=digest_exclude(request))}
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -57,6 +66,9 @@ def new_evaluation(
         input=fields,
         request_metadata=request.metadata,
         app=request.metadata.get("app"),
+        subject_model=request.subject.model if request.subject else None,
+        subject_version=request.subject.version if request.subject else None,
+        use_case=request.use_case,
         idempotency_key=request.idempotency_key,
         request_sha256=digest,
         webhook_url=request.webhook_url,

@@ -28,6 +28,7 @@ from api.services import blind, present
 from api.services.blind import Reader
 from api.services.consensus import consensus
 from api.services.webhooks import WebhookSender, delivery
+from api.services.window_keys import row_key
 from api.store import AsyncSession, IntegrityError, Reach, SessionFactory
 from api.store.audit_log import Actor as AuditActor
 from api.store.audit_log import AuditLog
@@ -35,6 +36,7 @@ from api.store.digest import evaluation_digest, review_digest
 from api.store.evaluations import EvaluationRepository
 from api.store.reviews import ReviewRepository
 from api.store.tables import EvaluationRow, ReviewDecisionRow, ReviewItemRow, utcnow
+from api.store.window_counts import WindowCountsRepository
 from rubrics import Order, Rubric, exact
 
 log = logging.getLogger("quorum.reviews")
@@ -293,6 +295,14 @@ class ReviewService:
                 _finalise(row, evaluation, rubric, agreed.value, now)
             row.updated_at = now
             await repo.save(row, evaluation)
+            if agreed.outcome == "final":  # the human verdict enters the window counts
+                votes = await EvaluationRepository(session).votes(evaluation.id)
+                await WindowCountsRepository(session).recount(
+                    evaluation.id,
+                    (evaluation.panel, evaluation.rubric_id, evaluation.created_at),
+                    evaluation.window_key,
+                    row_key(evaluation, votes),
+                )
             by_key = _actor(who, by.name)
             extra = {
                 "value": value,

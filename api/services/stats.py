@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict
 
 from api.config import PanelConfig, QuorumConfig
 from api.errors import InvalidInput
+from api.services import window_keys
 from api.store import Engine, Session
 from api.store.tables import utcnow
 from api.store.window import WindowRepository
+from api.store.window_counts import WindowCountsReader
 from routing import (
     Aggregation,
     JudgeCalls,
@@ -24,9 +26,9 @@ from routing import (
     PanelAgreement,
     PositionBias,
     ReliabilityWeights,
-    panel_agreement,
-    position_bias,
+    pattern_agreement,
     reliability_weights,
+    weighted_position_bias,
 )
 from rubrics import Mode, Rubric
 
@@ -35,8 +37,6 @@ _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 MAX_WINDOW = timedelta(days=366)
 MIN_ITEMS_FOR_WEIGHTS = 30
 """Fewer items in the window and weighted panels keep their configured prior weights."""
-MAX_ITEMS_FOR_WEIGHTS = 20_000
-"""Reliability weights are fitted on at most this many of the newest items."""
 
 
 def parse_window(text: str) -> timedelta:
@@ -85,13 +85,18 @@ class WindowStats(BaseModel):
     panel: PanelConfig
     rubric: Rubric
     since: datetime
-    """Start of the items used: the window's start, or the oldest of the newest
-    `max_items` when the window held more (`truncated`)."""
-    truncated: bool
+    """Start of the window: every concluded evaluation since then is counted."""
+    truncated: bool = False
+    """Always False: the figures are exact over the whole window (kept for the API)."""
     agreement: PanelAgreement
     calls: dict[str, JudgeCalls]
     weights: ReliabilityWeights | None
     position: tuple[PositionBias, ...]
+    n_patterns: int = 0
+    """Distinct vote patterns the window's items fell into."""
+    weights_items: int | None = None
+    """Weighted panels: the newest items of the window the reliability weights were
+    fitted on (at most `max_items`)."""
 
 
 def verdicts_of(rows: Sequence[tuple[Any, Any, Any]]) -> list[list[JudgeVerdict]]:
@@ -103,75 +108,131 @@ def verdicts_of(rows: Sequence[tuple[Any, Any, Any]]) -> list[list[JudgeVerdict]
     return out
 
 
+def pattern_rows(
+    patterns: dict[str, int],
+) -> tuple[list[tuple[Any, Any, Any]], list[int]]:
+    """(outcome, verdict JSON text, verdict source) rows of `code_matrix`, one per pattern
+    key, and each pattern's count."""
+    rows: list[tuple[Any, Any, Any]] = []
+    counts: list[int] = []
+    for key, n in sorted(patterns.items()):
+        judges, (human, value), _ = window_keys.decode(key)
+        rows.append(({"judges": judges}, json.dumps(value), "human" if human else None))
+        counts.append(n)
+    return rows, counts
+
+
 class StatsService:
     """Agreement figures over a time window of a panel's evaluations. Read-only: the
     reliability weights in force are kept by `api.services.reliability`, refreshed by
     the lifespan task from these figures.
 
-    The window queries and the statistics run in a worker thread on a small synchronous
-    engine (built once, in the lifespan): over 100k evaluations, decoding rows and
-    fitting models would otherwise stall the event loop that serves requests."""
+    Every figure is exact over the whole window, whatever its size: the store keeps per
+    hour how many concluded evaluations had each vote pattern (`api.store.window_counts`),
+    and the statistics are computed from the window's patterns and their counts
+    (`routing.pattern_stats`), in time and memory that grow with the number of
+    distinct patterns, not of items. Only the reliability weights of `weighted` panels
+    (a Dawid-Skene fit) are fitted on a bounded sample: the newest `max_items` items.
+
+    The queries and the statistics run in a worker thread on a small synchronous engine
+    (built once, in the lifespan), off the event loop that serves requests."""
 
     def __init__(self, config: QuorumConfig, engine: Engine, max_items: int = 20_000) -> None:
         self.config = config
         self.engine = engine
         self.max_items = max_items
-        """Newest evaluations of a window used at most (bounds the cost of a refresh)."""
+        """Newest evaluations of a window the reliability weights are fitted on at most."""
 
     async def agreement(self, name: str, window: str) -> WindowStats:
         panel, rubric = self.config.panel_rubric(name)
         since = utcnow() - parse_window(window)
         return await asyncio.to_thread(self._compute, panel, rubric, since)
 
+    async def backfill(self, batch: int = 2000) -> int:
+        """Count every concluded evaluation that is not counted yet (rows from before the
+        window counts existed); returns how many. Safe to run beside live traffic and on
+        several replicas at once: each row is claimed by a conditional UPDATE."""
+        return await asyncio.to_thread(self._backfill, batch)
+
+    def _backfill(self, batch: int) -> int:
+        done, after = 0, ""
+        while True:
+            with Session(self.engine) as session:
+                reader = WindowCountsReader(session)
+                rows = reader.uncounted(window_keys.COUNTED, after, batch)
+                if not rows:
+                    return done
+                votes = reader.calls([r[0] for r in rows])
+                keyed = []
+                for eid, panel, rubric_id, created_at, status, outcome, value, source in rows:
+                    calls: window_keys.Calls = {}
+                    for judge, unscored, error, n in votes.get(eid, ()):
+                        calls.setdefault(judge, [0, 0, 0])[
+                            window_keys.call_kind(unscored, error)
+                        ] += n
+                    key = window_keys.raw_window_key(status, outcome, value, source, calls)
+                    if key is not None:
+                        keyed.append((eid, (panel, rubric_id, created_at), key))
+                done += reader.count(keyed)
+                session.commit()
+                after = rows[-1][0]
+
     def _fetch(
         self, panel: PanelConfig, rubric: Rubric, since: datetime
-    ) -> tuple[list[tuple[Any, Any, Any]], dict[str, JudgeCalls], datetime, bool]:
-        """The window's newest `max_items` concluded evaluations (oldest first), the vote
-        counts over the same span, where that span starts, and whether it was cut."""
+    ) -> tuple[dict[str, int], dict[str, JudgeCalls], list[tuple[Any, Any, Any]]]:
+        """The window's pattern counts, its judges' call outcomes (summed from the same
+        patterns), and, for a weighted panel, its newest `max_items` concluded evaluations
+        (oldest first)."""
+        recent: list[tuple[Any, Any, Any]] = []
         with Session(self.engine) as session:
-            repo = WindowRepository(session)
-            newest_first = repo.concluded(panel.name, rubric.id, since, self.max_items + 1)
-            truncated = len(newest_first) > self.max_items
-            if truncated:
-                newest_first = newest_first[: self.max_items]
-                oldest = newest_first[-1][3]
-                since = oldest if oldest.tzinfo else oldest.replace(tzinfo=since.tzinfo)
-            rows: list[tuple[Any, Any, Any]] = [(r[0], r[1], r[2]) for r in reversed(newest_first)]
-            counted = repo.vote_outcomes(panel.name, since)
-        calls: dict[str, dict[str, int]] = {}
-        for judge, kind, n in counted:
-            c = calls.setdefault(judge, {"calls": 0, "ok": 0, "unscored": 0, "errors": 0})
-            c["calls"] += n
-            c[{"ok": "ok", "unscored": "unscored"}.get(kind, "errors")] += n
-        return rows, {j: JudgeCalls(**c) for j, c in calls.items()}, since, truncated
+            patterns = WindowCountsReader(session).patterns(panel.name, rubric.id, since)
+            if panel.aggregation is Aggregation.WEIGHTED and len(panel.judges) >= 2:
+                newest = WindowRepository(session).concluded(
+                    panel.name, rubric.id, since, self.max_items
+                )
+                recent = [(r[0], r[1], r[2]) for r in reversed(newest)]
+        calls: dict[str, list[int]] = {}
+        for key, n in patterns.items():
+            for judge, (ok, unscored, errors) in window_keys.decode(key)[2].items():
+                c = calls.setdefault(judge, [0, 0, 0])
+                c[0], c[1], c[2] = c[0] + n * ok, c[1] + n * unscored, c[2] + n * errors
+        judge_calls = {
+            j: JudgeCalls(calls=sum(c), ok=c[0], unscored=c[1], errors=c[2])
+            for j, c in calls.items()
+        }
+        return patterns, judge_calls, recent
 
     def _compute(self, panel: PanelConfig, rubric: Rubric, since: datetime) -> WindowStats:
-        rows, calls, since, truncated = self._fetch(panel, rubric, since)
+        patterns, calls, recent = self._fetch(panel, rubric, since)
+        rows, counts = pattern_rows(patterns)
         codes, human = code_matrix(rubric, panel.judges, rows)
-        stats = panel_agreement(rubric, panel.judges, codes, human)
+        stats = pattern_agreement(rubric, panel.judges, codes, human, counts)
         weights = None
-        weighted = panel.aggregation is Aggregation.WEIGHTED
-        if weighted and len(rows) >= MIN_ITEMS_FOR_WEIGHTS and len(panel.judges) >= 2:
-            # The newest items are enough to estimate a handful of accuracies; fitting
-            # Dawid-Skene on every item of a large window would cost seconds for nothing.
-            recent = slice(-MAX_ITEMS_FOR_WEIGHTS, None)
+        if len(recent) >= MIN_ITEMS_FOR_WEIGHTS:
+            # A Dawid-Skene fit over the newest items: enough to estimate a handful of
+            # accuracies, and bounded (a fit over every item of a large window would cost
+            # seconds for nothing).
+            recent_codes, recent_human = code_matrix(rubric, panel.judges, recent)
             weights = reliability_weights(
-                codes[recent],
+                recent_codes,
                 len(rubric.scale),
-                human=human[recent],
+                human=recent_human,
                 judges=panel.judges,
                 priors=[self.config.judges[j].weight for j in panel.judges],
             )
         bias: tuple[PositionBias, ...] = ()
         if rubric.mode is Mode.PAIRWISE and rows:
-            bias = tuple(position_bias(verdicts_of(rows)))
+            bias = weighted_position_bias(
+                (verdicts, n) for verdicts, n in zip(verdicts_of(rows), counts, strict=True)
+            )
         return WindowStats(
             panel=panel,
             rubric=rubric,
             since=since,
-            truncated=truncated,
             agreement=stats,
             calls=calls,
             weights=weights,
             position=bias,
+            n_patterns=len(rows),
+            weights_items=len(recent) if weights is not None else None,
         )

@@ -21,6 +21,12 @@ def _submitted(row: EvaluationRow) -> dict[str, Any]:
         "api_key_id": row.api_key_id,
         "request_sha256": row.request_sha256,
         "idempotency_key": row.idempotency_key,
+        **(
+            {"subject_model": row.subject_model, "subject_version": row.subject_version}
+            if row.subject_model
+            else {}
+        ),
+        **({"use_case": row.use_case} if row.use_case else {}),
     }
 
 

@@ -22,6 +22,7 @@ from api.store.tables import (
     ReviewItemRow,
     VoteRow,
 )
+from api.store.window_counts import WindowCountsRepository
 
 
 class AuditRepository:
@@ -38,10 +39,14 @@ class AuditRepository:
         after: tuple[datetime, str] | None,
         limit: int,
         reach: Reach = EVERYTHING,
+        *,
+        subject_model: str | None = None,
+        use_case: str | None = None,
     ) -> list[EvaluationRow]:
         """Evaluations that `reach` sees, created in [since, until) or with an audit event in
         it (a late human decision on an old item), ordered by (created_at, id), the next
-        `limit` after the key `after` (keyset pagination)."""
+        `limit` after the key `after` (keyset pagination); only those of `subject_model`
+        and `use_case` when given."""
         touched = select(AuditEventRow.evaluation_id).where(
             col(AuditEventRow.at) >= since,
             col(AuditEventRow.at) < until,
@@ -56,6 +61,10 @@ class AuditRepository:
         )
         if panel is not None:
             q = q.where(col(EvaluationRow.panel) == panel)
+        if subject_model is not None:
+            q = q.where(col(EvaluationRow.subject_model) == subject_model)
+        if use_case is not None:
+            q = q.where(col(EvaluationRow.use_case) == use_case)
         if after is not None:
             q = q.where(
                 tuple_(col(EvaluationRow.created_at), col(EvaluationRow.id)) > tuple_(*after)
@@ -166,7 +175,9 @@ class AuditRepository:
         return list((await self.session.exec(q)).all())
 
     async def delete_evaluations(self, ids: Sequence[str]) -> int:
-        """Delete these evaluations with their votes, review items and decisions."""
+        """Delete these evaluations with their votes, review items and decisions (and
+        their place in the window counts)."""
+        await WindowCountsRepository(self.session).forget(ids)
         items = select(ReviewItemRow.id).where(col(ReviewItemRow.evaluation_id).in_(ids))
         await self.session.exec(
             delete(ReviewDecisionRow).where(col(ReviewDecisionRow.review_item_id).in_(items))

@@ -5,7 +5,7 @@ item with its decisions, an API key, a calibration. Each row is reduced to its t
 columns with values in one canonical form per column type (UTC ISO times, floats as
 floats, JSON round-tripped), so the digest of a row built in memory equals the digest of
 the same row read back from SQLite or PostgreSQL. Columns that move without an auditable
-change (an evaluation's judging lease and resume counter) are left out.
+change (an evaluation's judging lease, resume counter and window-count key) are left out.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from api.store.tables import (
     ApiKeyRow,
     CalibrationRow,
     EvaluationRow,
+    ModelTransitionRow,
     ReviewDecisionRow,
     ReviewItemRow,
     VoteRow,
@@ -32,12 +33,19 @@ from api.store.tables import (
 Row = SQLModel | Mapping[str, Any]
 
 SKIP: dict[str, frozenset[str]] = {
-    "evaluations": frozenset({"lease_until", "runs", "updated_at"}),
+    "evaluations": frozenset({"lease_until", "runs", "updated_at", "window_key"}),
     "votes": frozenset({"id"}),
     "review_decisions": frozenset({"id"}),
 }
-"""Columns outside the record: leases and resume counters move without an event, and
-row ids are assigned by the database."""
+"""Columns outside the record: leases and resume counters move without an event, row ids
+are assigned by the database, and `window_key` is the statistics' bookkeeping (set by
+the start-up backfill of the window counts, with no event)."""
+
+LATER: dict[str, frozenset[str]] = {
+    "evaluations": frozenset({"subject_model", "subject_version", "use_case"}),
+}
+"""Columns added after audit events pinned records (migration 0014): in the record only
+when set, so the digest of a row stored before them (all null) is what it was."""
 
 
 def canonical_json(value: Any) -> str:
@@ -90,9 +98,13 @@ def _columns(model: type[SQLModel]) -> tuple[tuple[str, Callable[[Any], Any]], .
 def canonical_row(model: type[SQLModel], row: Row) -> dict[str, Any]:
     """A row's columns (those in the record) in canonical form; a missing one is null."""
     get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name, None)
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    later = LATER.get(table.name, frozenset())
     out: dict[str, Any] = {}
     for name, convert in _columns(model):
         value = get(name)
+        if value is None and name in later:
+            continue
         out[name] = None if value is None else convert(value)
     return out
 
@@ -127,3 +139,7 @@ def key_digest(row: Row) -> str:
 
 def calibration_digest(row: Row) -> str:
     return sha256_of({"calibration": canonical_row(CalibrationRow, row)})
+
+
+def transition_digest(row: Row) -> str:
+    return sha256_of({"model_transition": canonical_row(ModelTransitionRow, row)})

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.store.reach import Reach
 from api.store.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
 
 EVALUATIONS: Table = EvaluationRow.__table__  # type: ignore[attr-defined]
@@ -66,6 +67,65 @@ class EvaluationRepository:
             select(ReviewItemRow).where(ReviewItemRow.evaluation_id == evaluation_id)
         )
         return result.first()
+
+    async def page(
+        self,
+        reach: Reach,
+        *,
+        panel: str | None = None,
+        status: str | None = None,
+        subject_model: str | None = None,
+        use_case: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[EvaluationRow], int]:
+        """Evaluations that `reach` sees matching every filter given, newest first: one
+        page of them and how many match in all. Filters only narrow what `reach` sees."""
+        conditions = [*reach.where(EvaluationRow.tenant, EvaluationRow.panel)]
+        for column, value in (
+            (EvaluationRow.panel, panel),
+            (EvaluationRow.status, status),
+            (EvaluationRow.subject_model, subject_model),
+            (EvaluationRow.use_case, use_case),
+        ):
+            if value is not None:
+                conditions.append(col(column) == value)
+        if since is not None:
+            conditions.append(col(EvaluationRow.created_at) >= since)
+        if until is not None:
+            conditions.append(col(EvaluationRow.created_at) < until)
+        total = await self.session.exec(
+            select(func.count()).select_from(EvaluationRow).where(*conditions)
+        )
+        rows = await self.session.exec(
+            select(EvaluationRow)
+            .where(*conditions)
+            .order_by(col(EvaluationRow.created_at).desc(), col(EvaluationRow.id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return list(rows.all()), int(total.one())
+
+    async def votes_of(self, evaluation_ids: Sequence[str]) -> Sequence[VoteRow]:
+        """The votes of several evaluations, in the order they were stored."""
+        if not evaluation_ids:
+            return []
+        result = await self.session.exec(
+            select(VoteRow)
+            .where(col(VoteRow.evaluation_id).in_(evaluation_ids))
+            .order_by(col(VoteRow.id))
+        )
+        return result.all()
+
+    async def review_items_of(self, evaluation_ids: Sequence[str]) -> Sequence[ReviewItemRow]:
+        if not evaluation_ids:
+            return []
+        result = await self.session.exec(
+            select(ReviewItemRow).where(col(ReviewItemRow.evaluation_id).in_(evaluation_ids))
+        )
+        return result.all()
 
     async def stale_pending(self, now: datetime, limit: int = 100) -> Sequence[EvaluationRow]:
         """Pending evaluations whose worker's lease has run out (it crashed or was killed)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, case, func, type_coerce
+from sqlalchemy import Text, case, cast, func
 from sqlmodel import Session, col, select
 
 from api.store.tables import EvaluationRow, VoteRow
@@ -28,10 +28,13 @@ class WindowRepository:
             (r[0], r[1], r[2], r[3])
             for r in self.session.exec(
                 # Raw JSON text: decoding 100k documents through the ORM's type layer costs
-                # several times what json.loads does (stats.code_matrix decodes).
+                # several times what json.loads does (stats.code_matrix decodes). A CAST,
+                # not a type_coerce: psycopg decodes a json column itself (a verdict "A"
+                # came back as the bare string A), and SQLite hands JSON numbers back as
+                # numbers; CAST(... AS TEXT) is the JSON text on both.
                 select(
-                    type_coerce(EvaluationRow.outcome, Text),
-                    type_coerce(EvaluationRow.verdict_value, Text),
+                    cast(EvaluationRow.outcome, Text),
+                    cast(EvaluationRow.verdict_value, Text),
                     EvaluationRow.verdict_source,
                     EvaluationRow.created_at,
                 )
@@ -47,7 +50,9 @@ class WindowRepository:
         ]
 
     def vote_outcomes(self, panel: str, since: datetime) -> list[tuple[str, str, int]]:
-        """(judge, ok | unscored | error, count) over the panel's votes since `since`."""
+        """(judge, ok | unscored | error, count) over the panel's votes since `since`: the
+        item-level reference of the call counts, which `/agreement` now sums from the
+        window counts (`api.store.window_counts`); kept for checks and tests."""
         outcome = case(
             (col(VoteRow.error).is_not(None), "error"),
             (col(VoteRow.unscored).is_not(None), "unscored"),

@@ -43,6 +43,7 @@ from quorum_client._models import (
     RubricPublic,
     RubricRef,
     ScaleValue,
+    SubjectPublic,
     VerdictPublic,
     VotePublic,
 )
@@ -56,6 +57,7 @@ from quorum_client._requests import (
     PairwiseInput,
     PointwiseInput,
     ReleaseRequest,
+    Subject,
     VerdictRequest,
 )
 
@@ -105,6 +107,8 @@ __all__ = [
     "RubricPublic",
     "RubricRef",
     "ScaleValue",
+    "Subject",
+    "SubjectPublic",
     "UnavailableError",
     "ValidationError",
     "VerdictPublic",

@@ -35,6 +35,7 @@ from quorum_client._requests import (
     PairwiseInput,
     PointwiseInput,
     ReleaseRequest,
+    Subject,
     VerdictRequest,
 )
 
@@ -78,6 +79,15 @@ def _get(path: str, parse: Callable[[httpx.Response], T], **params: str | int | 
     return Call("GET", path, parse, params=query or None, replayable=True)
 
 
+def _subject(subject: Subject | str | Mapping[str, str] | None) -> Subject | None:
+    """`subject=` as given: a model name, a mapping (`model`, `version`) or a `Subject`."""
+    if subject is None or isinstance(subject, Subject):
+        return subject
+    if isinstance(subject, str):
+        return Subject(model=subject)
+    return Subject(**subject)
+
+
 def _submit(
     path: str, body: EvaluationCreate | ComparisonCreate, wait: bool
 ) -> Call[EvaluationPublic]:
@@ -110,16 +120,25 @@ class Endpoints:
         reference: str | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        subject: Subject | str | Mapping[str, str] | None = None,
+        use_case: str | None = None,
         wait: bool = True,
     ) -> Call[EvaluationPublic]:
-        """Judge one response on a pointwise panel. `wait=False` sends `Prefer:
-        respond-async` and returns the stored `pending` evaluation at once (see `wait_for`).
-        Arguments the schema rejects raise pydantic.ValidationError before sending."""
+        """Judge one response on a pointwise panel. `subject`: the production model that
+        wrote `response` (its name, or `{"model": ..., "version": ...}`); `use_case`: the
+        governance label of the business use. `wait=False` sends `Prefer: respond-async`
+        and returns the stored `pending` evaluation at once (see `wait_for`). Arguments
+        the schema rejects raise pydantic.ValidationError before sending."""
         fields = PointwiseInput(
             prompt=prompt, response=response, context=context, reference=reference
         )
         body = EvaluationCreate(
-            panel=panel, input=fields, metadata=metadata or {}, idempotency_key=idempotency_key
+            panel=panel,
+            input=fields,
+            metadata=metadata or {},
+            idempotency_key=idempotency_key,
+            subject=_subject(subject),
+            use_case=use_case,
         )
         return _submit("/v1/evaluations", body, wait)
 
@@ -136,13 +155,16 @@ class Endpoints:
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         webhook_url: str | None = None,
+        subject: Subject | str | Mapping[str, str] | None = None,
+        use_case: str | None = None,
         wait: bool = True,
     ) -> Call[AssessmentPublic]:
         """Judge one response on every criterion of a profile at once; the answer has each
         criterion's evaluation and the weighted compliance. Give `prompt` and `response`,
         or `messages` (a conversation whose last assistant turn is judged). `wait=False`
         sends `Prefer: respond-async` (poll `get_assessment`). Resent after a lost answer
-        only with an `idempotency_key`."""
+        only with an `idempotency_key`. `subject` and `use_case` as for `evaluate`; every
+        criterion's evaluation inherits them."""
         turns = None
         if messages is not None:
             turns = [m if isinstance(m, ChatMessage) else ChatMessage(**m) for m in messages]
@@ -160,6 +182,8 @@ class Endpoints:
             metadata=metadata or {},
             idempotency_key=idempotency_key,
             webhook_url=webhook_url,
+            subject=_subject(subject),
+            use_case=use_case,
         )
         headers = None if wait else RESPOND_ASYNC
         replay = idempotency_key is not None
@@ -188,9 +212,12 @@ class Endpoints:
         reference: str | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        subject: Subject | str | Mapping[str, str] | None = None,
+        use_case: str | None = None,
         wait: bool = True,
     ) -> Call[EvaluationPublic]:
-        """Compare two responses on a pairwise panel; `winner` is "a", "b" or "tie"."""
+        """Compare two responses on a pairwise panel; `winner` is "a", "b" or "tie".
+        `subject` and `use_case` as for `evaluate`."""
         fields = PairwiseInput(
             prompt=prompt,
             response_a=response_a,
@@ -199,7 +226,12 @@ class Endpoints:
             reference=reference,
         )
         body = ComparisonCreate(
-            panel=panel, input=fields, metadata=metadata or {}, idempotency_key=idempotency_key
+            panel=panel,
+            input=fields,
+            metadata=metadata or {},
+            idempotency_key=idempotency_key,
+            subject=_subject(subject),
+            use_case=use_case,
         )
         return _submit("/v1/comparisons", body, wait)
 
@@ -221,6 +253,34 @@ class Endpoints:
         body = _body(BatchCreate(items=[raw(i) for i in items]))
         headers = None if wait else RESPOND_ASYNC
         return Call("POST", "/v1/evaluations/batch", _many(BatchResult), body, None, headers)
+
+    @staticmethod
+    def evaluations(
+        panel: str | None = None,
+        status: str | None = None,
+        *,
+        subject_model: str | None = None,
+        use_case: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Call[list[EvaluationPublic]]:
+        """The key's evaluations, newest first, narrowed by every filter given: `panel`,
+        `status`, `subject_model` (the model that wrote the response), `use_case`, and a
+        creation window [`since`, `until`) of ISO 8601 times."""
+        return _get(
+            "/v1/evaluations",
+            _many(EvaluationPublic),
+            panel=panel,
+            status=status,
+            subject_model=subject_model,
+            use_case=use_case,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+        )
 
     @staticmethod
     def get_evaluation(evaluation_id: str) -> Call[EvaluationPublic]:

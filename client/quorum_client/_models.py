@@ -107,6 +107,13 @@ class JudgeVerdictPublic(BaseModel):
     weight: float
 
 
+class SubjectPublic(BaseModel):
+    """The production model that wrote the judged response, as stored."""
+
+    model: str
+    version: str | None = None
+
+
 class EvaluationPublic(BaseModel):
     """An evaluation as stored: input, votes, verdict, agreement, routing."""
 
@@ -130,6 +137,10 @@ class EvaluationPublic(BaseModel):
     """`jury` panels: the version of the jury model the verdict came from (0: cold start)."""
     assessment_id: str | None = None
     """The assessment this evaluation judges one criterion of, if any."""
+    subject: SubjectPublic | None = None
+    """The production model that wrote the judged response, if the request named it."""
+    use_case: str | None = None
+    """The request's governance use-case label, if any."""
     error: str | None = None
     webhook_url: str | None = None
     input: dict[str, Any]
@@ -373,6 +384,10 @@ class AssessmentPublic(BaseModel):
     compliance: CompliancePublic
     criteria: list[CriterionPublic]
     metadata: dict[str, Any]
+    subject: SubjectPublic | None = None
+    """The production model that wrote the judged response, if the request named it."""
+    use_case: str | None = None
+    """The request's governance use-case label, if any (not the profile's `use_case`)."""
     idempotency_key: str | None = None
     webhook_url: str | None = None
     created_at: datetime
@@ -406,6 +421,7 @@ ANSWERS: tuple[type[BaseModel], ...] = (
     VotePublic,
     QuestionVerdictPublic,
     JudgeVerdictPublic,
+    SubjectPublic,
     EvaluationPublic,
     BatchResult,
     JudgePublic,

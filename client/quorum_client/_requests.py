@@ -84,6 +84,19 @@ class PairwiseInput(BaseModel):
     reference: str | None = Field(default=None, max_length=MAX_TEXT)
 
 
+USE_CASE_PATTERN = r"^[A-Za-z0-9._:/-]{1,128}$"
+"""A governance use-case label: 1 to 128 letters, digits or `. _ : / -`."""
+
+
+class Subject(BaseModel):
+    """The production model that wrote the judged response (not a judge)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, max_length=256)
+    version: str | None = Field(default=None, min_length=1, max_length=128)
+
+
 class _Submission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -95,6 +108,11 @@ class _Submission(BaseModel):
         default=None, max_length=2048, pattern=r"^https?://[^\s/$.?#].[^\s]*$"
     )
     """POSTed the evaluation when it completes (see the service's docs/webhooks.md)."""
+    subject: Subject | None = None
+    """The production model that wrote the judged response."""
+    use_case: str | None = Field(default=None, pattern=USE_CASE_PATTERN)
+    """The business use this response served (a governance label; not a profile's
+    judge-guidance `use_case`)."""
 
     @field_validator("metadata")
     @classmethod
@@ -172,6 +190,7 @@ class BatchCreate(BaseModel):
 
 
 REQUESTS: tuple[type[BaseModel], ...] = (
+    Subject,
     ChatMessage,
     PointwiseInput,
     PairwiseInput,

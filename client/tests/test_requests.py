@@ -95,6 +95,37 @@ class RequestTest(unittest.TestCase):
              "metadata": {}},
         )  # fmt: skip
 
+    def test_subject_and_use_case_are_sent_and_read_back(self) -> None:
+        subject = {"model": "acme/gpt-x", "version": "2026-11"}
+        answer = {**EVALUATION, "subject": subject, "use_case": "support-bot"}
+        page = {"data": [answer], "count": 1}
+        transport, seen = scripted(
+            httpx.Response(200, json=answer),
+            httpx.Response(200, json=answer),
+            httpx.Response(200, json=page),
+        )
+        with fake(transport) as client:
+            ev = client.evaluate("jury", "p", "r", subject=subject, use_case="support-bot")
+            client.compare("pair", "p", "a", "b", subject="acme/gpt-x", use_case="hr-faq")
+            [got] = client.evaluations("jury", subject_model="acme/gpt-x", use_case="support-bot")
+            with self.assertRaisesRegex(pydantic.ValidationError, "use_case"):
+                client.evaluate("jury", "p", "r", use_case="not a label")
+            with self.assertRaisesRegex(pydantic.ValidationError, "model"):
+                client.assess("security", "p", "r", subject={"model": ""})
+        self.assertEqual(ev.subject.model if ev.subject else None, "acme/gpt-x")
+        self.assertEqual(ev.use_case, "support-bot")
+        self.assertEqual(got.subject, ev.subject)
+        first, second, listed = seen  # the bad calls sent nothing
+        self.assertEqual(body(first)["subject"], subject)
+        self.assertEqual(body(first)["use_case"], "support-bot")
+        self.assertEqual(body(second)["subject"], {"model": "acme/gpt-x"})
+        self.assertEqual((listed.method, listed.url.path), ("GET", "/v1/evaluations"))
+        self.assertEqual(
+            dict(listed.url.params),
+            {"panel": "jury", "subject_model": "acme/gpt-x", "use_case": "support-bot",
+             "limit": "50", "offset": "0"},
+        )  # fmt: skip
+
     def test_wait_false_asks_for_an_asynchronous_answer(self) -> None:
         pending = {**EVALUATION, "status": "pending"}
         transport, seen = scripted(httpx.Response(202, json=pending))

@@ -114,6 +114,7 @@ def test_weighted_panel_learns_reliability_weights(
             assert h.post("/v1/evaluations", json=body).status_code == 200
         report = h.get("/v1/panels/weighted-jury/agreement", params={"window": "30m"}).json()
         weights = {j["judge"]: j for j in report["judges"]}
+        assert report["weights_items"] == 36
         assert {j["weight_source"] for j in weights.values()} == {"dawid_skene"}
         assert weights["fixed-1"]["weight"] < weights["honest-1"]["weight"]
         assert weights["honest-1"]["accuracy"] > 0.9
@@ -138,12 +139,11 @@ def test_weighted_panel_learns_reliability_weights(
     assert ev["verdict"]["value"] == 4
 
 
-def test_a_busy_window_is_cut_to_its_newest_items(
+def test_a_window_beyond_the_item_cap_is_exact(
     tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble
 ) -> None:
-    """QUORUM_STATS_MAX_ITEMS bounds what a refresh reads: the newest N of the window are
-    used, the report says `truncated` and moves `since` to the oldest item used, and the
-    judges' call counts cover the same span."""
+    """QUORUM_STATS_MAX_ITEMS no longer cuts the window: the figures come from per-hour
+    pattern counts and cover every item (the cap bounds only the reliability-weight fit)."""
     from api.app import create_app
     from api.settings import Settings
 
@@ -153,9 +153,8 @@ def test_a_busy_window_is_cut_to_its_newest_items(
         config=write_config(root / "q.yaml", double),
         stats_max_items=10,
     )
-    qualities = [5, 5, 5, 1, 2, 3, 4, 5, 1, 2, 3, 4, 5]  # the first three fall outside
+    qualities = [5, 5, 5, 1, 2, 3, 4, 5, 1, 2, 3, 4, 5]  # more than the cap of 10
     with ServerThread(create_app(settings)) as server, httpx.Client(base_url=server.url) as h:
-        made = []
         for q in qualities:
             r = h.post(
                 "/v1/evaluations",
@@ -163,16 +162,60 @@ def test_a_busy_window_is_cut_to_its_newest_items(
                 timeout=30,
             )
             assert r.status_code == 200
-            made.append(r.json())
         report = h.get("/v1/panels/mean-jury/agreement", params={"window": "1h"}).json()
-    assert report["truncated"] is True
-    assert report["n_items"] == 10
-    assert report["since"] == made[3]["created_at"]
+    assert report["truncated"] is False
+    assert report["n_items"] == len(qualities)
+    assert report["n_patterns"] == 5  # one per quality: the other two judges are constant
+    assert report["weights_items"] is None  # a mean panel fits no reliability weights
     judges = {j["judge"]: j for j in report["judges"]}
-    assert judges["honest-1"]["calls"] == 10
-    codes = np.array([[q - 1, 4, 2] for q in qualities[3:]])
+    assert judges["honest-1"]["calls"] == len(qualities)
+    codes = np.array([[q - 1, 4, 2] for q in qualities])
     expected = sm_fleiss(aggregate_raters(codes, n_cat=5)[0])
     assert abs(report["fleiss_kappa"]["value"] - expected) < 1e-9
+    kappa = report["cohen_kappa"]["honest-1"]["fixed-3"]
+    ref = cohen_kappa_score(codes[:, 0], codes[:, 2], weights="quadratic", labels=range(5))
+    assert abs(kappa - ref) < 1e-9
+
+
+def test_reviews_after_the_fact_update_the_figures(
+    tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble
+) -> None:
+    """A human verdict decided after the evaluation concluded moves it to its new pattern
+    in the counts: n_human and each judge's kappa against humans follow, once each."""
+    from api.app import create_app
+    from api.settings import Settings
+    from tests.support.reviews import route_to_humans
+
+    root = tmp_path_factory.mktemp("agreement-reviews")
+    settings = Settings(
+        database_url=f"sqlite:///{root / 'q.db'}", config=write_config(root / "q.yaml", double)
+    )
+    with (
+        ServerThread(create_app(settings)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as h,
+    ):
+        route_to_humans(h, "split", 12)
+        before = h.get("/v1/panels/split/agreement", params={"window": "1h"}).json()
+        assert (before["n_items"], before["n_human"]) == (12, 0)
+        values = [1, 3, 5] * 4  # humans side with each judge on a third of the items
+        for n, value in enumerate(values):
+            item = h.post("/v1/reviews/claim", json={"reviewer": f"r{n}", "panel": "split"})
+            assert item.status_code == 200, item.text
+            decided = h.post(
+                f"/v1/reviews/{item.json()['id']}/verdict",
+                json={"reviewer": f"r{n}", "value": value},
+            )
+            assert decided.status_code == 200, decided.text
+        after = h.get("/v1/panels/split/agreement", params={"window": "1h"}).json()
+    assert (after["n_items"], after["n_human"]) == (12, 12)
+    judges = {j["judge"]: j for j in after["judges"]}
+    for judge, value in (("fixed-1", 0), ("fixed-3", 2), ("fixed-5", 4)):
+        # A constant judge against varied humans: quadratic kappa exactly 0 (sklearn).
+        ref = cohen_kappa_score(
+            [value] * 12, [v - 1 for v in values], weights="quadratic", labels=range(5)
+        )
+        assert abs(judges[judge]["human_kappa"]["value"] - ref) < 1e-9
+        assert judges[judge]["human_kappa"]["n_items"] == 12
 
 
 def test_a_quiet_window_is_not_truncated(http: httpx.Client) -> None:

@@ -226,11 +226,17 @@ def test_na_is_out_of_the_score_and_counted_apart(
     assert a["compliance"]["not_applicable"] == 1 and a["compliance"]["compliant"] is True
     metrics = http.get("/metrics").text
     assert (
-        'quorum_verdicts_not_applicable_total{app="none",panel="privacy-na",rubric="data-privacy"}'
+        'quorum_verdicts_not_applicable_total{app="none",model="none",panel="privacy-na",'
+        'rubric="data-privacy",use_case="none"}' in metrics
+    )
+    assert (
+        'quorum_verdicts_total{app="none",compliant="true",model="none",panel="privacy-na"'
+        not in metrics
+    )
+    assert (
+        'quorum_assessments_total{compliant="true",model="none",profile="with-na",use_case="none"}'
         in metrics
     )
-    assert 'quorum_verdicts_total{app="none",compliant="true",panel="privacy-na"' not in metrics
-    assert 'quorum_assessments_total{compliant="true",profile="with-na"}' in metrics
     assert 'quorum_assessment_score_count{profile="with-na"}' in metrics
 
 

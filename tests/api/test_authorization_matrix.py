@@ -29,8 +29,8 @@ Panel = Literal["path", "body", "query", "items", "resource"] | None
 
 @dataclass(frozen=True)
 class Rule:
-    scope: str | None
-    """The scope the route needs; None: public."""
+    scope: str | tuple[str, ...] | None
+    """The scope the route needs (a tuple: any one of them); None: public."""
     ok: frozenset[int]
     """What an authorised caller gets."""
     panel: Panel = None
@@ -59,6 +59,9 @@ RULES: dict[tuple[str, str], Rule] = {
         },
     ),
     ("get", "/v1/evaluations/{evaluation_id}"): Rule("evaluate", _ok(200), "resource"),
+    ("get", "/v1/evaluations"): Rule(
+        "evaluate", _ok(200), "query", params={"panel": "split", "use_case": "support-bot"}
+    ),
     ("get", "/v1/panels"): Rule("evaluate", _ok(200)),
     ("get", "/v1/panels/{name}"): Rule("evaluate", _ok(200), "path"),
     ("get", "/v1/rubrics"): Rule("evaluate", _ok(200)),
@@ -97,6 +100,22 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "/v1/assessments/{assessment_id}"): Rule("evaluate", _ok(404)),
     ("get", "/v1/profiles"): Rule("evaluate", _ok(200)),
     ("get", "/v1/profiles/{name}"): Rule("evaluate", _ok(404)),
+    # Governance: a model's zone and transitions are the caller's tenant's; reading and
+    # evaluating need the evaluate or the admin scope, moving a model admin.
+    ("get", "/v1/models"): Rule(("evaluate", "admin"), _ok(200)),
+    ("get", "/v1/models/{model}"): Rule(("evaluate", "admin"), _ok(200)),
+    ("get", "/v1/models/{model}/transitions"): Rule(("evaluate", "admin"), _ok(200)),
+    # an unknown zone: an authorised caller reaches the 422 (test_models_lifecycle.py moves)
+    ("post", "/v1/models/{model}/transitions"): Rule(
+        "admin", _ok(422), None, lambda ids: {"to": "nowhere", "reason": "matrix"}
+    ),
+    ("post", "/v1/models/{model}/evaluate"): Rule(("evaluate", "admin"), _ok(200)),
+    ("get", "/v1/drift"): Rule(("evaluate", "admin"), _ok(200)),
+    # no profile in the trust config: an authorised caller reaches the profile's 404
+    ("get", "/v1/compliance"): Rule(("evaluate", "admin"), _ok(404), params={"profile": "nope"}),
+    ("get", "/v1/routing/recommendation"): Rule(
+        ("evaluate", "admin"), _ok(404), params={"profile": "nope"}
+    ),
     ("get", "/review"): Rule(None, _ok(200)),
     ("get", "/healthz"): Rule(None, _ok(200)),
     ("get", "/readyz"): Rule(None, _ok(200)),
@@ -106,6 +125,7 @@ PATH_VALUES = {
     "name": "split",
     "rubric_id": "pairwise-preference",
     "assessment_id": "0" * 32,
+    "model": "openai/m-1",
 }
 """Path parameters naming a panel, or a rubric of a panel the restricted key may not use."""
 
@@ -139,7 +159,8 @@ def expected(rule: Rule, caller: Caller) -> int | frozenset[int]:
         return rule.ok
     if caller.role in (None, "wrong"):
         return 401
-    if rule.scope not in caller.scopes:
+    needed = (rule.scope,) if isinstance(rule.scope, str) else rule.scope
+    if not set(needed) & caller.scopes:
         return 403
     if caller.restricted and rule.panel in ("body", "query"):
         return 403

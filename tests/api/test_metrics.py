@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.metrics import AppLabels, Metrics
+from api.metrics import AppLabels, CappedLabels, Metrics
 from judges import CallErrorKind, Vote
 from routing import Aggregation, RoutingPolicy, conclude
 from rubrics import LIBRARY_DIR, Unscored, load_rubrics
@@ -70,7 +70,14 @@ def test_observe_counts_on_a_fresh_registry() -> None:
     assert (
         get(
             "quorum_verdicts_total",
-            {"panel": "p", "rubric": "safety", "app": "shop", "compliant": "true"},
+            {
+                "panel": "p",
+                "rubric": "safety",
+                "app": "shop",
+                "model": "none",
+                "use_case": "none",
+                "compliant": "true",
+            },
         )
         == 1
     )
@@ -89,6 +96,38 @@ def test_app_label_is_capped() -> None:
     assert [free(a) for a in ["x", "y", "z", "x", None]] == ["x", "y", "other", "x", "none"]
     listed = AppLabels(allowed=["shop"])
     assert listed("shop") == "shop" and listed("evil-123") == "other"
+
+
+def test_model_and_use_case_labels_are_capped_like_app() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(
+        registry,
+        models=CappedLabels(max_values=1),
+        use_cases=CappedLabels(allowed=["support-bot"]),
+    )
+    rubric = RUBRICS["safety"]
+    votes = [Vote(judge=j, model="m", value="pass", latency_ms=10) for j in ("a", "b")]
+    verdict = conclude(
+        rubric,
+        votes,
+        aggregation=Aggregation.MAJORITY,
+        quorum=2,
+        policy=RoutingPolicy(),
+        weights={},
+        audit_draw=0.5,
+    )
+    for model, use_case in [("m1", "support-bot"), ("m2", "support-bot"), (None, "hr")]:
+        metrics.observe("p", rubric, None, verdict, [], model=model, use_case=use_case)
+    metrics.observe_assessment("security", False, 0.5, model="m1", use_case="support-bot")
+    get = registry.get_sample_value
+    labels = {"panel": "p", "rubric": "safety", "app": "none", "compliant": "true"}
+    assert get("quorum_verdicts_total", {**labels, "model": "m1", "use_case": "support-bot"}) == 1
+    assert (
+        get("quorum_verdicts_total", {**labels, "model": "other", "use_case": "support-bot"}) == 1
+    )
+    assert get("quorum_verdicts_total", {**labels, "model": "none", "use_case": "other"}) == 1
+    assessed = {"profile": "security", "model": "m1", "use_case": "support-bot"}
+    assert get("quorum_assessments_total", {**assessed, "compliant": "false"}) == 1
 
 
 def test_metrics_endpoint_after_evaluations(http: httpx.Client) -> None:

@@ -31,6 +31,9 @@ SUBSTITUTIONS = {
     "${app}": ".*",
     "$panel": ".*",
     "$app": ".*",
+    "${profile:regex}": ".*",
+    "${profile}": ".*",
+    "$profile": ".*",
 }
 
 _COMPARISON = re.compile(r"==|!=|>=|<=|>|<")

@@ -58,6 +58,11 @@ MAY_BE_EMPTY = {
     "quorum_assessments",
     "quorum_assessment_score",
     "quorum_verdicts_not_applicable",
+    # Governance: the compliance matrix needs assessments with a subject, drift a stream
+    # of them, zones a transition; tests/deploy/test_governance_alerts.py has all three.
+    "quorum_compliance_",
+    "quorum_drift_",
+    "quorum_models_in_zone",
 }
 
 # Judge prices, so that quorum_judge_cost_usd_total has samples: litellm knows no price

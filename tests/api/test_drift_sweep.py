@@ -1,0 +1,98 @@
+"""The drift sweep over a real SQLite database: verdicts are read once in the order they
+became final, whoever sweeps (two replicas at once count each verdict once), the state
+survives a new process, and an alarm is stored with its figures."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from api.config import QuorumConfig
+from api.governance_config import GovernanceConfig
+from api.services.drift import DriftSweep
+from api.store import make_engine, make_session_factory
+from api.store.drift import DriftRepository
+from api.store.migrate import upgrade
+from api.store.tables import EvaluationRow, utcnow
+from routing.governance import CusumState, baseline_p0, design, run_length
+
+BASELINE = 20
+
+
+def config() -> QuorumConfig:
+    governance = GovernanceConfig(
+        settle_s=0, baseline_items=BASELINE, shift=3.0, false_alarm_rate=0.001
+    )
+    return QuorumConfig(path="q.yaml", judges={}, panels={}, rubrics={}, governance=governance)
+
+
+def row(model: str, compliant: bool, i: int, tenant: str | None = "acme") -> EvaluationRow:
+    at = utcnow() - timedelta(minutes=10) + timedelta(seconds=i)
+    return EvaluationRow(
+        id=uuid.uuid4().hex,
+        kind="evaluation",
+        panel="leak-check",
+        rubric_id="data-leakage",
+        rubric_version=1,
+        status="decided",
+        input={"prompt": "p", "response": "r"},
+        request_sha256="0" * 64,
+        verdict_value="pass" if compliant else "fail",
+        verdict_compliant=compliant,
+        verdict_source="panel",
+        audit_draw=0.5,
+        tenant=tenant,
+        subject_model=model,
+        use_case="support-bot",
+        created_at=at,
+        updated_at=at,
+        completed_at=at,
+    )
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    upgrade(url)
+    return url
+
+
+def test_two_replicas_sweeping_at_once_count_every_verdict_once(database: str) -> None:
+    async def run() -> None:
+        engine = make_engine(database)
+        sessions = make_session_factory(engine)
+        stream = [True] * BASELINE + [True] * 10 + [False] * 12
+        async with sessions() as session:
+            for i, ok in enumerate(stream):
+                session.add(row("m-a", ok, i))
+            session.add(row("m-a", True, 0, tenant="globex"))  # another tenant's stream
+            await session.commit()
+        first, second = DriftSweep(config(), sessions), DriftSweep(config(), sessions)
+        raised = await asyncio.gather(first.sweep(), second.sweep(), first.sweep())
+        events = [e for batch in raised for e in batch]
+        async with sessions() as session:
+            repo = DriftRepository(session)
+            monitors = await repo.all_monitors()
+            stored = await repo.events("acme", "m-a")
+        by_scope = {m.scope: CusumState.model_validate(m.state) for m in monitors}
+        assert by_scope["acme"].items == len(stream) and by_scope["globex"].items == 1
+        # designed on the baseline (all compliant) as the statistics say; every leak counts
+        chart = by_scope["acme"].chart
+        spec = config().governance.cusum
+        assert chart is not None and chart.p0 == baseline_p0(spec, 0, BASELINE)
+        assert chart == design(chart.p0, 3.0, 0.001)
+        per_alarm = run_length(chart, 1.0).median  # leaks per alarm on an all-leak stream
+        assert len(stored) == len(events) == 12 // per_alarm
+        first_alarm = min(stored, key=lambda e: e.n_items)
+        assert first_alarm.n_items == BASELINE + 10 + per_alarm
+        assert first_alarm.scope == "acme" and first_alarm.use_case == "support-bot"
+        assert first_alarm.statistic >= first_alarm.threshold == pytest.approx(chart.h_items)
+        # nothing new: a later sweep (another process) reads nothing again
+        assert await DriftSweep(config(), make_session_factory(engine)).sweep() == []
+        await engine.dispose()
+
+    asyncio.run(run())
