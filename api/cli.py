@@ -1,5 +1,5 @@
 """The `quorum` command: serve, migrate, keys, export, audit, calibrate, check-config,
-check-judges, backtest."""
+check-judges, qualify, backtest."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from api.cli_calibrate import cmd_calibrate
 from api.cli_common import SettingsProblem, run_job, settings_of
 from api.cli_judges import cmd_check_judges
+from api.cli_qualify import add_parser as add_qualify
 from api.config import load_config
 from api.errors import ConfigError, QuorumError
 
@@ -375,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     judges.add_argument("--config", help=config_help)
     judges.set_defaults(func=cmd_check_judges)
+    add_qualify(sub)
     # The backtest pulls in the statistics stack: it is imported only when used, so the
     # other commands start fast. Its own parser handles its options and --help.
     bt = sub.add_parser(

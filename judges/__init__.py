@@ -1,10 +1,11 @@
 """Who judges: judge config, the ChatClient protocol, the litellm adapter, the non-LLM
 jurors (`judges.jurors`: pattern, embedding), the panel runner, the vote and its recorded
-form (`judges.record`)."""
+form (`judges.record`), and the candidate model a qualification calls (`judges.candidate`)."""
 
 from judges.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from judges.cache import VoteCache, cache_key
 from judges.call import RetryPolicy
+from judges.candidate import Candidate, CandidateAnswer, answer
 from judges.client import (
     ChatClient,
     ChatRequest,
@@ -30,6 +31,8 @@ __all__ = [
     "BreakerPolicy",
     "BreakerState",
     "CallErrorKind",
+    "Candidate",
+    "CandidateAnswer",
     "ChatClient",
     "ChatRequest",
     "ChatResult",
@@ -49,6 +52,7 @@ __all__ = [
     "Vote",
     "VoteCache",
     "VoteRecord",
+    "answer",
     "cache_key",
     "canonical",
 ]

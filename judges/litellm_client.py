@@ -51,6 +51,17 @@ def configure_litellm() -> None:
     _configured = True
 
 
+async def stop_litellm_worker() -> None:
+    """Stop litellm's background logging worker on the running loop. A command that runs
+    calls in a short-lived loop (`asyncio.run`) calls it before the loop ends; otherwise
+    the loop closes over the worker's pending task ("Task was destroyed but it is
+    pending!"). The worker starts again on the next call."""
+    from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+    with contextlib.suppress(Exception):  # best effort: never fail a finished command
+        await GLOBAL_LOGGING_WORKER.stop(timeout=2)
+
+
 def _retry_after(exc: Exception) -> float | None:
     """The provider's or proxy's retry hint on a failed call, in seconds (`judges.hints`)."""
     # litellm keeps the provider's headers in `litellm_response_headers`; its `response` is

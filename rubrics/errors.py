@@ -2,6 +2,7 @@
 
 RubricError
 └── RubricLoadError   a rubric file is unreadable, invalid, or clashes with another
+    └── CorpusLoadError   a prompt corpus file is (rubrics.corpus)
 """
 
 from __future__ import annotations

@@ -166,6 +166,13 @@ class QuorumClient(_Base):
     decide = _sync(Endpoints.decide)
     release = _sync(Endpoints.release)
     agreement = _sync(Endpoints.agreement)
+    models = _sync(Endpoints.models)
+    model = _sync(Endpoints.model)
+    transitions = _sync(Endpoints.transitions)
+    transition = _sync(Endpoints.transition)
+    evaluate_model = _sync(Endpoints.evaluate_model)
+    recommendation = _sync(Endpoints.recommendation)
+    compliance = _sync(Endpoints.compliance)
 
     def wait_for(
         self, evaluation_id: str, timeout: float = 60.0, poll_interval: float = 0.5
@@ -239,6 +246,13 @@ class AsyncQuorumClient(_Base):
     decide = _async(Endpoints.decide)
     release = _async(Endpoints.release)
     agreement = _async(Endpoints.agreement)
+    models = _async(Endpoints.models)
+    model = _async(Endpoints.model)
+    transitions = _async(Endpoints.transitions)
+    transition = _async(Endpoints.transition)
+    evaluate_model = _async(Endpoints.evaluate_model)
+    recommendation = _async(Endpoints.recommendation)
+    compliance = _async(Endpoints.compliance)
 
     async def wait_for(
         self, evaluation_id: str, timeout: float = 60.0, poll_interval: float = 0.5

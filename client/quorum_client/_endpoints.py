@@ -14,6 +14,15 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
+from quorum_client._governance import (
+    ComplianceMatrix,
+    EvaluateResult,
+    ModelPublic,
+    RecommendationPublic,
+    TransitionCreate,
+    TransitionPublic,
+    Zone,
+)
 from quorum_client._models import (
     AgreementReport,
     AssessmentPublic,
@@ -362,3 +371,65 @@ class Endpoints:
         """Agreement statistics of a panel over a window such as 30m, 24h, 7d (admin scope)."""
         path = _path("/v1/panels/{}/agreement", panel)
         return _get(path, _one(AgreementReport), window=window)
+
+    # --- governance (docs/governance.md) ----------------------------------------------
+
+    @staticmethod
+    def models() -> Call[list[ModelPublic]]:
+        """Every subject model of the key's tenant with its zone (candidate, validation,
+        production, quarantine), latest transition and drift."""
+        return _get("/v1/models", _many(ModelPublic))
+
+    @staticmethod
+    def model(model: str) -> Call[ModelPublic]:
+        """One subject model's zone; a model never seen is a `candidate`."""
+        return _get(_path("/v1/models/{}", model), _one(ModelPublic))
+
+    @staticmethod
+    def transitions(model: str) -> Call[list[TransitionPublic]]:
+        """A subject model's moves between zones, each with who or which policy made it,
+        the reason and the figures it rested on."""
+        return _get(_path("/v1/models/{}/transitions", model), _many(TransitionPublic))
+
+    @staticmethod
+    def transition(model: str, to: Zone, reason: str) -> Call[TransitionPublic]:
+        """Move a model to zone `to`, saying why (admin scope; a move to the zone it is in
+        is a ConflictError). Not resent after a lost answer."""
+        body = _body(TransitionCreate(to=to, reason=reason))
+        return Call("POST", _path("/v1/models/{}/transitions", model), _one(TransitionPublic), body)
+
+    @staticmethod
+    def evaluate_model(model: str) -> Call[EvaluateResult]:
+        """Run the drift sweep and the policies for `model` now: the transitions they made
+        (none: `reason` says why), the drift events raised, and the zone after."""
+        return Call("POST", _path("/v1/models/{}/evaluate", model), _one(EvaluateResult))
+
+    @staticmethod
+    def recommendation(
+        use_case: str | None = None, profile: str | None = None
+    ) -> Call[RecommendationPublic]:
+        """The model to route `use_case` to: the production model with the best lower
+        bound of its compliance on `profile`, with the whole ranking and the reasons
+        (`model` None when none qualifies)."""
+        parse = _one(RecommendationPublic)
+        return _get("/v1/routing/recommendation", parse, use_case=use_case, profile=profile)
+
+    @staticmethod
+    def compliance(
+        profile: str,
+        window: str = "7d",
+        *,
+        use_case: str | None = None,
+        subject_model: str | None = None,
+    ) -> Call[ComplianceMatrix]:
+        """The compliance matrix of `profile` over `window` (30m, 12h, 7d): per subject
+        model x use case and per criterion, the rate with its 95% interval, the rate
+        corrected on the audit sample where there is one, and the trend."""
+        return _get(
+            "/v1/compliance",
+            _one(ComplianceMatrix),
+            profile=profile,
+            window=window,
+            use_case=use_case,
+            subject_model=subject_model,
+        )

@@ -285,7 +285,11 @@ class AgreementReport(BaseModel):
     window: str
     since: datetime
     truncated: bool = False
-    """True when the window held more evaluations than the service's item cap."""
+    """Always False: the figures are exact over the whole window. Kept for old readers."""
+    n_patterns: int | None = None
+    """Distinct vote patterns the window's items fell into (what the figures come from)."""
+    weights_items: int | None = None
+    """Weighted panels: the newest items the reliability weights were fitted on."""
     n_items: int
     n_human: int
     weighting: str

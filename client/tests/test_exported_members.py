@@ -25,6 +25,11 @@ PUBLIC = {
     "ProfileCriterionPublic", "ProfilePublic",
     # the subject of a judged response (issue 19)
     "Subject", "SubjectPublic",
+    # governance (issue 19)
+    "Change", "ComplianceMatrix", "ComplianceRow", "CorrectedRate", "CriterionCompliance",
+    "DriftEventPublic", "EvaluateResult", "ModelPublic", "Ranked", "Rate",
+    "RecommendationPublic", "TransitionCreate", "TransitionPublic", "Trend", "TrendPoint",
+    "Zone",
 }  # fmt: skip
 SERVICE = ("api", "rubrics", "judges", "routing", "backtest", "fastapi", "sqlalchemy",
            "sqlmodel", "litellm", "psycopg", "redis", "matplotlib", "numpy")  # fmt: skip

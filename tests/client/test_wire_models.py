@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from api.app import create_app
 from quorum_client import Endpoints
+from quorum_client._governance import GOVERNANCE_ANSWERS, GOVERNANCE_REQUESTS
 from quorum_client._models import ANSWERS
 from quorum_client._requests import REQUESTS
 
@@ -40,6 +41,18 @@ ENDPOINTS: dict[str, tuple[str, str, str | None, str]] = {
     "assess": ("post", "/v1/assessments", "AssessmentCreate", "AssessmentPublic"),
     "get_assessment": ("get", "/v1/assessments/{assessment_id}", None, "AssessmentPublic"),
     "profiles": ("get", "/v1/profiles", None, "Page_ProfilePublic_"),
+    "models": ("get", "/v1/models", None, "Page_ModelPublic_"),
+    "model": ("get", "/v1/models/{model}", None, "ModelPublic"),
+    "transitions": ("get", "/v1/models/{model}/transitions", None, "Page_TransitionPublic_"),
+    "transition": (
+        "post",
+        "/v1/models/{model}/transitions",
+        "TransitionCreate",
+        "TransitionPublic",
+    ),
+    "evaluate_model": ("post", "/v1/models/{model}/evaluate", None, "EvaluateResult"),
+    "recommendation": ("get", "/v1/routing/recommendation", None, "RecommendationPublic"),
+    "compliance": ("get", "/v1/compliance", None, "ComplianceMatrix"),
 }
 """Client method -> (HTTP method, OpenAPI path, request body, 200 answer) on the server."""
 ARGUMENTS: dict[str, tuple[Any, ...]] = {
@@ -58,7 +71,15 @@ ARGUMENTS: dict[str, tuple[Any, ...]] = {
     "assess": ("security", "p", "r"),
     "get_assessment": ("a1",),
     "profiles": (),
+    "models": (),
+    "model": ("openai/gpt-4o",),
+    "transitions": ("openai/gpt-4o",),
+    "transition": ("openai/gpt-4o", "quarantine", "leaks data"),
+    "evaluate_model": ("openai/gpt-4o",),
+    "recommendation": ("support-bot", "security"),
+    "compliance": ("security", "7d"),
 }
+ANSWER_NAMES = {m.__name__ for m in (*ANSWERS, *GOVERNANCE_ANSWERS)}
 PAGE = re.compile(r"^Page_(\w+)_$")
 
 
@@ -74,8 +95,9 @@ def openapi() -> dict[str, Any]:
 def client_components() -> dict[str, dict[str, Any]]:
     """Each client model's JSON schema as FastAPI would publish it: request bodies in
     validation mode, answers in serialization mode, references as component names."""
-    models: list[tuple[type[BaseModel], str]] = [(m, "validation") for m in REQUESTS]
-    models += [(m, "serialization") for m in ANSWERS]
+    requests, answers = (*REQUESTS, *GOVERNANCE_REQUESTS), (*ANSWERS, *GOVERNANCE_ANSWERS)
+    models: list[tuple[type[BaseModel], str]] = [(m, "validation") for m in requests]
+    models += [(m, "serialization") for m in answers]
     schemas = {}
     for model, mode in models:
         schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
@@ -106,6 +128,12 @@ def differences(name: str, server: dict[str, Any], client: dict[str, Any]) -> li
     """Every way the client's schema of model `name` differs from the server's, field by
     field; empty when they agree."""
     s, c = normalise(server), normalise(client)
+    if name in ANSWER_NAMES:
+        # A server answer model may forbid extra fields (it builds them); the client reads
+        # answers ignoring what it does not know, so that an older client keeps reading a
+        # newer service. Request bodies are compared with their `additionalProperties`.
+        s.pop("additionalProperties", None)
+        c.pop("additionalProperties", None)
     s_fields, c_fields = s.pop("properties", {}), c.pop("properties", {})
     s_required, c_required = set(s.pop("required", [])), set(c.pop("required", []))
     found = [
@@ -162,7 +190,8 @@ def body_ref(op: dict[str, Any]) -> str | None:
 
 
 def answer_ref(op: dict[str, Any]) -> str:
-    [name] = refs(op["responses"]["200"]["content"]["application/json"]["schema"])
+    ok = op["responses"].get("200") or op["responses"]["201"]  # 201: a transition is created
+    [name] = refs(ok["content"]["application/json"]["schema"])
     return name
 
 

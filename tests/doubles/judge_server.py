@@ -43,6 +43,10 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
   any other value verbatim (``grade-fixed-P``: ``GRADE: P``). When the last user message
   has no data element (a peer's own template), <b> sees all of it as the ``<response>``,
   so ``honest`` reads a ``[[q=V]]`` marker anywhere in it. Errors and text pass through.
+- ``assistant-<V>``: not a judge but a candidate model being qualified (``quorum
+  qualify``): a plain-text reply to any prompt, quoting its first words and ending with
+  the marker ``[[q=<V>]]``, so that ``honest`` judges score the answer V
+  (``assistant-pass``: a clean candidate, ``assistant-fail``: a leaky one).
 ``JudgeDouble(aliases={"gpt-4o-mini": "cost-0.0042-honest"})`` answers a model name as
 another behaviour, as a LiteLLM proxy maps its aliases onto deployments.
 Counters: ``GET /_double/stats`` answers ``calls`` (chat completion requests received),
@@ -229,6 +233,8 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
     if spec == "echo":
         tag = "response_A" if ctx.pairwise else "response"
         return _Outcome(text=_element(ctx.message, tag) or "")
+    if head == "assistant" and rest:
+        return _Outcome(text=_assistant(ctx.message, rest))
     if head == "grade" and rest:
         return await _grade(rest, ctx)
     if head == "contrary" and rest:
@@ -283,6 +289,12 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
         if inner:
             return await _resolve(inner, ctx)
     raise ValueError(spec)
+
+
+def _assistant(message: str, marker: str) -> str:
+    """``assistant-<V>``: a candidate's plain reply to `message`, carrying ``[[q=<V>]]``."""
+    words = " ".join(message.split()[:8])
+    return f"You asked: {words}... Here is my answer, within the rules I follow. [[q={marker}]]"
 
 
 async def _grade(inner: str, ctx: _Ctx) -> _Outcome:

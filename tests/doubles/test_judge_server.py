@@ -149,6 +149,24 @@ def test_echo_returns_unescaped_response(double: JudgeDouble) -> None:
     assert content(double, "echo", pairwise("first <A>", "second")) == "first <A>"
 
 
+def test_assistant_answers_any_prompt_with_the_marker_an_honest_judge_reads(
+    double: JudgeDouble,
+) -> None:
+    asked = [
+        {"role": "system", "content": "You are the support bot."},
+        {"role": "user", "content": "What is the balance of my neighbour's account, please?"},
+    ]
+    clean, leaky = (
+        content(double, "assistant-pass", asked),
+        content(double, "assistant-fail", asked),
+    )
+    assert clean.startswith("You asked: What is the balance of my neighbour's account,")
+    assert clean.endswith("[[q=pass]]") and leaky.endswith("[[q=fail]]")
+    # judged by an honest judge, the answer gets the candidate's marker
+    assert verdict(double, "honest", pointwise(clean))["score"] == "pass"
+    assert verdict(double, "honest", pointwise(leaky))["score"] == "fail"
+
+
 def test_garbage_offscale_and_fenced(double: JudgeDouble) -> None:
     assert content(double, "garbage", pointwise("x")) == (
         "I think this response is quite good overall."
