@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -53,6 +54,9 @@ from api.store.migrate import upgrade
 from api.store.vote_cache import CountedCache, DatabaseVoteCache, RedisVoteCache
 from judges import ChatClient, PanelRunner
 from rubrics.redact import Redactor
+
+if TYPE_CHECKING:
+    from judges.litellm_client import LiteLLMClient  # imported when needed: it loads litellm
 
 log = logging.getLogger("quorum")
 
@@ -162,11 +166,12 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade, settings.database_url)
         chat = client
+        own_chat: LiteLLMClient | None = None
         if chat is None:
             from judges.litellm_client import LiteLLMClient, configure_litellm
 
             configure_litellm()
-            chat = LiteLLMClient()
+            chat = own_chat = LiteLLMClient()
         engine = make_engine(settings.database_url, settings.db_pool_size)
         sessions = make_session_factory(engine)
         metrics = Metrics(
@@ -287,6 +292,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             renewing.cancel()
             await asyncio.gather(renewing, return_exceptions=True)
             await webhooks.close()
+            if own_chat is not None:
+                await own_chat.aclose()  # its pooled connections to the judges
             stats_engine.dispose()
             if redis_cache is not None:
                 await redis_cache.close()

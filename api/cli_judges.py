@@ -5,19 +5,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
 from api.cli_common import settings_of
-from api.config import load_config
+from api.config import QuorumConfig, load_config
 from api.services.judge_checks import NO_PROVIDER_HINT, readiness
+
+if TYPE_CHECKING:  # imported when the command runs: they load litellm
+    from judges.health import JudgeStatus
+    from judges.litellm_client import LiteLLMClient
+
+
+async def _probe(client: LiteLLMClient, config: QuorumConfig) -> dict[str, JudgeStatus]:
+    """Probe every judge, then close the client's connections."""
+    from judges.health import probe_all
+
+    try:
+        return await probe_all(client, config.judges.values())
+    finally:
+        await client.aclose()
 
 
 def cmd_check_judges(args: argparse.Namespace) -> int:
-    from judges.health import probe_all
     from judges.litellm_client import LiteLLMClient, configure_litellm
 
     config = load_config(settings_of(args).config)
     configure_litellm()
-    statuses = asyncio.run(probe_all(LiteLLMClient(), config.judges.values()))
+    statuses = asyncio.run(_probe(LiteLLMClient(), config))
     width = max(len(name) for name in statuses)
     for name, status in statuses.items():
         if status.up:

@@ -4,10 +4,13 @@ For measuring a change to the hot path: both versions of `quorum serve` run side
 (same venv, same judge double, each on its own SQLite file or scratch PostgreSQL
 database), and the same instant-judge load is sent to each in turn, round after round,
 so both see the same machine. Figures are medians over rounds; the ratio is what to read
-(this machine is shared and noisy).
+(this machine is shared and noisy). `--target panel-runner` compares the judging path
+alone instead: `benchmarks/inproc.py` (PanelRunner + LiteLLMClient in-process, no HTTP, no
+database) of each tree, for a change under judges/; `--slow-ms 200` uses the 200 ms judge.
 
     python benchmarks/ab.py --base HEAD~1                 # ~1-2 min
     python benchmarks/ab.py --base main --rounds 6 --evals 400 --database postgres
+    python benchmarks/ab.py --base HEAD~1 --target panel-runner --rounds 6
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from bench import http_load, summarise  # noqa: E402
+from bench import Worker, http_load, summarise  # noqa: E402
 from common import (  # noqa: E402
     DEFAULT_POSTGRES,
     REPO,
@@ -71,6 +74,15 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument(
+        "--target",
+        choices=("service", "panel-runner"),
+        default="service",
+        help="service: `quorum serve` over HTTP; panel-runner: benchmarks/inproc.py",
+    )
+    parser.add_argument(
+        "--slow-ms", type=int, default=0, help="the judge's latency (panel-runner only)"
+    )
+    parser.add_argument(
         "--postgres", default=os.environ.get("QUORUM_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
     )
     args = parser.parse_args()
@@ -88,7 +100,12 @@ def main() -> int:
         config = write_config(workdir / "quorum.yaml", base_url, {"instant": "sleep-0-honest"})
         trees = {"base": stack.enter_context(worktree(args.base, workdir)), "work": REPO}
         urls: dict[str, tuple[str, Child]] = {}
+        workers: dict[str, Worker] = {}
         for key, tree in trees.items():
+            if args.target == "panel-runner":
+                workers[key] = runner_worker(tree, base_url, workdir / f"{key}-runner.log")
+                stack.callback(workers[key].stop)
+                continue
             if args.database == "sqlite":
                 db = f"sqlite:///{workdir / f'{key}.db'}"
             else:
@@ -97,21 +114,27 @@ def main() -> int:
         for round_no in range(args.rounds):
             order = list(names) if round_no % 2 == 0 else list(reversed(names))
             for key in order:
-                url, child = urls[key]
                 cmd = {
                     "evals": args.evals,
                     "warmup": args.warmup if round_no < 2 else 8,
                     "concurrency": args.concurrency,
                 }
                 print(f"  round {round_no + 1}: {names[key]}", file=sys.stderr)
+                if args.target == "panel-runner":
+                    cmd["behaviour"] = f"sleep-{args.slow_ms}-honest"
+                    raw[key].append(workers[key].ask(cmd, timeout=1800))
+                    continue
+                url, child = urls[key]
                 raw[key].append(asyncio.run(http_load(url, child, "instant", cmd)))
 
     print(f"\nmachine: {info}")
+    where = args.database if args.target == "service" else "panel runner in-process"
+    judge = "instant judge" if args.slow_ms == 0 else f"{args.slow_ms} ms judge"
     print(
-        f"instant judge, {args.evals} evaluations x 3 judges, {args.concurrency} concurrent, "
-        f"{args.database}, median of {args.rounds} rounds ({time.monotonic() - started:.0f} s)"
+        f"{judge}, {args.evals} evaluations x 3 judges, {args.concurrency} concurrent, "
+        f"{where}, median of {args.rounds} rounds ({time.monotonic() - started:.0f} s)"
     )
-    print(f"{'server':<24}{'evals/s':>9}{'p50 ms':>9}{'CPU ms/eval':>13}{'errors':>8}")
+    print(f"{'target':<24}{'evals/s':>9}{'p50 ms':>9}{'CPU ms/eval':>13}{'errors':>8}")
     figures = {key: summarise(raw[key]) for key in names}
     for key, name in names.items():
         f = figures[key]
@@ -130,6 +153,14 @@ def main() -> int:
     ]
     print("CPU ratio per round: " + ", ".join(f"{x:.3f}" for x in per_round))
     return 1 if b["errors"] or w["errors"] else 0
+
+
+def runner_worker(tree: Path, base_url: str, log: Path) -> Worker:
+    """`tree`'s benchmarks/inproc.py (it imports that tree's judges/ and rubrics/)."""
+    worker = Worker([str(tree / "benchmarks" / "inproc.py"), "--base-url", base_url], log)
+    if not worker.read(timeout=300).get("ready"):
+        raise RuntimeError(f"{log.name}: the panel runner did not start")
+    return worker
 
 
 if __name__ == "__main__":

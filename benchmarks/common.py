@@ -193,7 +193,9 @@ def wait_http(url: str, child: Child, timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def running(child: Child, url: str, ready: str, timeout: float = 90) -> Iterator[tuple[str, Child]]:
+def running(
+    child: Child, url: str, ready: str, timeout: float = 300
+) -> Iterator[tuple[str, Child]]:
     """Yield (`url`, `child`) once `url + ready` answers 200; stop the child afterwards."""
     try:
         wait_http(url + ready, child, timeout=timeout)

@@ -36,6 +36,8 @@ VARIANTS = {
     "router": "quorum + litellm.Router (one deployment per judge, num_retries=0)",
     "client": "quorum + client=<one shared openai.AsyncOpenAI> per judge endpoint",
     "aclient-session": "quorum + litellm.aclient_session=<one shared httpx.AsyncClient>",
+    "shared-session": "quorum + shared_session=<one aiohttp.ClientSession> as LiteLLMClient "
+    "hands it (no pool-diagnostics trace hooks)",
     "httpx-transport": "quorum + litellm.disable_aiohttp_transport=True (httpx, not aiohttp)",
     "timeout-varies": "quorum, but timeout differs on every call (as PanelRunner sends when "
     "deadline_s < timeout_s): litellm's client cache misses",
@@ -88,6 +90,14 @@ class Caller:
         )
         if variant == "aclient-session":
             litellm.aclient_session = self.httpx
+        self.session = None
+        if variant == "shared-session":
+            import aiohttp
+
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=1000, limit_per_host=500),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
         self.router = None
         if variant == "router":
             self.router = litellm.Router(
@@ -130,6 +140,8 @@ class Caller:
         else:
             if self.variant == "client":
                 kwargs["client"] = self.openai
+            if self.session is not None:
+                kwargs["shared_session"] = self.session
             response = await self.litellm.acompletion(
                 model=model, api_base=self.base, api_key="no-key", **kwargs
             )

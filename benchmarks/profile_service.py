@@ -8,7 +8,7 @@ only (start-up and imports are not in the profile), and summarises the samples:
   * inclusive time of the activities that matter (a judge call, a commit, the response
     serialisation...), which overlap: a sample counts for every activity on its stack.
 
-    pip install py-spy          # once, into the venv (not a project dependency)
+    pip install -e '.[bench]'   # once: py-spy (the project's bench extra)
     python benchmarks/profile_service.py [--evals 400] [--database postgres] [--out DIR]
 
 The raw collapsed stacks (`profile.txt`, one stack per line with its sample count) stay
@@ -217,7 +217,7 @@ def summarise(collapsed: Path, top: int = 18) -> str:
 def py_spy() -> str:
     found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(found).exists():
-        sys.exit("py-spy not found: `pip install py-spy` into this venv first")
+        sys.exit("py-spy not found: `.venv/bin/pip install -e '.[bench]'` first")
     return found
 
 

@@ -72,6 +72,19 @@ async def ask(
                     "cost_usd": 0.0,
                 }
             )
+    request = ChatRequest(  # one request for every attempt
+        model=judge.model,
+        messages=tuple({"role": m.role, "content": m.content} for m in prompt.messages),
+        api_base=judge.api_base,
+        api_key_env=judge.api_key_env,
+        params=judge.params,
+        # The judge's own timeout, not what is left of the deadline (the timeout below
+        # enforces that): the HTTP client is shared per timeout, and a value that changed
+        # on every call would build a new client each time.
+        timeout_s=judge.timeout_s,
+        json_mode=judge.json_mode,
+        logprobs=judge.logprobs,
+    )
     attempt = 0
     last: JudgeCallError | None = None  # the last real call's error
     while True:
@@ -97,19 +110,6 @@ async def ask(
                 attempt,
             )
         attempt += 1
-        request = ChatRequest(
-            model=judge.model,
-            messages=tuple(m.model_dump() for m in prompt.messages),
-            api_base=judge.api_base,
-            api_key_env=judge.api_key_env,
-            params=judge.params,
-            # The judge's own timeout, not what is left of the deadline (the timeout
-            # below enforces that): litellm caches its HTTP clients by timeout, and a
-            # value that changed on every call would build a new client each time.
-            timeout_s=judge.timeout_s,
-            json_mode=judge.json_mode,
-            logprobs=judge.logprobs,
-        )
         try:
             async with asyncio.timeout(remaining):  # no extra task, unlike wait_for
                 result = await client.complete(request)

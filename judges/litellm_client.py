@@ -2,21 +2,27 @@
 
 `configure_litellm()` sets litellm's global flags; call it once at start-up (the api
 lifespan does). `LiteLLMClient.complete` sends one request through `litellm.acompletion`
-and maps litellm's exceptions onto our retryable/permanent call errors.
+and maps litellm's exceptions onto our retryable/permanent call errors. Every call of a
+client goes out on one long-lived aiohttp session (`shared_session`, pooled per endpoint),
+which `LiteLLMClient.aclose` closes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import logging
 import math
 import os
+import weakref
 from typing import Any
 
 # litellm fetches its price list from the network at import unless told not to; the
 # packaged copy is used instead (set LITELLM_LOCAL_MODEL_COST_MAP=False to fetch).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+import aiohttp
 import httpx
 import litellm
 
@@ -148,11 +154,65 @@ def _field(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
+KEEPALIVE_S = 15.0
+"""How long an idle pooled connection to a judge endpoint stays open (litellm's default)."""
+
+_LEFT_OPEN: weakref.WeakSet[aiohttp.ClientSession] = weakref.WeakSet()
+"""Sessions of clients never closed (a test's, a script's): closed at exit, as litellm
+closes its own cached sessions, so that none complains at interpreter shutdown."""
+
+
+@atexit.register
+def _close_left_open() -> None:
+    sessions = [s for s in _LEFT_OPEN if not s.closed]
+    if not sessions:
+        return
+    loop = asyncio.new_event_loop()  # their own loops are gone by now
+    try:
+        for session in sessions:
+            with contextlib.suppress(Exception):  # a connector of a closed loop: marked closed
+                loop.run_until_complete(session.close())
+    finally:
+        loop.close()
+
+
 class LiteLLMClient:
-    """ChatClient over `litellm.acompletion`; retries are the panel runner's job."""
+    """ChatClient over `litellm.acompletion`; retries are the panel runner's job.
+
+    Its calls share one aiohttp session (made in the running event loop on first use),
+    handed to litellm as `shared_session`: the same pooled transport litellm would make
+    itself, without the per-request trace hooks of litellm's pool diagnostics and its
+    per-call client-cache lookups. Close it with `aclose()` when done."""
 
     def __init__(self, top_logprobs: int = 5) -> None:
         self._top_logprobs = top_logprobs
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _shared_session(self) -> aiohttp.ClientSession:
+        """This client's session in the running loop (a new loop gets a new session)."""
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(  # as litellm's own (its SSL settings
+                    limit=1000,  # are applied per request, on a shared session too)
+                    limit_per_host=500,
+                    keepalive_timeout=KEEPALIVE_S,
+                    local_addr=("0.0.0.0", 0) if litellm.force_ipv4 else None,
+                ),
+                cookie_jar=aiohttp.DummyCookieJar(),  # judge calls carry no cookies
+                trust_env=litellm.aiohttp_trust_env
+                or os.environ.get("AIOHTTP_TRUST_ENV", "").lower() in ("1", "true"),
+            )
+            self._loop = loop
+            _LEFT_OPEN.add(self._session)
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the shared session (the pooled connections); a later call opens another."""
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
 
     def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -202,6 +262,7 @@ class LiteLLMClient:
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         kwargs = self._kwargs(request)
+        kwargs["shared_session"] = self._shared_session()
         try:
             response = await litellm.acompletion(**kwargs)
         except JudgeCallError:

@@ -407,6 +407,7 @@ class JudgeDouble:
         self._chaos: dict[str, int] = {}
         self._calls: dict[str, int] = {}  # chat completion requests per model string
         self._in_flight = self._peak_in_flight = 0
+        self._peers: set[tuple[str, int]] = set()  # the client ends of the connections used
         self._stopping = threading.Event()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -430,19 +431,23 @@ class JudgeDouble:
             return list(self._requests)
 
     def stats(self) -> dict[str, Any]:
-        """Requests received (``calls``, ``by_model``), ``in_flight`` and ``peak_in_flight``."""
+        """Requests received (``calls``, ``by_model``), ``in_flight``, ``peak_in_flight``
+        and ``connections`` (how many client connections carried them)."""
         with self._lock:
             return {
                 "calls": sum(self._calls.values()),
                 "by_model": dict(self._calls),
                 "in_flight": self._in_flight,
                 "peak_in_flight": self._peak_in_flight,
+                "connections": len(self._peers),
             }
 
     def reset_stats(self) -> None:
-        """Zero the call counters and the in-flight peak (received requests are kept)."""
+        """Zero the call counters, the connections and the in-flight peak (received requests
+        are kept)."""
         with self._lock:
             self._calls.clear()
+            self._peers.clear()
             self._peak_in_flight = self._in_flight
 
     def reset(self) -> None:
@@ -511,6 +516,8 @@ class JudgeDouble:
         model = str(body.get("model", ""))
         with self._lock:
             self._requests.append(body)
+            if request.client is not None:
+                self._peers.add((request.client.host, request.client.port))
             self._calls[model] = self._calls.get(model, 0) + 1
             self._in_flight += 1
             self._peak_in_flight = max(self._peak_in_flight, self._in_flight)

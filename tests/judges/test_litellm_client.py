@@ -158,6 +158,20 @@ async def test_a_successful_call_returns_text_and_usage(fresh: JudgeDouble) -> N
     assert body["messages"] == [dict(m) for m in MESSAGES]
 
 
+async def test_calls_share_one_pooled_session_until_closed(fresh: JudgeDouble) -> None:
+    """One long-lived session per client: sequential calls reuse its pooled connection;
+    `aclose` closes it, and a later call opens a new one."""
+    client = LiteLLMClient()
+    for _ in range(4):
+        assert (await client.complete(request(fresh, "honest"))).text
+    assert fresh.stats()["connections"] == 1
+    await client.aclose()
+    assert (await client.complete(request(fresh, "honest"))).text
+    assert fresh.stats()["connections"] == 2
+    await client.aclose()
+    await client.aclose()  # closing twice is harmless
+
+
 async def test_json_mode_and_params_reach_the_provider(fresh: JudgeDouble) -> None:
     client = LiteLLMClient()
     await client.complete(request(fresh, "fixed-2", params={"temperature": 0, "max_tokens": 64}))
