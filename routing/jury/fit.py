@@ -283,8 +283,10 @@ def discretised_normal(counts: NDArray[np.float64]) -> NDArray[np.float64]:
     each row is an exponential family in (d, d^2), so the log-likelihood is concave: the
     best point of a grid starts Newton's method, which matches the expected and observed
     sums of d and d^2."""
-    n_w, n_c, n_l = counts.shape
-    eta_grid, log_grid = _GRIDS.setdefault(n_l, _normal_grid(n_l))
+    n_w, _, n_l = counts.shape
+    if n_l not in _GRIDS:
+        _GRIDS[n_l] = _normal_grid(n_l)
+    eta_grid, log_grid = _GRIDS[n_l]
     ll = counts.reshape(n_w, -1) @ log_grid.reshape(log_grid.shape[0], -1).T  # (W, G)
     eta = eta_grid[np.argmax(ll, axis=1)].copy()
     d = (np.arange(n_l)[None, :] - np.arange(n_l)[:, None]).astype(np.float64)

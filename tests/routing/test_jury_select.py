@@ -10,7 +10,14 @@ import pytest
 from routing.jury import JuryPriors, Worker, fit, posterior_from, tabulate
 from routing.jury.data import JuryData, Observation
 from routing.jury.fit import discretised_normal, log_joint_rows
-from routing.jury.select import _held_out, candidates_for, select
+from routing.jury.select import (
+    _held_out,
+    candidates_for,
+    describe_priors,
+    ranked_probability_score,
+    rule_for,
+    select,
+)
 from tests.routing.jury_support import simulate, symmetric
 
 FIVE = (1, 2, 3, 4, 5)
@@ -136,9 +143,9 @@ def test_select_prefers_free_matrices_for_a_position_biased_judge() -> None:
     data = labelled_data(items, truth, 100, 2)
     cands = candidates_for(2, ordinal=False)
     sel = select(data, ("A", "B"), cands, ordinal=False, numeric=False, seed=0)
-    assert math.isinf(cands[2].shrinkage or 0.0)
-    assert sel.scores[2] < max(sel.scores[0], sel.scores[1])
-    assert sel.index in (0, 1)
+    assert describe_priors(cands[1]) == "one-coin"
+    assert sel.scores[1] < sel.scores[0]
+    assert sel.index == 0
     assert sel.scores[sel.index] == max(sel.scores)
     assert sel.n_labelled == 100
 
@@ -152,11 +159,25 @@ def test_select_keeps_the_default_with_too_few_labels() -> None:
 
 
 def test_candidates() -> None:
-    assert len(candidates_for(3, ordinal=False)) == 3
+    assert [describe_priors(c) for c in candidates_for(3, ordinal=False)] == [
+        "shrunk",
+        "one-coin",
+    ]
     five = candidates_for(5, ordinal=True)
-    assert len(five) == 5 and five[0] == JuryPriors()
-    assert [c.ordinal_target for c in five] == [False, False, False, True, True]
-    assert len(candidates_for(2, ordinal=True)) == 3  # a binary scale has no distance
+    assert five[0] == JuryPriors()
+    assert [describe_priors(c) for c in five] == ["shrunk", "one-coin", "ordinal"]
+    assert len(candidates_for(2, ordinal=True)) == 2  # a binary scale has no distance
     truth, items = simulate([symmetric(0.8, 2)], [0.5, 0.5], 5, seed=0)
     with pytest.raises(ValueError, match="candidate"):
         select(labelled_data(items, truth, 0, 2), ("A", "B"), (), ordinal=False, numeric=False)
+
+
+def test_ranked_probability_score_worked_example() -> None:
+    # Forecast (0.2, 0.5, 0.3), the truth the middle class: cumulative (0.2, 0.7) against
+    # (0, 1), RPS = 0.2^2 + 0.3^2 = 0.13 (Epstein 1969; Wilks, Statistical Methods in the
+    # Atmospheric Sciences, section 8.4.8). A perfect forecast scores 0, and a forecast
+    # one step off scores less than one two steps off (the log score cannot tell them apart).
+    probs = np.array([[0.2, 0.5, 0.3], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    label = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(ranked_probability_score(probs, label), [0.13, 0.0, 2.0, 1.0])
+    assert rule_for(True, 5) == "rps" and rule_for(True, 2) == "log" and rule_for(False, 3) == "log"
