@@ -63,7 +63,7 @@ def run_jury(
     audit_rate: float,
     priors: JuryPriors,
     with_cv: bool = True,
-    select: bool = True,
+    select: bool = False,
 ) -> tuple[RoutingAnalysis, JuryRun]:
     """Add the jury rows through `score`; the default row's routing analysis and the run."""
     every = [list(it.votes) for it in dataset.items]

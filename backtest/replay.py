@@ -95,7 +95,7 @@ def run_backtest(
     audit_rate: float = DEFAULT_AUDIT_RATE,
     priors: JuryPriors | None = None,
     dependence_cv: bool = True,
-    select: bool = True,
+    select: bool = False,
 ) -> DatasetResult:
     """Replay one dataset; `progress` None shows a bar on stderr above PROGRESS_MIN_ITEMS;
     `routing` sets the calibration of the routing threshold (default `RoutingSettings()`);

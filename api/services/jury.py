@@ -7,9 +7,8 @@ versions (other replicas' fits too) and refits a panel's model when it has none,
 `jury_refit_labels` new human verdicts arrived since its fit, or when `jury_refit_s`
 passed and new evaluations arrived. A refit reads every human-labelled evaluation and the
 newest `jury_max_items` others, groups them into vote patterns (`routing.jury.tabulate`)
-while reading (memory: distinct patterns, not items), chooses the error model on held-out
-labels and runs EM in a worker thread (`routing.jury.fit_selected`), and stores the model
-as a new version. Each evaluation records the version it was judged
+while reading (memory: distinct patterns, not items), runs EM in a worker thread, and
+stores the model as a new version. Each evaluation records the version it was judged
 with (`outcome.jury_version`; 0 = the cold start).
 """
 
@@ -38,9 +37,8 @@ from routing.jury import (
     JuryModel,
     Observation,
     Worker,
-    candidates_for,
     default_classes,
-    fit_selected,
+    fit,
     label_distribution,
     observations,
     tabulate,
@@ -136,12 +134,7 @@ def fit_panel(
             labels.append(None)
     data = tabulate(shown, len(rubric.scale), classes, labels, group=False)
     data = dataclasses.replace(data, count=np.array(counts, dtype=np.float64))
-    # The error model chosen on held-out labels (routing.jury.select): the shrunk matrices,
-    # one accuracy per judge, or on ordinal scales the discretised normal.
-    menu = candidates_for(len(rubric.scale), rubric.ordinal)
-    model, _ = fit_selected(
-        data, rubric.scale, menu, ordinal=rubric.ordinal, numeric=rubric.numeric
-    )
+    model = fit(data, rubric.scale, ordinal=rubric.ordinal, numeric=rubric.numeric)
     return model, time.monotonic() - started
 
 
