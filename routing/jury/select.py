@@ -1,15 +1,15 @@
-"""Choosing the jury's error model on held-out likelihood of the human labels.
+"""Choosing the jury's error model on held-out scores of the human labels.
 
 `select` scores candidate `JuryPriors` by K-fold cross-validation over the labelled items
 of pattern-grouped training data: for each inner fold the held-out items' labels are
-removed (their votes stay, as unlabelled items), each candidate is fitted, and scored by
-the mean log posterior probability of the held-out human labels given the votes (the log
-score, a proper scoring rule: it rewards a model for putting probability where humans
-do, not for confident argmaxes). The best mean wins; on an exact tie, or with fewer than
-`MIN_LABELS` labelled items, the first candidate (the default) is kept. Only votes and
-labels the deployment has enter, so the service runs it at every refit; no accuracy on
-any held-out set is looked at. `candidates_for` is the fixed menu, the same for every
-panel of a kind of scale (docs/statistics.md says why these).
+removed (their votes stay, as unlabelled items), each candidate is fitted, and scored on
+the held-out labels by a proper scoring rule (`rule_for`: the log score, or the ranked
+probability score on ordinal scales of more than two classes). The best mean wins; on an
+exact tie, or with fewer than `MIN_LABELS` labelled items, the first candidate (the
+default) is kept. Only votes and labels a deployment has enter, so the service could run
+it at refit; no accuracy on any held-out set is looked at. `candidates_for` is the fixed
+menu, the same for every panel of a kind of scale. Off by default (`quorum backtest
+--select` replays it): docs/statistics.md has the figures and why it was not kept.
 """
 
 from __future__ import annotations
