@@ -65,6 +65,12 @@ def register(subparsers: Any) -> None:
         f"(default {JuryPriors().dependence:g}; docs/statistics.md)",
     )
     add("--no-dependence-cv", action="store_true", help="skip the dependence CV table")
+    add(
+        "--select",
+        action="store_true",
+        help="choose each fold's jury error model on held-out labels instead of the fixed "
+        "shrinkage s = L (off by default; docs/statistics.md)",
+    )
     add("--markdown", type=Path, metavar="OUT.md", help="write the summary tables as Markdown")
     add_options(add)
     parser.set_defaults(func=cmd_backtest)
@@ -108,6 +114,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             audit_rate=args.audit_rate,
             priors=priors,
             dependence_cv=not args.no_dependence_cv,
+            select=args.select,
         )
         print(report.format_result(result), end="\n\n", flush=True)
         results.append(result)
@@ -167,6 +174,8 @@ def command_line(args: argparse.Namespace) -> str:
     words += ["--audit-rate", f"{args.audit_rate:g}", "--dependence", f"{args.dependence:g}"]
     if args.no_dependence_cv:
         words.append("--no-dependence-cv")
+    if args.select:
+        words.append("--select")
     for alpha in args.alpha:
         words += ["--alpha", f"{alpha:g}"]
     return shlex.join([*words, "--delta", f"{args.delta:g}", "--splits", str(args.splits)])

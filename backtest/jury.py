@@ -36,10 +36,14 @@ from routing import RoutingPolicy
 from routing.jury import (
     JuryModel,
     JuryPriors,
+    candidates_for,
     default_classes,
+    describe_priors,
+    fit_selected,
     fit_votes,
     observations,
     posterior_from,
+    votes_data,
 )
 from routing.sequential import Presentation, jury_stop_rule, waves
 from rubrics import ScaleValue
@@ -87,6 +91,10 @@ class FoldFit(BaseModel):
     converged: bool
     n_patterns: int
     log_likelihood: float
+    error_model: str | None = None
+    """With the selection: the error model chosen on held-out label likelihood."""
+    selection_scores: dict[str, float] | None = None
+    """With the selection: each candidate's mean held-out log P(label | votes)."""
 
 
 @dataclass(frozen=True)
@@ -134,10 +142,12 @@ def cross_fit(
     labels_for: Callable[[int], set[int]],
     priors: JuryPriors | None = None,
     extra: Callable[[int], dict[str, int]] | None = None,
+    select: bool = False,
 ) -> CrossFit:
     """Each fold's model fitted on every item's votes and the human labels of the items
     `labels_for(fold)` (which must lie outside the fold); each item judged by its fold's
-    model."""
+    model. `select`: each fold's error model chosen among `candidates_for` by held-out
+    likelihood of its own labels (`routing.jury.select`), as the service does."""
     items, scale = dataset.items, dataset.rubric.scale
     n, folds = len(items), int(fold_of.max()) + 1 if len(items) else 0
     classes = classes_for(dataset)
@@ -152,7 +162,22 @@ def cross_fit(
         if any(fold_of[i] == f for i in chosen):
             raise ValueError(f"fold {f}'s labels include items of fold {f}")
         labels = [items[i].human if i in chosen else () for i in range(n)]
-        model = fit_votes(dataset.rubric, every, labels, classes=classes, priors=priors)
+        chosen_model: dict[str, object] = {}
+        if select:
+            rubric = dataset.rubric
+            data, groups = votes_data(rubric, every, labels, classes)
+            menu = candidates_for(len(scale), rubric.ordinal, priors)
+            model, sel = fit_selected(
+                data, scale, menu, ordinal=rubric.ordinal, numeric=rubric.numeric, groups=groups
+            )
+            chosen_model = {
+                "error_model": describe_priors(sel.chosen),
+                "selection_scores": {
+                    describe_priors(c): v for c, v in zip(menu, sel.scores, strict=True)
+                },
+            }
+        else:
+            model = fit_votes(dataset.rubric, every, labels, classes=classes, priors=priors)
         models.append(model)
         fits.append(
             FoldFit(
@@ -162,6 +187,7 @@ def cross_fit(
                 converged=model.converged,
                 n_patterns=model.n_patterns,
                 log_likelihood=model.log_likelihood,
+                **chosen_model,
                 **(extra(f) if extra else {}),
             )
         )

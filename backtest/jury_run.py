@@ -63,20 +63,25 @@ def run_jury(
     audit_rate: float,
     priors: JuryPriors,
     with_cv: bool = True,
+    select: bool = False,
 ) -> tuple[RoutingAnalysis, JuryRun]:
     """Add the jury rows through `score`; the default row's routing analysis and the run."""
     every = [list(it.votes) for it in dataset.items]
     parallel = _calls(every)
     name = f"jury (<= {labels} labels)" if labels else "jury (no labels)"
     cf = jury.cross_fit(
-        dataset, fold_of, lambda f: jury.random_labels(dataset, fold_of, f, labels, seed), priors
+        dataset,
+        fold_of,
+        lambda f: jury.random_labels(dataset, fold_of, f, labels, seed),
+        priors,
+        select=select,
     )
     score(name, "jury", cf.verdicts, parallel, True)
     rubric = dataset.rubric
     if rubric.ordinal and len(rubric.scale) > 2:
         score(f"{name}: posterior median", "jury", cf.medians, parallel, False)
     pick, counts = jury.production_labels(dataset, fold_of, labels, audit_rate, seed, priors)
-    prod = jury.cross_fit(dataset, fold_of, pick, priors, counts)
+    prod = jury.cross_fit(dataset, fold_of, pick, priors, counts, select=select)
     score(
         f"jury, production labels (routed + {audit_rate:g} audit, <= {labels})",
         "jury",
@@ -126,6 +131,7 @@ def run_jury(
         audit_rate=audit_rate,
         routing_floor=jury.ROUTING_FLOOR,
         priors=priors,
+        select=select,
         classes=tuple(rubric.scale[c] for c in jury.classes_for(dataset)),
         folds=tuple(cf.fits),
         production=tuple(prod.fits),

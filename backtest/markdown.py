@@ -247,9 +247,10 @@ def _cv_table(results: Sequence[DatasetResult]) -> list[str]:
 
 def _em_table(results: Sequence[DatasetResult]) -> list[str]:
     lines = [
-        "| dataset | EM rounds per fold (default row) | converged | patterns | weighted row: "
-        "Dawid-Skene behind its weights converged |",
-        "|---|---|---|---:|---|",
+        "| dataset | EM rounds per fold (default row) | converged | patterns | error model "
+        "per fold (held-out label likelihood) | weighted row: Dawid-Skene behind its weights "
+        "converged |",
+        "|---|---|---|---:|---|---|",
     ]
     for r in results:
         if r.jury is None:
@@ -259,7 +260,8 @@ def _em_table(results: Sequence[DatasetResult]) -> list[str]:
         flag = r.weights_dawid_skene_converged
         flag_text = "no DS weight" if flag is None else ("yes" if flag else "**NO**")
         patterns = max(f.n_patterns for f in r.jury.folds)
-        lines.append(f"| {r.dataset} | {rounds} | {conv} | {patterns} | {flag_text} |")
+        chosen = ", ".join(f.error_model or "shrunk" for f in r.jury.folds)
+        lines.append(f"| {r.dataset} | {rounds} | {conv} | {patterns} | {chosen} | {flag_text} |")
     return lines
 
 
@@ -271,8 +273,14 @@ def render(results: Sequence[DatasetResult], command: str) -> str:
     if run is not None:
         out += [
             f"Default row: the jury, cross-fitted over the folds, each fold's model with at "
-            f"most {run.labels} human labels from other folds (priors: shrinkage "
-            f"{'L' if run.priors.shrinkage is None else run.priors.shrinkage}, dependence "
+            f"most {run.labels} human labels from other folds (error model: "
+            + (
+                "chosen per fold on held-out label likelihood, EM convergence table; "
+                if run.select
+                else ""
+            )
+            + f"shrinkage {'L' if run.priors.shrinkage is None else run.priors.shrinkage}"
+            + f"{' otherwise' if run.select else ''}, dependence "
             f"{run.priors.dependence:g}). Production labels: routed (posterior < "
             f"{run.routing_floor:g} under the unsupervised jury) plus a {run.audit_rate:g} "
             "random audit of the rest, capped at the same number.",

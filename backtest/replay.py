@@ -95,11 +95,13 @@ def run_backtest(
     audit_rate: float = DEFAULT_AUDIT_RATE,
     priors: JuryPriors | None = None,
     dependence_cv: bool = True,
+    select: bool = False,
 ) -> DatasetResult:
     """Replay one dataset; `progress` None shows a bar on stderr above PROGRESS_MIN_ITEMS;
     `routing` sets the calibration of the routing threshold (default `RoutingSettings()`);
     `labels`, `audit_rate` and `priors` the jury rows (`backtest.jury_run`), whose
-    dependence CV table runs when `dependence_cv`."""
+    dependence CV table runs when `dependence_cv`; `select` chooses each fold's error
+    model on held-out label likelihood (`routing.jury.select`)."""
     rubric, items, judges = dataset.rubric, dataset.items, dataset.judges
     n, k = len(items), len(rubric.scale)
     if folds < 2:
@@ -221,6 +223,7 @@ def run_backtest(
             audit_rate=audit_rate,
             priors=priors or JuryPriors(),
             with_cv=dependence_cv,
+            select=select,
         )
         analyses.insert(0, jury_routing)
     ds_flags = [w.dawid_skene_converged for w in fitted if w.dawid_skene_converged is not None]

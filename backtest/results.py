@@ -53,6 +53,9 @@ class JuryRun(BaseModel):
     routing_floor: float
     """Production case: confidence below which the unsupervised jury routes to humans."""
     priors: JuryPriors
+    select: bool = False
+    """Whether each fold chose its error model on held-out label likelihood (the chosen
+    one and every candidate's score are in `folds`)."""
     classes: tuple[ScaleValue, ...]
     """The latent classes (pairwise `tie` only where humans say tie)."""
     folds: tuple[FoldFit, ...]

@@ -16,7 +16,16 @@ from routing.jury.data import (
     tabulate,
     worker_of,
 )
-from routing.jury.fit import cold_start, default_classes, fit, fit_votes, symmetric_confusion
+from routing.jury.fit import (
+    cold_start,
+    default_classes,
+    discretised_normal,
+    fit,
+    fit_votes,
+    log_joint_rows,
+    symmetric_confusion,
+    votes_data,
+)
 from routing.jury.model import JuryModel, JuryPriors, JuryVerdict, Worker
 from routing.jury.posterior import (
     can_change,
@@ -25,6 +34,13 @@ from routing.jury.posterior import (
     posterior_from,
     worker_confusion,
 )
+from routing.jury.select import (
+    PriorSelection,
+    candidates_for,
+    describe_priors,
+    fit_selected,
+    select,
+)
 
 __all__ = [
     "JuryData",
@@ -32,19 +48,27 @@ __all__ = [
     "JuryPriors",
     "JuryVerdict",
     "Observation",
+    "PriorSelection",
     "Worker",
     "can_change",
+    "candidates_for",
     "cold_start",
     "default_classes",
+    "describe_priors",
+    "discretised_normal",
     "fit",
+    "fit_selected",
     "fit_votes",
     "label_distribution",
+    "log_joint_rows",
     "log_posterior",
     "observations",
     "posterior",
     "posterior_from",
+    "select",
     "symmetric_confusion",
     "tabulate",
+    "votes_data",
     "worker_confusion",
     "worker_of",
 ]

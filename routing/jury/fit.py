@@ -30,7 +30,16 @@ from routing.jury.data import JuryData, label_distribution, observations, tabula
 from routing.jury.model import JuryModel, JuryPriors, Worker
 from rubrics import Mode, Rubric, ScaleValue
 
-__all__ = ["cold_start", "default_classes", "fit", "fit_votes", "symmetric_confusion"]
+__all__ = [
+    "cold_start",
+    "default_classes",
+    "discretised_normal",
+    "fit",
+    "fit_votes",
+    "log_joint_rows",
+    "symmetric_confusion",
+    "votes_data",
+]
 
 _TINY = 1e-300
 
@@ -103,6 +112,25 @@ def fit_votes(
     `classes` defaults to `default_classes(rubric, human_can_tie)` where humans can tie
     when some given label is `tie`.
     """
+    data, groups = votes_data(rubric, items, labels, classes)
+    return fit(
+        data,
+        rubric.scale,
+        ordinal=rubric.ordinal,
+        numeric=rubric.numeric,
+        priors=priors,
+        groups=groups,
+    )
+
+
+def votes_data(
+    rubric: Rubric,
+    items: Sequence[Sequence[Vote]],
+    labels: Sequence[Sequence[ScaleValue]] | None = None,
+    classes: Sequence[int] | None = None,
+) -> tuple[JuryData, dict[Worker, str]]:
+    """`fit_votes`'s training data and each worker's dependence group (its judge's
+    `family`, else the judge)."""
     if labels is not None and len(labels) != len(items):
         raise ValueError(f"labels must have one entry per item ({len(items)}); got {len(labels)}")
     if classes is None:
@@ -113,15 +141,7 @@ def fit_votes(
         [observations(rubric.scale, v) for v in items], len(rubric.scale), classes, dist
     )
     families = {v.judge: v.family for votes in items for v in votes if v.family}
-    groups = {w: families.get(w.judge, w.judge) for w in data.workers}
-    return fit(
-        data,
-        rubric.scale,
-        ordinal=rubric.ordinal,
-        numeric=rubric.numeric,
-        priors=priors,
-        groups=groups,
-    )
+    return data, {w: families.get(w.judge, w.judge) for w in data.workers}
 
 
 def fit(
@@ -150,11 +170,11 @@ def fit(
     labelled = data.labelled
     post = _initial_posterior(data)
     soft_resp = data.soft_probs[:, None, :].repeat(cls.size, axis=1)  # uniform theta at start
-    pi, theta, acc = _m_step(data, post, soft_resp, pri)
+    pi, theta, acc = _m_step(data, post, soft_resp, pri, ordinal)
     converged, iterations = False, 0
     for iterations in range(1, pri.max_iter + 1):  # noqa: B007 - read after the loop
         post, soft_resp, _ = _e_step(data, pi, theta, labelled, weight)
-        new_pi, new_theta, acc = _m_step(data, post, soft_resp, pri)
+        new_pi, new_theta, acc = _m_step(data, post, soft_resp, pri, ordinal)
         change = max(float(np.abs(new_pi - pi).max()), float(np.abs(new_theta - theta).max()))
         pi, theta = new_pi, new_theta
         if change < pri.tol:
@@ -198,7 +218,11 @@ def _initial_posterior(data: JuryData) -> NDArray[np.float64]:
 
 
 def _m_step(
-    data: JuryData, post: NDArray[np.float64], soft_resp: NDArray[np.float64], pri: JuryPriors
+    data: JuryData,
+    post: NDArray[np.float64],
+    soft_resp: NDArray[np.float64],
+    pri: JuryPriors,
+    ordinal: bool = False,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Class prior (C,), confusion (W, C, L) and pooled accuracies (W,) from posteriors."""
     n_w, n_l, n_c = len(data.workers), data.n_observed, len(data.classes)
@@ -221,6 +245,9 @@ def _m_step(
     acc = np.divide(correct + a0 * p0, total + a0, out=np.full(n_w, p0), where=(total + a0) > 0)
     acc = np.clip(acc, 1e-6, 1 - 1e-6)
     target = symmetric_confusion(acc, cls, n_l)
+    if pri.ordinal_target and ordinal and n_l > 2 and n_c == n_l:
+        prior_counts = symmetric_confusion(np.full(n_w, p0), cls, n_l) * (a0 / n_c)
+        target = discretised_normal(counts + prior_counts)
     s = pri.shrinkage_for(n_l)
     rows = counts.sum(axis=2, keepdims=True)
     if math.isinf(s):
@@ -230,15 +257,65 @@ def _m_step(
     return pi, theta, acc
 
 
-def _e_step(
+def _normal_grid(n_l: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Natural parameters (G, 2) of discretised normals on a (bias, spread) grid and
+    their log P(l | c), (G, C, L): the starting points of `discretised_normal`."""
+    b, sd = np.meshgrid(np.linspace(-2.0, 2.0, 41), np.geomspace(0.15, 6.0, 40), indexing="ij")
+    eta = np.stack([b.ravel() / sd.ravel() ** 2, -0.5 / sd.ravel() ** 2], axis=1)
+    return eta, _normal_log(eta, n_l)
+
+
+def _normal_log(eta: NDArray[np.float64], n_l: int) -> NDArray[np.float64]:
+    """log P(l | c) ∝ eta1 d + eta2 d^2 (d = l - c, eta2 < 0), normalised per row: (G, C, L)."""
+    d = (np.arange(n_l)[None, :] - np.arange(n_l)[:, None]).astype(np.float64)
+    z = eta[:, 0, None, None] * d + eta[:, 1, None, None] * d**2
+    return np.asarray(z - logsumexp(z, axis=2, keepdims=True), dtype=np.float64)
+
+
+_GRIDS: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+_NEWTON_STEPS = 20
+
+
+def discretised_normal(counts: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per worker, the maximum-likelihood discretised normal error model (answer = truth
+    + bias + normal noise, on the scale's positions) for its (C, L) expected counts:
+    (W, C, L). In natural parameters (eta1 = bias / spread^2, eta2 = -1 / (2 spread^2))
+    each row is an exponential family in (d, d^2), so the log-likelihood is concave: the
+    best point of a grid starts Newton's method, which matches the expected and observed
+    sums of d and d^2."""
+    n_w, _, n_l = counts.shape
+    if n_l not in _GRIDS:
+        _GRIDS[n_l] = _normal_grid(n_l)
+    eta_grid, log_grid = _GRIDS[n_l]
+    ll = counts.reshape(n_w, -1) @ log_grid.reshape(log_grid.shape[0], -1).T  # (W, G)
+    eta = eta_grid[np.argmax(ll, axis=1)].copy()
+    d = (np.arange(n_l)[None, :] - np.arange(n_l)[:, None]).astype(np.float64)
+    stats = np.stack([d, d**2])  # (2, C, L)
+    rows = counts.sum(axis=2)  # (W, C)
+    observed = np.einsum("wcl,scl->ws", counts, stats)  # (W, 2)
+    for _ in range(_NEWTON_STEPS):
+        p = np.exp(_normal_log(eta, n_l))  # (W, C, L)
+        mean = np.einsum("wcl,scl->wcs", p, stats)  # (W, C, 2)
+        second = np.einsum("wcl,scl,tcl->wcst", p, stats, stats)
+        cov = second - mean[..., :, None] * mean[..., None, :]
+        grad = observed - np.einsum("wc,wcs->ws", rows, mean)
+        hess = np.einsum("wc,wcst->wst", rows, cov) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hess, grad[..., None])[..., 0]
+        eta = eta + step
+        eta[:, 1] = np.minimum(eta[:, 1], -1e-3)  # a proper (peaked) error model
+        if float(np.abs(step).max()) < 1e-10:
+            break
+    return np.exp(_normal_log(eta, n_l))
+
+
+def _log_joint(
     data: JuryData,
     pi: NDArray[np.float64],
     theta: NDArray[np.float64],
-    labelled: NDArray[np.bool_],
     weight: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
-    """Posteriors (R, C), soft-vote responsibilities (S, C, L) and the log-likelihood;
-    `weight` (W,) tempers each worker's log-likelihood (1: plain Dawid-Skene)."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Unnormalised log P(class, votes) per row (R, C), and the soft-vote
+    responsibilities (S, C, L)."""
     n_r, n_c = data.n_rows, len(data.classes)
     with np.errstate(divide="ignore"):
         log_theta = np.log(np.maximum(theta, _TINY))
@@ -255,6 +332,33 @@ def _e_step(
         log_mix = np.log(np.maximum(mix, _TINY)) * weight[data.soft_worker, None]
         for c in range(n_c):
             log_joint[:, c] += np.bincount(data.soft_row, weights=log_mix[:, c], minlength=n_r)
+    return log_joint, soft_resp
+
+
+def log_joint_rows(
+    data: JuryData, model: JuryModel, rows: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """The normalised log posterior over the classes (len(rows), C) of `rows` of `data`
+    under `model`, which must have been fitted on `data`'s workers."""
+    if model.workers != data.workers:
+        raise ValueError("the model was fitted on other workers than the data's")
+    weight = model.priors.evidence_weights(model.groups or [w.judge for w in model.workers])
+    theta = model.confusion_array()
+    log_joint, _ = _log_joint(data, np.array(model.class_priors), theta, weight)
+    sub = log_joint[rows]
+    return np.asarray(sub - logsumexp(sub, axis=1, keepdims=True), dtype=np.float64)
+
+
+def _e_step(
+    data: JuryData,
+    pi: NDArray[np.float64],
+    theta: NDArray[np.float64],
+    labelled: NDArray[np.bool_],
+    weight: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+    """Posteriors (R, C), soft-vote responsibilities (S, C, L) and the log-likelihood;
+    `weight` (W,) tempers each worker's log-likelihood (1: plain Dawid-Skene)."""
+    log_joint, soft_resp = _log_joint(data, pi, theta, weight)
     norm = logsumexp(log_joint, axis=1)
     post = np.exp(log_joint - norm[:, None])
     clamp = np.nan_to_num(data.label)

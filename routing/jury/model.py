@@ -74,6 +74,10 @@ class JuryPriors(BaseModel):
     """Converged when no prior or confusion entry moves by more than this in a round."""
     max_iter: int = Field(default=10_000, ge=1)
     """EM rounds allowed; the fit reports whether it converged within them."""
+    ordinal_target: bool = False
+    """Ordinal scales of more than two values: shrink towards each worker's discretised
+    normal error model (a bias and a spread, fitted by maximum likelihood on a grid)
+    instead of the symmetric one, so an error of one step is likelier than one of four."""
     dependence: float = Field(default=0.0, ge=0.0, le=1.0)
     """Correction for workers whose errors are correlated (docs/statistics.md): the m
     workers of one group (a judge's presentations, or every judge of one `family`) each

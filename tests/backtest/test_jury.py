@@ -222,3 +222,22 @@ def test_markdown_replaces_only_the_generated_region(tmp_path: Path) -> None:
     fresh = tmp_path / "new.md"
     write_markdown([result], fresh, command="c")
     assert fresh.read_text().startswith(BEGIN)
+
+
+def test_selection_records_each_folds_error_model(tmp_path: Path) -> None:
+    # --select: each fold chooses among the menu on its own training labels; the toy
+    # panel's first-position judge needs per-order matrices, which the one-accuracy model
+    # cannot represent, so every fold keeps the shrunk matrices.
+    ds = load_dataset(write_set(tmp_path, "toy-pair", pairwise_records()))
+    fold_of = jury.fold_assignment(len(ds.items), 2, 0)
+    cf = jury.cross_fit(
+        ds, fold_of, lambda f: jury.random_labels(ds, fold_of, f, 100, 0), select=True
+    )
+    assert [f.error_model for f in cf.fits] == ["shrunk", "shrunk"]
+    for f in cf.fits:
+        assert f.selection_scores is not None
+        assert set(f.selection_scores) == {"shrunk", "one-coin"}
+        assert f.selection_scores["shrunk"] > f.selection_scores["one-coin"]
+    plain = jury.cross_fit(ds, fold_of, lambda f: jury.random_labels(ds, fold_of, f, 100, 0))
+    assert plain.verdicts == cf.verdicts
+    assert all(f.error_model is None for f in plain.fits)
