@@ -27,9 +27,10 @@ BASE: dict[str, Any] = {
 EXAMPLE = """\
 governance:
   sweep_interval_s: 30
-  false_alarm_rate: 0.001
+  false_alarm_rate: 0.0001
   shift: 2.0
-  baseline_items: 200
+  baseline_items: 1000
+  baseline_confidence: 0.9
   window: 7d
 policies:
   - name: quarantine-on-security
