@@ -415,7 +415,13 @@ def check_stats(double: JudgeDouble) -> None:
     assert stats["calls"] == 5 and stats["in_flight"] == 0 and stats["peak_in_flight"] == 3
     assert stats["by_model"] == {"sleep-300-fixed-1": 3, "fixed-2": 1, "nope": 1}
     zeroed = httpx.post(f"{url}/_double/stats/reset").json()
-    assert zeroed == {"calls": 0, "by_model": {}, "in_flight": 0, "peak_in_flight": 0}
+    assert zeroed == {
+        "calls": 0,
+        "by_model": {},
+        "in_flight": 0,
+        "peak_in_flight": 0,
+        "connections": 0,
+    }
     assert len(double.requests) == 5  # the received requests are kept
     content(double, "fixed-2", pointwise("x"))
     double.reset()
