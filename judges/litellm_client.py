@@ -35,6 +35,44 @@ NO_KEY_PLACEHOLDER = "no-key"
 
 _configured = False
 
+_UNPRICED: set[str] = set()
+"""Model names litellm has no price for, entered in its price map at zero (`_known_to_litellm`)."""
+_PRICE_LOOKED_UP: set[str] = set()
+
+
+def _known_to_litellm(model: str) -> None:
+    """Look the model's price up once per process; a name litellm cannot price is entered
+    in `litellm.model_cost` at zero, and its cost is reported as unknown (`_cost`).
+
+    litellm prices every response. For a name it has no price for (a local vLLM model, an
+    alias behind a proxy), its failing lookup walks the whole price map and its name
+    generalisations again on every call, and records a failure diagnostic: ~0.5 ms of CPU
+    per call, for a price it never finds. Entered once, the lookup hits."""
+    if model in _PRICE_LOOKED_UP:
+        return
+    _PRICE_LOOKED_UP.add(model)
+    try:
+        litellm.cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
+        return  # priced (directly or through litellm's name generalisations)
+    except Exception:
+        pass
+    try:
+        provider = litellm.get_llm_provider(model)[1]
+    except Exception:  # an unknown provider: the call itself will tell
+        return
+    litellm.model_cost[model] = {
+        "litellm_provider": provider,
+        "mode": "chat",
+        "input_cost_per_token": 0.0,
+        "output_cost_per_token": 0.0,
+    }
+    _UNPRICED.add(model)
+
+
+def _custom_priced(params: dict[str, Any]) -> bool:
+    """Whether the call carries its own prices (`input_cost_per_token`... as judge params)."""
+    return any("cost_per" in k and v is not None for k, v in params.items())
+
 
 def configure_litellm() -> None:
     """Set litellm's process-wide flags. Idempotent; never called from a constructor."""
@@ -263,6 +301,7 @@ class LiteLLMClient:
     async def complete(self, request: ChatRequest) -> ChatResult:
         kwargs = self._kwargs(request)
         kwargs["shared_session"] = self._shared_session()
+        _known_to_litellm(request.model)
         try:
             response = await litellm.acompletion(**kwargs)
         except JudgeCallError:
@@ -276,7 +315,8 @@ class LiteLLMClient:
         # A NUL character cannot be stored in PostgreSQL text; it carries no meaning here.
         text = (getattr(choice.message, "content", None) or "").replace("\x00", "\ufffd")
         usage = getattr(response, "usage", None)
-        cost, source = _cost(response)
+        unpriced = request.model in _UNPRICED and not _custom_priced(request.params)
+        cost, source = _cost(response, unpriced=unpriced)
         return ChatResult(
             text=text,
             prompt_tokens=getattr(usage, "prompt_tokens", None),
@@ -311,14 +351,17 @@ def _reported_cost(response: Any) -> float | None:
     return None
 
 
-def _cost(response: Any) -> tuple[float | None, CostSource | None]:
-    """The call's cost in USD and where it came from; None when unknown (not zero).
+def _cost(response: Any, unpriced: bool = False) -> tuple[float | None, CostSource | None]:
+    """The call's cost in USD and where it came from; None when unknown (not zero), as for
+    an `unpriced` model (one litellm has no price for, entered at zero by Quorum).
 
     The provider's (or proxy's) own figure wins over the local price list: a proxy alias
     named like a priced model (`gpt-4o-mini`) may be any deployment at any price."""
     reported = _reported_cost(response)
     if reported is not None:
         return reported, "provider"
+    if unpriced:
+        return None, None
     hidden = getattr(response, "_hidden_params", None) or {}
     if "response_cost" in hidden:  # litellm already priced the call while logging it
         cost = hidden["response_cost"]
