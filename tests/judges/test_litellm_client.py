@@ -334,3 +334,31 @@ async def test_a_reported_cost_on_an_unpriced_model(fresh: JudgeDouble) -> None:
     assert result.cost_usd == 0.25 and result.cost_source == "provider"
     plain = await LiteLLMClient().complete(request(fresh, "honest"))
     assert plain.cost_usd is None and plain.cost_source is None
+
+
+async def test_an_unpriced_model_stays_unknown_call_after_call(fresh: JudgeDouble) -> None:
+    # litellm has no price for `openai/sleep-0-honest`: the client enters it in litellm's
+    # price map at zero once (so that litellm's lookup hits), and still reports no cost.
+    client = LiteLLMClient()
+    results = [await client.complete(request(fresh, "sleep-0-honest")) for _ in range(3)]
+    assert [(r.cost_usd, r.cost_source) for r in results] == [(None, None)] * 3
+    assert litellm.model_cost["openai/sleep-0-honest"]["input_cost_per_token"] == 0.0
+
+
+async def test_prices_given_as_params_still_price_an_unpriced_model(fresh: JudgeDouble) -> None:
+    client = LiteLLMClient()
+    assert (await client.complete(request(fresh, "honest"))).cost_usd is None
+    prices = {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}
+    priced = await client.complete(request(fresh, "honest", params=prices))
+    assert priced.cost_source == "price_list"
+    assert priced.cost_usd == pytest.approx(
+        (priced.prompt_tokens or 0) * 1e-6 + (priced.completion_tokens or 0) * 2e-6
+    )
+
+
+async def test_a_priced_model_keeps_its_price(proxy: JudgeDouble) -> None:
+    price = dict(litellm.model_cost["gpt-4o"])
+    client = LiteLLMClient()
+    listed = [await client.complete(request(proxy, "gpt-4o")) for _ in range(2)]
+    assert litellm.model_cost["gpt-4o"] == price and "openai/gpt-4o" not in litellm.model_cost
+    assert all(r.cost_source == "price_list" and (r.cost_usd or 0) > 0 for r in listed)
