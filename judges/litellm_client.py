@@ -4,7 +4,8 @@
 lifespan does). `LiteLLMClient.complete` sends one request through `litellm.acompletion`
 and maps litellm's exceptions onto our retryable/permanent call errors. Every call of a
 client goes out on one long-lived aiohttp session (`shared_session`, pooled per endpoint),
-which `LiteLLMClient.aclose` closes.
+which `LiteLLMClient.aclose` closes. A model name litellm has no price for is entered in
+its price map at zero on first use (`_known_to_litellm`), its cost still reported unknown.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ _PRICE_LOOKED_UP: set[str] = set()
 
 def _known_to_litellm(model: str) -> None:
     """Look the model's price up once per process; a name litellm cannot price is entered
-    in `litellm.model_cost` at zero, and its cost is reported as unknown (`_cost`).
+    in `litellm.model_cost` at zero, and a zero litellm then finds for it is reported as
+    unknown (`_cost`). litellm prices a response by the model that served it when that one
+    has a price (an Azure deployment answering as `gpt-4o`): such a cost stays as it is.
 
     litellm prices every response. For a name it has no price for (a local vLLM model, an
     alias behind a proxy), its failing lookup walks the whole price map and its name
@@ -353,19 +356,22 @@ def _reported_cost(response: Any) -> float | None:
 
 def _cost(response: Any, unpriced: bool = False) -> tuple[float | None, CostSource | None]:
     """The call's cost in USD and where it came from; None when unknown (not zero), as for
-    an `unpriced` model (one litellm has no price for, entered at zero by Quorum).
+    an `unpriced` model (one litellm has no price for, entered at zero by Quorum) that
+    litellm priced at that zero.
 
     The provider's (or proxy's) own figure wins over the local price list: a proxy alias
     named like a priced model (`gpt-4o-mini`) may be any deployment at any price."""
     reported = _reported_cost(response)
     if reported is not None:
         return reported, "provider"
-    if unpriced:
-        return None, None
     hidden = getattr(response, "_hidden_params", None) or {}
     if "response_cost" in hidden:  # litellm already priced the call while logging it
         cost = hidden["response_cost"]
-        return (float(cost), "price_list") if cost is not None else (None, None)
+        if cost is None or (unpriced and not cost):  # not, or by Quorum's zero entry
+            return None, None
+        return float(cost), "price_list"
+    if unpriced:
+        return None, None
     try:
         return float(litellm.completion_cost(completion_response=response)), "price_list"
     except Exception:

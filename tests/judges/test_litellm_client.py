@@ -310,7 +310,10 @@ async def test_every_retry_hint_reaches_the_error(
 @pytest.fixture(scope="module")
 def proxy() -> Iterator[JudgeDouble]:
     """A proxy whose alias `gpt-4o-mini` is some other deployment, billed at $0.0042."""
-    with JudgeDouble(aliases={"gpt-4o-mini": "cost-0.0042-honest", "gpt-4o": "honest"}) as d:
+    with JudgeDouble(
+        aliases={"gpt-4o-mini": "cost-0.0042-honest", "gpt-4o": "honest", "my-gpt": "honest"},
+        served={"my-gpt": "gpt-4o"},
+    ) as d:
         yield d
 
 
@@ -362,3 +365,17 @@ async def test_a_priced_model_keeps_its_price(proxy: JudgeDouble) -> None:
     listed = [await client.complete(request(proxy, "gpt-4o")) for _ in range(2)]
     assert litellm.model_cost["gpt-4o"] == price and "openai/gpt-4o" not in litellm.model_cost
     assert all(r.cost_source == "price_list" and (r.cost_usd or 0) > 0 for r in listed)
+
+
+async def test_a_deployment_name_is_priced_by_the_model_that_served_it(proxy: JudgeDouble) -> None:
+    # `my-gpt` has no price of its own (an Azure deployment, a proxy alias), but its
+    # answers say gpt-4o served them: litellm prices them as gpt-4o, call after call.
+    client = LiteLLMClient()
+    price = litellm.model_cost["gpt-4o"]
+    for _ in range(2):
+        listed = await client.complete(request(proxy, "my-gpt"))
+        assert listed.cost_source == "price_list"
+        assert listed.cost_usd == pytest.approx(
+            (listed.prompt_tokens or 0) * price["input_cost_per_token"]
+            + (listed.completion_tokens or 0) * price["output_cost_per_token"]
+        )
