@@ -48,7 +48,9 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
   the marker ``[[q=<V>]]``, so that ``honest`` judges score the answer V
   (``assistant-pass``: a clean candidate, ``assistant-fail``: a leaky one).
 ``JudgeDouble(aliases={"gpt-4o-mini": "cost-0.0042-honest"})`` answers a model name as
-another behaviour, as a LiteLLM proxy maps its aliases onto deployments.
+another behaviour, as a LiteLLM proxy maps its aliases onto deployments;
+``JudgeDouble(served={"my-gpt": "gpt-4o"})`` names another model in the answers to a model
+name, as an Azure deployment or a proxy reports the model that served the call.
 Counters: ``GET /_double/stats`` answers ``calls`` (chat completion requests received),
 ``by_model`` (the same per model string), ``in_flight`` and ``peak_in_flight`` (most
 requests being answered at once); ``POST /_double/stats/reset`` zeroes them
