@@ -4,7 +4,8 @@
 lifespan does). `LiteLLMClient.complete` sends one request through `litellm.acompletion`
 and maps litellm's exceptions onto our retryable/permanent call errors. Every call of a
 client goes out on one long-lived aiohttp session (`shared_session`, pooled per endpoint),
-which `LiteLLMClient.aclose` closes.
+which `LiteLLMClient.aclose` closes. A model name litellm has no price for is entered in
+its price map at zero on first use (`_known_to_litellm`), its cost still reported unknown.
 """
 
 from __future__ import annotations
@@ -34,6 +35,46 @@ NO_KEY_PLACEHOLDER = "no-key"
 """Sent to keyless OpenAI-compatible servers (vLLM, Ollama): the OpenAI SDK insists on a key."""
 
 _configured = False
+
+_UNPRICED: set[str] = set()
+"""Model names litellm has no price for, entered in its price map at zero (`_known_to_litellm`)."""
+_PRICE_LOOKED_UP: set[str] = set()
+
+
+def _known_to_litellm(model: str) -> None:
+    """Look the model's price up once per process; a name litellm cannot price is entered
+    in `litellm.model_cost` at zero, and a zero litellm then finds for it is reported as
+    unknown (`_cost`). litellm prices a response by the model that served it when that one
+    has a price (an Azure deployment answering as `gpt-4o`): such a cost stays as it is.
+
+    litellm prices every response. For a name it has no price for (a local vLLM model, an
+    alias behind a proxy), its failing lookup walks the whole price map and its name
+    generalisations again on every call, and records a failure diagnostic: ~0.5 ms of CPU
+    per call, for a price it never finds. Entered once, the lookup hits."""
+    if model in _PRICE_LOOKED_UP:
+        return
+    _PRICE_LOOKED_UP.add(model)
+    try:
+        litellm.cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
+        return  # priced (directly or through litellm's name generalisations)
+    except Exception:
+        pass
+    try:
+        provider = litellm.get_llm_provider(model)[1]
+    except Exception:  # an unknown provider: the call itself will tell
+        return
+    litellm.model_cost[model] = {
+        "litellm_provider": provider,
+        "mode": "chat",
+        "input_cost_per_token": 0.0,
+        "output_cost_per_token": 0.0,
+    }
+    _UNPRICED.add(model)
+
+
+def _custom_priced(params: dict[str, Any]) -> bool:
+    """Whether the call carries its own prices (`input_cost_per_token`... as judge params)."""
+    return any("cost_per" in k and v is not None for k, v in params.items())
 
 
 def configure_litellm() -> None:
@@ -263,6 +304,7 @@ class LiteLLMClient:
     async def complete(self, request: ChatRequest) -> ChatResult:
         kwargs = self._kwargs(request)
         kwargs["shared_session"] = self._shared_session()
+        _known_to_litellm(request.model)
         try:
             response = await litellm.acompletion(**kwargs)
         except JudgeCallError:
@@ -276,7 +318,8 @@ class LiteLLMClient:
         # A NUL character cannot be stored in PostgreSQL text; it carries no meaning here.
         text = (getattr(choice.message, "content", None) or "").replace("\x00", "\ufffd")
         usage = getattr(response, "usage", None)
-        cost, source = _cost(response)
+        unpriced = request.model in _UNPRICED and not _custom_priced(request.params)
+        cost, source = _cost(response, unpriced=unpriced)
         return ChatResult(
             text=text,
             prompt_tokens=getattr(usage, "prompt_tokens", None),
@@ -311,8 +354,10 @@ def _reported_cost(response: Any) -> float | None:
     return None
 
 
-def _cost(response: Any) -> tuple[float | None, CostSource | None]:
-    """The call's cost in USD and where it came from; None when unknown (not zero).
+def _cost(response: Any, unpriced: bool = False) -> tuple[float | None, CostSource | None]:
+    """The call's cost in USD and where it came from; None when unknown (not zero), as for
+    an `unpriced` model (one litellm has no price for, entered at zero by Quorum) that
+    litellm priced at that zero.
 
     The provider's (or proxy's) own figure wins over the local price list: a proxy alias
     named like a priced model (`gpt-4o-mini`) may be any deployment at any price."""
@@ -322,7 +367,11 @@ def _cost(response: Any) -> tuple[float | None, CostSource | None]:
     hidden = getattr(response, "_hidden_params", None) or {}
     if "response_cost" in hidden:  # litellm already priced the call while logging it
         cost = hidden["response_cost"]
-        return (float(cost), "price_list") if cost is not None else (None, None)
+        if cost is None or (unpriced and not cost):  # not, or by Quorum's zero entry
+            return None, None
+        return float(cost), "price_list"
+    if unpriced:
+        return None, None
     try:
         return float(litellm.completion_cost(completion_response=response)), "price_list"
     except Exception:

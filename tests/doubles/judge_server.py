@@ -48,7 +48,9 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
   the marker ``[[q=<V>]]``, so that ``honest`` judges score the answer V
   (``assistant-pass``: a clean candidate, ``assistant-fail``: a leaky one).
 ``JudgeDouble(aliases={"gpt-4o-mini": "cost-0.0042-honest"})`` answers a model name as
-another behaviour, as a LiteLLM proxy maps its aliases onto deployments.
+another behaviour, as a LiteLLM proxy maps its aliases onto deployments;
+``JudgeDouble(served={"my-gpt": "gpt-4o"})`` names another model in the answers to a model
+name, as an Azure deployment or a proxy reports the model that served the call.
 Counters: ``GET /_double/stats`` answers ``calls`` (chat completion requests received),
 ``by_model`` (the same per model string), ``in_flight`` and ``peak_in_flight`` (most
 requests being answered at once); ``POST /_double/stats/reset`` zeroes them
@@ -395,12 +397,19 @@ class JudgeDouble:
     """A loopback OpenAI-compatible server whose answers are chosen by the model name."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, aliases: dict[str, str] | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        aliases: dict[str, str] | None = None,
+        served: dict[str, str] | None = None,
     ) -> None:
         self.host, self._port = host, port
         self.aliases = dict(aliases or {})
         """Model names answered as another behaviour (``{"gpt-4o-mini": "honest"}``), as a
         LiteLLM proxy maps its aliases onto deployments."""
+        self.served = dict(served or {})
+        """Model names whose answers name another model (``{"my-deployment": "gpt-4o"}``),
+        as an Azure deployment or a proxy reports the model that served the call."""
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._flaky: dict[str, int] = {}
@@ -556,7 +565,7 @@ class JudgeDouble:
                 "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
                 "object": "chat.completion",
                 "created": int(time.time()),
-                "model": model,
+                "model": self.served.get(model.removeprefix("openai/"), model),
                 "system_fingerprint": "fp_judge_double",
                 "choices": [
                     {

@@ -310,7 +310,10 @@ async def test_every_retry_hint_reaches_the_error(
 @pytest.fixture(scope="module")
 def proxy() -> Iterator[JudgeDouble]:
     """A proxy whose alias `gpt-4o-mini` is some other deployment, billed at $0.0042."""
-    with JudgeDouble(aliases={"gpt-4o-mini": "cost-0.0042-honest", "gpt-4o": "honest"}) as d:
+    with JudgeDouble(
+        aliases={"gpt-4o-mini": "cost-0.0042-honest", "gpt-4o": "honest", "my-gpt": "honest"},
+        served={"my-gpt": "gpt-4o"},
+    ) as d:
         yield d
 
 
@@ -334,3 +337,45 @@ async def test_a_reported_cost_on_an_unpriced_model(fresh: JudgeDouble) -> None:
     assert result.cost_usd == 0.25 and result.cost_source == "provider"
     plain = await LiteLLMClient().complete(request(fresh, "honest"))
     assert plain.cost_usd is None and plain.cost_source is None
+
+
+async def test_an_unpriced_model_stays_unknown_call_after_call(fresh: JudgeDouble) -> None:
+    # litellm has no price for `openai/sleep-0-honest`: the client enters it in litellm's
+    # price map at zero once (so that litellm's lookup hits), and still reports no cost.
+    client = LiteLLMClient()
+    results = [await client.complete(request(fresh, "sleep-0-honest")) for _ in range(3)]
+    assert [(r.cost_usd, r.cost_source) for r in results] == [(None, None)] * 3
+    assert litellm.model_cost["openai/sleep-0-honest"]["input_cost_per_token"] == 0.0
+
+
+async def test_prices_given_as_params_still_price_an_unpriced_model(fresh: JudgeDouble) -> None:
+    client = LiteLLMClient()
+    assert (await client.complete(request(fresh, "honest"))).cost_usd is None
+    prices = {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}
+    priced = await client.complete(request(fresh, "honest", params=prices))
+    assert priced.cost_source == "price_list"
+    assert priced.cost_usd == pytest.approx(
+        (priced.prompt_tokens or 0) * 1e-6 + (priced.completion_tokens or 0) * 2e-6
+    )
+
+
+async def test_a_priced_model_keeps_its_price(proxy: JudgeDouble) -> None:
+    price = dict(litellm.model_cost["gpt-4o"])
+    client = LiteLLMClient()
+    listed = [await client.complete(request(proxy, "gpt-4o")) for _ in range(2)]
+    assert litellm.model_cost["gpt-4o"] == price and "openai/gpt-4o" not in litellm.model_cost
+    assert all(r.cost_source == "price_list" and (r.cost_usd or 0) > 0 for r in listed)
+
+
+async def test_a_deployment_name_is_priced_by_the_model_that_served_it(proxy: JudgeDouble) -> None:
+    # `my-gpt` has no price of its own (an Azure deployment, a proxy alias), but its
+    # answers say gpt-4o served them: litellm prices them as gpt-4o, call after call.
+    client = LiteLLMClient()
+    price = litellm.model_cost["gpt-4o"]
+    for _ in range(2):
+        listed = await client.complete(request(proxy, "my-gpt"))
+        assert listed.cost_source == "price_list"
+        assert listed.cost_usd == pytest.approx(
+            (listed.prompt_tokens or 0) * price["input_cost_per_token"]
+            + (listed.completion_tokens or 0) * price["output_cost_per_token"]
+        )
