@@ -14,26 +14,19 @@ just before committing, to hold it briefly); SQLite: the database's one write lo
 held from the transaction's first write (the change being recorded, or else a write
 that changes nothing) before the head is read. Either way `seq` is the primary key, so two
 writers that somehow read the same head cannot both commit: the chain never forks.
-After the first append of a transaction the head is kept with the session, for that
-transaction only: further events of the same transaction cost one INSERT each, whichever
-`AuditLog` appends them. On SQLite the head can also come with the transaction's first
-write (`returning_head`): that statement takes the write lock at its start, before it reads
-anything, so the head it returns is the one a read after it would give, without a round
-trip of its own.
+After the first append of a transaction the head is kept in memory: further events of
+the same transaction cost one INSERT each.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, insert, select, text
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.store.digest import canonical_json, sha256_of
@@ -51,18 +44,6 @@ LOCK_SQLITE = text("UPDATE audit_events SET seq = seq WHERE seq < 0")
 when the transaction has not written yet (the driver would otherwise read the head
 outside any transaction)."""
 HEAD = select(EVENTS.c.seq, EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)
-HEAD_RETURNING = (
-    select(EVENTS.c.seq).order_by(EVENTS.c.seq.desc()).limit(1).scalar_subquery().label("head_seq"),
-    select(EVENTS.c.hash)
-    .order_by(EVENTS.c.seq.desc())
-    .limit(1)
-    .scalar_subquery()
-    .label("head_hash"),
-)
-"""The head as two scalar subqueries, for a write's RETURNING (SQLite)."""
-INSERT_EVENT = insert(EVENTS)
-HEAD_KEY = "quorum.audit_head"
-"""Where a session keeps (its transaction, the chain's head after its last append)."""
 
 CONTENT = (
     "seq",
@@ -120,49 +101,12 @@ async def _sqlite_writing(conn: AsyncConnection) -> bool:
     return bool(getattr(raw.driver_connection, "in_transaction", False))
 
 
-def returning_head(stmt: UpdateBase, dialect: str) -> UpdateBase:
-    """`stmt` (a write) with the chain's head in its RETURNING, on SQLite only; pass its
-    result to `note_head`. PostgreSQL: `stmt` as it is (an append takes the advisory lock
-    before it reads the head, which a write's snapshot cannot give)."""
-    return stmt.returning(*HEAD_RETURNING) if dialect == "sqlite" else stmt
-
-
-def note_head(session: AsyncSession, returned: Sequence[Any]) -> None:
-    """Keep the head that a `returning_head` write returned (its last two columns) for
-    this transaction's appends."""
-    seq, last = returned[-2], returned[-1]
-    _keep(session, (0, GENESIS) if seq is None else (int(seq), str(last)))
-
-
-def returned_row(result: CursorResult[Any]) -> Sequence[Any] | None:
-    """The row a `returning_head` write returned (None: it changed nothing, or it had no
-    RETURNING), its head noted in passing by the caller."""
-    return result.first() if result.returns_rows else None
-
-
-def _transaction(session: AsyncSession) -> object:
-    return session.sync_session.get_transaction()
-
-
-def _keep(session: AsyncSession, head: tuple[int, str]) -> None:
-    session.info[HEAD_KEY] = (_transaction(session), head)
-
-
-def _known(session: AsyncSession) -> tuple[int, str] | None:
-    """The head kept for the session's current transaction (none for another one)."""
-    kept = session.info.get(HEAD_KEY)
-    transaction = _transaction(session)
-    if kept is None or transaction is None or kept[0] is not transaction:
-        return None
-    head: tuple[int, str] = kept[1]
-    return head
-
-
 class AuditLog:
     """Appends events to the chain inside one session's transaction (never commits)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._head: tuple[int, str] | None = None
 
     async def _read_head(self) -> tuple[int, str]:
         session = self.session
@@ -190,10 +134,9 @@ class AuditLog:
         panel: str | None = None,
     ) -> dict[str, Any]:
         """Add one event after the chain's head; returns its values (hash included)."""
-        head = _known(self.session)
-        if head is None:
-            head = await self._read_head()
-        seq, prev = head
+        if self._head is None:
+            self._head = await self._read_head()
+        seq, prev = self._head
         values: dict[str, Any] = {
             "seq": seq + 1,
             "at": utcnow(),
@@ -211,6 +154,6 @@ class AuditLog:
         }
         values["hash"] = event_hash(values)
         conn = await self.session.connection()
-        await conn.execute(INSERT_EVENT, [values])
-        _keep(self.session, (values["seq"], values["hash"]))
+        await conn.execute(insert(EVENTS), [values])
+        self._head = (values["seq"], values["hash"])
         return values

@@ -16,7 +16,6 @@ from sqlalchemy import Table, bindparam, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.store.audit_log import note_head, returned_row, returning_head
 from api.store.reach import Reach
 from api.store.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
 
@@ -27,7 +26,6 @@ CONCLUDE = update(EVALUATIONS).where(
     EVALUATIONS.c.id == bindparam("c_evaluation_id"), EVALUATIONS.c.status == "pending"
 )
 """Conclude a pending evaluation: built once, its SET clause from the parameters given."""
-INSERT_EVALUATION = insert(EVALUATIONS)
 
 
 class EvaluationRepository:
@@ -40,10 +38,7 @@ class EvaluationRepository:
         """Insert a new evaluation. `row` stays transient (not in the session): nothing is
         read back, and adding it to a session later would insert it again."""
         conn = await self.session.connection()
-        stmt = returning_head(INSERT_EVALUATION, conn.dialect.name)
-        returned = returned_row(await conn.execute(stmt, row.model_dump()))
-        if returned is not None:  # the audit chain's head, for the `submitted` event
-            note_head(self.session, returned)
+        await conn.execute(insert(EVALUATIONS), [row.model_dump()])
 
     async def insert_votes(self, votes: Sequence[dict[str, Any]]) -> None:
         """Insert an evaluation's votes (each row's columns but the id) in one statement;
@@ -151,15 +146,8 @@ class EvaluationRepository:
         """Set a pending evaluation's outcome columns (`values`: completed or failed); False,
         and nothing changed, if it is no longer pending (another worker concluded it)."""
         conn = await self.session.connection()
-        stmt = returning_head(CONCLUDE, conn.dialect.name)
-        result = await conn.execute(stmt, {**values, "c_evaluation_id": evaluation_id})
-        if not result.returns_rows:
-            return bool(result.rowcount)
-        returned = returned_row(result)
-        if returned is None:
-            return False
-        note_head(self.session, returned)  # for the `judged` or `failed` event
-        return True
+        result = await conn.execute(CONCLUDE, {**values, "c_evaluation_id": evaluation_id})
+        return bool(result.rowcount)
 
     async def renew_leases(self, ids: Sequence[str], until: datetime) -> int:
         """Move the leases of these pending evaluations (held by the caller) to `until`."""
