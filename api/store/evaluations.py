@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, update
+from sqlalchemy import Table, bindparam, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +21,11 @@ from api.store.tables import EvaluationRow, ReviewItemRow, VoteRow, utcnow
 
 EVALUATIONS: Table = EvaluationRow.__table__  # type: ignore[attr-defined]
 VOTES: Table = VoteRow.__table__  # type: ignore[attr-defined]
+
+CONCLUDE = update(EVALUATIONS).where(
+    EVALUATIONS.c.id == bindparam("c_evaluation_id"), EVALUATIONS.c.status == "pending"
+)
+"""Conclude a pending evaluation: built once, its SET clause from the parameters given."""
 
 
 class EvaluationRepository:
@@ -140,11 +145,8 @@ class EvaluationRepository:
     async def conclude(self, evaluation_id: str, values: dict[str, Any]) -> bool:
         """Set a pending evaluation's outcome columns (`values`: completed or failed); False,
         and nothing changed, if it is no longer pending (another worker concluded it)."""
-        result = await self.session.exec(
-            update(EVALUATIONS)
-            .where(EVALUATIONS.c.id == evaluation_id, EVALUATIONS.c.status == "pending")
-            .values(**values)
-        )
+        conn = await self.session.connection()
+        result = await conn.execute(CONCLUDE, {**values, "c_evaluation_id": evaluation_id})
         return bool(result.rowcount)
 
     async def renew_leases(self, ids: Sequence[str], until: datetime) -> int:

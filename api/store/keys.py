@@ -7,6 +7,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.store.tables import ApiKeyRow, utcnow
 
+ANY_KEY = select(ApiKeyRow.id).limit(1)
+"""Asked on every request while the API is open (`api.auth`): built once."""
+
 
 class KeyRepository:
     """API-key persistence over one session (the caller owns the transaction)."""
@@ -16,8 +19,8 @@ class KeyRepository:
 
     async def any_created(self) -> bool:
         """Has any key ever been created (revoked ones count)?"""
-        found = (await self.session.exec(select(ApiKeyRow.id).limit(1))).first()
-        return found is not None
+        conn = await self.session.connection()
+        return (await conn.execute(ANY_KEY)).first() is not None
 
     async def by_prefix(self, prefix: str) -> list[ApiKeyRow]:
         rows = await self.session.exec(select(ApiKeyRow).where(col(ApiKeyRow.prefix) == prefix))

@@ -48,14 +48,24 @@ def bucket_start(bucket: int) -> datetime:
     return datetime.fromtimestamp(bucket * BUCKET_S, tz=UTC)
 
 
-def _upsert(dialect: str) -> Insert:
-    """INSERT a count, or add to it: executed with many parameter sets at once."""
-    module: Any = postgresql if dialect == "postgresql" else sqlite
+def _build_upsert(module: Any) -> Insert:
     stmt = module.insert(COUNTS)
     return stmt.on_conflict_do_update(
         index_elements=("panel", "rubric_id", "bucket", "key"),
         set_={"n": COUNTS.c.n + stmt.excluded.n},
     )
+
+
+_UPSERTS: dict[str, Insert] = {
+    "postgresql": _build_upsert(postgresql),
+    "sqlite": _build_upsert(sqlite),
+}
+
+
+def _upsert(dialect: str) -> Insert:
+    """INSERT a count, or add to it: executed with many parameter sets at once (built
+    once per dialect: the statement's construction cost more than its execution)."""
+    return _UPSERTS["postgresql" if dialect == "postgresql" else "sqlite"]
 
 
 def _cell_where() -> tuple[Any, ...]:

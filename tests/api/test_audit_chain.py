@@ -107,3 +107,74 @@ def test_verify_on_postgres_names_a_tampered_decision(
         )
     [finding] = asyncio.run(check())
     assert finding.startswith(f"record-changed: review {item['id']}: ")
+
+
+async def _evaluations_concurrently(url: str) -> list[int]:
+    """REPLICAS engines on one SQLite file x WRITERS tasks, each storing evaluations the
+    way the service does (insert + `submitted`, then conclude + `judged`), interleaved with
+    plain appends and with a transaction rolled back after its append; returns the stored
+    sequence numbers."""
+    from api.services import trail
+    from api.store.evaluations import EvaluationRepository
+    from api.store.tables import EvaluationRow
+
+    engines = [make_engine(url) for _ in range(REPLICAS)]
+    try:
+
+        async def writer(replica: int) -> None:
+            sessions = make_session_factory(engines[replica])
+            actor = Actor(None, f"replica-{replica}")
+            for i in range(EVENTS):
+                row = EvaluationRow(
+                    id=uuid.uuid4().hex,
+                    kind="evaluation",
+                    panel="points",
+                    rubric_id="helpfulness",
+                    rubric_version=1,
+                    status="pending",
+                    input={},
+                    request_sha256="0" * 64,
+                    audit_draw=0.5,
+                )
+                async with sessions() as session:
+                    await EvaluationRepository(session).insert(row)
+                    await trail.submitted(session, actor, row)
+                    await asyncio.sleep(0)
+                    await session.commit()
+                async with sessions() as session:  # rolled back: its event is not kept
+                    await AuditLog(session).append("test", actor, "export", uuid.uuid4().hex)
+                    await session.rollback()
+                    await AuditLog(session).append("test", actor, "export", uuid.uuid4().hex)
+                    await session.commit()
+                async with sessions() as session:
+                    repo = EvaluationRepository(session)
+                    assert await repo.conclude(row.id, {"status": "decided"})
+                    row.status = "decided"
+                    await trail.judged(session, row, [], None)
+                    if i % 2:  # a second event in the same transaction
+                        await AuditLog(session).append("test", actor, "export", row.id)
+                    await session.commit()
+                async with sessions() as session:  # no longer pending: nothing concluded
+                    assert not await EvaluationRepository(session).conclude(
+                        row.id, {"status": "failed"}
+                    )
+
+        await asyncio.gather(*(writer(r) for r in range(REPLICAS) for _ in range(WRITERS)))
+        sessions = make_session_factory(engines[0])
+        report = await verify(sessions)
+        assert report.ok, [str(f) for f in report.findings]
+        async with sessions() as session:
+            from sqlmodel import col, select
+
+            rows = await session.exec(select(AuditEventRow.seq).order_by(col(AuditEventRow.seq)))
+            return list(rows.all())
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+def test_evaluations_of_replicas_keep_one_chain_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    upgrade(url)
+    seqs = asyncio.run(_evaluations_concurrently(url))
+    assert seqs == list(range(1, REPLICAS * WRITERS * (3 * EVENTS + EVENTS // 2) + 1))
