@@ -21,6 +21,9 @@ ASSESSMENTS: Table = AssessmentRow.__table__  # type: ignore[attr-defined]
 LOCK_SQLITE = text("UPDATE governance_cursor SET name = name WHERE name = :n")
 """A write that takes SQLite's write lock before the cursor is read (two replicas' sweeps
 must not read the same verdicts)."""
+LOCK_POSTGRES = text("SELECT pg_advisory_xact_lock(hashtext('quorum.governance.' || :n))")
+"""A transaction-level advisory lock per cursor name: it holds whether or not the cursor
+row exists yet (a row lock does not, on a new database), and is released at commit."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +65,14 @@ class GovernanceReads:
         self.session = session
 
     async def lock_cursor(self, name: str) -> None:
-        """Serialise sweeps: PostgreSQL locks the cursor row when it is read FOR UPDATE;
-        SQLite takes its write lock here."""
+        """Serialise sweeps until the transaction ends: PostgreSQL takes an advisory lock
+        (the cursor row may not exist yet, so a row lock alone would not do); SQLite takes
+        its write lock."""
         conn = await self.session.connection()
         if conn.dialect.name == "sqlite":
             await conn.execute(LOCK_SQLITE, {"n": name})
+        elif conn.dialect.name == "postgresql":
+            await conn.execute(LOCK_POSTGRES, {"n": name})
 
     async def stream(
         self, after: tuple[datetime, str] | None, until: datetime, limit: int

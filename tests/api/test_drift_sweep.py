@@ -1,6 +1,7 @@
-"""The drift sweep over a real SQLite database: verdicts are read once in the order they
-became final, whoever sweeps (two replicas at once count each verdict once), the state
-survives a new process, and an alarm is stored with its figures."""
+"""The drift sweep over a real database (SQLite, and PostgreSQL where it runs): verdicts
+are read once in the order they became final, whoever sweeps (two replicas at once count
+each verdict once), the state survives a new process, and an alarm is stored with its
+figures."""
 
 from __future__ import annotations
 
@@ -62,6 +63,17 @@ def database(tmp_path: Path) -> str:
 
 
 def test_two_replicas_sweeping_at_once_count_every_verdict_once(database: str) -> None:
+    check_two_replicas(database)
+
+
+@pytest.mark.postgres
+def test_two_replicas_sweeping_at_once_on_postgres(postgres_url: str) -> None:
+    """Several replicas are what PostgreSQL is for: the cursor's lock is its row lock."""
+    upgrade(postgres_url)
+    check_two_replicas(postgres_url)
+
+
+def check_two_replicas(database: str) -> None:
     async def run() -> None:
         engine = make_engine(database)
         sessions = make_session_factory(engine)
