@@ -11,8 +11,10 @@ is how a "model" here writes compliant or leaking answers.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -29,25 +31,32 @@ from tests.support.governance import (
     assess,
     governance_config,
 )
+from tests.support.postgres import POSTGRES_ENV, scratch_postgres
 
 A, B = "acme/model-a", "acme/model-b"
 
 
-@pytest.fixture(scope="module")
-def http(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Iterator[httpx.Client]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def http(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble
+) -> Iterator[httpx.Client]:
+    """The service on SQLite, and on PostgreSQL (the database of several replicas)."""
     from api.app import create_app
     from api.settings import Settings
 
     root = tmp_path_factory.mktemp("governance")
-    settings = Settings(
-        database_url=f"sqlite:///{root / 'q.db'}",
-        config=governance_config(root / "q.yaml", double),
-    )
-    with (
-        ServerThread(create_app(settings)) as server,
-        httpx.Client(base_url=server.url, timeout=60) as client,
-    ):
-        yield client
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            url = stack.enter_context(
+                scratch_postgres(os.environ[POSTGRES_ENV], prefix="quorum_gov")
+            )
+        else:
+            url = f"sqlite:///{root / 'q.db'}"
+        settings = Settings(database_url=url, config=governance_config(root / "q.yaml", double))
+        server = stack.enter_context(ServerThread(create_app(settings)))
+        yield stack.enter_context(httpx.Client(base_url=server.url, timeout=60))
 
 
 def move(http: httpx.Client, model: str, to: str) -> None:
