@@ -34,6 +34,7 @@ from api.services.webhooks import WebhookSender, delivery
 from api.store import EVERYTHING, AsyncSession, IntegrityError, Reach, SessionFactory
 from api.store.assessments import AssessmentRepository
 from api.store.audit_log import Actor
+from api.store.evaluations import EvaluationRepository
 from api.store.tables import AssessmentRow, EvaluationRow, utcnow
 from routing.compliance import Compliance, CriterionState, compliance
 from rubrics import ItemError, item_from
@@ -189,8 +190,9 @@ class AssessmentService:
         repo = AssessmentRepository(session)
         evaluations = {e.panel: e for e in await repo.evaluations(row.id)}
         ids = [e.id for e in evaluations.values()]
-        votes = await repo.votes(ids)
-        reviews = {r.evaluation_id: r for r in await repo.review_items(ids)}
+        criteria_rows = EvaluationRepository(session)
+        votes = await criteria_rows.votes_of(ids)
+        reviews = {r.evaluation_id: r for r in await criteria_rows.review_items_of(ids)}
         criteria: list[CriterionPublic] = []
         states: list[CriterionState] = []
         for c in row.criteria:

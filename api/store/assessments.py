@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Table, update
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.store.tables import AssessmentRow, EvaluationRow, ReviewItemRow, VoteRow, utcnow
+from api.store.tables import AssessmentRow, EvaluationRow, utcnow
 
 ASSESSMENTS: Table = AssessmentRow.__table__  # type: ignore[attr-defined]
 
@@ -37,24 +37,6 @@ class AssessmentRepository:
     async def evaluations(self, assessment_id: str) -> Sequence[EvaluationRow]:
         result = await self.session.exec(
             select(EvaluationRow).where(EvaluationRow.assessment_id == assessment_id)
-        )
-        return result.all()
-
-    async def votes(self, evaluation_ids: Sequence[str]) -> Sequence[VoteRow]:
-        if not evaluation_ids:
-            return []
-        result = await self.session.exec(
-            select(VoteRow)
-            .where(col(VoteRow.evaluation_id).in_(evaluation_ids))
-            .order_by(col(VoteRow.id))
-        )
-        return result.all()
-
-    async def review_items(self, evaluation_ids: Sequence[str]) -> Sequence[ReviewItemRow]:
-        if not evaluation_ids:
-            return []
-        result = await self.session.exec(
-            select(ReviewItemRow).where(col(ReviewItemRow.evaluation_id).in_(evaluation_ids))
         )
         return result.all()
 
