@@ -91,6 +91,8 @@ class FoldFit(BaseModel):
     converged: bool
     n_patterns: int
     log_likelihood: float
+    temperature: float = 1.0
+    """The posterior's temperature the fold's model fitted on its labels."""
     error_model: str | None = None
     """With the selection: the error model chosen on held-out label likelihood."""
     selection_scores: dict[str, float] | None = None
@@ -100,11 +102,13 @@ class FoldFit(BaseModel):
 @dataclass(frozen=True)
 class CrossFit:
     """Per item: the verdict of its fold's model (None without a usable vote), the
-    confidence (0 without a verdict), the posterior median; per fold the model."""
+    confidence (0 without a verdict), the posterior mode (the verdict itself except on
+    ordinal scales of more than two classes, whose verdict is the median); per fold the
+    model."""
 
     verdicts: list[ScaleValue | None]
     confidence: NDArray[np.float64]
-    medians: list[ScaleValue | None]
+    modes: list[ScaleValue | None]
     models: list[JuryModel]
     fits: list[FoldFit]
 
@@ -154,7 +158,7 @@ def cross_fit(
     every = [list(it.votes) for it in items]
     obs = [observations(scale, v) for v in every]
     verdicts: list[ScaleValue | None] = [None] * n
-    medians: list[ScaleValue | None] = [None] * n
+    modes: list[ScaleValue | None] = [None] * n
     conf = np.zeros(n)
     models, fits = [], []
     for f in range(folds):
@@ -187,6 +191,7 @@ def cross_fit(
                 converged=model.converged,
                 n_patterns=model.n_patterns,
                 log_likelihood=model.log_likelihood,
+                temperature=model.temperature,
                 **chosen_model,
                 **(extra(f) if extra else {}),
             )
@@ -194,8 +199,8 @@ def cross_fit(
         for i in np.flatnonzero(fold_of == f):
             if obs[i]:
                 p = posterior_from(model, obs[i])
-                verdicts[i], medians[i], conf[i] = p.value, p.median, p.confidence
-    return CrossFit(verdicts, conf, medians, models, fits)
+                verdicts[i], modes[i], conf[i] = p.value, p.mode, p.confidence
+    return CrossFit(verdicts, conf, modes, models, fits)
 
 
 def production_labels(

@@ -1,11 +1,12 @@
 """The jury rows of one dataset, their routing analysis and how they were produced.
 
 `run_jury` adds, through `score`: the default row (the jury with at most `labels`
-cross-fitted random labels per fold), the posterior median on ordinal scales of more
-than two values, the production case (labels only from routed and audited items), and
-two jury cascades (the exact stop rule; and a confidence stop at the threshold calibrated
-on the first split's calibration half at `CASCADE_ALPHA`). The routing curve and the
-calibrated threshold are computed on the default row's posterior confidence.
+cross-fitted random labels per fold), the posterior mode on ordinal scales of more than
+two values (whose default verdict is the posterior median), the production case (labels
+only from routed and audited items), and two jury cascades (the exact stop rule; and a
+confidence stop at the threshold calibrated on the first split's calibration half at
+`CASCADE_ALPHA`). The routing curve and the calibrated threshold are computed on the
+default row's posterior confidence.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def run_jury(
     score(name, "jury", cf.verdicts, parallel, True)
     rubric = dataset.rubric
     if rubric.ordinal and len(rubric.scale) > 2:
-        score(f"{name}: posterior median", "jury", cf.medians, parallel, False)
+        score(f"{name}: posterior mode", "jury", cf.modes, parallel, False)
     pick, counts = jury.production_labels(dataset, fold_of, labels, audit_rate, seed, priors)
     prod = jury.cross_fit(dataset, fold_of, pick, priors, counts, select=select)
     score(

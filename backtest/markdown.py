@@ -248,9 +248,9 @@ def _cv_table(results: Sequence[DatasetResult]) -> list[str]:
 def _em_table(results: Sequence[DatasetResult]) -> list[str]:
     lines = [
         "| dataset | EM rounds per fold (default row) | converged | patterns | error model "
-        "per fold (held-out label likelihood) | weighted row: Dawid-Skene behind its weights "
-        "converged |",
-        "|---|---|---|---:|---|---|",
+        "per fold (held-out label likelihood) | posterior temperature per fold | weighted row: "
+        "Dawid-Skene behind its weights converged |",
+        "|---|---|---|---:|---|---|---|",
     ]
     for r in results:
         if r.jury is None:
@@ -261,7 +261,10 @@ def _em_table(results: Sequence[DatasetResult]) -> list[str]:
         flag_text = "no DS weight" if flag is None else ("yes" if flag else "**NO**")
         patterns = max(f.n_patterns for f in r.jury.folds)
         chosen = ", ".join(f.error_model or "shrunk" for f in r.jury.folds)
-        lines.append(f"| {r.dataset} | {rounds} | {conv} | {patterns} | {chosen} | {flag_text} |")
+        taus = ", ".join(f"{f.temperature:.3g}" for f in r.jury.folds)
+        lines.append(
+            f"| {r.dataset} | {rounds} | {conv} | {patterns} | {chosen} | {taus} | {flag_text} |"
+        )
     return lines
 
 

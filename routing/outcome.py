@@ -51,9 +51,10 @@ def conclude(
 ) -> PanelVerdict:
     """Reconcile orders, aggregate, measure agreement and confidence, and route.
 
-    With `aggregation=JURY` the verdict is the posterior argmax of `jury` over the raw
-    votes (each judge and order its own reading; no reconciliation to a tie), the
-    confidence its posterior probability and `distribution` the posterior; without a
+    With `aggregation=JURY` the verdict is the posterior mode of `jury` over the raw
+    votes (each judge and order its own reading; no reconciliation to a tie), or its
+    median on ordinal scales of more than two classes, the confidence its (tempered)
+    posterior probability and `distribution` the posterior; without a
     fitted model, the cold start (priors only). Per-item agreement is still measured on
     the reconciled judge verdicts, as for every aggregation. A checklist is concluded
     question by question (`routing.checklist`)."""

@@ -35,7 +35,14 @@ import numpy as np
 from judges import Vote
 from routing.aggregate import Aggregation, aggregate
 from routing.confidence import confidence
-from routing.jury import JuryModel, can_change, log_posterior, observations, worker_of
+from routing.jury import (
+    JuryModel,
+    can_change,
+    log_posterior,
+    observations,
+    verdict_index,
+    worker_of,
+)
 from routing.position import reconcile
 from rubrics import Mode, Order, Rubric, value_key
 
@@ -169,7 +176,7 @@ def jury_stop_rule(
             return not pending
         if math.isfinite(threshold):
             log_post, _ = log_posterior(model, obs)
-            if float(np.exp(log_post.max())) >= threshold:
+            if float(np.exp(log_post[verdict_index(model, log_post)])) >= threshold:
                 return True
         later = [worker_of(j, o, r) for j in pending for o, r in shown]
         return not can_change(model, obs, later)

@@ -194,6 +194,7 @@ def jury(version: int, model: JuryModel, fitted_at: datetime | None) -> JuryPubl
         iterations=model.iterations,
         converged=model.converged,
         log_likelihood=model.log_likelihood,
+        temperature=model.temperature,
         classes=list(model.class_values()),
         scale=list(model.scale),
         class_priors=list(model.class_priors),

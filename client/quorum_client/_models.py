@@ -271,6 +271,10 @@ class JuryPublic(BaseModel):
     iterations: int
     converged: bool
     log_likelihood: float
+    temperature: float = 1.0
+    """The posterior's temperature, fitted on the human verdicts (1: the plain
+    independent-errors posterior; below 1: the judges' evidence is discounted because
+    their errors are correlated)."""
     classes: list[ScaleValue]
     scale: list[ScaleValue]
     class_priors: list[float]

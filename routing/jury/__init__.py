@@ -2,7 +2,8 @@
 
 `fit_votes` / `fit` estimate it by EM from stored votes and clamped human labels over
 pattern-grouped sufficient statistics (`tabulate`); `posterior` reads one item's votes
-into a verdict whose confidence is the posterior probability of that verdict;
+into a verdict whose confidence is the (tempered: `routing.jury.temperature`) posterior
+probability of that verdict;
 `can_change` bounds what judges not yet asked could do (the cascade's stop rule in
 `routing.sequential`). `cold_start` is the model before any data. docs/statistics.md
 describes the model and its assumptions.
@@ -32,6 +33,7 @@ from routing.jury.posterior import (
     log_posterior,
     posterior,
     posterior_from,
+    verdict_index,
     worker_confusion,
 )
 from routing.jury.select import (
@@ -41,6 +43,7 @@ from routing.jury.select import (
     fit_selected,
     select,
 )
+from routing.jury.temperature import fit_temperature
 
 __all__ = [
     "JuryData",
@@ -58,6 +61,7 @@ __all__ = [
     "discretised_normal",
     "fit",
     "fit_selected",
+    "fit_temperature",
     "fit_votes",
     "label_distribution",
     "log_joint_rows",
@@ -68,6 +72,7 @@ __all__ = [
     "select",
     "symmetric_confusion",
     "tabulate",
+    "verdict_index",
     "votes_data",
     "worker_confusion",
     "worker_of",

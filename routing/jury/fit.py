@@ -28,6 +28,7 @@ from scipy.special import logsumexp
 from judges import Vote
 from routing.jury.data import JuryData, label_distribution, observations, tabulate
 from routing.jury.model import JuryModel, JuryPriors, Worker
+from routing.jury.temperature import fit_temperature, human_verdicts
 from rubrics import Mode, Rubric, ScaleValue
 
 __all__ = [
@@ -181,6 +182,7 @@ def fit(
             converged = True
             break
     _, _, loglik = _e_step(data, pi, theta, labelled, weight)
+    tau = _temperature(data, pi, theta, weight, pri, ordinal)
     n_votes = np.zeros(n_w)
     n_votes += np.bincount(data.hard_worker, weights=data.count[data.hard_row], minlength=n_w)
     n_votes += np.bincount(data.soft_worker, weights=data.count[data.soft_row], minlength=n_w)
@@ -202,7 +204,27 @@ def fit(
         converged=converged,
         log_likelihood=float(loglik),
         groups=group,
+        temperature=tau,
     )
+
+
+def _temperature(
+    data: JuryData,
+    pi: NDArray[np.float64],
+    theta: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    pri: JuryPriors,
+    ordinal: bool,
+) -> float:
+    """The posterior's temperature, fitted on the labelled rows' votes against their
+    human verdicts (1 with fewer than `pri.temperature_labels` labelled items)."""
+    labelled = data.labelled
+    n_labelled = float(data.count[labelled].sum())
+    if pri.temperature_labels == 0 or n_labelled < pri.temperature_labels:
+        return 1.0
+    log_joint, _ = _log_joint(data, pi, theta, weight)
+    verdicts = human_verdicts(data.label[labelled], data.classes, ordinal)
+    return fit_temperature(log_joint[labelled], verdicts, data.count[labelled])
 
 
 def _initial_posterior(data: JuryData) -> NDArray[np.float64]:
@@ -338,14 +360,14 @@ def _log_joint(
 def log_joint_rows(
     data: JuryData, model: JuryModel, rows: NDArray[np.int64]
 ) -> NDArray[np.float64]:
-    """The normalised log posterior over the classes (len(rows), C) of `rows` of `data`
-    under `model`, which must have been fitted on `data`'s workers."""
+    """The normalised (tempered) log posterior over the classes (len(rows), C) of `rows`
+    of `data` under `model`, which must have been fitted on `data`'s workers."""
     if model.workers != data.workers:
         raise ValueError("the model was fitted on other workers than the data's")
     weight = model.priors.evidence_weights(model.groups or [w.judge for w in model.workers])
     theta = model.confusion_array()
     log_joint, _ = _log_joint(data, np.array(model.class_priors), theta, weight)
-    sub = log_joint[rows]
+    sub = model.temperature * log_joint[rows]
     return np.asarray(sub - logsumexp(sub, axis=1, keepdims=True), dtype=np.float64)
 
 

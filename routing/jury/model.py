@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -83,10 +83,20 @@ class JuryPriors(BaseModel):
     workers of one group (a judge's presentations, or every judge of one `family`) each
     count m**-dependence of a vote's log-likelihood. 0: independent (plain Dawid-Skene);
     1: a group weighs as one vote; 0.5: as sqrt(m) votes."""
+    temperature_labels: int = Field(default=30, ge=0)
+    """Labelled items from which the posterior's temperature is fitted
+    (`routing.jury.temperature`); with fewer, or 0, the temperature is 1 (the plain
+    independent-errors posterior). 30: as many as the routing calibration wants above a
+    threshold (`routing.calibration.DEFAULT_MIN_ITEMS`)."""
+    ordinal_verdict: Literal["median", "mode"] = "median"
+    """Ordinal scales of more than two classes: the verdict is the posterior median (the
+    Bayes decision under absolute error: one step off costs less than four) or the
+    posterior mode (under 0-1 loss). Nominal, pairwise and binary scales: the mode."""
 
     @classmethod
     def none(cls, *, tol: float = 1e-7, max_iter: int = 10_000) -> Self:
-        """No prior at all: the maximum-likelihood Dawid-Skene fit (EM of Dawid & Skene 1979)."""
+        """No prior at all: the maximum-likelihood Dawid-Skene fit (EM of Dawid & Skene
+        1979), with its plain posterior (no temperature)."""
         return cls(
             prior_accuracy=None,
             accuracy_strength=0.0,
@@ -94,6 +104,7 @@ class JuryPriors(BaseModel):
             class_prior=0.0,
             tol=tol,
             max_iter=max_iter,
+            temperature_labels=0,
         )
 
     def evidence_weights(self, groups: Sequence[str]) -> NDArray[np.float64]:
@@ -156,6 +167,10 @@ class JuryModel(BaseModel):
     groups: tuple[str, ...] = ()
     """Per worker, the group whose errors may be correlated (its judge's `family`, else
     the judge); empty: each worker's judge. Read only when `priors.dependence` > 0."""
+    temperature: float = Field(default=1.0, gt=0.0, le=1.0)
+    """tau of the posterior p(c | votes) ∝ exp(tau log P(c, votes)), fitted on the
+    labelled items (`routing.jury.temperature`); 1: the plain posterior (cold start, or
+    fewer than `priors.temperature_labels` labels). It never changes the posterior mode."""
 
     @model_validator(mode="after")
     def _shapes(self) -> Self:
@@ -224,6 +239,12 @@ class JuryModel(BaseModel):
     def _index(self) -> dict[str, int]:
         return {w.key: i for i, w in enumerate(self.workers)}
 
+    @property
+    def median_verdict(self) -> bool:
+        """Whether the verdict is the posterior median (ordinal, more than two classes,
+        `priors.ordinal_verdict` "median") rather than the posterior mode."""
+        return self.ordinal and len(self.classes) > 2 and self.priors.ordinal_verdict == "median"
+
     def class_values(self) -> tuple[ScaleValue, ...]:
         """The latent classes as scale values."""
         return tuple(self.scale[i] for i in self.classes)
@@ -235,13 +256,17 @@ class JuryVerdict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     value: ScaleValue
-    """The verdict: the posterior argmax (the lower class on an exact tie)."""
+    """The verdict: the posterior median on ordinal scales of more than two classes
+    (`JuryModel.median_verdict`), else the posterior mode (the lower class on an exact
+    tie)."""
     confidence: float = Field(ge=0.0, le=1.0)
-    """The posterior probability of the verdict."""
+    """The posterior probability of the verdict (tempered: `JuryModel.temperature`)."""
     probs: dict[str, float]
     """Posterior probability per latent class, keyed by value text (`value_key`)."""
     median: ScaleValue | None
     """Ordinal scales: the posterior median (the lowest class with cumulative >= 1/2)."""
+    mode: ScaleValue | None = None
+    """The posterior mode (argmax), whatever the verdict rule."""
     expected: float | None
     """Ordinal scales: the posterior mean, in scale units on numeric scales, else in scale
     positions (0 = worst)."""
