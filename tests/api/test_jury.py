@@ -174,3 +174,46 @@ def test_the_jury_of_an_unknown_panel_is_404(service: Any) -> None:
         r = h.get("/v1/panels/nope/jury")
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_correlated_judges_get_a_confidence_that_is_a_probability(
+    tmp_path: Path, double: JudgeDouble
+) -> None:
+    """Three judges that always answer alike, and reviewers who disagree with them on 1
+    item in 5: untempered, three agreeing votes at accuracy 0.8 would claim 0.985; the
+    refit's temperature brings the next evaluation's confidence to about 0.8."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    b = double.base_url
+    judges = [{"name": f"h{k}", "model": "openai/honest", "api_base": b} for k in range(3)]
+    panels = [
+        {
+            "name": "safety-jury",
+            "rubric": "safety",
+            "judges": ["h0", "h1", "h2"],
+            "routing": {"audit_rate": 1.0},
+        }
+    ]
+    config = tmp_path / "q.yaml"
+    config.write_text(yaml.safe_dump({"judges": judges, "panels": panels}, sort_keys=False))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'q.db'}", config=config, jury_check_s=3600
+    )
+    with ServerThread(create_app(settings)) as s, httpx.Client(base_url=s.url, timeout=30) as h:
+        for i in range(40):
+            shown = "pass" if i % 2 else "fail"
+            human = shown if i % 5 else ("fail" if shown == "pass" else "pass")
+            evaluate(h, shown)
+            item = h.post("/v1/reviews/claim", json={"reviewer": "r", "panel": "safety-jury"})
+            assert item.status_code == 200, item.text
+            h.post(
+                f"/v1/reviews/{item.json()['id']}/verdict", json={"reviewer": "r", "value": human}
+            )
+        jury = h.post("/v1/panels/safety-jury/jury/refit").json()
+        after = evaluate(h, "pass")
+    assert jury["n_labelled"] == 40
+    assert 0.2 < jury["temperature"] < 0.6
+    assert after["jury_version"] == jury["version"]
+    assert after["verdict"]["value"] == "pass"
+    assert 0.7 < after["confidence"] < 0.9
