@@ -111,6 +111,9 @@ class CrossFit:
     modes: list[ScaleValue | None]
     models: list[JuryModel]
     fits: list[FoldFit]
+    plain_verdicts: list[ScaleValue | None]
+    """The same models untempered (temperature 1): the verdict and its confidence."""
+    plain_confidence: NDArray[np.float64]
 
 
 def fold_assignment(n: int, folds: int, seed: int) -> NDArray[np.int64]:
@@ -159,7 +162,8 @@ def cross_fit(
     obs = [observations(scale, v) for v in every]
     verdicts: list[ScaleValue | None] = [None] * n
     modes: list[ScaleValue | None] = [None] * n
-    conf = np.zeros(n)
+    plain: list[ScaleValue | None] = [None] * n
+    conf, plain_conf = np.zeros(n), np.zeros(n)
     models, fits = [], []
     for f in range(folds):
         chosen = labels_for(f)
@@ -196,11 +200,14 @@ def cross_fit(
                 **(extra(f) if extra else {}),
             )
         )
+        untempered = model.model_copy(update={"temperature": 1.0})
         for i in np.flatnonzero(fold_of == f):
             if obs[i]:
                 p = posterior_from(model, obs[i])
                 verdicts[i], modes[i], conf[i] = p.value, p.mode, p.confidence
-    return CrossFit(verdicts, conf, modes, models, fits)
+                q = posterior_from(untempered, obs[i])
+                plain[i], plain_conf[i] = q.value, q.confidence
+    return CrossFit(verdicts, conf, modes, models, fits, plain, plain_conf)
 
 
 def production_labels(

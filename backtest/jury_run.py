@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from backtest import jury
 from backtest.datasets import Dataset
 from backtest.jury_cv import dependence_cv
-from backtest.results import JuryRun, Kind
+from backtest.results import ConfidenceReliability, JuryRun, Kind
 from backtest.routing_curve import (
     CALIBRATION_FRACTION,
     RoutingAnalysis,
@@ -28,7 +28,7 @@ from backtest.routing_curve import (
     analyse_routing,
 )
 from judges import Vote
-from routing.calibration_check import apply_split
+from routing.calibration_check import apply_split, expected_calibration_error
 from routing.jury import JuryPriors
 from rubrics import ScaleValue
 
@@ -124,6 +124,20 @@ def run_jury(
         label = f"jury cascade: nothing certified at alpha {CASCADE_ALPHA:g}, exact stop"
     score(label, "jury", stopped_v, _calls(stopped), False)
 
+    reliability = None
+    if referenced.any():
+        plain_agr = (codes(cf.plain_verdicts) == ref_codes)[referenced]
+        plain_conf = cf.plain_confidence[referenced]
+        reliability = ConfidenceReliability(
+            n_items=int(referenced.sum()),
+            accuracy=float(agr.mean()),
+            mean_confidence=float(conf.mean()),
+            ece=expected_calibration_error(conf, agr),
+            plain_accuracy=float(plain_agr.mean()),
+            plain_mean_confidence=float(plain_conf.mean()),
+            plain_ece=expected_calibration_error(plain_conf, plain_agr),
+        )
+
     def held_accuracy(verdicts: Verdicts) -> float | None:
         return float((codes(verdicts)[held] == ref_codes[held]).mean()) if held.size else None
 
@@ -141,6 +155,7 @@ def run_jury(
         held_out_items=int(held.size),
         held_out_parallel_accuracy=held_accuracy(cf.verdicts),
         held_out_cascade_accuracy=held_accuracy(stopped_v),
+        reliability=reliability,
         dependence_cv=(
             dependence_cv(dataset, fold_of, labels, seed, priors) if with_cv and labels else None
         ),

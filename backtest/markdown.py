@@ -245,6 +245,37 @@ def _cv_table(results: Sequence[DatasetResult]) -> list[str]:
     return lines
 
 
+def _reliability_table(results: Sequence[DatasetResult]) -> list[str]:
+    lines = [
+        "| dataset | jury accuracy | mean confidence | ECE (10 bins) | untempered: accuracy, "
+        "mean confidence, ECE |",
+        "|---|---:|---:|---:|---|",
+    ]
+    rows = 0
+    for r in results:
+        rel = r.jury.reliability if r.jury else None
+        if rel is None:
+            continue
+        rows += 1
+        lines.append(
+            f"| {r.dataset} | {rel.accuracy:.3f} | {rel.mean_confidence:.3f} | "
+            f"**{rel.ece:.3f}** | {rel.plain_accuracy:.3f}, {rel.plain_mean_confidence:.3f}, "
+            f"{rel.plain_ece:.3f} |"
+        )
+    if not rows:
+        return []
+    return [
+        *lines,
+        "",
+        "Over the items with a human reference, the default row's confidence (the posterior "
+        "probability of its verdict, tempered as the service reports it) against the share "
+        "of verdicts that match the humans; ECE: the item-weighted mean of |share right - "
+        "mean confidence| over 10 equal-width confidence bins (0: a probability). "
+        "Untempered: the same fold models at temperature 1 (on ordinal scales their "
+        "median verdict moves too).",
+    ]
+
+
 def _em_table(results: Sequence[DatasetResult]) -> list[str]:
     lines = [
         "| dataset | EM rounds per fold (default row) | converged | patterns | error model "
@@ -294,6 +325,7 @@ def render(results: Sequence[DatasetResult], command: str) -> str:
             "#### Accuracy: the default jury against the best judge and the naive vote",
             _accuracy_table,
         ),
+        ("#### Is the confidence a probability? (calibration in the large)", _reliability_table),
         ("#### Calibrated routing on the jury's posterior (delta as run)", _routing_table),
         ("#### Cascade on the posterior (one judge per wave, file order)", _cascade_table),
         ("#### Production case: labels only from routed and audited items", _production_table),

@@ -42,6 +42,22 @@ class Row(BaseModel):
     """The default configuration (the jury with `--labels` cross-fitted labels)."""
 
 
+class ConfidenceReliability(BaseModel):
+    """Whether the default row's confidence is a probability: on the items with a human
+    reference, its mean against the share right and the expected calibration error
+    (10 bins), tempered (as the service reports it) and untempered (temperature 1)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n_items: int
+    accuracy: float
+    mean_confidence: float
+    ece: float
+    plain_accuracy: float
+    plain_mean_confidence: float
+    plain_ece: float
+
+
 class JuryRun(BaseModel):
     """How the jury rows were produced (`backtest.jury`)."""
 
@@ -74,6 +90,8 @@ class JuryRun(BaseModel):
     dependence_cv: dict[str, float] | None = None
     """Held-out log P(human label | votes) per label by `JuryPriors.dependence` setting,
     5-fold CV within the training labels of fold 0 (`backtest.jury_cv`); None without."""
+    reliability: ConfidenceReliability | None = None
+    """The default row's confidence against its accuracy; None without a referenced item."""
 
 
 class DatasetResult(BaseModel):

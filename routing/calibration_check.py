@@ -19,7 +19,41 @@ from routing.calibration import (
     risk_upper_bound,
 )
 
-__all__ = ["SplitBacktest", "ThresholdRisk", "apply_split", "evaluate_threshold"]
+__all__ = [
+    "SplitBacktest",
+    "ThresholdRisk",
+    "apply_split",
+    "evaluate_threshold",
+    "expected_calibration_error",
+]
+
+
+def expected_calibration_error(
+    confidence: ArrayLike, correct: ArrayLike, n_bins: int = 10
+) -> float:
+    """The expected calibration error (Naeini et al. 2015; Guo et al. 2017): items binned
+    by confidence into `n_bins` equal-width bins of [0, 1] (the last one closed), and the
+    item-weighted mean over bins of |share correct - mean confidence|. 0 for a perfectly
+    calibrated confidence; NaN without items."""
+    conf = np.asarray(confidence, dtype=np.float64)
+    right = np.asarray(correct, dtype=np.float64)
+    if conf.shape != right.shape or conf.ndim != 1:
+        raise ValueError(
+            f"confidence and correct must be 1-d alike; got {conf.shape}, {right.shape}"
+        )
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be at least 1; got {n_bins}")
+    if conf.size == 0:
+        return math.nan
+    if np.any((conf < 0) | (conf > 1)):
+        raise ValueError("confidence must lie in [0, 1]")
+    which = np.minimum((conf * n_bins).astype(np.int64), n_bins - 1)
+    total = 0.0
+    for b in range(n_bins):
+        inside = which == b
+        if inside.any():
+            total += inside.sum() * abs(right[inside].mean() - conf[inside].mean())
+    return float(total / conf.size)
 
 
 class ThresholdRisk(BaseModel):

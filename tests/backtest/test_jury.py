@@ -91,6 +91,11 @@ def test_default_row_is_marked_in_the_json(tmp_path: Path) -> None:
     repeats = analysis["calibration"][0]["repeats"]
     assert {"mean_held_out_coverage", "exceeded_share"} <= set(repeats)
     assert data["jury"]["labels"] == 20 and data["jury"]["dependence_cv"]
+    rel = result.jury.reliability if result.jury else None
+    assert rel is not None and rel.accuracy == marked[0].accuracy
+    assert 0.5 <= rel.mean_confidence <= 1.0 and 0.0 <= rel.ece <= 1.0
+    assert data["jury"]["reliability"]["plain_ece"] == pytest.approx(rel.plain_ece)
+    assert all(0 < f.temperature <= 1 for f in result.jury.folds)
     names = list(rows(result))
     assert "plurality of raw votes" in names
     assert names[-2:] == [
