@@ -2,11 +2,12 @@
 
 For measuring a change to the hot path: both versions of `quorum serve` run side by side
 (same venv, same judge double, each on its own SQLite file or scratch PostgreSQL
-database), and the same instant-judge load is sent to each in turn, round after round,
+database), and the same load is sent to each in turn, round after round,
 so both see the same machine. Figures are medians over rounds; the ratio is what to read
 (this machine is shared and noisy). `--target panel-runner` compares the judging path
 alone instead: `benchmarks/inproc.py` (PanelRunner + LiteLLMClient in-process, no HTTP, no
-database) of each tree, for a change under judges/; `--slow-ms 200` uses the 200 ms judge.
+database) of each tree, for a change under judges/. `--slow-ms 200` uses the 200 ms judge
+instead of the instant one, for either target.
 
     python benchmarks/ab.py --base HEAD~1                 # ~1-2 min
     python benchmarks/ab.py --base main --rounds 6 --evals 400 --database postgres
@@ -80,7 +81,7 @@ def main() -> int:
         help="service: `quorum serve` over HTTP; panel-runner: benchmarks/inproc.py",
     )
     parser.add_argument(
-        "--slow-ms", type=int, default=0, help="the judge's latency (panel-runner only)"
+        "--slow-ms", type=int, default=0, help="the judge's latency in ms (0: the instant judge)"
     )
     parser.add_argument(
         "--postgres", default=os.environ.get("QUORUM_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
@@ -97,7 +98,8 @@ def main() -> int:
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         base_url, _double = stack.enter_context(judge_double(workdir))
-        config = write_config(workdir / "quorum.yaml", base_url, {"instant": "sleep-0-honest"})
+        behaviour = f"sleep-{args.slow_ms}-honest"
+        config = write_config(workdir / "quorum.yaml", base_url, {"instant": behaviour})
         trees = {"base": stack.enter_context(worktree(args.base, workdir)), "work": REPO}
         urls: dict[str, tuple[str, Child]] = {}
         workers: dict[str, Worker] = {}
@@ -121,7 +123,7 @@ def main() -> int:
                 }
                 print(f"  round {round_no + 1}: {names[key]}", file=sys.stderr)
                 if args.target == "panel-runner":
-                    cmd["behaviour"] = f"sleep-{args.slow_ms}-honest"
+                    cmd["behaviour"] = behaviour
                     raw[key].append(workers[key].ask(cmd, timeout=1800))
                     continue
                 url, child = urls[key]

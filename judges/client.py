@@ -34,6 +34,35 @@ class TokenLogprob(BaseModel):
     top: tuple[TopLogprob, ...] = ()
 
 
+def logprobs_of(choice: Any) -> tuple[TokenLogprob, ...] | None:
+    """The token log-probabilities of an OpenAI-shaped choice (objects or dicts alike)."""
+    lp = getattr(choice, "logprobs", None)
+    content = getattr(lp, "content", None) if lp is not None else None
+    if content is None and isinstance(lp, dict):
+        content = lp.get("content")
+    if not content:
+        return None
+    out = []
+    for tok in content:
+        tops = _field(tok, "top_logprobs") or []
+        out.append(
+            TokenLogprob(
+                token=str(_field(tok, "token")),
+                logprob=float(_field(tok, "logprob")),
+                top=tuple(
+                    TopLogprob(token=str(_field(t, "token")), logprob=float(_field(t, "logprob")))
+                    for t in tops
+                ),
+            )
+        )
+    return tuple(out)
+
+
+def _field(obj: Any, name: str) -> Any:
+    """Read a field from a litellm object or a plain dict alike."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
 class ChatRequest(BaseModel):
     """One judge call, provider-neutral."""
 

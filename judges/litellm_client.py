@@ -6,6 +6,8 @@ and maps litellm's exceptions onto our retryable/permanent call errors. Every ca
 client goes out on one long-lived aiohttp session (`shared_session`, pooled per endpoint),
 which `LiteLLMClient.aclose` closes. A model name litellm has no price for is entered in
 its price map at zero on first use (`_known_to_litellm`), its cost still reported unknown.
+For OpenAI-compatible providers litellm's synchronous half runs on the loop's thread and
+aiohttp writes the body at once (`judges.loop_hops`): two event-loop hops less per call.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -26,8 +29,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import aiohttp
 import httpx
 import litellm
+import litellm.main
 
-from judges.client import ChatRequest, ChatResult, CostSource, TokenLogprob, TopLogprob
+from judges import loop_hops
+from judges.client import ChatRequest, ChatResult, CostSource, logprobs_of
 from judges.errors import CallErrorKind, JudgeCallError, PermanentCallError, RetryableCallError
 from judges.hints import retry_after_s
 
@@ -70,6 +75,28 @@ def _known_to_litellm(model: str) -> None:
         "output_cost_per_token": 0.0,
     }
     _UNPRICED.add(model)
+
+
+INLINE_PROVIDERS = frozenset({"openai", "hosted_vllm"})
+"""Providers whose synchronous half in litellm reads only parameters and the environment
+(no credential refresh, no network): it runs on the loop's thread (`judges.loop_hops`)."""
+_INLINE: dict[str, bool] = {}
+
+
+def _runs_inline(model: str) -> bool:
+    if model not in _INLINE:
+        try:
+            _INLINE[model] = litellm.get_llm_provider(model)[1] in INLINE_PROVIDERS
+        except Exception:  # an unknown provider: the call itself will tell
+            _INLINE[model] = False
+    return _INLINE[model]
+
+
+def _litellm_sync_half(func: object) -> bool:
+    """Whether `func` is what `litellm.acompletion` hands to the default executor:
+    `partial(context.run, partial(litellm.main.completion, ...))`."""
+    inner = func.args[0] if isinstance(func, functools.partial) and func.args else None
+    return isinstance(inner, functools.partial) and inner.func is litellm.main.completion
 
 
 def _custom_priced(params: dict[str, Any]) -> bool:
@@ -167,34 +194,6 @@ def map_exception(exc: Exception) -> JudgeCallError:
     return RetryableCallError(CallErrorKind.OTHER, detail, status=status)
 
 
-def _logprobs(choice: Any) -> tuple[TokenLogprob, ...] | None:
-    lp = getattr(choice, "logprobs", None)
-    content = getattr(lp, "content", None) if lp is not None else None
-    if content is None and isinstance(lp, dict):
-        content = lp.get("content")
-    if not content:
-        return None
-    out = []
-    for tok in content:
-        tops = _field(tok, "top_logprobs") or []
-        out.append(
-            TokenLogprob(
-                token=str(_field(tok, "token")),
-                logprob=float(_field(tok, "logprob")),
-                top=tuple(
-                    TopLogprob(token=str(_field(t, "token")), logprob=float(_field(t, "logprob")))
-                    for t in tops
-                ),
-            )
-        )
-    return tuple(out)
-
-
-def _field(obj: Any, name: str) -> Any:
-    """Read a field from a litellm object or a plain dict alike."""
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
 KEEPALIVE_S = 15.0
 """How long an idle pooled connection to a judge endpoint stays open (litellm's default)."""
 
@@ -247,6 +246,7 @@ class LiteLLMClient:
             )
             self._loop = loop
             _LEFT_OPEN.add(self._session)
+            loop_hops.install(loop)
         return self._session
 
     async def aclose(self) -> None:
@@ -305,8 +305,10 @@ class LiteLLMClient:
         kwargs = self._kwargs(request)
         kwargs["shared_session"] = self._shared_session()
         _known_to_litellm(request.model)
+        inline = _litellm_sync_half if _runs_inline(request.model) else None
         try:
-            response = await litellm.acompletion(**kwargs)
+            with loop_hops.inline_sync(inline):
+                response = await litellm.acompletion(**kwargs)
         except JudgeCallError:
             raise
         except Exception as exc:
@@ -326,7 +328,7 @@ class LiteLLMClient:
             completion_tokens=getattr(usage, "completion_tokens", None),
             cost_usd=cost,
             cost_source=source,
-            logprobs=_logprobs(choice),
+            logprobs=logprobs_of(choice),
         )
 
 
