@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from routing.jury import Observation, Worker
+from routing.jury import JuryModel, Observation, Worker, posterior_from
 
 
 def symmetric(acc: float, n_classes: int, n_observed: int | None = None) -> NDArray[np.float64]:
@@ -39,3 +40,16 @@ def simulate(
         for i in np.flatnonzero(present):
             items[i][worker] = int(min(answers[i], m.shape[1] - 1))
     return truth, items
+
+
+def brute_force_can_change(
+    model: JuryModel, obs: Mapping[Worker, Observation], pending: Sequence[Worker]
+) -> bool:
+    """Whether some combination of the pending workers' answers changes the verdict
+    (what `can_change` must answer), by trying every one."""
+    base = posterior_from(model, obs).value
+    answers = itertools.product(range(len(model.scale)), repeat=len(pending))
+    return any(
+        posterior_from(model, {**obs, **dict(zip(pending, a, strict=True))}).value != base
+        for a in answers
+    )

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from judges import Vote
 from routing.jury import (
-    JuryModel,
     Worker,
     can_change,
     cold_start,
@@ -23,7 +22,7 @@ from routing.jury import (
 )
 from routing.sequential import jury_stop_rule, presentations
 from rubrics import Mode, Rubric
-from tests.routing.jury_support import simulate, symmetric
+from tests.routing.jury_support import brute_force_can_change, simulate, symmetric
 
 PROPERTIES = settings(max_examples=30, deadline=None, database=None)
 PAIRWISE = Rubric(
@@ -113,15 +112,6 @@ def test_posterior_is_calibrated_on_simulated_data() -> None:
 
 
 # --- can_change: exact worst case -------------------------------------------------------------
-
-
-def brute_force_can_change(model: JuryModel, obs: dict, pending: list[Worker]) -> bool:
-    base = posterior_from(model, obs).value
-    answers = itertools.product(range(len(model.scale)), repeat=len(pending))
-    return any(
-        posterior_from(model, {**obs, **dict(zip(pending, a, strict=True))}).value != base
-        for a in answers
-    )
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -19,7 +19,7 @@ from routing.jury import (
     tabulate,
 )
 from routing.jury.temperature import human_verdicts
-from tests.routing.jury_support import simulate, symmetric
+from tests.routing.jury_support import brute_force_can_change, simulate, symmetric
 
 
 def test_temperature_by_hand() -> None:
@@ -154,14 +154,6 @@ def test_the_ordinal_verdict_is_the_posterior_median() -> None:
     assert got.value == got.mode
 
 
-def _brute(model: JuryModel, obs: dict[Worker, int], pending: list[Worker]) -> bool:
-    base = posterior_from(model, obs).value
-    return any(
-        posterior_from(model, {**obs, **dict(zip(pending, a, strict=True))}).value != base
-        for a in itertools.product(range(len(model.scale)), repeat=len(pending))
-    )
-
-
 @pytest.mark.parametrize("temperature", [1.0, 0.2])
 def test_can_change_for_a_median_verdict(temperature: float) -> None:
     # Exact by enumeration (the default), and never "cannot" where it can with the bound
@@ -174,7 +166,7 @@ def test_can_change_for_a_median_verdict(temperature: float) -> None:
         k = int(rng.integers(0, 4))
         obs = {w: int(rng.integers(0, 5)) for w in workers[:k]}
         pending = workers[k:]
-        truth = _brute(model, obs, pending)
+        truth = brute_force_can_change(model, obs, pending)
         assert can_change(model, obs, pending) == truth
         bound = can_change(model, obs, pending, max_answers=1)
         assert bound or not truth
