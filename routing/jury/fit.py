@@ -174,15 +174,15 @@ def fit(
     pi, theta, acc = _m_step(data, post, soft_resp, pri, ordinal)
     converged, iterations = False, 0
     for iterations in range(1, pri.max_iter + 1):  # noqa: B007 - read after the loop
-        post, soft_resp, _ = _e_step(data, pi, theta, labelled, weight)
+        post, soft_resp, _, _ = _e_step(data, pi, theta, labelled, weight)
         new_pi, new_theta, acc = _m_step(data, post, soft_resp, pri, ordinal)
         change = max(float(np.abs(new_pi - pi).max()), float(np.abs(new_theta - theta).max()))
         pi, theta = new_pi, new_theta
         if change < pri.tol:
             converged = True
             break
-    _, _, loglik = _e_step(data, pi, theta, labelled, weight)
-    tau = _temperature(data, pi, theta, weight, pri, ordinal)
+    _, _, loglik, log_joint = _e_step(data, pi, theta, labelled, weight)
+    tau = _temperature(data, log_joint, pri, ordinal)
     n_votes = np.zeros(n_w)
     n_votes += np.bincount(data.hard_worker, weights=data.count[data.hard_row], minlength=n_w)
     n_votes += np.bincount(data.soft_worker, weights=data.count[data.soft_row], minlength=n_w)
@@ -209,20 +209,15 @@ def fit(
 
 
 def _temperature(
-    data: JuryData,
-    pi: NDArray[np.float64],
-    theta: NDArray[np.float64],
-    weight: NDArray[np.float64],
-    pri: JuryPriors,
-    ordinal: bool,
+    data: JuryData, log_joint: NDArray[np.float64], pri: JuryPriors, ordinal: bool
 ) -> float:
-    """The posterior's temperature, fitted on the labelled rows' votes against their
-    human verdicts (1 with fewer than `pri.temperature_labels` labelled items)."""
+    """The posterior's temperature, fitted on the labelled rows' votes (`log_joint`, the
+    final E-step's unclamped log P(class, votes) per row) against their human verdicts
+    (1 with fewer than `pri.temperature_labels` labelled items)."""
     labelled = data.labelled
     n_labelled = float(data.count[labelled].sum())
     if pri.temperature_labels == 0 or n_labelled < pri.temperature_labels:
         return 1.0
-    log_joint, _ = _log_joint(data, pi, theta, weight)
     verdicts = human_verdicts(data.label[labelled], data.classes, ordinal)
     return fit_temperature(log_joint[labelled], verdicts, data.count[labelled])
 
@@ -377,13 +372,14 @@ def _e_step(
     theta: NDArray[np.float64],
     labelled: NDArray[np.bool_],
     weight: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
-    """Posteriors (R, C), soft-vote responsibilities (S, C, L) and the log-likelihood;
-    `weight` (W,) tempers each worker's log-likelihood (1: plain Dawid-Skene)."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64]]:
+    """Posteriors (R, C), soft-vote responsibilities (S, C, L), the log-likelihood and the
+    unclamped log P(class, votes) per row (R, C); `weight` (W,) tempers each worker's
+    log-likelihood (1: plain Dawid-Skene)."""
     log_joint, soft_resp = _log_joint(data, pi, theta, weight)
     norm = logsumexp(log_joint, axis=1)
     post = np.exp(log_joint - norm[:, None])
     clamp = np.nan_to_num(data.label)
     row_ll = np.where(labelled, (clamp * log_joint).sum(axis=1), norm)
     post = np.where(labelled[:, None], clamp, post)
-    return post, soft_resp, float((data.count * row_ll).sum())
+    return post, soft_resp, float((data.count * row_ll).sum()), log_joint

@@ -91,9 +91,14 @@ def verdict_index(model: JuryModel, log_post: NDArray[np.float64]) -> int:
     probability reaches 1/2) where `model.median_verdict`, else the mode (the lowest on
     an exact tie)."""
     if model.median_verdict:
-        cumulative = np.cumsum(np.exp(log_post))
-        return min(int(np.searchsorted(cumulative, 0.5 - 1e-12)), len(cumulative) - 1)
+        return _median_index(np.exp(log_post))
     return int(np.argmax(log_post))
+
+
+def _median_index(probs: NDArray[np.float64]) -> int:
+    """The lowest class whose cumulative probability reaches 1/2."""
+    cumulative = np.cumsum(probs)
+    return min(int(np.searchsorted(cumulative, 0.5 - 1e-12)), len(cumulative) - 1)
 
 
 def posterior_from(model: JuryModel, obs: Mapping[Worker, Observation]) -> JuryVerdict:
@@ -104,8 +109,7 @@ def posterior_from(model: JuryModel, obs: Mapping[Worker, Observation]) -> JuryV
     values = model.class_values()
     median = expected = None
     if model.ordinal:
-        cumulative = np.cumsum(probs)
-        median = values[min(int(np.searchsorted(cumulative, 0.5 - 1e-12)), len(values) - 1)]
+        median = values[_median_index(probs)]
         points = (
             np.array(values, dtype=np.float64) if model.numeric else np.array(model.classes, float)
         )
