@@ -8,6 +8,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
 
 from api.services.audit_verify import verify
 from api.store.audit_log import Actor, AuditLog
@@ -19,6 +21,16 @@ from tests.doubles.judge_server import JudgeDouble
 REPLICAS = 3
 WRITERS = 4
 EVENTS = 10
+
+
+async def _verified_seqs(engine: AsyncEngine) -> list[int]:
+    """Check the whole chain (`verify` finds nothing), then its sequence numbers in order."""
+    sessions = make_session_factory(engine)
+    report = await verify(sessions)
+    assert report.ok, [str(f) for f in report.findings]
+    async with sessions() as session:
+        rows = await session.exec(select(AuditEventRow.seq).order_by(col(AuditEventRow.seq)))
+        return list(rows.all())
 
 
 async def _append_concurrently(url: str) -> list[int]:
@@ -40,14 +52,7 @@ async def _append_concurrently(url: str) -> list[int]:
                     await session.commit()
 
         await asyncio.gather(*(writer(r, n) for r in range(REPLICAS) for n in range(WRITERS)))
-        sessions = make_session_factory(engines[0])
-        report = await verify(sessions)
-        assert report.ok, [str(f) for f in report.findings]
-        async with sessions() as session:
-            from sqlmodel import col, select
-
-            rows = await session.exec(select(AuditEventRow.seq).order_by(col(AuditEventRow.seq)))
-            return list(rows.all())
+        return await _verified_seqs(engines[0])
     finally:
         for engine in engines:
             await engine.dispose()
@@ -160,14 +165,7 @@ async def _evaluations_concurrently(url: str) -> list[int]:
                     )
 
         await asyncio.gather(*(writer(r) for r in range(REPLICAS) for _ in range(WRITERS)))
-        sessions = make_session_factory(engines[0])
-        report = await verify(sessions)
-        assert report.ok, [str(f) for f in report.findings]
-        async with sessions() as session:
-            from sqlmodel import col, select
-
-            rows = await session.exec(select(AuditEventRow.seq).order_by(col(AuditEventRow.seq)))
-            return list(rows.all())
+        return await _verified_seqs(engines[0])
     finally:
         for engine in engines:
             await engine.dispose()
