@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.store.sqlite_driver import creator
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -57,7 +59,7 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         # busy timeout. `pool_size` is for PostgreSQL.
         engine = create_async_engine(
             async_url(url),
-            connect_args={"timeout": 10},
+            async_creator=creator(async_url(url), timeout=10),
             pool_size=1,
             max_overflow=0,
             pool_timeout=30,

@@ -1,0 +1,115 @@
+"""SQLite through aiosqlite with one trip to its thread per statement.
+
+aiosqlite runs sqlite3 on a thread of its own, and SQLAlchemy's adapter awaits each
+cursor method there in turn: make the cursor, execute, fetch the rows, close. That is 3-4
+round trips per statement, each a queue hand-off, a GIL switch and an event-loop wake-up
+(about 60-90 us of CPU on the benchmark machine, against a few us for the statement
+itself), and a stored evaluation runs about 15 statements. The cursor here does the
+whole statement in one trip (execute, fetch every row, close) and answers the adapter
+from what it brought back; the adapter buffers every row of a statement anyway (Quorum
+uses no server-side cursors), so nothing is held longer than before.
+
+It is still aiosqlite (its thread, queue and connection object) and still SQLAlchemy's
+`sqlite+aiosqlite` dialect: `make_engine` hands this connection to the engine through
+`async_creator`, with the file and options the URL gives. docs/benchmarks.md has the A/B.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.engine import make_url
+
+_Outcome = tuple[Any, list[Any], int, int | None]
+
+
+def _run(conn: sqlite3.Connection, many: bool, sql: str, parameters: Any) -> _Outcome:
+    """One statement on the connection's thread: execute, every row, close."""
+    cursor = conn.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+        description = cursor.description
+        rows = cursor.fetchall() if description else []
+        return description, rows, cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+class OneTripCursor:
+    """The part of aiosqlite's `Cursor` that SQLAlchemy's adapter uses; a statement is
+    one trip to the connection's thread and its rows come back with it."""
+
+    arraysize = 1
+
+    def __init__(self, connection: OneTripConnection) -> None:
+        self._connection = connection
+        self._rows: deque[Any] = deque()
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    async def __aenter__(self) -> OneTripCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _statement(self, many: bool, sql: str, parameters: Any) -> OneTripCursor:
+        conn = self._connection
+        outcome: _Outcome = await conn._execute(  # aiosqlite's own queue and thread
+            lambda: _run(conn._conn, many, sql, parameters)
+        )
+        self.description, rows, self.rowcount, self.lastrowid = outcome
+        self._rows = deque(rows)
+        return self
+
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneTripCursor:
+        return await self._statement(False, sql, () if parameters is None else parameters)
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneTripCursor:
+        return await self._statement(True, sql, parameters)
+
+    async def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        count = self.arraysize if size is None else size
+        return [self._rows.popleft() for _ in range(min(count, len(self._rows)))]
+
+    async def fetchall(self) -> Sequence[Any]:
+        rows, self._rows = list(self._rows), deque()
+        return rows
+
+    async def close(self) -> None:
+        self._rows.clear()
+
+
+class OneTripConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose cursors make one trip per statement."""
+
+    def cursor(self) -> OneTripCursor:  # type: ignore[override]
+        return OneTripCursor(self)
+
+
+def creator(url: str, **connect_args: Any) -> Callable[[], Awaitable[OneTripConnection]]:
+    """The `async_creator` for an engine on the SQLite `url`: what the dialect would
+    pass to sqlite3 for that URL, with `connect_args` on top."""
+    args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+    kwargs = {**kwargs, **connect_args}
+
+    async def connect() -> OneTripConnection:
+        connection = OneTripConnection(partial(sqlite3.connect, *args, **kwargs), 64)
+        connection._thread.daemon = True  # as SQLAlchemy's dialect does
+        await connection
+        return connection
+
+    return connect

@@ -1,0 +1,100 @@
+"""The SQLite connection of `make_engine` (api/store/sqlite_driver.py): one trip to
+aiosqlite's thread per statement, and what SQLAlchemy reads back from a cursor (rows,
+rowcount, lastrowid, errors) is what aiosqlite's own cursor gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from api.store import make_engine
+
+META = MetaData()
+ITEMS = Table(
+    "items",
+    META,
+    Column("id", Integer, primary_key=True),
+    Column("name", String, unique=True, nullable=False),
+)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> Any:
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(META.create_all)
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_statement_is_one_trip_to_the_thread(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips = 0
+    real = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await real(self, fn, *args, **kwargs)
+
+    async with engine.connect() as conn:  # the pooled connection exists before counting
+        await conn.execute(text("SELECT 1"))
+        await conn.rollback()
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with engine.connect() as conn:
+        before = trips
+        await conn.execute(insert(ITEMS).values(name="a"))
+        assert trips - before == 1  # aiosqlite's cursor: cursor, execute, close
+        before = trips
+        rows = (await conn.execute(select(ITEMS.c.name))).all()
+        assert trips - before == 1  # cursor, execute, fetchall, close
+        assert rows == [("a",)]
+        before = trips
+        await conn.commit()
+        assert trips - before == 1
+
+
+async def test_rows_rowcount_and_lastrowid_as_sqlalchemy_reads_them(engine: Any) -> None:
+    async with engine.begin() as conn:
+        first = await conn.execute(insert(ITEMS).values(name="a"))
+        assert first.inserted_primary_key == (1,)  # lastrowid
+        many = await conn.execute(insert(ITEMS), [{"name": n} for n in "bcde"])
+        assert many.rowcount == 4  # executemany
+        changed = await conn.execute(
+            update(ITEMS).where(ITEMS.c.name.in_(["b", "c"])).values(name=ITEMS.c.name + "!")
+        )
+        assert changed.rowcount == 2
+        returned = await conn.execute(
+            insert(ITEMS).values(name="f").returning(ITEMS.c.id, ITEMS.c.name)
+        )
+        assert returned.one() == (6, "f")
+    async with engine.connect() as conn:
+        result = await conn.execute(select(ITEMS.c.name).order_by(ITEMS.c.id))
+        assert result.fetchone() == ("a",)
+        assert result.fetchmany(2) == [("b!",), ("c!",)]
+        assert result.fetchall() == [("d",), ("e",), ("f",)]
+        assert (await conn.execute(select(ITEMS).where(ITEMS.c.id == 99))).first() is None
+
+
+async def test_errors_are_sqlalchemys_and_the_transaction_rolls_back(engine: Any) -> None:
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await conn.execute(insert(ITEMS).values(name="x"))
+            await conn.execute(insert(ITEMS).values(name="x"))  # unique
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(ITEMS))).all() == []  # the first insert too
+        with pytest.raises(OperationalError, match="no such table"):
+            await conn.execute(text("SELECT * FROM missing"))
+
+
+async def test_the_connection_keeps_the_engines_pragmas(engine: Any) -> None:
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 10000
