@@ -57,9 +57,10 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         # writers ("database is locked") under load. With one connection, this process's
         # transactions queue FIFO in the pool instead; other processes still wait on the
         # busy timeout. `pool_size` is for PostgreSQL.
+        driver_url = async_url(url)
         engine = create_async_engine(
-            async_url(url),
-            async_creator=creator(async_url(url), timeout=10),
+            driver_url,
+            async_creator=creator(driver_url, timeout=10),
             pool_size=1,
             max_overflow=0,
             pool_timeout=30,
