@@ -6,8 +6,9 @@ round trips per statement, each a queue hand-off, a GIL switch and an event-loop
 (about 60-90 us of CPU on the benchmark machine, against a few us for the statement
 itself), and a stored evaluation runs about 15 statements. The cursor here does the
 whole statement in one trip (execute, fetch every row, close) and answers the adapter
-from what it brought back; the adapter buffers every row of a statement anyway (Quorum
-uses no server-side cursors), so nothing is held longer than before.
+from what it brought back; the adapter buffers every row of a statement anyway, so
+nothing is held longer than before. A streamed result (`stream_results`, which Quorum
+does not use) is the exception: its rows also arrive whole, and are handed out from here.
 
 It is still aiosqlite (its thread, queue and connection object) and still SQLAlchemy's
 `sqlite+aiosqlite` dialect: `make_engine` hands this connection to the engine through
@@ -17,7 +18,6 @@ It is still aiosqlite (its thread, queue and connection object) and still SQLAlc
 from __future__ import annotations
 
 import sqlite3
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
@@ -52,7 +52,7 @@ class OneTripCursor:
 
     def __init__(self, connection: OneTripConnection) -> None:
         self._connection = connection
-        self._rows: deque[Any] = deque()
+        self._rows: list[Any] = []
         self.description: Any = None
         self.rowcount = -1
         self.lastrowid: int | None = None
@@ -68,8 +68,7 @@ class OneTripCursor:
         outcome: _Outcome = await conn._execute(  # aiosqlite's own queue and thread
             lambda: _run(conn._conn, many, sql, parameters)
         )
-        self.description, rows, self.rowcount, self.lastrowid = outcome
-        self._rows = deque(rows)
+        self.description, self._rows, self.rowcount, self.lastrowid = outcome
         return self
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneTripCursor:
@@ -79,14 +78,15 @@ class OneTripCursor:
         return await self._statement(True, sql, parameters)
 
     async def fetchone(self) -> Any:
-        return self._rows.popleft() if self._rows else None
+        return self._rows.pop(0) if self._rows else None
 
     async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
         count = self.arraysize if size is None else size
-        return [self._rows.popleft() for _ in range(min(count, len(self._rows)))]
+        rows, self._rows = self._rows[:count], self._rows[count:]
+        return rows
 
     async def fetchall(self) -> Sequence[Any]:
-        rows, self._rows = list(self._rows), deque()
+        rows, self._rows = self._rows, []  # what SQLAlchemy's adapter calls: no copy
         return rows
 
     async def close(self) -> None:

@@ -98,3 +98,14 @@ async def test_the_connection_keeps_the_engines_pragmas(engine: Any) -> None:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
         assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 10000
+
+
+async def test_a_streamed_result_reads_the_rows_one_part_at_a_time(engine: Any) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(insert(ITEMS), [{"name": n} for n in "abcde"])
+    async with engine.connect() as conn:  # the adapter's server-side cursor: fetchone, fetchmany
+        result = await conn.stream(select(ITEMS.c.name).order_by(ITEMS.c.id))
+        assert await result.fetchone() == ("a",)
+        assert await result.fetchmany(3) == [("b",), ("c",), ("d",)]
+        assert await result.fetchmany(3) == [("e",)]
+        assert await result.fetchone() is None
