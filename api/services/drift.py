@@ -2,13 +2,17 @@
 one Bernoulli CUSUM per (tenant, subject model, use case, criterion)
 (`routing.governance.drift`), whose state is stored; an alarm is stored as a drift event.
 
-The stream is read from a stored cursor (the `updated_at` and id of the last verdict
-consumed): a verdict is final once its evaluation is `decided` (by the panel, or by the
-humans it was routed to: their verdict is the one counted), and is read once it is
-`governance.settle_s` old. Each outcome is 1 when not compliant, 0 when compliant; n/a
-verdicts and rubrics without a compliance rule are not part of any stream. Sweeps of
-several replicas are serialised by a lock on the cursor, so each verdict is counted once.
-After an alarm the chart restarts (the state keeps its baseline and counts the alarms).
+A verdict is final once its evaluation is `decided` (by the panel, or by the humans it
+was routed to: their verdict is the one counted), and is read once it is
+`governance.settle_s` old, oldest first; the sweep marks each verdict it reads on its row
+(`drift_read`), in the transaction that stores the charts. A position in the stream would
+not do: a verdict is stamped before its transaction commits, so one stamped earlier can
+commit after a later one was read, and a cursor past it would never count it.
+
+Each outcome is 1 when not compliant, 0 when compliant; n/a verdicts and rubrics without
+a compliance rule are not part of any stream. Sweeps of several replicas are serialised
+by a lock on the cursor row, so each verdict is counted once. After an alarm the chart
+restarts (the state keeps its baseline and counts the alarms).
 """
 
 from __future__ import annotations
@@ -66,8 +70,7 @@ class DriftSweep:
             reads, repo = GovernanceReads(session), DriftRepository(session)
             await reads.lock_cursor(CURSOR)
             cursor = await repo.cursor(CURSOR, lock=True)
-            after = None if cursor is None else (cursor.updated_at, cursor.evaluation_id)
-            verdicts = await reads.stream(after, until, BATCH)
+            verdicts = await reads.stream(until, BATCH)
             if not verdicts:
                 return [], False
             keys: list[StreamKey] = [
@@ -111,7 +114,8 @@ class DriftSweep:
                 touched.append((row, state))
             for event in events:
                 repo.add(event)
-            last = verdicts[-1]
+            await reads.mark_read([v.id for v in verdicts])
+            last = verdicts[-1]  # the cursor row records the last read (and is the lock)
             if cursor is None:
                 cursor = GovernanceCursorRow(
                     name=CURSOR, updated_at=last.updated_at, evaluation_id=last.id

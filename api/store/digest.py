@@ -33,13 +33,14 @@ from api.store.tables import (
 Row = SQLModel | Mapping[str, Any]
 
 SKIP: dict[str, frozenset[str]] = {
-    "evaluations": frozenset({"lease_until", "runs", "updated_at", "window_key"}),
+    "evaluations": frozenset({"lease_until", "runs", "updated_at", "window_key", "drift_read"}),
     "votes": frozenset({"id"}),
     "review_decisions": frozenset({"id"}),
 }
 """Columns outside the record: leases and resume counters move without an event, row ids
-are assigned by the database, and `window_key` is the statistics' bookkeeping (set by
-the start-up backfill of the window counts, with no event)."""
+are assigned by the database, `window_key` is the statistics' bookkeeping (set by the
+start-up backfill of the window counts, with no event), and `drift_read` the drift
+sweep's (set as it reads a final verdict)."""
 
 LATER: dict[str, frozenset[str]] = {
     "evaluations": frozenset({"subject_model", "subject_version", "use_case"}),

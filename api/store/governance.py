@@ -8,16 +8,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, or_, text
+from sqlalchemy import Boolean, ColumnElement, Table, literal_column, text
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.store.reach import Reach
-from api.store.tables import AssessmentRow, EvaluationRow
+from api.store.tables import DRIFT_UNREAD, AssessmentRow, EvaluationRow, UTCDateTime
 
 EVALUATIONS: Table = EvaluationRow.__table__  # type: ignore[attr-defined]
 ASSESSMENTS: Table = AssessmentRow.__table__  # type: ignore[attr-defined]
+STREAM_COLUMNS = ("id", "tenant", "subject_model", "use_case", "panel")
+STREAM_FROM = {
+    "sqlite": text("evaluations INDEXED BY ix_evaluations_drift_unread"),
+    "": text("evaluations"),
+}
+"""Where the stream reads from: SQLite's planner, without ANALYZE's statistics, would walk
+every decided row by the status index rather than the partial index of the unread."""
+MARK_CHUNK = 500
+"""Ids per `UPDATE ... WHERE id IN (...)` (below SQLite's bound-parameter limit)."""
 LOCK_SQLITE = text("UPDATE governance_cursor SET name = name WHERE name = :n")
 """A write that takes SQLite's write lock before the cursor is read (two replicas' sweeps
 must not read the same verdicts)."""
@@ -74,25 +83,23 @@ class GovernanceReads:
         elif conn.dialect.name == "postgresql":
             await conn.execute(LOCK_POSTGRES, {"n": name})
 
-    async def stream(
-        self, after: tuple[datetime, str] | None, until: datetime, limit: int
-    ) -> list[StreamVerdict]:
-        """Decided verdicts with a subject and a compliance, in the order they became final
-        (`updated_at`, then id), after `after` and up to `until`."""
-        e = EVALUATIONS.c
-        query = core_select(
-            e.id, e.tenant, e.subject_model, e.use_case, e.panel, e.verdict_compliant, e.updated_at
-        ).where(
-            e.status == "decided",
-            e.subject_model.is_not(None),
-            e.verdict_compliant.is_not(None),
-            e.updated_at <= until,
-        )
-        if after is not None:
-            at, last = after
-            query = query.where(or_(e.updated_at > at, and_(e.updated_at == at, e.id > last)))
+    async def stream(self, until: datetime, limit: int) -> list[StreamVerdict]:
+        """Decided verdicts with a subject and a compliance that the drift sweep has not
+        read, up to `until`, oldest first (`updated_at`, then id). A verdict whose
+        transaction commits after a later-stamped one was read is still here: what has
+        been read is marked on the row (`mark_read`), not inferred from a position."""
         conn = await self.session.connection()
-        rows = await conn.execute(query.order_by(e.updated_at, e.id).limit(limit))
+        updated = literal_column("updated_at", UTCDateTime())
+        columns: list[ColumnElement[Any]] = [literal_column(c) for c in STREAM_COLUMNS]
+        columns += [literal_column("verdict_compliant", Boolean()), updated]
+        query = (
+            core_select(*columns)
+            .select_from(STREAM_FROM.get(conn.dialect.name, STREAM_FROM[""]))
+            .where(DRIFT_UNREAD, updated <= until)
+            .order_by(updated, literal_column("id"))
+            .limit(limit)
+        )
+        rows = await conn.execute(query)
         return [
             StreamVerdict(
                 id=r[0],
@@ -105,6 +112,14 @@ class GovernanceReads:
             )
             for r in rows.all()
         ]
+
+    async def mark_read(self, ids: Sequence[str]) -> None:
+        """The drift sweep has read these verdicts (in the sweep's transaction)."""
+        conn = await self.session.connection()
+        e = EVALUATIONS.c
+        for start in range(0, len(ids), MARK_CHUNK):
+            chunk = list(ids[start : start + MARK_CHUNK])
+            await conn.execute(EVALUATIONS.update().where(e.id.in_(chunk)).values(drift_read=True))
 
     async def judged(
         self,

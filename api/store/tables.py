@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -16,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -46,6 +49,13 @@ def _ts(**kw: Any) -> Any:
     return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), **kw))
 
 
+DRIFT_UNREAD = text(
+    "status = 'decided' AND NOT drift_read AND subject_model IS NOT NULL"
+    " AND verdict_compliant IS NOT NULL"
+)
+"""The final verdicts the drift sweep has still to read: its partial index keeps only them."""
+
+
 class EvaluationRow(SQLModel, table=True):
     """One request judged by one panel; inserted before any judge is called."""
 
@@ -58,6 +68,13 @@ class EvaluationRow(SQLModel, table=True):
             unique=True,
         ),
         Index("ix_evaluations_subject_use_case", "subject_model", "use_case", "created_at"),
+        Index(
+            "ix_evaluations_drift_unread",
+            "updated_at",
+            "id",
+            sqlite_where=DRIFT_UNREAD,
+            postgresql_where=DRIFT_UNREAD,
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -118,6 +135,11 @@ class EvaluationRow(SQLModel, table=True):
     window_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     """The vote pattern this evaluation is counted under in `window_counts` (None: not
     counted: not concluded, failed, or not yet backfilled). See `api.services.window_keys`."""
+    drift_read: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    """Whether the drift sweep has consumed this final verdict (`api.services.drift`): set
+    by the sweep, never reset, so each verdict enters its chart once, whenever it commits."""
 
 
 class WindowCountRow(SQLModel, table=True):
@@ -526,8 +548,8 @@ class DriftEventRow(SQLModel, table=True):
 
 
 class GovernanceCursorRow(SQLModel, table=True):
-    """How far the drift sweep has read the stream of final verdicts: the (updated_at, id)
-    of the last evaluation it consumed."""
+    """The last final verdict the drift sweep read (its `updated_at` and id): a record, and
+    the row SQLite's sweeps lock; what has been read is `EvaluationRow.drift_read`."""
 
     __tablename__ = "governance_cursor"
 

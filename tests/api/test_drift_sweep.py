@@ -108,3 +108,32 @@ def check_two_replicas(database: str) -> None:
         await engine.dispose()
 
     asyncio.run(run())
+
+
+def test_a_verdict_that_commits_after_a_later_one_was_read_is_still_counted(
+    database: str,
+) -> None:
+    """A verdict is stamped before its transaction commits: under load one stamped earlier
+    commits after a later-stamped one was read. It is counted all the same, and once."""
+
+    async def run() -> None:
+        engine = make_engine(database)
+        sessions = make_session_factory(engine)
+        late = row("m-a", True, 0)  # stamped first, committed last
+        async with sessions() as session:
+            for i in range(1, 6):
+                session.add(row("m-a", True, i))
+            await session.commit()
+        sweep = DriftSweep(config(), sessions)
+        await sweep.sweep()
+        async with sessions() as session:
+            session.add(late)
+            await session.commit()
+        await sweep.sweep()
+        await sweep.sweep()
+        async with sessions() as session:
+            (monitor,) = await DriftRepository(session).all_monitors()
+        assert CusumState.model_validate(monitor.state).items == 6
+        await engine.dispose()
+
+    asyncio.run(run())
