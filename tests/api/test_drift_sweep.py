@@ -11,12 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from api.config import QuorumConfig
 from api.governance_config import GovernanceConfig
 from api.services.drift import DriftSweep
 from api.store import make_engine, make_session_factory
 from api.store.drift import DriftRepository
+from api.store.engine import sync_url
 from api.store.migrate import upgrade
 from api.store.tables import EvaluationRow, utcnow
 from routing.governance import CusumState, baseline_p0, design, run_length
@@ -137,3 +139,54 @@ def test_a_verdict_that_commits_after_a_later_one_was_read_is_still_counted(
         await engine.dispose()
 
     asyncio.run(run())
+
+
+def test_the_migration_marks_what_the_cursor_had_read(tmp_path: Path) -> None:
+    check_migration(f"sqlite:///{tmp_path / 'q.db'}")
+
+
+@pytest.mark.postgres
+def test_the_migration_marks_what_the_cursor_had_read_on_postgres(postgres_url: str) -> None:
+    check_migration(postgres_url)
+
+
+def check_migration(database: str) -> None:
+    """Verdicts at or before the old cursor were read (they are marked); the sweep reads
+    those after it next."""
+    upgrade(database, "0016")
+    engine = sa.create_engine(sync_url(database))
+    base = utcnow() - timedelta(minutes=10)
+    with engine.begin() as conn:
+        for i, name in enumerate(["a", "b", "c", "d"]):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO evaluations (id, kind, panel, rubric_id, rubric_version,"
+                    " status, input, request_sha256, audit_draw, runs, idempotency_tenant,"
+                    " subject_model, use_case, verdict_compliant, created_at, updated_at)"
+                    " VALUES (:id, 'evaluation', 'leak-check', 'data-leakage', 1, 'decided',"
+                    " '{}', 'x', 0.5, 1, '', 'm-a', 'support-bot', :ok, :at, :at)"
+                ),
+                {"id": name * 32, "ok": True, "at": base + timedelta(seconds=i)},
+            )
+        conn.execute(  # the old sweep had read a and b
+            sa.text(
+                "INSERT INTO governance_cursor (name, updated_at, evaluation_id)"
+                " VALUES ('drift', :at, :id)"
+            ),
+            {"at": base + timedelta(seconds=1), "id": "b" * 32},
+        )
+    upgrade(database)
+    with engine.connect() as conn:
+        read = conn.execute(sa.text("SELECT id, drift_read FROM evaluations ORDER BY id"))
+        assert [bool(r[1]) for r in read] == [True, True, False, False]
+    engine.dispose()
+
+    async def sweep() -> int:
+        async_engine = make_engine(database)
+        await DriftSweep(config(), make_session_factory(async_engine)).sweep()
+        async with make_session_factory(async_engine)() as session:
+            (monitor,) = await DriftRepository(session).all_monitors()
+        await async_engine.dispose()
+        return CusumState.model_validate(monitor.state).items
+
+    assert asyncio.run(sweep()) == 2
