@@ -7,14 +7,14 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from backtest import markdown, plots, report
 from backtest.datasets import DatasetError, find_datasets, load_dataset
 from backtest.jury import DEFAULT_AUDIT_RATE, DEFAULT_LABELS
 from backtest.replay import run_backtest
 from backtest.routing_curve import DEFAULT_ALPHAS, DEFAULT_DELTA, DEFAULT_SPLITS, RoutingSettings
-from routing.jury import JuryPriors
+from routing.jury import JuryPriors, Selection
 
 __all__ = ["cmd_backtest", "command_line", "main", "register"]
 
@@ -67,9 +67,11 @@ def register(subparsers: Any) -> None:
     add("--no-dependence-cv", action="store_true", help="skip the dependence CV table")
     add(
         "--select",
-        action="store_true",
-        help="choose each fold's jury error model on held-out labels instead of the fixed "
-        "shrinkage s = L (off by default; docs/statistics.md)",
+        choices=get_args(Selection),
+        default="scale",
+        help="where each fold's jury error model is chosen on held-out labels instead of "
+        "the fixed shrinkage s = L: 'scale' (default, as the service does: every scale but "
+        "ordinal ones of more than two values), 'all' or 'none' (docs/statistics.md)",
     )
     add("--markdown", type=Path, metavar="OUT.md", help="write the summary tables as Markdown")
     add_options(add)
@@ -174,8 +176,7 @@ def command_line(args: argparse.Namespace) -> str:
     words += ["--audit-rate", f"{args.audit_rate:g}", "--dependence", f"{args.dependence:g}"]
     if args.no_dependence_cv:
         words.append("--no-dependence-cv")
-    if args.select:
-        words.append("--select")
+    words += ["--select", args.select]
     for alpha in args.alpha:
         words += ["--alpha", f"{alpha:g}"]
     return shlex.join([*words, "--delta", f"{args.delta:g}", "--splits", str(args.splits)])

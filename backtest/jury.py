@@ -36,6 +36,7 @@ from routing import RoutingPolicy
 from routing.jury import (
     JuryModel,
     JuryPriors,
+    Selection,
     candidates_for,
     default_classes,
     describe_priors,
@@ -43,6 +44,7 @@ from routing.jury import (
     fit_votes,
     observations,
     posterior_from,
+    selects,
     votes_data,
 )
 from routing.sequential import Presentation, jury_stop_rule, waves
@@ -149,12 +151,13 @@ def cross_fit(
     labels_for: Callable[[int], set[int]],
     priors: JuryPriors | None = None,
     extra: Callable[[int], dict[str, int]] | None = None,
-    select: bool = False,
+    select: Selection = "scale",
 ) -> CrossFit:
     """Each fold's model fitted on every item's votes and the human labels of the items
     `labels_for(fold)` (which must lie outside the fold); each item judged by its fold's
-    model. `select`: each fold's error model chosen among `candidates_for` by held-out
-    likelihood of its own labels (`routing.jury.select`), as the service does."""
+    model. `select`: where each fold's error model is chosen among `candidates_for` by
+    held-out likelihood of its own labels (`routing.jury.selects`; "scale" is what the
+    service does)."""
     items, scale = dataset.items, dataset.rubric.scale
     n, folds = len(items), int(fold_of.max()) + 1 if len(items) else 0
     classes = classes_for(dataset)
@@ -171,8 +174,8 @@ def cross_fit(
             raise ValueError(f"fold {f}'s labels include items of fold {f}")
         labels = [items[i].human if i in chosen else () for i in range(n)]
         chosen_model: dict[str, object] = {}
-        if select:
-            rubric = dataset.rubric
+        rubric = dataset.rubric
+        if selects(select, rubric.ordinal, len(scale)):
             data, groups = votes_data(rubric, every, labels, classes)
             menu = candidates_for(len(scale), rubric.ordinal, priors)
             model, sel = fit_selected(

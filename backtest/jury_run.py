@@ -29,7 +29,7 @@ from backtest.routing_curve import (
 )
 from judges import Vote
 from routing.calibration_check import apply_split, expected_calibration_error
-from routing.jury import JuryPriors
+from routing.jury import JuryPriors, Selection
 from rubrics import ScaleValue
 
 __all__ = ["CASCADE_ALPHA", "Score", "run_jury"]
@@ -64,7 +64,7 @@ def run_jury(
     audit_rate: float,
     priors: JuryPriors,
     with_cv: bool = True,
-    select: bool = False,
+    select: Selection = "scale",
 ) -> tuple[RoutingAnalysis, JuryRun]:
     """Add the jury rows through `score`; the default row's routing analysis and the run."""
     every = [list(it.votes) for it in dataset.items]

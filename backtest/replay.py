@@ -43,7 +43,7 @@ from routing import (
     krippendorff_alpha,
 )
 from routing.bias import position_bias
-from routing.jury import JuryPriors
+from routing.jury import JuryPriors, Selection
 from routing.measures import level_for, weighting_for
 from routing.reliability import ReliabilityWeights, dawid_skene, reliability_weights
 from routing.sequential import default_quorum
@@ -95,13 +95,13 @@ def run_backtest(
     audit_rate: float = DEFAULT_AUDIT_RATE,
     priors: JuryPriors | None = None,
     dependence_cv: bool = True,
-    select: bool = False,
+    select: Selection = "scale",
 ) -> DatasetResult:
     """Replay one dataset; `progress` None shows a bar on stderr above PROGRESS_MIN_ITEMS;
     `routing` sets the calibration of the routing threshold (default `RoutingSettings()`);
     `labels`, `audit_rate` and `priors` the jury rows (`backtest.jury_run`), whose
-    dependence CV table runs when `dependence_cv`; `select` chooses each fold's error
-    model on held-out label likelihood (`routing.jury.select`)."""
+    dependence CV table runs when `dependence_cv`; `select` says where each fold's error
+    model is chosen on held-out label likelihood (`routing.jury.selects`)."""
     rubric, items, judges = dataset.rubric, dataset.items, dataset.judges
     n, k = len(items), len(rubric.scale)
     if folds < 2:

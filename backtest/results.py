@@ -11,7 +11,7 @@ from backtest.jury import FoldFit
 from backtest.routing_curve import RoutingAnalysis
 from routing import AgreementEstimate, PairwiseKappa, Weighting
 from routing.bias import PositionBias
-from routing.jury import JuryPriors
+from routing.jury import JuryPriors, Selection
 from routing.reliability import ReliabilityWeights
 from rubrics import Mode, ScaleValue
 
@@ -69,8 +69,9 @@ class JuryRun(BaseModel):
     routing_floor: float
     """Production case: confidence below which the unsupervised jury routes to humans."""
     priors: JuryPriors
-    select: bool = False
-    """Whether each fold chose its error model on held-out label likelihood (the chosen
+    select: Selection = "scale"
+    """Where each fold chose its error model on held-out label likelihood
+    (`routing.jury.selects`: "scale", the service's policy, "all" or "none"; the chosen
     one and every candidate's score are in `folds`)."""
     classes: tuple[ScaleValue, ...]
     """The latent classes (pairwise `tie` only where humans say tie)."""

@@ -7,9 +7,10 @@ versions (other replicas' fits too) and refits a panel's model when it has none,
 `jury_refit_labels` new human verdicts arrived since its fit, or when `jury_refit_s`
 passed and new evaluations arrived. A refit reads every human-labelled evaluation and the
 newest `jury_max_items` others, groups them into vote patterns (`routing.jury.tabulate`)
-while reading (memory: distinct patterns, not items), runs EM in a worker thread, and
-stores the model as a new version. Each evaluation records the version it was judged
-with (`outcome.jury_version`; 0 = the cold start).
+while reading (memory: distinct patterns, not items), runs EM in a worker thread (on
+scales that are not ordinal, with the error model chosen on held-out labels:
+`routing.jury.select`), and stores the model as a new version. Each evaluation records
+the version it was judged with (`outcome.jury_version`; 0 = the cold start).
 """
 
 from __future__ import annotations
@@ -37,10 +38,13 @@ from routing.jury import (
     JuryModel,
     Observation,
     Worker,
+    candidates_for,
     default_classes,
     fit,
+    fit_selected,
     label_distribution,
     observations,
+    selects,
     tabulate,
 )
 from routing.outcome import cold_model
@@ -134,7 +138,12 @@ def fit_panel(
             labels.append(None)
     data = tabulate(shown, len(rubric.scale), classes, labels, group=False)
     data = dataclasses.replace(data, count=np.array(counts, dtype=np.float64))
-    model = fit(data, rubric.scale, ordinal=rubric.ordinal, numeric=rubric.numeric)
+    ordinal, numeric, n_values = rubric.ordinal, rubric.numeric, len(rubric.scale)
+    if selects("scale", ordinal, n_values):  # the error model chosen on held-out labels
+        menu = candidates_for(n_values, ordinal)
+        model, _ = fit_selected(data, rubric.scale, menu, ordinal=ordinal, numeric=numeric)
+    else:
+        model = fit(data, rubric.scale, ordinal=ordinal, numeric=numeric)
     return model, time.monotonic() - started
 
 

@@ -31,7 +31,7 @@ from api.schemas import (
 from api.schemas.assessments import ProfileCriterionPublic, ProfilePublic
 from api.store.tables import AssessmentRow, EvaluationRow, ReviewItemRow, VoteRow
 from judges import JudgeConfig, Vote
-from routing.jury import JuryModel
+from routing.jury import JuryModel, describe_priors
 from rubrics import Rubric
 
 WINNERS = {"A": "a", "B": "b", "tie": "tie"}
@@ -195,6 +195,7 @@ def jury(version: int, model: JuryModel, fitted_at: datetime | None) -> JuryPubl
         converged=model.converged,
         log_likelihood=model.log_likelihood,
         temperature=model.temperature,
+        error_model=describe_priors(model.priors),
         classes=list(model.class_values()),
         scale=list(model.scale),
         class_priors=list(model.class_priors),

@@ -275,6 +275,11 @@ class JuryPublic(BaseModel):
     """The posterior's temperature, fitted on the human verdicts (1: the plain
     independent-errors posterior; below 1: the judges' evidence is discounted because
     their errors are correlated)."""
+    error_model: str = "shrunk"
+    """How each judge's errors are modelled: `shrunk` (its confusion matrix shrunk towards
+    one accuracy per judge), `one-coin` (one accuracy per judge) or `ordinal` (a bias and
+    a spread per judge). On scales that are not ordinal, chosen at each fit on held-out
+    human verdicts (docs/statistics.md)."""
     classes: list[ScaleValue]
     scale: list[ScaleValue]
     class_priors: list[float]

@@ -38,10 +38,12 @@ from routing.jury.posterior import (
 )
 from routing.jury.select import (
     PriorSelection,
+    Selection,
     candidates_for,
     describe_priors,
     fit_selected,
     select,
+    selects,
 )
 from routing.jury.temperature import fit_temperature
 
@@ -52,6 +54,7 @@ __all__ = [
     "JuryVerdict",
     "Observation",
     "PriorSelection",
+    "Selection",
     "Worker",
     "can_change",
     "candidates_for",
@@ -70,6 +73,7 @@ __all__ = [
     "posterior",
     "posterior_from",
     "select",
+    "selects",
     "symmetric_confusion",
     "tabulate",
     "verdict_index",

@@ -6,10 +6,18 @@ removed (their votes stay, as unlabelled items), each candidate is fitted, and s
 the held-out labels by a proper scoring rule (`rule_for`: the log score, or the ranked
 probability score on ordinal scales of more than two classes). The best mean wins; on an
 exact tie, or with fewer than `MIN_LABELS` labelled items, the first candidate (the
-default) is kept. Only votes and labels a deployment has enter, so the service could run
-it at refit; no accuracy on any held-out set is looked at. `candidates_for` is the fixed
-menu, the same for every panel of a kind of scale. Off by default (`quorum backtest
---select` replays it): docs/statistics.md has the figures and why it was not kept.
+default) is kept. Only votes and labels a deployment has enter, and no accuracy on any
+held-out set is looked at. `candidates_for` is the fixed menu, the same for every panel
+of a kind of scale.
+
+Where it runs (`selects`, the `Selection` policy "scale", the service's and the
+backtest's default): on nominal, binary and pairwise scales, where the verdict is the
+posterior mode and the log score is the proper score of the posterior that mode is read
+from; not on ordinal scales of more than two values, where the verdict is the posterior
+median and Quorum's figure is the quadratic kappa, which no proper score of the
+posterior tried (log, RPS) tracks: choosing by the RPS lowered the kappa on 5 of 6 hanna
+criteria. docs/statistics.md has the figures, and says that this split was seen in them
+before its reason was written down.
 """
 
 from __future__ import annotations
@@ -32,12 +40,14 @@ __all__ = [
     "SELECTION_FOLDS",
     "PriorSelection",
     "ScoringRule",
+    "Selection",
     "candidates_for",
     "describe_priors",
     "fit_selected",
     "ranked_probability_score",
     "rule_for",
     "select",
+    "selects",
 ]
 
 SELECTION_FOLDS = 5
@@ -49,6 +59,16 @@ _FLOOR = 1e-12
 
 
 ScoringRule = Literal["log", "rps"]
+Selection = Literal["scale", "all", "none"]
+"""Where the error model is chosen on held-out labels: "scale" (the default: every scale
+but ordinal ones of more than two values), "all" or "none" (the fixed default prior)."""
+
+
+def selects(selection: Selection, ordinal: bool, n_values: int) -> bool:
+    """Whether a panel's error model is chosen on held-out labels under `selection`."""
+    if selection == "scale":
+        return not (ordinal and n_values > 2)
+    return selection == "all"
 
 
 def rule_for(ordinal: bool, n_classes: int) -> ScoringRule:

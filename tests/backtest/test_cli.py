@@ -78,7 +78,7 @@ def test_cli_all_writes_json_and_one_plot_per_dataset(
     plot = tmp_path / "p.png"
     assert report["command"] == (
         f"quorum backtest --all {root} --json {out} --plot {plot} --folds 3 --seed 0 "
-        "--min-human 30 --labels 100 --audit-rate 0.1 --dependence 0 "
+        "--min-human 30 --labels 100 --audit-rate 0.1 --dependence 0 --select scale "
         "--alpha 0.1 --alpha 0.2 --delta 0.2 --splits 3"
     )
     for result in report["results"]:

@@ -17,7 +17,7 @@ from backtest.markdown import BEGIN, END, write_markdown
 from backtest.replay import run_backtest
 from backtest.report import write_json
 from routing.jury import Worker, fit_votes, observations, posterior
-from tests.support.records import pairwise_records, pv, rows, write_set
+from tests.support.records import pairwise_records, pointwise_records, pv, rows, write_set
 
 
 def _constant_set(tmp_path: Path, n: int, folds: int, seed: int) -> Path:
@@ -230,19 +230,38 @@ def test_markdown_replaces_only_the_generated_region(tmp_path: Path) -> None:
 
 
 def test_selection_records_each_folds_error_model(tmp_path: Path) -> None:
-    # --select: each fold chooses among the menu on its own training labels; the toy
-    # panel's first-position judge needs per-order matrices, which the one-accuracy model
-    # cannot represent, so every fold keeps the shrunk matrices.
+    # The default (--select scale) on a pairwise set: each fold chooses among the menu on
+    # its own training labels; the toy panel's first-position judge needs per-order
+    # matrices, which the one-accuracy model cannot represent, so every fold keeps the
+    # shrunk matrices.
     ds = load_dataset(write_set(tmp_path, "toy-pair", pairwise_records()))
     fold_of = jury.fold_assignment(len(ds.items), 2, 0)
-    cf = jury.cross_fit(
-        ds, fold_of, lambda f: jury.random_labels(ds, fold_of, f, 100, 0), select=True
-    )
+    cf = jury.cross_fit(ds, fold_of, lambda f: jury.random_labels(ds, fold_of, f, 100, 0))
     assert [f.error_model for f in cf.fits] == ["shrunk", "shrunk"]
     for f in cf.fits:
         assert f.selection_scores is not None
         assert set(f.selection_scores) == {"shrunk", "one-coin"}
         assert f.selection_scores["shrunk"] > f.selection_scores["one-coin"]
-    plain = jury.cross_fit(ds, fold_of, lambda f: jury.random_labels(ds, fold_of, f, 100, 0))
+    plain = jury.cross_fit(
+        ds, fold_of, lambda f: jury.random_labels(ds, fold_of, f, 100, 0), select="none"
+    )
     assert plain.verdicts == cf.verdicts
     assert all(f.error_model is None for f in plain.fits)
+
+
+def test_ordinal_scales_keep_the_fixed_error_model_by_default(tmp_path: Path) -> None:
+    # The default (--select scale), as the service does: no selection on an ordinal
+    # scale of more than two values; --select all runs it there too.
+    ds = load_dataset(write_set(tmp_path, "toy-ordinal", pointwise_records()))
+    fold_of = jury.fold_assignment(len(ds.items), 2, 0)
+
+    def labels(f: int) -> set[int]:
+        return jury.random_labels(ds, fold_of, f, 100, 0)
+
+    default = jury.cross_fit(ds, fold_of, labels)
+    assert all(f.error_model is None for f in default.fits)
+    assert default.verdicts == jury.cross_fit(ds, fold_of, labels, select="none").verdicts
+    every = jury.cross_fit(ds, fold_of, labels, select="all")
+    for f in every.fits:
+        assert f.selection_scores is not None
+        assert set(f.selection_scores) == {"shrunk", "one-coin", "ordinal"}

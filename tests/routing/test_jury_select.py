@@ -17,6 +17,7 @@ from routing.jury.select import (
     ranked_probability_score,
     rule_for,
     select,
+    selects,
 )
 from tests.routing.jury_support import simulate, symmetric
 
@@ -181,3 +182,14 @@ def test_ranked_probability_score_worked_example() -> None:
     label = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
     np.testing.assert_allclose(ranked_probability_score(probs, label), [0.13, 0.0, 2.0, 1.0])
     assert rule_for(True, 5) == "rps" and rule_for(True, 2) == "log" and rule_for(False, 3) == "log"
+
+
+def test_the_selection_policy_by_scale() -> None:
+    # "scale" (the service's): nominal, binary and pairwise scales, not ordinal ones of
+    # more than two values; an ordinal scale of two values is a binary one.
+    assert selects("scale", ordinal=False, n_values=2)
+    assert selects("scale", ordinal=False, n_values=3)  # pairwise A / B / tie
+    assert selects("scale", ordinal=True, n_values=2)
+    assert not selects("scale", ordinal=True, n_values=5)
+    assert selects("all", ordinal=True, n_values=5)
+    assert not selects("none", ordinal=False, n_values=2)
