@@ -1,7 +1,7 @@
 """A jury refit over a panel with a million stored evaluations: time and memory.
 
     .venv/bin/python benchmarks/jury_refit.py [--items 1000000] [--labelled 2000]
-        [--max-items 200000] [--db /tmp/jury.db] [--reuse]
+        [--max-items 200000] [--db /tmp/jury.db] [--reuse] [--select scale none]
 
 Fills a fresh SQLite database (through the migrations) with N evaluations of a
 three-judge pairwise panel asked in both orders (6 votes each; one judge biased towards
@@ -107,19 +107,21 @@ def fill(db: Path, n: int, labelled: int, seed: int = 0) -> None:
             )
 
 
-def measure(db: Path, max_items: int) -> dict[str, float]:
+def measure(db: Path, max_items: int, selection: str) -> dict[str, object]:
     from sqlmodel import Session
 
     from api.services.jury import fit_panel
     from api.store import make_sync_engine
     from api.store.jury import JuryTrainingReader
+    from routing.jury import describe_priors
     from rubrics import LIBRARY_DIR, load_rubrics
 
     rubric = load_rubrics([LIBRARY_DIR])["pairwise-preference"]
     engine = make_sync_engine(f"sqlite:///{db}")
     tracemalloc.start()
     with Session(engine) as session:
-        model, seconds = fit_panel(JuryTrainingReader(session, "p", rubric.id), rubric, max_items)
+        reader = JuryTrainingReader(session, "p", rubric.id)
+        model, seconds = fit_panel(reader, rubric, max_items, selection)  # type: ignore[arg-type]
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     engine.dispose()
@@ -131,6 +133,7 @@ def measure(db: Path, max_items: int) -> dict[str, float]:
         "patterns": model.n_patterns,
         "em_rounds": model.iterations,
         "converged": model.converged,
+        "error_model": describe_priors(model.priors),
     }
 
 
@@ -141,13 +144,24 @@ def main() -> None:
     parser.add_argument("--max-items", type=int, default=200_000)
     parser.add_argument("--db", type=Path, default=Path("/tmp/quorum-jury-refit.db"))
     parser.add_argument("--reuse", action="store_true", help="measure on an existing --db")
+    parser.add_argument(
+        "--select",
+        nargs="+",
+        default=["scale"],
+        choices=["scale", "none"],
+        help="the refit's error-model selection policy(s) to measure (routing.jury.selects)",
+    )
     args = parser.parse_args()
     if not args.reuse:
         started = time.perf_counter()
         fill(args.db, args.items, args.labelled)
         print(f"filled {args.items} evaluations in {time.perf_counter() - started:.1f} s")
     for cap in sorted({args.max_items // 4, args.max_items}):
-        print(json.dumps({"stored": args.items, "max_items": cap, **measure(args.db, cap)}))
+        for selection in args.select:
+            figures = measure(args.db, cap, selection)
+            print(
+                json.dumps({"stored": args.items, "max_items": cap, "select": selection, **figures})
+            )
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from routing import Aggregation
 from routing.jury import (
     JuryModel,
     Observation,
+    Selection,
     Worker,
     candidates_for,
     default_classes,
@@ -103,9 +104,10 @@ def _soft_vote(
 
 
 def fit_panel(
-    reader: JuryTrainingReader, rubric: Rubric, max_items: int
+    reader: JuryTrainingReader, rubric: Rubric, max_items: int, selection: Selection = "scale"
 ) -> tuple[JuryModel, float]:
-    """Read a panel's training data pattern by pattern and fit its model; returns the
+    """Read a panel's training data pattern by pattern and fit its model, its error model
+    chosen on held-out labels where `selection` says (`routing.jury.selects`); returns the
     model and the seconds the fit took. Synchronous (runs in a worker thread)."""
     started = time.monotonic()
     # Grouped while reading: memory grows with distinct (pattern, label) pairs, not items.
@@ -139,7 +141,7 @@ def fit_panel(
     data = tabulate(shown, len(rubric.scale), classes, labels, group=False)
     data = dataclasses.replace(data, count=np.array(counts, dtype=np.float64))
     ordinal, numeric, n_values = rubric.ordinal, rubric.numeric, len(rubric.scale)
-    if selects("scale", ordinal, n_values):  # the error model chosen on held-out labels
+    if selects(selection, ordinal, n_values):
         menu = candidates_for(n_values, ordinal)
         model, _ = fit_selected(data, rubric.scale, menu, ordinal=ordinal, numeric=numeric)
     else:
