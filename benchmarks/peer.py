@@ -10,6 +10,9 @@ models per item, the same concurrency (16 items at a time), the instant judge an
                         at a time (benchmarks/peer_inspect.py --mode scorer)
   inspect eval()        `inspect_ai.eval()` of a Task of the items, `max_samples=16`
                         (--mode eval): Inspect's documented way, with its harness
+  stack floor sqlite    with --stack: benchmarks/stack_floor.py over HTTP (Quorum's stack,
+                        no Quorum code: bench.py's `stack` row), the ceiling of any service
+                        on this stack against the same peer in the same run
 
 Inspect runs in its own venv, `benchmarks/.venv-peer` (git-ignored), which this script
 makes on first use with the pinned versions below (PEER_PINS): it is never a dependency
@@ -50,6 +53,7 @@ from common import (  # noqa: E402
     machine,
     percentile,
     quorum_server,
+    stack_server,
     write_config,
 )
 
@@ -161,6 +165,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="repeat interleaved; medians")
     parser.add_argument("--budget", type=float, default=300, help="seconds for the measuring")
     parser.add_argument("--no-service", action="store_true", help="skip `quorum serve`")
+    parser.add_argument(
+        "--stack", action="store_true", help="also the stack floor (stack_floor.py, SQLite)"
+    )
     parser.add_argument("--peer-python", help="an interpreter with the peer (skip the venv)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -217,7 +224,21 @@ def main() -> int:
             targets["quorum service sqlite"] = lambda key, cmd: asyncio.run(
                 http_load(url, server, key, cmd)
             )
-        order = ["quorum panel runner", "quorum service sqlite", "inspect scorer", "inspect eval()"]
+        if args.stack:
+            panels = {key: b for key, _, b, _ in scenarios}
+            floor_url, floor = stack.enter_context(
+                stack_server(workdir, base, panels, f"sqlite:///{workdir / 'stack.db'}", "stack")
+            )
+            targets["stack floor sqlite"] = lambda key, cmd: asyncio.run(
+                http_load(floor_url, floor, key, cmd)
+            )
+        order = [
+            "quorum panel runner",
+            "quorum service sqlite",
+            "stack floor sqlite",
+            "inspect scorer",
+            "inspect eval()",
+        ]
         warmed: set[tuple[str, str]] = set()
         for round_no in range(args.rounds):
             for key, _, behaviour, items in scenarios:
