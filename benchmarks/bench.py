@@ -7,6 +7,8 @@ measured target runs in a process of its own, so CPU and peak RSS are its alone:
   panel runner      the same evaluations through Quorum's PanelRunner + LiteLLMClient
   stack sqlite      stack_floor.py over HTTP: uvicorn + FastAPI + pydantic + SQLAlchemy +
                     litellm with two transactions per evaluation and no Quorum code
+  stack sqlite one-trip  the same on Quorum's SQLite driver adapter (one trip to
+                    aiosqlite's thread per statement, api/store/sqlite_driver.py)
   service sqlite    `python -m api.cli serve` over HTTP (httpx client here), SQLite file
   stack postgres    stack_floor.py on a fresh PostgreSQL database
   service postgres  `quorum serve` on a fresh PostgreSQL database (created and dropped here)
@@ -74,6 +76,7 @@ TARGETS = {  # --targets key -> row name, in the order rows are measured and pri
     "floor": "floor (litellm)",
     "panel-runner": "panel runner",
     "stack-sqlite": "stack sqlite",
+    "stack-sqlite-1trip": "stack sqlite one-trip",
     "service-sqlite": "service sqlite",
     "stack-postgres": "stack postgres",
     "service-postgres": "service postgres",
@@ -226,19 +229,26 @@ class Bench:
 
     @contextlib.contextmanager
     def service(
-        self, kind: str, database: str, panels: dict[str, str]
+        self, kind: str, database: str, panels: dict[str, str], variant: str = ""
     ) -> Iterator[Callable[[Scenario, Command], Result]]:
         """A running `quorum serve` (kind "service") or stack floor (kind "stack") with one
-        panel per judge behaviour, on a SQLite file or a scratch PostgreSQL database."""
+        panel per judge behaviour, on a SQLite file or a scratch PostgreSQL database;
+        `variant` "one-trip": the stack floor on Quorum's SQLite driver adapter."""
         with contextlib.ExitStack() as stack:
             if database == "sqlite":
                 url = f"sqlite:///{self.workdir / f'{kind}.db'}"
             else:
                 url = stack.enter_context(scratch_postgres(self.args.postgres))
-            name = f"{kind}-{database}"
+            name = f"{kind}-{database}{'-' + variant if variant else ''}"
             if kind == "stack":
                 server_cm = stack_server(
-                    self.workdir, self.base, panels, url, name, log_level=self.args.stack_log_level
+                    self.workdir,
+                    self.base,
+                    panels,
+                    url,
+                    name,
+                    log_level=self.args.stack_log_level,
+                    sqlite_driver=variant or "stock",
                 )
             else:
                 config = write_config(self.workdir / f"{name}.yaml", self.base, panels)
@@ -278,14 +288,15 @@ def summarise(results: list[Result]) -> Result:
 
 
 def table(rows: list[tuple[str, Result]], title: str) -> str:
+    w = max([18, *(len(name) + 1 for name, _ in rows)])
     head = (
-        f"{'target':<18}{'evals/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+        f"{'target':<{w}}{'evals/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
         f"{'CPU ms/eval':>13}{'peak RSS MiB':>14}{'errors':>8}"
     )
     lines = [title, head, "-" * len(head)]
     for name, s in rows:
         lines.append(
-            f"{name:<18}{s['evals_per_s']:>9.1f}{s['p50_ms']:>9.1f}{s['p95_ms']:>9.1f}"
+            f"{name:<{w}}{s['evals_per_s']:>9.1f}{s['p50_ms']:>9.1f}{s['p95_ms']:>9.1f}"
             f"{s['p99_ms']:>9.1f}{s['cpu_ms_per_eval']:>13.2f}{s['peak_rss_mib']:>14.0f}"
             f"{s['errors']:>8}"
         )
@@ -349,8 +360,9 @@ def main_table(bench: Bench) -> tuple[str, Result]:
             if name in workers:
                 targets.append((name, ask(workers[name])))
             else:
-                kind, database = name.split()
-                targets.append((name, stack.enter_context(bench.service(kind, database, panels))))
+                kind, database, *variant = name.split()
+                runs = bench.service(kind, database, panels, *variant)
+                targets.append((name, stack.enter_context(runs)))
         warmed: set[tuple[str, str]] = set()
         for round_no in range(a.rounds):
             for scenario in plan:
@@ -443,6 +455,15 @@ def ratio_lines(summary: Result, a: argparse.Namespace) -> list[str]:
             who = "service" if service else "stack"
             lines.append(
                 f"  CPU ms/eval, {db}, instant judge: {' '.join(parts)} = {who} {total:.2f}"
+            )
+        one_trip, service = fast.get("stack sqlite one-trip"), fast.get("service sqlite")
+        if one_trip and service:  # Quorum's own share against the floor on its driver
+            stack_ms = one_trip["cpu_ms_per_eval"]
+            lines.append(
+                f"  CPU ms/eval, sqlite, instant judge, against the one-trip stack: litellm "
+                f"(floor) {base:.2f} + the stack {stack_ms - base:+.2f} + Quorum's own "
+                f"{service['cpu_ms_per_eval'] - stack_ms:+.2f} = service "
+                f"{service['cpu_ms_per_eval']:.2f}"
             )
     for key in ("slow", "light"):
         block = summary.get(key, {})

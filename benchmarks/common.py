@@ -300,10 +300,12 @@ def stack_server(
     judges: int = 3,
     timeout_s: float = 30,
     log_level: str = "warning",
+    sqlite_driver: str = "stock",
 ) -> Iterator[tuple[str, Child]]:
     """`benchmarks/stack_floor.py` (the stack floor: Quorum's stack, no Quorum code) on a
     free loopback port, one panel per entry of `panels` (name -> behaviour); yields its URL.
-    `log_level` is uvicorn's: "info" writes its access log line per request."""
+    `log_level` is uvicorn's: "info" writes its access log line per request;
+    `sqlite_driver` "one-trip": the floor on Quorum's SQLite driver adapter."""
     port = free_port()
     pairs = [
         a
@@ -315,7 +317,7 @@ def stack_server(
             *(sys.executable, str(REPO / "benchmarks" / "stack_floor.py"), "--port", str(port)),
             *("--database-url", database_url, "--base-url", base),
             *("--judges", str(judges), "--timeout", str(timeout_s), *pairs),
-            *("--log-level", log_level),
+            *("--log-level", log_level, "--sqlite-driver", sqlite_driver),
         ],
         workdir / f"{name}.log",
     )

@@ -21,6 +21,12 @@ durability contract requires, minimally:
     python benchmarks/stack_floor.py --port 8011 --database-url sqlite:////tmp/s.db \\
         --base-url http://127.0.0.1:9100/v1 --panel-behaviour instant=sleep-0-honest
 
+`--sqlite-driver one-trip` gives the SQLite engine the connection Quorum's store uses
+(`api/store/sqlite_driver.py`: one trip to aiosqlite's thread per statement), the one
+piece of Quorum imported here: it is a driver adapter below Quorum's own code, and with it
+the floor is the least a service on this stack with that driver does (bench.py's `stack
+sqlite one-trip` row), so Quorum's own share can be read against either floor.
+
 Not for production: no auth, no retries, no deadline, no admission control, no metrics.
 """
 
@@ -205,17 +211,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, pool_size: int) -> AsyncEngine:
+def make_engine(url: str, pool_size: int, sqlite_driver: str = "stock") -> AsyncEngine:
     """The engine settings Quorum uses (api/store/engine.py): SQLite in WAL mode over one pooled
-    connection per process; PostgreSQL through psycopg with a pool and pre-ping."""
+    connection per process (aiosqlite's stock cursor, or with `sqlite_driver` "one-trip"
+    Quorum's one-trip connection); PostgreSQL through psycopg with a pool and pre-ping."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
+        driver_url = u.set(drivername="sqlite+aiosqlite")
+        connection: dict[str, Any] = {"connect_args": {"timeout": 10}}
+        if sqlite_driver == "one-trip":
+            from api.store.sqlite_driver import creator
+
+            rendered = driver_url.render_as_string(hide_password=False)
+            connection = {"async_creator": creator(rendered, timeout=10)}
         engine = create_async_engine(
-            u.set(drivername="sqlite+aiosqlite"),
-            connect_args={"timeout": 10},
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=30,
+            driver_url, pool_size=1, max_overflow=0, pool_timeout=30, **connection
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -270,7 +280,7 @@ def create_app(args: argparse.Namespace) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_litellm()
-        engine = make_engine(args.database_url, args.pool_size)
+        engine = make_engine(args.database_url, args.pool_size, args.sqlite_driver)
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
         app.state.engine = engine
@@ -339,6 +349,12 @@ def main() -> None:
     parser.add_argument("--judges", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--pool-size", type=int, default=10, help="PostgreSQL (Quorum's default)")
+    parser.add_argument(
+        "--sqlite-driver",
+        choices=["stock", "one-trip"],
+        default="stock",
+        help="SQLite: aiosqlite's stock cursor, or Quorum's one-trip connection",
+    )
     parser.add_argument(
         "--log-level", default="warning", help="uvicorn's (info: the access log is written)"
     )
