@@ -178,6 +178,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps),
             models=CappedLabels(settings.metrics_models, settings.metrics_max_models),
             use_cases=CappedLabels(settings.metrics_use_cases, settings.metrics_max_use_cases),
+            tenants=CappedLabels(settings.metrics_tenants, settings.metrics_max_tenants),
         )
         stats_engine = make_sync_engine(settings.database_url)
         stats = StatsService(config, stats_engine, settings.stats_max_items)

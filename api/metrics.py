@@ -91,6 +91,7 @@ class Metrics:
         *,
         models: CappedLabels | None = None,
         use_cases: CappedLabels | None = None,
+        tenants: CappedLabels | None = None,
     ) -> None:
         r = registry if registry is not None else CollectorRegistry()
         self.registry = r
@@ -99,6 +100,9 @@ class Metrics:
         """Caps the `model` label (the subject model that wrote the judged response)."""
         self.use_cases = use_cases or CappedLabels()
         """Caps the `use_case` label (the request's governance use case)."""
+        self.tenants = tenants or CappedLabels()
+        """Caps the `tenant` label of the drift series (each tenant's streams are charted
+        apart, so two tenants' streams of one model must not share a series)."""
         self.evaluations = Counter(
             "quorum_evaluations_total",
             "Evaluations completed, by routing decision.",
@@ -244,7 +248,9 @@ class Metrics:
 
     def _governance(self, r: CollectorRegistry) -> None:
         """Governance: the compliance matrix, drift, zones (docs/governance.md). Labels
-        `model` and `use_case` are capped like `app`; figures sum every tenant."""
+        `model`, `use_case` and `tenant` are capped like `app`; the compliance figures sum
+        every tenant, the drift series are per tenant (each tenant's stream has its own
+        chart)."""
         cell = ["profile", "model", "use_case"]
         self.compliance: dict[str, Gauge] = {
             name: Gauge(
@@ -265,7 +271,7 @@ class Metrics:
                 ("audited_items", "Audited assessments the corrected rate rests on."),
             )
         }
-        stream = ["model", "use_case", "criterion"]
+        stream = ["tenant", "model", "use_case", "criterion"]
         self.drift_statistic = Gauge(
             "quorum_drift_cusum_statistic",
             "CUSUM statistic of a verdict stream as a share of its threshold (1: alarm).",
@@ -288,11 +294,17 @@ class Metrics:
         )
 
     def observe_drift(
-        self, model: str, use_case: str | None, criterion: str, statistic: float, alarmed: bool
+        self,
+        tenant: str | None,
+        model: str,
+        use_case: str | None,
+        criterion: str,
+        statistic: float,
+        alarmed: bool,
     ) -> None:
-        """A stream's CUSUM after a sweep; its counter exists at 0 before any alarm, so
-        that `increase()` sees the first one."""
-        labels = (self.models(model), self.use_cases(use_case), criterion)
+        """A stream's CUSUM after a sweep (`tenant` None or "": rows of no tenant, "none");
+        its counter exists at 0 before any alarm, so that `increase()` sees the first one."""
+        labels = (self.tenants(tenant), self.models(model), self.use_cases(use_case), criterion)
         self.drift_statistic.labels(*labels).set(statistic)
         self.drift_events.labels(*labels).inc(1 if alarmed else 0)
 

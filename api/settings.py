@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     """Allowed `use_case` label values (a JSON list); empty: the first
     `metrics_max_use_cases` seen."""
     metrics_max_use_cases: int = Field(default=20, ge=1)
+    metrics_tenants: list[str] = Field(default_factory=list)
+    """Allowed `tenant` label values of the drift series (a JSON list); empty: the first
+    `metrics_max_tenants` seen."""
+    metrics_max_tenants: int = Field(default=20, ge=1)
     stats_window: str = "24h"
     """Window of the agreement gauges (`quorum_panel_fleiss_kappa`...)."""
     stats_max_items: int = Field(default=20_000, ge=10)

@@ -103,7 +103,7 @@ class GovernanceService:
     def _observe(self, row: DriftMonitorRow, state: CusumState, alarmed: bool) -> None:
         if self.metrics is not None:
             self.metrics.observe_drift(
-                row.model, row.use_case or None, row.criterion, state.statistic, alarmed
+                row.scope, row.model, row.use_case or None, row.criterion, state.statistic, alarmed
             )
 
     async def tick(self) -> list[ModelTransitionRow]:

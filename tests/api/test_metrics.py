@@ -130,6 +130,26 @@ def test_model_and_use_case_labels_are_capped_like_app() -> None:
     assert get("quorum_assessments_total", {**assessed, "compliant": "false"}) == 1
 
 
+def test_drift_series_are_per_tenant() -> None:
+    # Two tenants chart the same model's stream apart (routing.governance: one CUSUM per
+    # tenant, model, use case and criterion): their series must not overwrite each other.
+    registry = CollectorRegistry()
+    metrics = Metrics(registry, tenants=CappedLabels(max_values=2))
+    metrics.observe_drift("acme", "m1", "support-bot", "leak-check", 1.0, True)
+    metrics.observe_drift("globex", "m1", "support-bot", "leak-check", 0.25, False)
+    metrics.observe_drift("", "m1", "support-bot", "leak-check", 0.5, False)  # no tenant
+    metrics.observe_drift("initech", "m1", "support-bot", "leak-check", 0.75, False)
+    get = registry.get_sample_value
+    stream = {"model": "m1", "use_case": "support-bot", "criterion": "leak-check"}
+    statistic = "quorum_drift_cusum_statistic"
+    assert get(statistic, {**stream, "tenant": "acme"}) == 1.0
+    assert get(statistic, {**stream, "tenant": "globex"}) == 0.25
+    assert get(statistic, {**stream, "tenant": "none"}) == 0.5
+    assert get(statistic, {**stream, "tenant": "other"}) == 0.75  # past the cap
+    assert get("quorum_drift_events_total", {**stream, "tenant": "acme"}) == 1
+    assert get("quorum_drift_events_total", {**stream, "tenant": "globex"}) == 0
+
+
 def test_metrics_endpoint_after_evaluations(http: httpx.Client) -> None:
     body = {
         "panel": "jury",

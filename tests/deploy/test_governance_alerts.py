@@ -113,6 +113,7 @@ def test_drift_fires_the_shipped_alert_on_real_prometheus(quorum: str, tmp_path:
         [alert] = firing()
         assert alert["model"] == MODEL and alert["criterion"] == "leak-check"
         assert alert["use_case"] == CASE and alert["severity"] == "warning"
+        assert alert["tenant"] == "none"  # open mode: rows of no tenant
         assert http.get(f"/v1/models/{MODEL}").json()["zone"] == "quarantine"
 
         # The dashboard's Governance row: every query returns series now.
