@@ -235,11 +235,11 @@ class Bench:
         panel per judge behaviour, on a SQLite file or a scratch PostgreSQL database;
         `variant` "one-trip": the stack floor on Quorum's SQLite driver adapter."""
         with contextlib.ExitStack() as stack:
-            if database == "sqlite":
-                url = f"sqlite:///{self.workdir / f'{kind}.db'}"
+            name = f"{kind}-{database}{'-' + variant if variant else ''}"
+            if database == "sqlite":  # a file per target: the two stack floors run side by side
+                url = f"sqlite:///{self.workdir / f'{name}.db'}"
             else:
                 url = stack.enter_context(scratch_postgres(self.args.postgres))
-            name = f"{kind}-{database}{'-' + variant if variant else ''}"
             if kind == "stack":
                 server_cm = stack_server(
                     self.workdir,

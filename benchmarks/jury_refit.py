@@ -23,8 +23,12 @@ import time
 import tracemalloc
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+if TYPE_CHECKING:
+    from routing.jury import Selection
 
 JUDGES = ("a", "b", "c")
 
@@ -107,7 +111,7 @@ def fill(db: Path, n: int, labelled: int, seed: int = 0) -> None:
             )
 
 
-def measure(db: Path, max_items: int, selection: str) -> dict[str, object]:
+def measure(db: Path, max_items: int, selection: Selection) -> dict[str, object]:
     from sqlmodel import Session
 
     from api.services.jury import fit_panel
@@ -121,7 +125,7 @@ def measure(db: Path, max_items: int, selection: str) -> dict[str, object]:
     tracemalloc.start()
     with Session(engine) as session:
         reader = JuryTrainingReader(session, "p", rubric.id)
-        model, seconds = fit_panel(reader, rubric, max_items, selection)  # type: ignore[arg-type]
+        model, seconds = fit_panel(reader, rubric, max_items, selection)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     engine.dispose()
