@@ -243,7 +243,10 @@ def _m_step(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Class prior (C,), confusion (W, C, L) and pooled accuracies (W,) from posteriors."""
     n_w, n_l, n_c = len(data.workers), data.n_observed, len(data.classes)
-    weighted = post * data.count[:, None]  # (R, C) expected items per class
+    mass = data.count
+    if pri.unlabelled_weight != 1.0:
+        mass = np.where(data.labelled, data.count, pri.unlabelled_weight * data.count)
+    weighted = post * mass[:, None]  # (R, C) expected items per class
     class_mass = weighted.sum(axis=0)
     pi = (class_mass + pri.class_prior) / (class_mass.sum() + n_c * pri.class_prior)
     counts = np.zeros((n_w, n_c, n_l))

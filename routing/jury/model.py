@@ -88,6 +88,11 @@ class JuryPriors(BaseModel):
     (`routing.jury.temperature`); with fewer, or 0, the temperature is 1 (the plain
     independent-errors posterior). 30: as many as the routing calibration wants above a
     threshold (`routing.calibration.DEFAULT_MIN_ITEMS`)."""
+    unlabelled_weight: float = Field(default=1.0, ge=0.0, le=1.0)
+    """How much an item without a human label counts in the M-step: 1, the semi-supervised
+    EM of Dawid & Skene with the labels clamped; 0, the class prior and the confusion
+    matrices from the labelled items alone (the unlabelled items are still read, never
+    learned from)."""
     ordinal_verdict: Literal["median", "mode"] = "median"
     """Ordinal scales of more than two classes: the verdict is the posterior median (the
     Bayes decision under absolute error: one step off costs less than four) or the

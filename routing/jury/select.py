@@ -115,17 +115,31 @@ def candidates_for(
     """The menu: `base` (the default: each confusion matrix shrunk with s = L towards one
     accuracy per worker) and the parsimonious models alone, which cannot overfit a
     confusion matrix: one accuracy per worker (s = inf), and on ordinal scales of more than
-    two values the discretised-normal error model (a bias and a spread per worker)."""
+    two values the discretised-normal error model (a bias and a spread per worker); then
+    each of these estimated from the labelled items alone (`unlabelled_weight` 0).
+
+    Why the labels-only variants: EM on unlabelled items helps only as far as the model is
+    right (Cozman & Cohen 2003, "unlabeled data can degrade classification performance of
+    generative classifiers"). Judges whose errors are correlated agree on items where they
+    are wrong together, and EM reads that agreement as accuracy; estimated on human
+    verdicts alone, their confusion matrices are not inflated by it. Which of the two
+    predicts the held-out labels better is what the selection measures."""
     pri = base or JuryPriors()
     out = [pri, pri.model_copy(update={"shrinkage": math.inf, "ordinal_target": False})]
     if ordinal and n_observed > 2:
         out.append(pri.model_copy(update={"ordinal_target": True, "shrinkage": math.inf}))
-    return tuple(out)
+    out += [c.model_copy(update={"unlabelled_weight": 0.0}) for c in out]
+    return tuple(dict.fromkeys(out))
 
 
 def describe_priors(priors: JuryPriors) -> str:
     """A candidate's name: `one-coin`, `full`, `shrunk` (s = L), `ordinal`, `ordinal-shrunk`,
-    or the shrinkage figure."""
+    or the shrinkage figure; followed by ` labels-only` when it is estimated from the
+    labelled items alone."""
+    if priors.unlabelled_weight == 0.0:
+        return (
+            describe_priors(priors.model_copy(update={"unlabelled_weight": 1.0})) + " labels-only"
+        )
     s = priors.shrinkage
     if priors.ordinal_target:
         return "ordinal" if s is not None and math.isinf(s) else "ordinal-shrunk"

@@ -233,15 +233,22 @@ def test_selection_records_each_folds_error_model(tmp_path: Path) -> None:
     # The default (--select scale) on a pairwise set: each fold chooses among the menu on
     # its own training labels; the toy panel's first-position judge needs per-order
     # matrices, which the one-accuracy model cannot represent, so every fold keeps the
-    # shrunk matrices.
+    # shrunk matrices (estimated with or without the unlabelled items).
     ds = load_dataset(write_set(tmp_path, "toy-pair", pairwise_records()))
     fold_of = jury.fold_assignment(len(ds.items), 2, 0)
     cf = jury.cross_fit(ds, fold_of, lambda f: jury.random_labels(ds, fold_of, f, 100, 0))
-    assert [f.error_model for f in cf.fits] == ["shrunk", "shrunk"]
+    assert all(f.error_model in ("shrunk", "shrunk labels-only") for f in cf.fits)
     for f in cf.fits:
         assert f.selection_scores is not None
-        assert set(f.selection_scores) == {"shrunk", "one-coin"}
+        assert set(f.selection_scores) == {
+            "shrunk",
+            "one-coin",
+            "shrunk labels-only",
+            "one-coin labels-only",
+        }
         assert f.selection_scores["shrunk"] > f.selection_scores["one-coin"]
+        lo = f.selection_scores
+        assert lo["shrunk labels-only"] > lo["one-coin labels-only"]
     plain = jury.cross_fit(
         ds, fold_of, lambda f: jury.random_labels(ds, fold_of, f, 100, 0), select="none"
     )
@@ -264,4 +271,11 @@ def test_ordinal_scales_keep_the_fixed_error_model_by_default(tmp_path: Path) ->
     every = jury.cross_fit(ds, fold_of, labels, select="all")
     for f in every.fits:
         assert f.selection_scores is not None
-        assert set(f.selection_scores) == {"shrunk", "one-coin", "ordinal"}
+        assert set(f.selection_scores) == {
+            "shrunk",
+            "one-coin",
+            "ordinal",
+            "shrunk labels-only",
+            "one-coin labels-only",
+            "ordinal labels-only",
+        }

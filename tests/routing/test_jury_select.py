@@ -151,6 +151,58 @@ def test_select_prefers_free_matrices_for_a_position_biased_judge() -> None:
     assert sel.n_labelled == 100
 
 
+def _bloc_panel(n: int, seed: int) -> tuple[np.ndarray, list[dict[Worker, Observation]]]:
+    """A binary panel: one 0.65-accurate judge asked under 3 prompts that answer alike (a
+    bloc wrong together) and two independent 0.8-accurate judges."""
+    truth, items = simulate(
+        [symmetric(0.65, 2), symmetric(0.8, 2), symmetric(0.8, 2)], [0.5, 0.5], n, seed=seed
+    )
+    copies = [Worker(judge=f"x/prompt{k}") for k in range(3)]
+    out: list[dict[Worker, Observation]] = []
+    for obs in items:
+        answer = obs.pop(Worker(judge="j0"))
+        out.append({**obs, **dict.fromkeys(copies, answer)})
+    return truth, out
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_labels_alone_beat_em_misled_by_a_correlated_bloc(seed: int) -> None:
+    # EM over 2,000 unlabelled items reads the bloc's agreement as accuracy and follows
+    # it (about its 0.65); estimated on the 100 human labels alone, the bloc's copies
+    # are 0.65 each and the two honest judges outvote them when they agree. The held-out
+    # log score sees it and picks a labels-only candidate.
+    truth, items = _bloc_panel(2000, seed)
+    data = labelled_data(items, truth, 100, 2)
+    cands = candidates_for(2, ordinal=False)
+    sel = select(data, (0, 1), cands, ordinal=False, numeric=False, seed=0)
+    assert describe_priors(sel.chosen).endswith("labels-only")
+    assert max(sel.scores[:2]) < min(sel.scores[2:]) - 0.1
+    test_truth, test_items = _bloc_panel(3000, seed + 100)
+
+    def accuracy(priors: JuryPriors) -> float:
+        model = fit(data, (0, 1), ordinal=False, numeric=False, priors=priors)
+        got = [posterior_from(model, o).value for o in test_items]
+        return float(np.mean(np.array(got) == test_truth))
+
+    assert accuracy(cands[0]) < 0.7
+    assert accuracy(sel.chosen) > 0.8
+    bloc = fit(data, (0, 1), ordinal=False, numeric=False, priors=sel.chosen)
+    x0 = bloc.workers.index(Worker(judge="x/prompt0"))
+    assert 0.5 < bloc.accuracy[x0] < 0.8  # its labelled accuracy, not its agreement
+
+
+def test_a_labels_only_fit_learns_nothing_from_unlabelled_items() -> None:
+    truth, items = simulate([symmetric(0.8, 2)] * 3, [0.3, 0.7], 600, seed=1)
+    lo = JuryPriors(unlabelled_weight=0.0)
+    full = fit(labelled_data(items, truth, 60, 2), (0, 1), ordinal=False, numeric=False, priors=lo)
+    alone = fit(
+        labelled_data(items[:60], truth, 60, 2), (0, 1), ordinal=False, numeric=False, priors=lo
+    )
+    np.testing.assert_allclose(full.confusion_array(), alone.confusion_array(), atol=1e-12)
+    np.testing.assert_allclose(full.class_priors, alone.class_priors, atol=1e-12)
+    assert full.n_items == 600 and full.n_labelled == 60 and full.converged
+
+
 def test_select_keeps_the_default_with_too_few_labels() -> None:
     truth, items = simulate([symmetric(0.8, 2)] * 3, [0.5, 0.5], 100, seed=4)
     data = labelled_data(items, truth, 10, 2)
@@ -163,11 +215,23 @@ def test_candidates() -> None:
     assert [describe_priors(c) for c in candidates_for(3, ordinal=False)] == [
         "shrunk",
         "one-coin",
+        "shrunk labels-only",
+        "one-coin labels-only",
     ]
     five = candidates_for(5, ordinal=True)
     assert five[0] == JuryPriors()
-    assert [describe_priors(c) for c in five] == ["shrunk", "one-coin", "ordinal"]
-    assert len(candidates_for(2, ordinal=True)) == 2  # a binary scale has no distance
+    assert [describe_priors(c) for c in five] == [
+        "shrunk",
+        "one-coin",
+        "ordinal",
+        "shrunk labels-only",
+        "one-coin labels-only",
+        "ordinal labels-only",
+    ]
+    assert len(candidates_for(2, ordinal=True)) == 4  # a binary scale has no distance
+    # a base that is already labels-only is not listed twice
+    lo = JuryPriors(unlabelled_weight=0.0)
+    assert len(candidates_for(2, ordinal=False, base=lo)) == 2
     truth, items = simulate([symmetric(0.8, 2)], [0.5, 0.5], 5, seed=0)
     with pytest.raises(ValueError, match="candidate"):
         select(labelled_data(items, truth, 0, 2), ("A", "B"), (), ordinal=False, numeric=False)
