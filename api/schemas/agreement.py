@@ -50,7 +50,8 @@ class JuryWorkerPublic(BaseModel):
     order: str | None
     reversed_scale: bool = False
     votes: float
-    """Votes it was fitted on (soft votes count their share)."""
+    """Votes it was fitted on (soft votes count their share); a `labels-only` error model
+    learns from the labelled items' votes alone."""
     accuracy: float
     """Probability of answering the true value, averaged over the true values."""
     accuracy_ci: tuple[float, float] | None

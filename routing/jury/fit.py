@@ -183,9 +183,11 @@ def fit(
             break
     _, _, loglik, log_joint = _e_step(data, pi, theta, labelled, weight)
     tau = _temperature(data, log_joint, pri, ordinal)
+    # The votes the fit learned from: a labels-only fit's come from its labelled items.
+    mass = _row_mass(data, pri)
     n_votes = np.zeros(n_w)
-    n_votes += np.bincount(data.hard_worker, weights=data.count[data.hard_row], minlength=n_w)
-    n_votes += np.bincount(data.soft_worker, weights=data.count[data.soft_row], minlength=n_w)
+    n_votes += np.bincount(data.hard_worker, weights=mass[data.hard_row], minlength=n_w)
+    n_votes += np.bincount(data.soft_worker, weights=mass[data.soft_row], minlength=n_w)
     return JuryModel(
         scale=tuple(scale),
         classes=data.classes,
@@ -234,6 +236,14 @@ def _initial_posterior(data: JuryData) -> NDArray[np.float64]:
     return np.where(data.labelled[:, None], data.label, post)
 
 
+def _row_mass(data: JuryData, pri: JuryPriors) -> NDArray[np.float64]:
+    """How many items each row counts for in the M-step: its count, times
+    `pri.unlabelled_weight` on rows without a label."""
+    if pri.unlabelled_weight == 1.0:
+        return data.count
+    return np.where(data.labelled, data.count, pri.unlabelled_weight * data.count)
+
+
 def _m_step(
     data: JuryData,
     post: NDArray[np.float64],
@@ -243,10 +253,7 @@ def _m_step(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Class prior (C,), confusion (W, C, L) and pooled accuracies (W,) from posteriors."""
     n_w, n_l, n_c = len(data.workers), data.n_observed, len(data.classes)
-    mass = data.count
-    if pri.unlabelled_weight != 1.0:
-        mass = np.where(data.labelled, data.count, pri.unlabelled_weight * data.count)
-    weighted = post * mass[:, None]  # (R, C) expected items per class
+    weighted = post * _row_mass(data, pri)[:, None]  # (R, C) expected items per class
     class_mass = weighted.sum(axis=0)
     pi = (class_mass + pri.class_prior) / (class_mass.sum() + n_c * pri.class_prior)
     counts = np.zeros((n_w, n_c, n_l))

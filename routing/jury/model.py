@@ -154,7 +154,8 @@ class JuryModel(BaseModel):
     accuracy: tuple[float, ...]
     """Per worker, the pooled accuracy behind its symmetric shrinkage target."""
     n_votes: tuple[float, ...]
-    """Per worker, the usable votes (soft votes count 1) it was fitted on."""
+    """Per worker, the usable votes (soft votes count 1) it was fitted on: with
+    `priors.unlabelled_weight` 0, those of the labelled items only."""
     n_items: int = Field(ge=0)
     """Items in the training data (each pattern row weighted by its count)."""
     n_labelled: int = Field(ge=0)

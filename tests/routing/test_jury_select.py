@@ -200,6 +200,9 @@ def test_a_labels_only_fit_learns_nothing_from_unlabelled_items() -> None:
     )
     np.testing.assert_allclose(full.confusion_array(), alone.confusion_array(), atol=1e-12)
     np.testing.assert_allclose(full.class_priors, alone.class_priors, atol=1e-12)
+    # its votes (and so the intervals on its accuracies) are the labelled items' only
+    np.testing.assert_allclose(full.n_votes, alone.n_votes)
+    assert sum(full.n_votes) == 3 * 60
     assert full.n_items == 600 and full.n_labelled == 60 and full.converged
 
 
