@@ -1,0 +1,58 @@
+"""The review queue: items and reviewers' decisions (answers of the Quorum REST API v1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from quorum_client._catalog import RubricPublic
+from quorum_client._evaluations import EvaluationPublic, ScaleValue
+
+
+class ReviewDecisionPublic(BaseModel):
+    reviewer: str
+    """The deciding reviewer; to a reviewer, another's decision shows "reviewer N"."""
+    stage: Literal["review", "adjudication"]
+    value: ScaleValue
+    """Canonical frame: pairwise "A" is response_a, whatever order it was shown in."""
+    comment: str | None
+    as_admin: bool = False
+    """An admin decided it, consuming another reviewer's claim."""
+    shown_order: Literal["AB", "BA"] | None = None
+    """Pairwise: the order the reviewer was shown (`BA`: response_b first); null if not told."""
+    created_at: datetime
+
+
+class ReviewItemPublic(BaseModel):
+    """An evaluation routed to humans, with what a reviewer needs to decide it."""
+
+    id: str
+    evaluation_id: str
+    panel: str
+    status: Literal["pending", "claimed", "decided"]
+    stage: Literal["review", "adjudication"]
+    uncertainty: float | None
+    """1 - the panel's confidence; None in a blind view."""
+    reasons: list[str]
+    """Why the panel routed it to humans; empty in a blind view."""
+    required_reviews: int
+    reviews_done: int
+    claimed_by: str | None
+    """The claimant: to a reviewer, their own name or "another reviewer"."""
+    lease_until: datetime | None
+    final_value: ScaleValue | None
+    decided_at: datetime | None
+    created_at: datetime
+    blind: bool
+    """True when votes, the panel verdict, confidence, agreement, routing, uncertainty and
+    reasons are hidden until this reviewer decides."""
+    rubric: RubricPublic | None
+    evaluation: EvaluationPublic
+    decisions: list[ReviewDecisionPublic]
+    """This reviewer's own decisions; every review-stage decision once the item is in
+    adjudication (the adjudicator sees the conflict); all of them once decided."""
+    shown_order: Literal["AB", "BA"] | None = None
+    """Pairwise, for the reviewer named in the request: the order to show the two responses
+    in (`BA`: response_b first), drawn per item and reviewer; null otherwise."""
