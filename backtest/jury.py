@@ -37,14 +37,11 @@ from routing.jury import (
     JuryModel,
     JuryPriors,
     Selection,
-    candidates_for,
     default_classes,
     describe_priors,
-    fit_selected,
-    fit_votes,
+    fit_by_policy,
     observations,
     posterior_from,
-    selects,
     votes_data,
 )
 from routing.sequential import Presentation, jury_stop_rule, waves
@@ -175,20 +172,23 @@ def cross_fit(
         labels = [items[i].human if i in chosen else () for i in range(n)]
         chosen_model: dict[str, object] = {}
         rubric = dataset.rubric
-        if selects(select, rubric.ordinal, len(scale)):
-            data, groups = votes_data(rubric, every, labels, classes)
-            menu = candidates_for(len(scale), rubric.ordinal, priors)
-            model, sel = fit_selected(
-                data, scale, menu, ordinal=rubric.ordinal, numeric=rubric.numeric, groups=groups
-            )
+        data, groups = votes_data(rubric, every, labels, classes)
+        model, sel = fit_by_policy(
+            data,
+            scale,
+            select,
+            ordinal=rubric.ordinal,
+            numeric=rubric.numeric,
+            priors=priors,
+            groups=groups,
+        )
+        if sel is not None:
             chosen_model = {
                 "error_model": describe_priors(sel.chosen),
                 "selection_scores": {
-                    describe_priors(c): v for c, v in zip(menu, sel.scores, strict=True)
+                    describe_priors(c): v for c, v in zip(sel.candidates, sel.scores, strict=True)
                 },
             }
-        else:
-            model = fit_votes(dataset.rubric, every, labels, classes=classes, priors=priors)
         models.append(model)
         fits.append(
             FoldFit(

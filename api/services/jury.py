@@ -39,13 +39,10 @@ from routing.jury import (
     Observation,
     Selection,
     Worker,
-    candidates_for,
     default_classes,
-    fit,
-    fit_selected,
+    fit_by_policy,
     label_distribution,
     observations,
-    selects,
     tabulate,
 )
 from routing.outcome import cold_model
@@ -140,12 +137,9 @@ def fit_panel(
             labels.append(None)
     data = tabulate(shown, len(rubric.scale), classes, labels, group=False)
     data = dataclasses.replace(data, count=np.array(counts, dtype=np.float64))
-    ordinal, numeric, n_values = rubric.ordinal, rubric.numeric, len(rubric.scale)
-    if selects(selection, ordinal, n_values):
-        menu = candidates_for(n_values, ordinal)
-        model, _ = fit_selected(data, rubric.scale, menu, ordinal=ordinal, numeric=numeric)
-    else:
-        model = fit(data, rubric.scale, ordinal=ordinal, numeric=numeric)
+    model, _ = fit_by_policy(
+        data, rubric.scale, selection, ordinal=rubric.ordinal, numeric=rubric.numeric
+    )
     return model, time.monotonic() - started
 
 

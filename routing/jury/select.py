@@ -43,6 +43,7 @@ __all__ = [
     "Selection",
     "candidates_for",
     "describe_priors",
+    "fit_by_policy",
     "fit_selected",
     "ranked_probability_score",
     "rule_for",
@@ -94,6 +95,8 @@ class PriorSelection(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
 
+    candidates: tuple[JuryPriors, ...]
+    """The menu, in the order of the scores."""
     chosen: JuryPriors
     index: int
     """Position of `chosen` among the candidates."""
@@ -209,8 +212,8 @@ def select(
     nan = (math.nan,) * len(candidates)
     if len(candidates) == 1 or units.size < max(min_labels, folds):
         return PriorSelection(
-            chosen=candidates[0], index=0, rule=rule, scores=nan, log_scores=nan,
-            rps_scores=nan, n_labelled=units.size,
+            candidates=tuple(candidates), chosen=candidates[0], index=0, rule=rule,
+            scores=nan, log_scores=nan, rps_scores=nan, n_labelled=units.size,
         )  # fmt: skip
     fold_of = np.random.default_rng(seed).permutation(units.size) % folds
     splits = []
@@ -235,6 +238,7 @@ def select(
     scores = rpss if rule == "rps" else logs
     best = max(range(len(candidates)), key=lambda k: (scores[k], -k))
     return PriorSelection(
+        candidates=tuple(candidates),
         chosen=candidates[best],
         index=best,
         rule=rule,
@@ -261,3 +265,23 @@ def fit_selected(
     )
     model = fit(data, scale, ordinal=ordinal, numeric=numeric, priors=sel.chosen, groups=groups)
     return model, sel
+
+
+def fit_by_policy(
+    data: JuryData,
+    scale: Sequence[ScaleValue],
+    selection: Selection,
+    *,
+    ordinal: bool,
+    numeric: bool,
+    priors: JuryPriors | None = None,
+    groups: Mapping[Worker, str] | None = None,
+) -> tuple[JuryModel, PriorSelection | None]:
+    """The model the service and the backtest fit under a `Selection` policy: where
+    `selects` says, the error model chosen among `candidates_for(..., priors)` on held-out
+    labels (with the selection); elsewhere `priors` as given (and None)."""
+    if selects(selection, ordinal, len(scale)):
+        menu = candidates_for(len(scale), ordinal, priors)
+        return fit_selected(data, scale, menu, ordinal=ordinal, numeric=numeric, groups=groups)
+    model = fit(data, scale, ordinal=ordinal, numeric=numeric, priors=priors, groups=groups)
+    return model, None
