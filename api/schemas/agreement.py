@@ -78,8 +78,9 @@ class JuryPublic(BaseModel):
     their errors are correlated)."""
     error_model: str = "shrunk"
     """How each judge's errors are modelled: `shrunk` (its confusion matrix shrunk towards
-    one accuracy per judge), `one-coin` (one accuracy per judge) or `ordinal` (a bias and
-    a spread per judge), followed by ` labels-only` when it was estimated from the human
+    one accuracy per judge), `one-coin` (one accuracy per judge), `ordinal` (a bias and
+    a spread per judge) or `equal judges` (one accuracy for the whole panel: the
+    plurality of the votes decides), followed by ` labels-only` when it was estimated from the human
     verdicts alone (the unlabelled items read, not learned from). On scales that are not
     ordinal, chosen at each fit on held-out human verdicts (docs/statistics.md)."""
     classes: list[ScaleValue]

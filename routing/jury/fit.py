@@ -269,6 +269,8 @@ def _m_step(
     total = counts.sum(axis=(1, 2))
     p0 = pri.accuracy_for(n_l)
     a0 = pri.accuracy_strength
+    if pri.shared_accuracy:
+        correct, total = np.full(n_w, correct.sum()), np.full(n_w, total.sum())
     acc = np.divide(correct + a0 * p0, total + a0, out=np.full(n_w, p0), where=(total + a0) > 0)
     acc = np.clip(acc, 1e-6, 1 - 1e-6)
     target = symmetric_confusion(acc, cls, n_l)

@@ -93,6 +93,11 @@ class JuryPriors(BaseModel):
     EM of Dawid & Skene with the labels clamped; 0, the class prior and the confusion
     matrices from the labelled items alone (the unlabelled items are still read, never
     learned from)."""
+    shared_accuracy: bool = False
+    """One accuracy for every worker of the panel (the pooled share of correct votes over
+    all of them) instead of one per worker. With `shrinkage` inf this is the equal-judges
+    model, whose verdict is the plurality of the votes (a close call may go to the class
+    prior) and whose confidence grows with the margin."""
     ordinal_verdict: Literal["median", "mode"] = "median"
     """Ordinal scales of more than two classes: the verdict is the posterior median (the
     Bayes decision under absolute error: one step off costs less than four) or the

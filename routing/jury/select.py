@@ -117,33 +117,48 @@ def candidates_for(
 ) -> tuple[JuryPriors, ...]:
     """The menu: `base` (the default: each confusion matrix shrunk with s = L towards one
     accuracy per worker) and the parsimonious models alone, which cannot overfit a
-    confusion matrix: one accuracy per worker (s = inf), and on ordinal scales of more than
-    two values the discretised-normal error model (a bias and a spread per worker); then
-    each of these estimated from the labelled items alone (`unlabelled_weight` 0).
+    confusion matrix: one accuracy per worker (s = inf); on ordinal scales of more than two
+    values the discretised-normal error model (a bias and a spread per worker); and one
+    accuracy for the whole panel (`shared_accuracy`: the equal-judges model, whose verdict
+    is the plurality of the votes). Then each of these estimated from the labelled items
+    alone (`unlabelled_weight` 0).
+
+    Why the equal-judges model: it is the end of the hierarchy (full matrices, shrunk, one
+    accuracy per worker, one for all), with a single parameter. Weights estimated from a
+    few hundred items often lose to equal weights, because their estimation error costs
+    more than the differences they find ("the forecast combination puzzle": Clemen 1989,
+    Smith & Wallis 2009), and accuracies EM estimates from agreement are inflated for
+    judges that are wrong together; equal weights have neither problem. Without it a
+    panel could not choose the naive vote even where the labels say it predicts best.
 
     Why the labels-only variants: EM on unlabelled items helps only as far as the model is
     right (Cozman & Cohen 2003, "unlabeled data can degrade classification performance of
     generative classifiers"). Judges whose errors are correlated agree on items where they
     are wrong together, and EM reads that agreement as accuracy; estimated on human
-    verdicts alone, their confusion matrices are not inflated by it. Which of the two
+    verdicts alone, their confusion matrices are not inflated by it. Which of them
     predicts the held-out labels better is what the selection measures."""
     pri = base or JuryPriors()
-    out = [pri, pri.model_copy(update={"shrinkage": math.inf, "ordinal_target": False})]
+    coin = {"shrinkage": math.inf, "ordinal_target": False}
+    out = [pri, pri.model_copy(update={**coin, "shared_accuracy": False})]
     if ordinal and n_observed > 2:
-        out.append(pri.model_copy(update={"ordinal_target": True, "shrinkage": math.inf}))
+        out.append(pri.model_copy(update={**coin, "ordinal_target": True}))
+    out.append(pri.model_copy(update={**coin, "shared_accuracy": True}))
     out += [c.model_copy(update={"unlabelled_weight": 0.0}) for c in out]
     return tuple(dict.fromkeys(out))
 
 
 def describe_priors(priors: JuryPriors) -> str:
     """A candidate's name: `one-coin`, `full`, `shrunk` (s = L), `ordinal`, `ordinal-shrunk`,
-    or the shrinkage figure; followed by ` labels-only` when it is estimated from the
+    `equal judges` (one accuracy for the panel), `shared accuracy` (shrunk towards it), or
+    the shrinkage figure; followed by ` labels-only` when it is estimated from the
     labelled items alone."""
     if priors.unlabelled_weight == 0.0:
         return (
             describe_priors(priors.model_copy(update={"unlabelled_weight": 1.0})) + " labels-only"
         )
     s = priors.shrinkage
+    if priors.shared_accuracy:
+        return "equal judges" if s is not None and math.isinf(s) else "shared accuracy"
     if priors.ordinal_target:
         return "ordinal" if s is not None and math.isinf(s) else "ordinal-shrunk"
     if s is None:

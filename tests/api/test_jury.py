@@ -106,8 +106,10 @@ def test_human_verdicts_teach_the_jury_which_judges_to_believe(service: Any) -> 
     assert jury["error_model"] in (
         "shrunk",
         "one-coin",
+        "equal judges",
         "shrunk labels-only",
         "one-coin labels-only",
+        "equal judges labels-only",
     )
     assert report["jury"]["error_model"] == jury["error_model"]
     workers = {w["judge"]: w for w in jury["workers"]}

@@ -218,8 +218,10 @@ def test_candidates() -> None:
     assert [describe_priors(c) for c in candidates_for(3, ordinal=False)] == [
         "shrunk",
         "one-coin",
+        "equal judges",
         "shrunk labels-only",
         "one-coin labels-only",
+        "equal judges labels-only",
     ]
     five = candidates_for(5, ordinal=True)
     assert five[0] == JuryPriors()
@@ -227,14 +229,16 @@ def test_candidates() -> None:
         "shrunk",
         "one-coin",
         "ordinal",
+        "equal judges",
         "shrunk labels-only",
         "one-coin labels-only",
         "ordinal labels-only",
+        "equal judges labels-only",
     ]
-    assert len(candidates_for(2, ordinal=True)) == 4  # a binary scale has no distance
+    assert len(candidates_for(2, ordinal=True)) == 6  # a binary scale has no distance
     # a base that is already labels-only is not listed twice
     lo = JuryPriors(unlabelled_weight=0.0)
-    assert len(candidates_for(2, ordinal=False, base=lo)) == 2
+    assert len(candidates_for(2, ordinal=False, base=lo)) == 3
     truth, items = simulate([symmetric(0.8, 2)], [0.5, 0.5], 5, seed=0)
     with pytest.raises(ValueError, match="candidate"):
         select(labelled_data(items, truth, 0, 2), ("A", "B"), (), ordinal=False, numeric=False)
@@ -260,3 +264,45 @@ def test_the_selection_policy_by_scale() -> None:
     assert not selects("scale", ordinal=True, n_values=5)
     assert selects("all", ordinal=True, n_values=5)
     assert not selects("none", ordinal=False, n_values=2)
+
+
+def test_equal_judges_vote_by_plurality_with_one_pooled_accuracy() -> None:
+    # Five judges of accuracies 0.6-0.95 on a 3-value scale: the equal-judges model gives
+    # every worker one accuracy, and on every item whose plurality leads by two votes or more its
+    # verdict is that plurality (counted here by hand), whatever the judges' own accuracies.
+    accs = [0.6, 0.7, 0.8, 0.9, 0.95]
+    truth, items = simulate([symmetric(a, 3) for a in accs], [0.3, 0.3, 0.4], 500, seed=3)
+    data = labelled_data(items, truth, 0, 3)
+    eq = JuryPriors(shrinkage=math.inf, shared_accuracy=True)
+    model = fit(data, (0, 1, 2), ordinal=False, numeric=False, priors=eq)
+    assert model.converged and len(set(model.accuracy)) == 1
+    strict = 0
+    for obs in items:
+        counts = np.bincount([o for o in obs.values()], minlength=3)
+        top = np.flatnonzero(counts == counts.max())
+        if top.size == 1 and counts.max() - np.sort(counts)[-2] >= 2:
+            strict += 1
+            assert posterior_from(model, obs).value == int(top[0])
+    assert strict > 300
+    # without the pooling, the same fit gives each judge its own accuracy
+    coin = fit(
+        data,
+        (0, 1, 2),
+        ordinal=False,
+        numeric=False,
+        priors=eq.model_copy(update={"shared_accuracy": False}),
+    )
+    assert len(set(coin.accuracy)) == 5
+
+
+def test_a_labels_only_equal_judges_fit_is_the_labelled_share_of_correct_votes() -> None:
+    truth, items = simulate([symmetric(0.7, 2), symmetric(0.9, 2)], [0.5, 0.5], 400, seed=5)
+    pri = JuryPriors(shrinkage=math.inf, shared_accuracy=True, unlabelled_weight=0.0)
+    model = fit(
+        labelled_data(items, truth, 80, 2), (0, 1), ordinal=False, numeric=False, priors=pri
+    )
+    right = sum(int(o == truth[i]) for i in range(80) for o in items[i].values())
+    votes = sum(len(items[i]) for i in range(80))
+    p0, a0 = pri.accuracy_for(2), pri.accuracy_strength
+    expected = (right + a0 * p0) / (votes + a0)  # the Beta-prior posterior mean
+    np.testing.assert_allclose(model.accuracy, [expected, expected], rtol=1e-9)
