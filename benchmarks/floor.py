@@ -27,7 +27,10 @@ from common import claim_stdout, timed_run
 VARIANTS = {
     "defaults": "litellm.acompletion with the library's defaults (no flag set)",
     "quorum": "the flags configure_litellm() sets (drop_params, suppress_debug_info, "
-    "telemetry off) and the kwargs LiteLLMClient sends: the floor of the main table",
+    "telemetry off, litellm's own HTTP handler for openai/ calls) and the kwargs LiteLLMClient "
+    "sends: the floor of the main table",
+    "openai-sdk-path": "quorum, but openai/ calls through the openai SDK "
+    "(EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER=false, litellm's default)",
     "quorum+cost": "quorum + litellm.completion_cost() on each response (LiteLLMClient does it)",
     "quorum+info-log": "quorum + the root logger at INFO as `quorum serve` sets it (api/cli.py "
     "basicConfig): litellm's per-call INFO lines are formatted and written (to a file)",
@@ -51,6 +54,10 @@ def configure(variant: str) -> None:
 
     if variant == "defaults":
         return
+    if variant == "openai-sdk-path":
+        os.environ["EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER"] = "false"
+    else:  # as configure_litellm() sets it
+        os.environ.setdefault("EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER", "true")
     litellm.drop_params = True
     litellm.suppress_debug_info = True
     litellm.telemetry = False

@@ -195,6 +195,7 @@ def messages(item: ItemIn) -> list[dict[str, str]]:
 
 def configure_litellm() -> None:
     """The flags judges/litellm_client.configure_litellm sets."""
+    os.environ.setdefault("EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER", "true")
     litellm.drop_params = True
     litellm.suppress_debug_info = True
     litellm.telemetry = False

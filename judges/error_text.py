@@ -4,6 +4,8 @@ A provider's error body is stored on the vote and shown to API clients and revie
 it is not copied verbatim:
 
 - an HTML page (a gateway's 502) becomes its title, or its text without markup;
+- a JSON error body (`{"error": {"message": ...}}` as OpenAI-compatible servers send it,
+  or a top-level `message`, `detail` or string `error`) becomes its message;
 - object reprs (`ssl:<ssl.SSLContext object at 0x7f...>`) and litellm's class-name
   prefixes (`litellm.RateLimitError: RateLimitError: OpenAIException - `) are dropped;
 - anything that looks like a credential is replaced by `[redacted]`: API keys with a
@@ -19,6 +21,7 @@ Request ids and plain hex are kept: they are what a provider's support asks for.
 from __future__ import annotations
 
 import html
+import json
 import re
 
 LIMIT = 300
@@ -67,12 +70,32 @@ def _from_html(text: str) -> str:
     return "HTML error page: " + " ".join(html.unescape(inner).split())
 
 
+def _json_message(text: str) -> str | None:
+    """The message of a JSON error body, or None when `text` is not one."""
+    if not text.startswith("{"):
+        return None
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    inner = body.get("error")
+    for holder, key in ((inner, "message"), (body, "message"), (body, "detail"), (body, "error")):
+        value = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
 def readable(text: str, limit: int = LIMIT) -> str:
     """`text` made fit to store and show: see the module docstring."""
     text = _CONTROL.sub(" ", text).strip()
     if _HTML.search(text):
         text = _from_html(text)
     else:
+        text = _LITELLM_PREFIX.sub("", text)
+        text = _json_message(text) or text
         text = next((line.strip() for line in text.splitlines() if line.strip()), "")
     text = _LITELLM_PREFIX.sub("", _OBJECT_REPR.sub("", text))
     for pattern, replacement in _SECRETS:

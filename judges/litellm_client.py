@@ -104,11 +104,21 @@ def _custom_priced(params: dict[str, Any]) -> bool:
     return any("cost_per" in k and v is not None for k, v in params.items())
 
 
+OPENAI_HTTP_HANDLER_ENV = "EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER"
+"""litellm's switch (read on every call) that sends `openai/` chat calls through its own
+HTTP handler (`base_llm_http_handler` with the OpenAI transformation, on the shared
+aiohttp session) instead of building an openai SDK request and response object.
+`configure_litellm` sets it to true unless the environment already sets it: about 0.7x
+litellm's CPU per call against the judge double (docs/benchmarks.md). Set it to false to
+go back to the openai SDK path."""
+
+
 def configure_litellm() -> None:
     """Set litellm's process-wide flags. Idempotent; never called from a constructor."""
     global _configured
     if _configured:
         return
+    os.environ.setdefault(OPENAI_HTTP_HANDLER_ENV, "true")
     litellm.drop_params = True  # providers without JSON mode or logprobs just ignore them
     litellm.suppress_debug_info = True
     litellm.telemetry = False

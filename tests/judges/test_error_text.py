@@ -79,6 +79,29 @@ def test_text_is_one_bounded_line_without_control_characters() -> None:
     assert readable("   ") == ""
 
 
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (
+            '{"error": {"message": "Model is overloaded.", "type": "server_error"}}',
+            "Model is overloaded.",
+        ),
+        (
+            "litellm.RateLimitError: RateLimitError: OpenAIException - "
+            '{"error": {"message": "Slow down"}}',
+            "Slow down",
+        ),
+        ('{"detail": "Not Found"}', "Not Found"),
+        ('{"error": "upstream timed out"}', "upstream timed out"),
+        ('{"message": "bad key sk-proj-Abc123DEF456ghi789"}', "bad key [redacted]"),
+        ('{"error": {"code": 500}}', '{"error": {"code": 500}}'),  # no message: as it came
+        ("{not json", "{not json"),
+    ],
+)
+def test_a_json_error_body_becomes_its_message(raw: str, expected: str) -> None:
+    assert readable(raw) == expected
+
+
 def test_a_call_error_keeps_kind_and_status() -> None:
     err = RetryableCallError(CallErrorKind.SERVER_ERROR, "<html><title>oops</title>", status=502)
     assert err.detail == "HTTP 502: HTML error page: oops"

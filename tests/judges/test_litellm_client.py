@@ -1,6 +1,7 @@
 """The litellm adapter: exception mapping, and real litellm calls to the loopback double."""
 
 import math
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,8 +16,14 @@ from judges import (
     JudgeCallError,
     PermanentCallError,
     RetryableCallError,
+    litellm_client,
 )
-from judges.litellm_client import LiteLLMClient, configure_litellm, map_exception
+from judges.litellm_client import (
+    OPENAI_HTTP_HANDLER_ENV,
+    LiteLLMClient,
+    configure_litellm,
+    map_exception,
+)
 from tests.doubles.judge_server import JudgeDouble
 from tests.support import free_port
 from tests.support.chat import MESSAGES, request
@@ -39,6 +46,45 @@ def raised(exc: Exception, cause: BaseException | None = None) -> Exception:
 @pytest.fixture(scope="module", autouse=True)
 def _configured() -> None:
     configure_litellm()
+
+
+@pytest.fixture(autouse=True, params=["true", "false"], ids=["litellm-http", "openai-sdk"])
+def openai_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on both of litellm's paths for `openai/` calls: its own HTTP
+    handler (what `configure_litellm` chooses) and the openai SDK (litellm's default)."""
+    monkeypatch.setenv(OPENAI_HTTP_HANDLER_ENV, request.param)
+    return str(request.param)
+
+
+def test_configure_litellm_chooses_litellms_http_handler_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(litellm_client, "_configured", False)
+    monkeypatch.delenv(OPENAI_HTTP_HANDLER_ENV)
+    configure_litellm()
+    assert os.environ[OPENAI_HTTP_HANDLER_ENV] == "true"
+    monkeypatch.setattr(litellm_client, "_configured", False)
+    monkeypatch.setenv(OPENAI_HTTP_HANDLER_ENV, "false")  # a deployment's own choice stays
+    configure_litellm()
+    assert os.environ[OPENAI_HTTP_HANDLER_ENV] == "false"
+
+
+async def test_the_chosen_path_is_the_one_taken(
+    fresh: JudgeDouble, openai_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The openai SDK's request builder runs only on the SDK path.
+    import openai._base_client
+
+    built: list[object] = []
+    original = openai._base_client.BaseClient._build_request
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        built.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(openai._base_client.BaseClient, "_build_request", counting)
+    assert (await LiteLLMClient().complete(request(fresh, "honest"))).text
+    assert len(built) == (0 if openai_path == "true" else 1)
 
 
 @pytest.fixture
