@@ -109,3 +109,37 @@ async def test_a_streamed_result_reads_the_rows_one_part_at_a_time(engine: Any) 
         assert await result.fetchmany(3) == [("b",), ("c",), ("d",)]
         assert await result.fetchmany(3) == [("e",)]
         assert await result.fetchone() is None
+
+
+async def test_a_committed_session_returns_its_connection_without_a_rollback(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = aiosqlite.Connection._execute
+
+    async def named(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", "statement"))
+        return await real(self, fn, *args, **kwargs)
+
+    async with engine.connect() as conn:  # the pooled connection exists before counting
+        await conn.execute(text("SELECT 1"))
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", named)
+    async with engine.begin() as conn:  # commits, then goes back to the pool
+        await conn.execute(insert(ITEMS).values(name="a"))
+    async with engine.connect() as conn:  # read only: no transaction at the driver
+        await conn.execute(select(ITEMS))
+    assert calls.count("rollback") == 0
+    assert calls.count("commit") == 1
+
+
+async def test_a_connection_returned_in_a_write_is_rolled_back(engine: Any) -> None:
+    """The safety net the pool's rollback-on-return gave: a write the driver still holds
+    (begun behind SQLAlchemy's back) does not leak into the next checkout."""
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        await raw.execute("INSERT INTO items (name) VALUES ('leaked')")
+        assert raw.in_transaction
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert not raw.in_transaction
+        assert (await conn.execute(select(ITEMS))).all() == []
