@@ -13,6 +13,10 @@ models per item, the same concurrency (16 items at a time), the instant judge an
   stack floor sqlite    with --stack: benchmarks/stack_floor.py over HTTP (Quorum's stack,
                         no Quorum code: bench.py's `stack` row), the ceiling of any service
                         on this stack against the same peer in the same run
+  litellm floor         with --floor: benchmarks/floor.py (variant shared-session), the same
+                        rendered prompts sent straight to `litellm.acompletion` as
+                        LiteLLMClient sends them, no Quorum code: the ceiling of any
+                        judging path on litellm against the same peer in the same run
 
 Inspect runs in its own venv, `benchmarks/.venv-peer` (git-ignored), which this script
 makes on first use with the pinned versions below (PEER_PINS): it is never a dependency
@@ -44,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import httpx  # noqa: E402
-from bench import Worker, http_load  # noqa: E402
+from bench import Worker, http_load, render_messages  # noqa: E402
 from common import (  # noqa: E402
     cpu_seconds,
     dump_json,
@@ -168,6 +172,9 @@ def main() -> int:
     parser.add_argument(
         "--stack", action="store_true", help="also the stack floor (stack_floor.py, SQLite)"
     )
+    parser.add_argument(
+        "--floor", action="store_true", help="also the litellm floor (floor.py, shared session)"
+    )
     parser.add_argument("--peer-python", help="an interpreter with the peer (skip the venv)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -195,6 +202,17 @@ def main() -> int:
                 [str(HERE / "inproc.py"), "--base-url", base], workdir / "panel.log"
             )
         }
+        if args.floor:
+            count = args.warmup + max(args.items, args.items_slow)
+            messages = render_messages(count, workdir / "messages.json")
+            workers["litellm floor"] = Worker(
+                [
+                    str(HERE / "floor.py"),
+                    *("--base-url", base, "--messages", str(messages)),
+                    *("--variant", "shared-session"),
+                ],
+                workdir / "floor.log",
+            )
         for mode in ("scorer", "eval"):
             workers[f"inspect {mode}" if mode == "scorer" else "inspect eval()"] = Worker(
                 [
@@ -233,6 +251,7 @@ def main() -> int:
                 http_load(floor_url, floor, key, cmd)
             )
         order = [
+            "litellm floor",
             "quorum panel runner",
             "quorum service sqlite",
             "stack floor sqlite",
