@@ -97,7 +97,7 @@ def readable(text: str, limit: int = LIMIT) -> str:
         text = _LITELLM_PREFIX.sub("", text)
         text = _json_message(text) or text
         text = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    text = _LITELLM_PREFIX.sub("", _OBJECT_REPR.sub("", text))
+    text = _OBJECT_REPR.sub("", text)
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     text = " ".join(text.split())

@@ -41,6 +41,17 @@ def test_litellms_class_prefixes_are_dropped() -> None:
     assert readable(raw) == "Slow down."
 
 
+def test_the_providers_own_message_keeps_its_first_word() -> None:
+    """litellm's prefix goes once: a provider message that itself starts like one (a
+    Python server's `ValueError: ...`) is the provider's text, and stays whole."""
+    raw = "litellm.BadRequestError: OpenAIException - ValueError: max_tokens must be positive"
+    assert readable(raw) == "ValueError: max_tokens must be positive"
+    body = '{"error": {"message": "KeyError: \'messages\'"}}'
+    assert readable(f"litellm.APIError: APIError: OpenAIException - {body}") == (
+        "KeyError: 'messages'"
+    )
+
+
 @pytest.mark.parametrize(
     "raw, kept, gone",
     [
