@@ -121,7 +121,8 @@ def creator(url: str, **connect_args: Any) -> Callable[[], Awaitable[OneTripConn
 
     async def connect() -> OneTripConnection:
         connection = OneTripConnection(partial(sqlite3.connect, *args, **kwargs), 64)
-        connection._thread.daemon = True  # as SQLAlchemy's dialect does
+        # as SQLAlchemy's dialect does; before aiosqlite 0.22 the connection is the thread
+        getattr(connection, "_thread", connection).daemon = True
         await connection
         return connection
 
