@@ -122,7 +122,8 @@ def creator(url: str, **connect_args: Any) -> Callable[[], Awaitable[OneTripConn
     async def connect() -> OneTripConnection:
         connection = OneTripConnection(partial(sqlite3.connect, *args, **kwargs), 64)
         # as SQLAlchemy's dialect does; before aiosqlite 0.22 the connection is the thread
-        getattr(connection, "_thread", connection).daemon = True
+        thread: Any = getattr(connection, "_thread", connection)
+        thread.daemon = True
         await connection
         return connection
 
