@@ -7,7 +7,8 @@ commit). The modules, in the order a request meets them:
 - `records`: the rows built from a request and a verdict (pure).
 - `evaluator`: accept, persist, judge, conclude (`EvaluationService`), with `leases`;
   `asking` puts the panel's questions to its judges (at once, or in waves).
-- `present`: stored rows as API answers.
+- `present`: stored rows as API answers; `evaluation_reads`: stored evaluations read
+  back as answers (by id, a page, an idempotency key's twin).
 - `reviews`, `consensus` and `blind`: the human review queue, its agreement rule, and
   what a reviewer may see before deciding (`review_view`: other
   reviewers' decisions an adjudicator sees, the order a pairwise item is shown in).
@@ -22,6 +23,7 @@ __all__ = [
     "blind",
     "calibration",
     "consensus",
+    "evaluation_reads",
     "evaluator",
     "gauges",
     "keys",

@@ -18,10 +18,10 @@ import time
 from collections.abc import Awaitable, Callable
 
 from api.config import PanelConfig, QuorumConfig
-from api.errors import Conflict, InvalidInput, NotFound
+from api.errors import InvalidInput, NotFound
 from api.metrics import Metrics
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationFilters, EvaluationPublic
-from api.services import asking, present, records, trail
+from api.services import asking, evaluation_reads, present, records, trail
 from api.services.admission import Admission, Ticket
 from api.services.leases import Leases
 from api.services.records import Kind
@@ -49,17 +49,6 @@ def _log_failure(task: asyncio.Task[EvaluationPublic]) -> None:
     """Background judging already marked the evaluation failed; keep the error visible."""
     if not task.cancelled() and task.exception() is not None:
         log.error("background evaluation failed: %s", task.exception())
-
-
-def _redacted(redactor: Redactor, value: object) -> object:
-    """A judged field with every text in it redacted (a conversation's turns too)."""
-    if isinstance(value, str):
-        return redactor(value)
-    if isinstance(value, list):
-        return [_redacted(redactor, v) for v in value]
-    if isinstance(value, dict):
-        return {k: v if k == "role" else _redacted(redactor, v) for k, v in value.items()}
-    return value
 
 
 class EvaluationService:
@@ -138,7 +127,7 @@ class EvaluationService:
         panel, rubric = self.panel(request.panel, kind)
         fields = request.input.model_dump(exclude_none=True)
         if self.redactor and panel.redact:
-            fields = {k: _redacted(self.redactor, v) for k, v in fields.items()}
+            fields = {k: records.redacted(self.redactor, v) for k, v in fields.items()}
         try:
             item = item_from(fields)
             item.check_for(rubric)
@@ -152,7 +141,7 @@ class EvaluationService:
         digest = records.request_digest(kind, request)
         key = request.idempotency_key
         if key is not None:
-            existing = await self._replay(key, digest, tenant)
+            existing = await evaluation_reads.replay(self.sessions, key, digest, tenant)
             if existing is not None:
                 return existing
         own = ticket is None
@@ -181,7 +170,8 @@ class EvaluationService:
             except IntegrityError:
                 if key is None:
                     raise
-                existing = await self._replay(key, digest, tenant)  # a concurrent twin won
+                # a concurrent twin won
+                existing = await evaluation_reads.replay(self.sessions, key, digest, tenant)
                 if existing is None:
                     raise
                 return existing
@@ -200,7 +190,7 @@ class EvaluationService:
             # Judging failed inside the service: the evaluation was marked failed with the
             # reason (answer it, as a poll would); if even that could not be stored (the
             # database is down), the error itself is the answer (503).
-            stored = await self._stored(row.id)
+            stored = await evaluation_reads.stored(self.sessions, row.id)
             if stored is None or stored.status != "failed":
                 raise
             return stored
@@ -224,54 +214,14 @@ class EvaluationService:
         return task
 
     async def get(self, evaluation_id: str, reach: Reach = EVERYTHING) -> EvaluationPublic:
-        """The evaluation, if `reach` (the caller's tenant and panels) sees it: another
-        tenant's or panel's id is not found, as an unknown id is."""
-        async with self.sessions() as session:
-            repo = EvaluationRepository(session)
-            row = await repo.get(evaluation_id)
-            if row is None or not reach.sees(row.tenant, row.panel):
-                raise NotFound(f"no evaluation with id {evaluation_id!r}")
-            return await self._present(repo, row)
+        """The evaluation, if `reach` sees it (`evaluation_reads.get`)."""
+        return await evaluation_reads.get(self.sessions, evaluation_id, reach)
 
     async def list(
         self, reach: Reach, filters: EvaluationFilters, limit: int = 50, offset: int = 0
     ) -> tuple[list[EvaluationPublic], int]:
-        """The evaluations `reach` sees that match `filters`, newest first: one page and
-        how many match in all."""
-        async with self.sessions() as session:
-            repo = EvaluationRepository(session)
-            rows, total = await repo.page(reach, **filters.model_dump(), limit=limit, offset=offset)
-            ids = [r.id for r in rows]
-            votes = await repo.votes_of(ids)
-            reviews = {r.evaluation_id: r for r in await repo.review_items_of(ids)}
-        page = [
-            present.evaluation(
-                row,
-                [present.vote(v) for v in votes if v.evaluation_id == row.id],
-                reviews.get(row.id),
-            )
-            for row in rows
-        ]
-        return page, total
-
-    @staticmethod
-    async def _present(repo: EvaluationRepository, row: EvaluationRow) -> EvaluationPublic:
-        """A stored evaluation with its votes and review item, as the API answers it."""
-        votes = [present.vote(v) for v in await repo.votes(row.id)]
-        return present.evaluation(row, votes, await repo.review_item(row.id))
-
-    async def _replay(self, key: str, digest: str, tenant: str | None) -> EvaluationPublic | None:
-        async with self.sessions() as session:
-            repo = EvaluationRepository(session)
-            row = await repo.by_idempotency_key(key, tenant)
-            if row is None:
-                return None
-            if row.request_sha256 != digest:
-                raise Conflict(
-                    f"idempotency key {key!r} was used for a different request "
-                    f"(evaluation {row.id})"
-                )
-            return await self._present(repo, row)
+        """One page of what `reach` sees, and how many match (`evaluation_reads.page`)."""
+        return await evaluation_reads.page(self.sessions, reach, filters, limit, offset)
 
     async def _judge(
         self, row: EvaluationRow, panel: PanelConfig, rubric: Rubric, item: Item
@@ -357,7 +307,7 @@ class EvaluationService:
                 stored = await repo.get(row.id)
                 if stored is None:
                     raise NotFound(f"evaluation {row.id!r} vanished while being judged")
-                return await self._present(repo, stored)
+                return await evaluation_reads.presented(repo, stored)
             for name, value in outcome.items():
                 setattr(row, name, value)
             row.window_key = key
@@ -403,13 +353,6 @@ class EvaluationService:
             await self.concluded(assessment_id)
         except Exception:  # the evaluation is stored; the assessment is recomputed on read
             log.exception("could not update assessment %s", assessment_id)
-
-    async def _stored(self, evaluation_id: str) -> EvaluationPublic | None:
-        """The stored evaluation as the API answers it, or None."""
-        async with self.sessions() as session:
-            repo = EvaluationRepository(session)
-            row = await repo.get(evaluation_id)
-            return None if row is None else await self._present(repo, row)
 
     def _params(self, vote: Vote) -> dict[str, object]:
         """The completion params of the judge that cast `vote` (stored with the vote)."""

@@ -15,8 +15,20 @@ from api.store.tables import EvaluationRow, ReviewItemRow, utcnow
 from judges import Vote
 from routing import PanelVerdict
 from rubrics import Rubric
+from rubrics.redact import Redactor
 
 Kind = Literal["evaluation", "comparison"]
+
+
+def redacted(redactor: Redactor, value: object) -> object:
+    """A judged field with every text in it redacted (a conversation's turns too)."""
+    if isinstance(value, str):
+        return redactor(value)
+    if isinstance(value, list):
+        return [redacted(redactor, v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k == "role" else redacted(redactor, v) for k, v in value.items()}
+    return value
 
 
 def audit_draw(evaluation_id: str) -> float:
