@@ -6,7 +6,8 @@ commit). The modules, in the order a request meets them:
 - `admission`: room for new evaluations, or `Overloaded`.
 - `records`: the rows built from a request and a verdict (pure).
 - `evaluator`: accept, persist, judge, conclude (`EvaluationService`), with `leases`;
-  `asking` puts the panel's questions to its judges (at once, or in waves).
+  `asking` puts the panel's questions to its judges (at once, or in waves), and
+  `outcomes` stores how each evaluation ended (its verdict with the votes, or a failure).
 - `present`: stored rows as API answers; `evaluation_reads`: stored evaluations read
   back as answers (by id, a page, an idempotency key's twin).
 - `reviews`, `consensus` and `blind`: the human review queue, its agreement rule, and
@@ -28,6 +29,7 @@ __all__ = [
     "gauges",
     "keys",
     "leases",
+    "outcomes",
     "present",
     "records",
     "reliability",

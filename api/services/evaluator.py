@@ -7,7 +7,8 @@ for it; `Leases` keeps the lease of everything this process holds ahead of the c
 again, or marks them failed after `MAX_RUNS` tries. This module owns its short
 transactions on purpose: the acceptance must be durable before the judges are called,
 which a request-scoped session committing at the end cannot give. The rows themselves
-are built by `api.services.records`.
+are built by `api.services.records`, the outcome's transaction is `api.services.outcomes`,
+and reads go through `api.services.evaluation_reads`.
 """
 
 from __future__ import annotations
@@ -18,21 +19,19 @@ import time
 from collections.abc import Awaitable, Callable
 
 from api.config import PanelConfig, QuorumConfig
-from api.errors import InvalidInput, NotFound
+from api.errors import InvalidInput
 from api.metrics import Metrics
 from api.schemas import ComparisonCreate, EvaluationCreate, EvaluationFilters, EvaluationPublic
-from api.services import asking, evaluation_reads, present, records, trail
+from api.services import asking, evaluation_reads, outcomes, present, records, trail
 from api.services.admission import Admission, Ticket
 from api.services.leases import Leases
 from api.services.records import Kind
 from api.services.webhook_targets import BlockedTarget, WebhookGuard
-from api.services.webhooks import WebhookSender, delivery
-from api.services.window_keys import tally, window_key
+from api.services.webhooks import WebhookSender
 from api.store import EVERYTHING, IntegrityError, Reach, SessionFactory
 from api.store.audit_log import Actor
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, utcnow
-from api.store.window_counts import WindowCountsRepository, move
 from judges import PanelRunner, Vote
 from routing import Aggregation, RoutingPolicy, conclude
 from routing.jury import JuryModel
@@ -291,45 +290,11 @@ class EvaluationService:
         now = outcome["completed_at"]
         vote_rows = [records.vote_values(row.id, v, self._params(v), now) for v in votes]
         review = records.review_item(row, panel, verdict, now)
-        calls = tally((v["judge"], v.get("unscored"), v.get("error")) for v in vote_rows)
-        key = window_key(
-            outcome["status"],
-            outcome["outcome"],
-            outcome["verdict_value"],
-            outcome["verdict_source"],
-            calls,
+        public, concluded = await outcomes.store_verdict(
+            self.sessions, row, votes, outcome, vote_rows, review
         )
-        async with self.sessions() as session:
-            repo = EvaluationRepository(session)
-            # Conditional: no read first, and no second writer can complete it twice.
-            if not await repo.conclude(row.id, {**outcome, "window_key": key}):
-                await session.rollback()  # read what the other worker stored, here
-                stored = await repo.get(row.id)
-                if stored is None:
-                    raise NotFound(f"evaluation {row.id!r} vanished while being judged")
-                return await evaluation_reads.presented(repo, stored)
-            for name, value in outcome.items():
-                setattr(row, name, value)
-            row.window_key = key
-            if key is not None:  # the one writer that concluded it counts it, once
-                cell = (row.panel, row.rubric_id, row.created_at)
-                await WindowCountsRepository(session).add(move(cell, None, key))
-            await repo.insert_votes(vote_rows)
-            if review is not None:
-                session.add(review)
-            await trail.judged(session, row, vote_rows, review)
-            public = present.evaluation(row, [present.vote(v) for v in votes], review)
-            if row.webhook_url:  # the outbox row commits with the result
-                session.add(
-                    delivery(
-                        row.id,
-                        row.webhook_url,
-                        "evaluation.completed",
-                        public.model_dump(mode="json"),
-                        row.api_key_id,
-                    )
-                )
-            await session.commit()
+        if not concluded:
+            return public
         if row.webhook_url and self.webhooks:
             self.webhooks.wake()
         if self.metrics is not None:
@@ -364,22 +329,7 @@ class EvaluationService:
         it is no longer pending: a conditional UPDATE, so a replica that completed it in
         the meantime keeps its result."""
         try:
-            async with self.sessions() as session:
-                failed = await EvaluationRepository(session).conclude(
-                    evaluation_id, records.failure(reason)
-                )
-                row = await session.get(EvaluationRow, evaluation_id) if failed else None
-                if row is not None:
-                    votes = await EvaluationRepository(session).votes(row.id)
-                    await trail.failed(session, row, votes, reason)
-                if row is not None and row.webhook_url:
-                    payload = present.evaluation(row, [], None).model_dump(mode="json")
-                    session.add(
-                        delivery(
-                            row.id, row.webhook_url, "evaluation.failed", payload, row.api_key_id
-                        )
-                    )
-                await session.commit()
+            row = await outcomes.store_failure(self.sessions, evaluation_id, reason)
             if row is not None:
                 await self._assessment(row.assessment_id)
         except Exception:  # the lease will expire and a sweeper will retry or fail it
