@@ -11,19 +11,20 @@ import os
 import shutil
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from api.cli_audit import cmd_audit, cmd_export, timestamp
 from api.cli_calibrate import cmd_calibrate
 from api.cli_common import SettingsProblem, run_job, settings_of
 from api.cli_judges import cmd_check_judges
+from api.cli_keys import cmd_keys
 from api.cli_qualify import add_parser as add_qualify
 from api.config import load_config
 from api.errors import ConfigError, QuorumError
 
 if TYPE_CHECKING:
-    from api.store.engine import SessionFactory
+    pass
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -63,119 +64,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def cmd_keys(args: argparse.Namespace) -> int:
-    from api.services import keys
-
-    settings = settings_of(args)
-    if args.keys_command == "create":
-        panels = [p for p in args.panels.split(",") if p] if args.panels else None
-        scopes = [s for s in args.scopes.split(",") if s]
-        try:
-            key, row = run_job(
-                lambda s: keys.create_key(
-                    s, args.name, scopes, panels, args.rate_limit, tenant=args.tenant
-                ),
-                settings,
-            )
-        except ValueError as exc:
-            print(f"quorum: {exc}", file=sys.stderr)
-            return 2
-        tenant = row.tenant if row.tenant is not None else "* (every tenant)"
-        print(f"created key {row.id} ({row.name}; scopes {', '.join(row.scopes)}; tenant {tenant})")
-        print(f"  {key}")
-        print(f"webhook signing secret: {row.webhook_secret}")
-        print("Store them now: the key is not shown again.")
-        return 0
-    if args.keys_command == "list":
-        rows = run_job(keys.list_keys, settings)
-        for r in rows:
-            state = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
-            allowed = ",".join(r.panels) if r.panels is not None else "*"
-            tenant = r.tenant if r.tenant is not None else "*"
-            print(
-                f"{r.id}  qk_{r.prefix}_…  {r.name:<20} {','.join(r.scopes):<24} "
-                f"panels={allowed}  tenant={tenant}  {state}"
-            )
-        if not rows:
-            print("no keys: the API is open on loopback and refuses other addresses")
-        elif all(r.revoked_at for r in rows):
-            print("every key is revoked: the API refuses every request until a key is created")
-        return 0
-    revoked = run_job(lambda s: keys.revoke_key(s, args.key_id), settings)
-    if not revoked:
-        print(f"quorum: no active key with id {args.key_id}", file=sys.stderr)
-        return 2
-    print(f"revoked {args.key_id}")
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from api.config import load_config as load
-    from api.services.audit import export_lines, record_exported
-    from api.store.audit_log import CLI
-
-    if args.stream == "events" and (args.subject_model or args.use_case):
-        print(
-            "quorum: --subject-model and --use-case filter --stream records only", file=sys.stderr
-        )
-        return 2
-    settings = settings_of(args)
-    config = load(settings.config)
-    until = args.until or datetime.now(UTC)
-    since = args.since or (until - timedelta(days=1))
-    subject = {"subject_model": args.subject_model, "use_case": args.use_case}
-
-    async def write(sessions: SessionFactory) -> int:
-        count = 0
-        await record_exported(sessions, CLI, since, until, args.panel, args.stream, **subject)
-        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
-        try:
-            lines = export_lines(
-                sessions, config, since, until, args.panel, stream=args.stream, **subject
-            )
-            async for line in lines:
-                out.write(line)
-                count += 1
-        finally:
-            if args.out:
-                out.close()
-        return count
-
-    n = run_job(write, settings)
-    what = "evaluation(s)" if args.stream == "records" else "audit event(s)"
-    print(
-        f"exported {n} {what} from {since.isoformat()} to {until.isoformat()}",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    """`quorum audit verify`: exit 1 when the chain or any record fails the check."""
-    from api.services.audit_verify import verify
-
-    settings = settings_of(args)
-    report = run_job(lambda s: verify(s, args.since), settings)
-    for finding in report.findings:
-        print(finding)
-    summary = (
-        f"audit: {report.events} event(s) and {report.records} record(s) checked, "
-        f"{len(report.findings)} finding(s)"
-    )
-    if report.predating:
-        summary += f"; {report.predating} record(s) predate the audit trail (not covered)"
-    print(summary, file=sys.stderr)
-    return 0 if report.ok else 1
-
-
-def _timestamp(text: str) -> datetime:
-    try:
-        ts = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from exc
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 M_ARENA_MAX = -8
@@ -312,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="write the audit trail of a time range as JSONL")
     export.add_argument("--config")
-    export.add_argument("--since", type=_timestamp, help="ISO time (default: until - 1 day)")
-    export.add_argument("--until", type=_timestamp, help="ISO time (default: now)")
+    export.add_argument("--since", type=timestamp, help="ISO time (default: until - 1 day)")
+    export.add_argument("--until", type=timestamp, help="ISO time (default: now)")
     export.add_argument("--panel", help="only this panel (the file then replays in backtest)")
     export.add_argument(
         "--subject-model", help="only evaluations whose subject.model (the judged model) is this"
@@ -335,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check_trail.add_argument("--config")
     check_trail.add_argument(
-        "--since", type=_timestamp, help="check events from this ISO time on (default: all)"
+        "--since", type=timestamp, help="check events from this ISO time on (default: all)"
     )
     check_trail.set_defaults(func=cmd_audit)
 

@@ -1,0 +1,54 @@
+"""`quorum keys create|list|revoke`: API keys, printed once when created."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from api.cli_common import run_job, settings_of
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from api.services import keys
+
+    settings = settings_of(args)
+    if args.keys_command == "create":
+        panels = [p for p in args.panels.split(",") if p] if args.panels else None
+        scopes = [s for s in args.scopes.split(",") if s]
+        try:
+            key, row = run_job(
+                lambda s: keys.create_key(
+                    s, args.name, scopes, panels, args.rate_limit, tenant=args.tenant
+                ),
+                settings,
+            )
+        except ValueError as exc:
+            print(f"quorum: {exc}", file=sys.stderr)
+            return 2
+        tenant = row.tenant if row.tenant is not None else "* (every tenant)"
+        print(f"created key {row.id} ({row.name}; scopes {', '.join(row.scopes)}; tenant {tenant})")
+        print(f"  {key}")
+        print(f"webhook signing secret: {row.webhook_secret}")
+        print("Store them now: the key is not shown again.")
+        return 0
+    if args.keys_command == "list":
+        rows = run_job(keys.list_keys, settings)
+        for r in rows:
+            state = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
+            allowed = ",".join(r.panels) if r.panels is not None else "*"
+            tenant = r.tenant if r.tenant is not None else "*"
+            print(
+                f"{r.id}  qk_{r.prefix}_…  {r.name:<20} {','.join(r.scopes):<24} "
+                f"panels={allowed}  tenant={tenant}  {state}"
+            )
+        if not rows:
+            print("no keys: the API is open on loopback and refuses other addresses")
+        elif all(r.revoked_at for r in rows):
+            print("every key is revoked: the API refuses every request until a key is created")
+        return 0
+    revoked = run_job(lambda s: keys.revoke_key(s, args.key_id), settings)
+    if not revoked:
+        print(f"quorum: no active key with id {args.key_id}", file=sys.stderr)
+        return 2
+    print(f"revoked {args.key_id}")
+    return 0
