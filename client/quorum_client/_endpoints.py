@@ -6,23 +6,19 @@ method and one line in each client.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
-from urllib.parse import quote
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel
 
-from quorum_client._governance import (
-    ComplianceMatrix,
-    EvaluateResult,
-    ModelPublic,
-    RecommendationPublic,
-    TransitionCreate,
-    TransitionPublic,
-    Zone,
-)
+from quorum_client._calls import RESPOND_ASYNC, Call
+from quorum_client._calls import body_of as _body
+from quorum_client._calls import get as _get
+from quorum_client._calls import many as _many
+from quorum_client._calls import one as _one
+from quorum_client._calls import path as _path
+from quorum_client._governance_endpoints import GovernanceEndpoints
 from quorum_client._models import (
     AgreementReport,
     AssessmentPublic,
@@ -48,45 +44,6 @@ from quorum_client._requests import (
     VerdictRequest,
 )
 
-T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
-RESPOND_ASYNC = {"Prefer": "respond-async"}
-
-
-@dataclass(frozen=True)
-class Call(Generic[T]):
-    """One request to the API and how to read its (successful) answer."""
-
-    method: str
-    path: str
-    parse: Callable[[httpx.Response], T]
-    json: Any = None
-    params: Mapping[str, str | int] | None = None
-    headers: Mapping[str, str] | None = None
-    replayable: bool = False
-    """Safe to resend after a connection error or timeout: see `Endpoints`."""
-
-
-def _one(model: type[M]) -> Callable[[httpx.Response], M]:
-    return lambda r: model.model_validate_json(r.content)
-
-
-def _many(model: type[M]) -> Callable[[httpx.Response], list[M]]:
-    return lambda r: [model.model_validate(item) for item in r.json()["data"]]
-
-
-def _body(model: BaseModel) -> Any:
-    return model.model_dump(mode="json", exclude_none=True)
-
-
-def _path(template: str, *parts: str) -> str:
-    return template.format(*(quote(p, safe="") for p in parts))
-
-
-def _get(path: str, parse: Callable[[httpx.Response], T], **params: str | int | None) -> Call[T]:
-    query = {k: v for k, v in params.items() if v is not None}
-    return Call("GET", path, parse, params=query or None, replayable=True)
-
 
 def _subject(subject: Subject | str | Mapping[str, str] | None) -> Subject | None:
     """`subject=` as given: a model name, a mapping (`model`, `version`) or a `Subject`."""
@@ -105,7 +62,7 @@ def _submit(
     return Call("POST", path, _one(EvaluationPublic), _body(body), None, headers, replay)
 
 
-class Endpoints:
+class Endpoints(GovernanceEndpoints):
     """Every endpoint as a `Call`, shared by both clients.
 
     Retries: 429 and 503 are retried on every call. A 429 is refused before any work (the
@@ -371,65 +328,3 @@ class Endpoints:
         """Agreement statistics of a panel over a window such as 30m, 24h, 7d (admin scope)."""
         path = _path("/v1/panels/{}/agreement", panel)
         return _get(path, _one(AgreementReport), window=window)
-
-    # --- governance (docs/governance.md) ----------------------------------------------
-
-    @staticmethod
-    def models() -> Call[list[ModelPublic]]:
-        """Every subject model of the key's tenant with its zone (candidate, validation,
-        production, quarantine), latest transition and drift."""
-        return _get("/v1/models", _many(ModelPublic))
-
-    @staticmethod
-    def model(model: str) -> Call[ModelPublic]:
-        """One subject model's zone; a model never seen is a `candidate`."""
-        return _get(_path("/v1/models/{}", model), _one(ModelPublic))
-
-    @staticmethod
-    def transitions(model: str) -> Call[list[TransitionPublic]]:
-        """A subject model's moves between zones, each with who or which policy made it,
-        the reason and the figures it rested on."""
-        return _get(_path("/v1/models/{}/transitions", model), _many(TransitionPublic))
-
-    @staticmethod
-    def transition(model: str, to: Zone, reason: str) -> Call[TransitionPublic]:
-        """Move a model to zone `to`, saying why (admin scope; a move to the zone it is in
-        is a ConflictError). Not resent after a lost answer."""
-        body = _body(TransitionCreate(to=to, reason=reason))
-        return Call("POST", _path("/v1/models/{}/transitions", model), _one(TransitionPublic), body)
-
-    @staticmethod
-    def evaluate_model(model: str) -> Call[EvaluateResult]:
-        """Run the drift sweep and the policies for `model` now: the transitions they made
-        (none: `reason` says why), the drift events raised, and the zone after."""
-        return Call("POST", _path("/v1/models/{}/evaluate", model), _one(EvaluateResult))
-
-    @staticmethod
-    def recommendation(
-        use_case: str | None = None, profile: str | None = None
-    ) -> Call[RecommendationPublic]:
-        """The model to route `use_case` to: the production model with the best lower
-        bound of its compliance on `profile`, with the whole ranking and the reasons
-        (`model` None when none qualifies)."""
-        parse = _one(RecommendationPublic)
-        return _get("/v1/routing/recommendation", parse, use_case=use_case, profile=profile)
-
-    @staticmethod
-    def compliance(
-        profile: str,
-        window: str = "7d",
-        *,
-        use_case: str | None = None,
-        subject_model: str | None = None,
-    ) -> Call[ComplianceMatrix]:
-        """The compliance matrix of `profile` over `window` (30m, 12h, 7d): per subject
-        model x use case and per criterion, the rate with its 95% interval, the rate
-        corrected on the audit sample where there is one, and the trend."""
-        return _get(
-            "/v1/compliance",
-            _one(ComplianceMatrix),
-            profile=profile,
-            window=window,
-            use_case=use_case,
-            subject_model=subject_model,
-        )
