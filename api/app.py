@@ -49,7 +49,13 @@ from api.services.stats import StatsService
 from api.services.webhook_targets import WebhookGuard
 from api.services.webhooks import WebhookSender
 from api.settings import Settings
-from api.store.engine import is_sqlite, make_engine, make_session_factory, make_sync_engine
+from api.store.engine import (
+    is_sqlite,
+    make_engine,
+    make_read_engine,
+    make_session_factory,
+    make_sync_engine,
+)
 from api.store.migrate import upgrade
 from api.store.vote_cache import CountedCache, DatabaseVoteCache, RedisVoteCache
 from judges import ChatClient, PanelRunner
@@ -174,6 +180,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             chat = own_chat = LiteLLMClient()
         engine = make_engine(settings.database_url, settings.db_pool_size)
         sessions = make_session_factory(engine)
+        read_engine = make_read_engine(settings.database_url)
+        reads = make_session_factory(read_engine) if read_engine is not None else sessions
         metrics = Metrics(
             apps=AppLabels(settings.metrics_apps, settings.metrics_max_apps),
             models=CappedLabels(settings.metrics_models, settings.metrics_max_models),
@@ -239,7 +247,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         app.state.calibration = calibration
         checks = JudgeChecks(config, chat, metrics) if settings.judge_check_interval_s else None
         app.state.judge_checks = checks
-        app.state.auth = Authenticator(sessions, settings.rate_limit_per_min, settings.auth)
+        app.state.auth = Authenticator(reads, settings.rate_limit_per_min, settings.auth)
         if await app.state.auth.is_open():
             log.warning(
                 "the API is OPEN to anyone who can reach it (%s)",
@@ -298,6 +306,8 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             stats_engine.dispose()
             if redis_cache is not None:
                 await redis_cache.close()
+            if read_engine is not None:
+                await read_engine.dispose()
             await engine.dispose()
 
     app = FastAPI(

@@ -72,6 +72,39 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     )
 
 
+def _sqlite_reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA query_only=ON")  # a write here is a bug: refused, not committed
+    cur.close()
+
+
+READERS = 2
+"""Connections of a SQLite read engine (`make_read_engine`)."""
+
+
+def make_read_engine(url: str) -> AsyncEngine | None:
+    """On a SQLite file, an engine of `READERS` read-only connections for the reads every
+    request makes before its handler runs (the API key check). In WAL mode a reader
+    neither waits for the writer nor holds it up, and sees every committed write; on the
+    write engine's one connection the same read would queue behind every transaction in
+    the process (under load the key check waited 15-35 ms there, docs/benchmarks.md).
+    None on PostgreSQL (its pool serves reads concurrently) and on an in-memory SQLite
+    database (another connection would see another database)."""
+    if not is_sqlite(url) or make_url(url).database in (None, "", ":memory:"):
+        return None
+    driver_url = async_url(url)
+    engine = create_async_engine(
+        driver_url,
+        async_creator=creator(driver_url, timeout=10),
+        pool_size=READERS,
+        max_overflow=0,
+        pool_timeout=30,
+    )
+    event.listen(engine.sync_engine, "connect", _sqlite_reader_pragmas)
+    return engine
+
+
 def make_sync_engine(url: str) -> Engine:
     """A small synchronous engine for the window statistics, which run in a worker
     thread (decoding and fitting 100k rows would otherwise stall the event loop)."""

@@ -143,3 +143,35 @@ async def test_a_connection_returned_in_a_write_is_rolled_back(engine: Any) -> N
         raw = (await conn.get_raw_connection()).driver_connection
         assert not raw.in_transaction
         assert (await conn.execute(select(ITEMS))).all() == []
+
+
+async def test_the_read_engine_sees_commits_and_refuses_writes(tmp_path: Path) -> None:
+    from api.store.engine import make_read_engine
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    writer = make_engine(url)
+    reader = make_read_engine(url)
+    assert reader is not None
+    try:
+        async with writer.begin() as conn:
+            await conn.run_sync(META.create_all)
+        async with writer.connect() as held:  # a write in progress, not committed
+            await held.execute(insert(ITEMS).values(name="pending"))
+            async with reader.connect() as conn:  # not blocked by it, nor seeing it
+                assert (await conn.execute(select(ITEMS.c.name))).all() == []
+            await held.commit()
+        async with reader.connect() as conn:
+            assert (await conn.execute(select(ITEMS.c.name))).all() == [("pending",)]
+            with pytest.raises(OperationalError, match="readonly"):
+                await conn.execute(insert(ITEMS).values(name="x"))
+    finally:
+        await reader.dispose()
+        await writer.dispose()
+
+
+def test_no_read_engine_where_the_main_one_serves_reads() -> None:
+    from api.store.engine import make_read_engine
+
+    assert make_read_engine("sqlite://") is None  # in memory: another connection, another db
+    assert make_read_engine("sqlite:///:memory:") is None
+    assert make_read_engine("postgresql+psycopg://u@127.0.0.1:1/x") is None
