@@ -28,7 +28,7 @@ from api.services.leases import Leases
 from api.services.records import Kind
 from api.services.webhook_targets import BlockedTarget, WebhookGuard
 from api.services.webhooks import WebhookSender
-from api.store import EVERYTHING, IntegrityError, Reach, SessionFactory
+from api.store import EVERYTHING, IntegrityError, Reach, SessionFactory, inline_writes
 from api.store.audit_log import Actor
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, utcnow
@@ -161,11 +161,12 @@ class EvaluationService:
                 guidance="\n".join(g for g in (panel.guidance_text, guidance or "") if g) or None,
             )
             try:
-                async with self.sessions() as session:
-                    await EvaluationRepository(session).insert(row)
-                    who = actor or Actor(api_key_id, api_key_id or "open")
-                    await trail.submitted(session, who, row)
-                    await session.commit()
+                with inline_writes():  # a short transaction: see api.store.inline_writes
+                    async with self.sessions() as session:
+                        await EvaluationRepository(session).insert(row)
+                        who = actor or Actor(api_key_id, api_key_id or "open")
+                        await trail.submitted(session, who, row)
+                        await session.commit()
             except IntegrityError:
                 if key is None:
                     raise

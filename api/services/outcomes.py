@@ -14,7 +14,7 @@ from api.schemas import EvaluationPublic
 from api.services import evaluation_reads, present, records, trail
 from api.services.webhooks import delivery
 from api.services.window_keys import tally, window_key
-from api.store import SessionFactory
+from api.store import SessionFactory, inline_writes
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow, ReviewItemRow
 from api.store.window_counts import WindowCountsRepository, move
@@ -42,6 +42,19 @@ async def store_verdict(
         outcome["verdict_source"],
         calls,
     )
+    with inline_writes():  # a short transaction: see api.store.inline_writes
+        return await _store_verdict(sessions, row, votes, outcome, vote_rows, review, key)
+
+
+async def _store_verdict(
+    sessions: SessionFactory,
+    row: EvaluationRow,
+    votes: Sequence[Vote],
+    outcome: dict[str, Any],
+    vote_rows: Sequence[dict[str, Any]],
+    review: ReviewItemRow | None,
+    key: str | None,
+) -> tuple[EvaluationPublic, bool]:
     async with sessions() as session:
         repo = EvaluationRepository(session)
         if not await repo.conclude(row.id, {**outcome, "window_key": key}):

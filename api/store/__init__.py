@@ -14,11 +14,13 @@ from api.store.engine import (
     database_problem,
     is_sqlite,
     make_engine,
+    make_read_engine,
     make_session_factory,
     make_sync_engine,
     ping,
 )
 from api.store.reach import EVERYTHING, Reach
+from api.store.sqlite_driver import inline_writes
 
 __all__ = [
     "EVERYTHING",
@@ -33,8 +35,10 @@ __all__ = [
     "Session",
     "SessionFactory",
     "database_problem",
+    "inline_writes",
     "is_sqlite",
     "make_engine",
+    "make_read_engine",
     "make_session_factory",
     "make_sync_engine",
     "ping",

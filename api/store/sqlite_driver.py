@@ -10,7 +10,9 @@ from what it brought back; the adapter buffers every row of a statement anyway, 
 nothing is held longer than before. A streamed result (`stream_results`, which Quorum
 does not use) is the exception: its rows also arrive whole, and are handed out from here.
 
-A rollback with no transaction open at the driver is skipped (`rollback`).
+A rollback with no transaction open at the driver is skipped (`rollback`). Inside
+`inline_writes`, a statement of a transaction that already holds the write lock runs with
+no trip at all.
 
 It is still aiosqlite (its thread, queue and connection object) and still SQLAlchemy's
 `sqlite+aiosqlite` dialect: `make_engine` hands this connection to the engine through
@@ -20,7 +22,9 @@ It is still aiosqlite (its thread, queue and connection object) and still SQLAlc
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -29,6 +33,30 @@ from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import make_url
 
 _Outcome = tuple[Any, list[Any], int, int | None]
+
+_INLINE: ContextVar[bool] = ContextVar("quorum_sqlite_inline", default=False)
+
+
+@contextmanager
+def inline_writes() -> Iterator[None]:
+    """Within this block, a statement on a SQLite connection that already holds the write
+    lock (its transaction has written) runs on the calling thread, with no trip to
+    aiosqlite's thread. For short transactions of a few small statements (storing one
+    evaluation), whose first write takes the lock through the thread as usual.
+
+    Why it is safe there: holding the write lock, a statement waits for no lock (in WAL
+    mode readers never block the writer), so it cannot stall the event loop on SQLite's
+    busy handler; and the connection is the caller's alone until its session ends, every
+    earlier trip awaited, so aiosqlite's thread is idle. The `COMMIT` still goes through
+    the thread: it may run a WAL checkpoint, which writes and syncs the database file.
+    Why it pays: each trip is a hand-off to the thread and two passes through the event
+    loop's ready queue, and under load the connection, which every transaction of the
+    process queues for, is held for all of them."""
+    token = _INLINE.set(True)
+    try:
+        yield
+    finally:
+        _INLINE.reset(token)
 
 
 def _run(conn: sqlite3.Connection, many: bool, sql: str, parameters: Any) -> _Outcome:
@@ -67,9 +95,14 @@ class OneTripCursor:
 
     async def _statement(self, many: bool, sql: str, parameters: Any) -> OneTripCursor:
         conn = self._connection
-        outcome: _Outcome = await conn._execute(  # aiosqlite's own queue and thread
-            lambda: _run(conn._conn, many, sql, parameters)
-        )
+        raw = conn._conn
+        outcome: _Outcome
+        if _INLINE.get() and raw.in_transaction:  # holding the write lock: `inline_writes`
+            outcome = _run(raw, many, sql, parameters)
+        else:
+            outcome = await conn._execute(  # aiosqlite's own queue and thread
+                lambda: _run(raw, many, sql, parameters)
+            )
         self.description, self._rows, self.rowcount, self.lastrowid = outcome
         return self
 

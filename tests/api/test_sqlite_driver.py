@@ -175,3 +175,62 @@ def test_no_read_engine_where_the_main_one_serves_reads() -> None:
     assert make_read_engine("sqlite://") is None  # in memory: another connection, another db
     assert make_read_engine("sqlite:///:memory:") is None
     assert make_read_engine("postgresql+psycopg://u@127.0.0.1:1/x") is None
+
+
+async def test_inline_writes_skip_the_trip_once_the_transaction_holds_the_write_lock(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.store import inline_writes
+
+    calls: list[str] = []
+    real = aiosqlite.Connection._execute
+
+    async def named(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", "statement"))
+        return await real(self, fn, *args, **kwargs)
+
+    async with engine.connect() as conn:  # the pooled connection exists before counting
+        await conn.execute(text("SELECT 1"))
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", named)
+    with inline_writes():
+        async with engine.connect() as conn:
+            await conn.execute(select(ITEMS))  # no write yet: through the thread
+            await conn.execute(insert(ITEMS).values(name="a"))  # takes the lock: the thread
+            assert calls == ["<lambda>", "<lambda>"]
+            await conn.execute(insert(ITEMS), [{"name": n} for n in "bc"])  # inline
+            rows = (await conn.execute(select(ITEMS.c.name).order_by(ITEMS.c.id))).all()
+            assert rows == [("a",), ("b",), ("c",)]  # inline, and it sees its own writes
+            changed = await conn.execute(update(ITEMS).values(name=ITEMS.c.name + "!"))
+            assert changed.rowcount == 3
+            assert len(calls) == 2
+            await conn.commit()  # the commit goes through the thread (it may checkpoint)
+            assert calls[2:] == ["commit"]
+    async with engine.connect() as conn:  # outside the block: every statement a trip
+        before = len(calls)
+        assert (await conn.execute(select(ITEMS.c.name))).all() == [("a!",), ("b!",), ("c!",)]
+        assert len(calls) == before + 1
+
+
+async def test_an_inline_error_is_sqlalchemys_and_rolls_the_transaction_back(
+    engine: Any,
+) -> None:
+    from api.store import inline_writes
+
+    with inline_writes(), pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await conn.execute(insert(ITEMS).values(name="x"))
+            await conn.execute(insert(ITEMS).values(name="x"))  # inline, unique
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(ITEMS))).all() == []
+
+
+async def test_inline_writes_end_with_the_block(engine: Any) -> None:
+    import asyncio
+
+    from api.store import inline_writes
+    from api.store.sqlite_driver import _INLINE
+
+    with inline_writes():
+        inside = asyncio.create_task(asyncio.sleep(0, result=_INLINE.get()))
+    after = asyncio.create_task(asyncio.sleep(0, result=_INLINE.get()))
+    assert (await inside, await after, _INLINE.get()) == (True, False, False)
