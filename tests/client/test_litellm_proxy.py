@@ -155,11 +155,14 @@ def test_completions_arrive_with_subject_and_use_case(stack: Stack) -> None:
             assert r.json()["choices"][0]["message"]["content"] == GOOD
     assert stack.chat("support-a").status_code == 200  # no metadata: the default use case
 
-    def arrived() -> bool:
-        found = [stack.evaluations(m, CASE) for m in UPSTREAM]
-        return all(len(f) == 3 and all(e["status"] != "pending" for e in f) for f in found)
+    def judged(found: list[dict[str, Any]], n: int) -> bool:
+        return len(found) == n and all(e["status"] != "pending" for e in found)
 
-    wait_for("six judged assessments", arrived, 30, every=0.5)
+    def arrived() -> bool:  # the callback sends in the background, in no fixed order
+        default = stack.evaluations("support-a", "default-case")
+        return all(judged(stack.evaluations(m, CASE), 3) for m in UPSTREAM) and judged(default, 1)
+
+    wait_for("seven judged assessments", arrived, 30, every=0.5)
     [one] = stack.evaluations("support-a", "default-case")
     assert one["subject"]["model"] == "support-a" and one["use_case"] == "default-case"
     for e in stack.evaluations("support-b", CASE):
