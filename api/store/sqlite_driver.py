@@ -11,8 +11,8 @@ nothing is held longer than before. A streamed result (`stream_results`, which Q
 does not use) is the exception: its rows also arrive whole, and are handed out from here.
 
 A rollback with no transaction open at the driver is skipped (`rollback`). Inside
-`inline_writes`, a statement of a transaction that already holds the write lock runs with
-no trip at all.
+`inline_writes`, the statements of a short write transaction run with no trip at all but
+its `COMMIT`.
 
 It is still aiosqlite (its thread, queue and connection object) and still SQLAlchemy's
 `sqlite+aiosqlite` dialect: `make_engine` hands this connection to the engine through
@@ -35,23 +35,46 @@ from sqlalchemy.engine import make_url
 _Outcome = tuple[Any, list[Any], int, int | None]
 
 _INLINE: ContextVar[bool] = ContextVar("quorum_sqlite_inline", default=False)
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_SQLITE_BUSY = 5
+
+
+def _without_waiting(
+    conn: sqlite3.Connection, many: bool, sql: str, parameters: Any
+) -> _Outcome | None:
+    """The first write of a transaction on the calling thread, with SQLite's busy handler
+    off: its outcome, or None (nothing done) when another connection holds the write
+    lock, for the caller to wait for it on aiosqlite's thread as usual."""
+    wait_ms = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        return _run(conn, many, sql, parameters)
+    except sqlite3.OperationalError as exc:
+        code = getattr(exc, "sqlite_errorcode", None)  # SQLITE_BUSY and its extended codes
+        if isinstance(code, int) and code & 0xFF == _SQLITE_BUSY:
+            return None
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
 
 
 @contextmanager
 def inline_writes() -> Iterator[None]:
-    """Within this block, a statement on a SQLite connection that already holds the write
-    lock (its transaction has written) runs on the calling thread, with no trip to
-    aiosqlite's thread. For short transactions of a few small statements (storing one
-    evaluation), whose first write takes the lock through the thread as usual.
+    """Within this block, the statements of a SQLite write transaction run on the calling
+    thread, with no trip to aiosqlite's thread: for short transactions of a few small
+    statements (storing one evaluation). The first write tries for the write lock with
+    SQLite's busy handler off (`_without_waiting`); if another connection (another
+    process) holds the lock, it waits for it on aiosqlite's thread as usual. Every later
+    statement of the transaction holds the lock. The `COMMIT` still goes through the
+    thread, since it may run a WAL checkpoint, which writes and syncs the database file.
 
     Why it is safe there: holding the write lock, a statement waits for no lock (in WAL
-    mode readers never block the writer), so it cannot stall the event loop on SQLite's
-    busy handler; and the connection is the caller's alone until its session ends, every
-    earlier trip awaited, so aiosqlite's thread is idle. The `COMMIT` still goes through
-    the thread: it may run a WAL checkpoint, which writes and syncs the database file.
-    Why it pays: each trip is a hand-off to the thread and two passes through the event
-    loop's ready queue, and under load the connection, which every transaction of the
-    process queues for, is held for all of them."""
+    mode readers never block the writer), so the event loop never waits on the busy
+    handler; and the connection is the caller's alone until its session ends, every
+    earlier trip awaited, so aiosqlite's thread is idle. Why it pays: each trip is a
+    hand-off to the thread and two passes through the event loop's ready queue, and under
+    load the connection, which every transaction of the process queues for, is held for
+    all of them."""
     token = _INLINE.set(True)
     try:
         yield
@@ -97,12 +120,20 @@ class OneTripCursor:
         conn = self._connection
         raw = conn._conn
         outcome: _Outcome
-        if _INLINE.get() and raw.in_transaction:  # holding the write lock: `inline_writes`
+        inline = _INLINE.get()
+        if inline and raw.in_transaction:  # holding the write lock: `inline_writes`
             outcome = _run(raw, many, sql, parameters)
-        else:
-            outcome = await conn._execute(  # aiosqlite's own queue and thread
-                lambda: _run(raw, many, sql, parameters)
-            )
+            return self._keep(outcome)
+        if inline and sql.lstrip()[:7].upper().startswith(_WRITES):
+            first = _without_waiting(raw, many, sql, parameters)  # takes the lock, or None
+            if first is not None:
+                return self._keep(first)
+        outcome = await conn._execute(  # aiosqlite's own queue and thread
+            lambda: _run(raw, many, sql, parameters)
+        )
+        return self._keep(outcome)
+
+    def _keep(self, outcome: _Outcome) -> OneTripCursor:
         self.description, self._rows, self.rowcount, self.lastrowid = outcome
         return self
 

@@ -177,7 +177,7 @@ def test_no_read_engine_where_the_main_one_serves_reads() -> None:
     assert make_read_engine("postgresql+psycopg://u@127.0.0.1:1/x") is None
 
 
-async def test_inline_writes_skip_the_trip_once_the_transaction_holds_the_write_lock(
+async def test_inline_writes_make_no_trip_but_the_commit(
     engine: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from api.store import inline_writes
@@ -194,17 +194,18 @@ async def test_inline_writes_skip_the_trip_once_the_transaction_holds_the_write_
     monkeypatch.setattr(aiosqlite.Connection, "_execute", named)
     with inline_writes():
         async with engine.connect() as conn:
-            await conn.execute(select(ITEMS))  # no write yet: through the thread
-            await conn.execute(insert(ITEMS).values(name="a"))  # takes the lock: the thread
-            assert calls == ["<lambda>", "<lambda>"]
+            await conn.execute(select(ITEMS))  # no write yet: a read, through the thread
+            await conn.execute(insert(ITEMS).values(name="a"))  # the lock is free: inline
+            assert calls == ["<lambda>"]
             await conn.execute(insert(ITEMS), [{"name": n} for n in "bc"])  # inline
             rows = (await conn.execute(select(ITEMS.c.name).order_by(ITEMS.c.id))).all()
             assert rows == [("a",), ("b",), ("c",)]  # inline, and it sees its own writes
             changed = await conn.execute(update(ITEMS).values(name=ITEMS.c.name + "!"))
             assert changed.rowcount == 3
-            assert len(calls) == 2
+            assert len(calls) == 1
             await conn.commit()  # the commit goes through the thread (it may checkpoint)
-            assert calls[2:] == ["commit"]
+            assert calls[1:] == ["commit"]
+            assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 10000
     async with engine.connect() as conn:  # outside the block: every statement a trip
         before = len(calls)
         assert (await conn.execute(select(ITEMS.c.name))).all() == [("a!",), ("b!",), ("c!",)]
@@ -234,3 +235,42 @@ async def test_inline_writes_end_with_the_block(engine: Any) -> None:
         inside = asyncio.create_task(asyncio.sleep(0, result=_INLINE.get()))
     after = asyncio.create_task(asyncio.sleep(0, result=_INLINE.get()))
     assert (await inside, await after, _INLINE.get()) == (True, False, False)
+
+
+async def test_an_inline_first_write_waits_for_a_held_lock_off_the_event_loop(
+    engine: Any, tmp_path: Path
+) -> None:
+    """Another process holds SQLite's write lock: the first write of an inline transaction
+    waits for it on aiosqlite's thread, with the busy timeout, while the event loop runs
+    on (here it releases the lock itself; a loop stalled in SQLite's busy handler could
+    not, and the write would fail after 10 s)."""
+    import asyncio
+    import sqlite3
+
+    from api.store import inline_writes
+
+    holder = sqlite3.connect(tmp_path / "q.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as another process would hold it
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    asyncio.get_running_loop().call_later(0.3, holder.execute, "COMMIT")
+    started = asyncio.get_running_loop().time()
+    with inline_writes():
+        async with engine.begin() as conn:
+            await conn.execute(insert(ITEMS).values(name="after"))
+            await conn.execute(insert(ITEMS).values(name="and inline"))
+    waited = asyncio.get_running_loop().time() - started
+    ticker.cancel()
+    holder.close()
+    assert 0.25 < waited < 5 and ticks >= 10
+    async with engine.connect() as conn:
+        names = (await conn.execute(select(ITEMS.c.name).order_by(ITEMS.c.id))).all()
+        assert names == [("after",), ("and inline",)]
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 10000
