@@ -43,48 +43,36 @@ async def store_verdict(
         calls,
     )
     with inline_writes():  # a short transaction: see api.store.inline_writes
-        return await _store_verdict(sessions, row, votes, outcome, vote_rows, review, key)
-
-
-async def _store_verdict(
-    sessions: SessionFactory,
-    row: EvaluationRow,
-    votes: Sequence[Vote],
-    outcome: dict[str, Any],
-    vote_rows: Sequence[dict[str, Any]],
-    review: ReviewItemRow | None,
-    key: str | None,
-) -> tuple[EvaluationPublic, bool]:
-    async with sessions() as session:
-        repo = EvaluationRepository(session)
-        if not await repo.conclude(row.id, {**outcome, "window_key": key}):
-            await session.rollback()  # read what the other worker stored, here
-            stored = await repo.get(row.id)
-            if stored is None:
-                raise NotFound(f"evaluation {row.id!r} vanished while being judged")
-            return await evaluation_reads.presented(repo, stored), False
-        for name, value in outcome.items():
-            setattr(row, name, value)
-        row.window_key = key
-        if key is not None:  # the one writer that concluded it counts it, once
-            cell = (row.panel, row.rubric_id, row.created_at)
-            await WindowCountsRepository(session).add(move(cell, None, key))
-        await repo.insert_votes(vote_rows)
-        if review is not None:
-            session.add(review)
-        await trail.judged(session, row, vote_rows, review)
-        public = present.evaluation(row, [present.vote(v) for v in votes], review)
-        if row.webhook_url:  # the outbox row commits with the result
-            session.add(
-                delivery(
-                    row.id,
-                    row.webhook_url,
-                    "evaluation.completed",
-                    public.model_dump(mode="json"),
-                    row.api_key_id,
+        async with sessions() as session:
+            repo = EvaluationRepository(session)
+            if not await repo.conclude(row.id, {**outcome, "window_key": key}):
+                await session.rollback()  # read what the other worker stored, here
+                stored = await repo.get(row.id)
+                if stored is None:
+                    raise NotFound(f"evaluation {row.id!r} vanished while being judged")
+                return await evaluation_reads.presented(repo, stored), False
+            for name, value in outcome.items():
+                setattr(row, name, value)
+            row.window_key = key
+            if key is not None:  # the one writer that concluded it counts it, once
+                cell = (row.panel, row.rubric_id, row.created_at)
+                await WindowCountsRepository(session).add(move(cell, None, key))
+            await repo.insert_votes(vote_rows)
+            if review is not None:
+                session.add(review)
+            await trail.judged(session, row, vote_rows, review)
+            public = present.evaluation(row, [present.vote(v) for v in votes], review)
+            if row.webhook_url:  # the outbox row commits with the result
+                session.add(
+                    delivery(
+                        row.id,
+                        row.webhook_url,
+                        "evaluation.completed",
+                        public.model_dump(mode="json"),
+                        row.api_key_id,
+                    )
                 )
-            )
-        await session.commit()
+            await session.commit()
     return public, True
 
 

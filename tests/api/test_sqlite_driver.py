@@ -111,9 +111,9 @@ async def test_a_streamed_result_reads_the_rows_one_part_at_a_time(engine: Any) 
         assert await result.fetchone() is None
 
 
-async def test_a_committed_session_returns_its_connection_without_a_rollback(
-    engine: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def trips_of(engine: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the name of each function sent to aiosqlite's thread (`<lambda>`: a
+    statement; `commit`, `rollback`), once `engine`'s pooled connection exists."""
     calls: list[str] = []
     real = aiosqlite.Connection._execute
 
@@ -121,9 +121,16 @@ async def test_a_committed_session_returns_its_connection_without_a_rollback(
         calls.append(getattr(fn, "__name__", "statement"))
         return await real(self, fn, *args, **kwargs)
 
-    async with engine.connect() as conn:  # the pooled connection exists before counting
+    async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
     monkeypatch.setattr(aiosqlite.Connection, "_execute", named)
+    return calls
+
+
+async def test_a_committed_session_returns_its_connection_without_a_rollback(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = await trips_of(engine, monkeypatch)
     async with engine.begin() as conn:  # commits, then goes back to the pool
         await conn.execute(insert(ITEMS).values(name="a"))
     async with engine.connect() as conn:  # read only: no transaction at the driver
@@ -182,16 +189,7 @@ async def test_inline_writes_make_no_trip_but_the_commit(
 ) -> None:
     from api.store import inline_writes
 
-    calls: list[str] = []
-    real = aiosqlite.Connection._execute
-
-    async def named(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(getattr(fn, "__name__", "statement"))
-        return await real(self, fn, *args, **kwargs)
-
-    async with engine.connect() as conn:  # the pooled connection exists before counting
-        await conn.execute(text("SELECT 1"))
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", named)
+    calls = await trips_of(engine, monkeypatch)
     with inline_writes():
         async with engine.connect() as conn:
             await conn.execute(select(ITEMS))  # no write yet: a read, through the thread
