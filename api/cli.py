@@ -12,7 +12,6 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from api.cli_audit import cmd_audit, cmd_export, timestamp
 from api.cli_calibrate import cmd_calibrate
@@ -22,9 +21,6 @@ from api.cli_keys import cmd_keys
 from api.cli_qualify import add_parser as add_qualify
 from api.config import load_config
 from api.errors import ConfigError, QuorumError
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

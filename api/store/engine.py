@@ -3,7 +3,7 @@ All state lives in the database; engines are built once, in the app's lifespan."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -49,6 +49,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_engine(url: str, connections: int, pragmas: Callable[[Any, Any], None]) -> AsyncEngine:
+    """An engine of `connections` pooled connections on the SQLite `url`, through
+    Quorum's driver (`sqlite_driver.creator`), each set up by `pragmas` as it connects."""
+    driver_url = async_url(url)
+    engine = create_async_engine(
+        driver_url,
+        async_creator=creator(driver_url, timeout=10),
+        pool_size=connections,
+        max_overflow=0,
+        pool_timeout=30,
+    )
+    event.listen(engine.sync_engine, "connect", pragmas)
+    return engine
+
+
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """An async engine for `url` (SQLite file or PostgreSQL)."""
     if is_sqlite(url):
@@ -57,16 +72,7 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         # writers ("database is locked") under load. With one connection, this process's
         # transactions queue FIFO in the pool instead; other processes still wait on the
         # busy timeout. `pool_size` is for PostgreSQL.
-        driver_url = async_url(url)
-        engine = create_async_engine(
-            driver_url,
-            async_creator=creator(driver_url, timeout=10),
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=30,
-        )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
+        return _sqlite_engine(url, 1, _sqlite_pragmas)
     return create_async_engine(
         async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
@@ -93,16 +99,7 @@ def make_read_engine(url: str) -> AsyncEngine | None:
     database (another connection would see another database)."""
     if not is_sqlite(url) or make_url(url).database in (None, "", ":memory:"):
         return None
-    driver_url = async_url(url)
-    engine = create_async_engine(
-        driver_url,
-        async_creator=creator(driver_url, timeout=10),
-        pool_size=READERS,
-        max_overflow=0,
-        pool_timeout=30,
-    )
-    event.listen(engine.sync_engine, "connect", _sqlite_reader_pragmas)
-    return engine
+    return _sqlite_engine(url, READERS, _sqlite_reader_pragmas)
 
 
 def make_sync_engine(url: str) -> Engine:

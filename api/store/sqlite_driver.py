@@ -119,21 +119,16 @@ class OneTripCursor:
     async def _statement(self, many: bool, sql: str, parameters: Any) -> OneTripCursor:
         conn = self._connection
         raw = conn._conn
-        outcome: _Outcome
-        inline = _INLINE.get()
-        if inline and raw.in_transaction:  # holding the write lock: `inline_writes`
-            outcome = _run(raw, many, sql, parameters)
-            return self._keep(outcome)
-        if inline and sql.lstrip()[:7].upper().startswith(_WRITES):
-            first = _without_waiting(raw, many, sql, parameters)  # takes the lock, or None
-            if first is not None:
-                return self._keep(first)
-        outcome = await conn._execute(  # aiosqlite's own queue and thread
-            lambda: _run(raw, many, sql, parameters)
-        )
-        return self._keep(outcome)
-
-    def _keep(self, outcome: _Outcome) -> OneTripCursor:
+        outcome: _Outcome | None = None
+        if _INLINE.get():  # `inline_writes`
+            if raw.in_transaction:  # holding the write lock
+                outcome = _run(raw, many, sql, parameters)
+            elif sql.lstrip()[:7].upper().startswith(_WRITES):  # takes the lock, or None
+                outcome = _without_waiting(raw, many, sql, parameters)
+        if outcome is None:
+            outcome = await conn._execute(  # aiosqlite's own queue and thread
+                lambda: _run(raw, many, sql, parameters)
+            )
         self.description, self._rows, self.rowcount, self.lastrowid = outcome
         return self
 

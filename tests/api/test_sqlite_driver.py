@@ -32,32 +32,37 @@ async def engine(tmp_path: Path) -> Any:
     await engine.dispose()
 
 
+async def trips_of(engine: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the name of each function sent to aiosqlite's thread (`<lambda>`: a
+    statement; `commit`, `rollback`), once `engine`'s pooled connection exists."""
+    calls: list[str] = []
+    real = aiosqlite.Connection._execute
+
+    async def named(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", "statement"))
+        return await real(self, fn, *args, **kwargs)
+
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", named)
+    return calls
+
+
 async def test_a_statement_is_one_trip_to_the_thread(
     engine: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    trips = 0
-    real = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal trips
-        trips += 1
-        return await real(self, fn, *args, **kwargs)
-
-    async with engine.connect() as conn:  # the pooled connection exists before counting
-        await conn.execute(text("SELECT 1"))
-        await conn.rollback()
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    calls = await trips_of(engine, monkeypatch)
     async with engine.connect() as conn:
-        before = trips
+        before = len(calls)
         await conn.execute(insert(ITEMS).values(name="a"))
-        assert trips - before == 1  # aiosqlite's cursor: cursor, execute, close
-        before = trips
+        assert len(calls) - before == 1  # aiosqlite's cursor: cursor, execute, close
+        before = len(calls)
         rows = (await conn.execute(select(ITEMS.c.name))).all()
-        assert trips - before == 1  # cursor, execute, fetchall, close
+        assert len(calls) - before == 1  # cursor, execute, fetchall, close
         assert rows == [("a",)]
-        before = trips
+        before = len(calls)
         await conn.commit()
-        assert trips - before == 1
+        assert len(calls) - before == 1
 
 
 async def test_rows_rowcount_and_lastrowid_as_sqlalchemy_reads_them(engine: Any) -> None:
@@ -109,22 +114,6 @@ async def test_a_streamed_result_reads_the_rows_one_part_at_a_time(engine: Any) 
         assert await result.fetchmany(3) == [("b",), ("c",), ("d",)]
         assert await result.fetchmany(3) == [("e",)]
         assert await result.fetchone() is None
-
-
-async def trips_of(engine: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """From now on, the name of each function sent to aiosqlite's thread (`<lambda>`: a
-    statement; `commit`, `rollback`), once `engine`'s pooled connection exists."""
-    calls: list[str] = []
-    real = aiosqlite.Connection._execute
-
-    async def named(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(getattr(fn, "__name__", "statement"))
-        return await real(self, fn, *args, **kwargs)
-
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", named)
-    return calls
 
 
 async def test_a_committed_session_returns_its_connection_without_a_rollback(
