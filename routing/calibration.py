@@ -24,13 +24,21 @@ bound on the risk at level 1 - delta is <= alpha, which is how the paper states 
 
 Candidates are the distinct observed confidences (a threshold between two of them
 selects the same items as the one above it), optionally thinned to `max_candidates`
-quantiles. The grid uses the confidences only, never the agreement labels. A candidate
-is tested only when at least `min_items` items lie at or above it, and at least enough
-that zero disagreements could reach p <= delta (`min_certifiable_items`: 29 for
-alpha = 0.1, delta = 0.05; 59 for alpha = 0.05); a candidate with fewer cannot
-certify, and testing it would only end the walk. If the first tested candidate fails
-(or none has enough items), nothing is certified: the threshold is +inf, coverage 0,
-and every item goes to humans.
+quantiles. The grid uses the confidences only, never the agreement labels.
+
+Where the walk starts. A candidate is tested only when enough items lie at or above it
+that one disagreement among them could still pass (`min_robust_items`: the smallest n
+with P(Bin(n, alpha) <= 1) <= delta; 18 for alpha = 0.2, 38 for alpha = 0.1 and 77 for
+alpha = 0.05, at delta = 0.1). Candidates with fewer items above are skipped, not failed.
+The reason is the walk's one weakness: it ends at its first failure, so a walk that
+began where a single disagreement fails would let one item (a hard case, or one
+reviewer's slip, which counts as a disagreement) decide the whole calibration. The floor
+depends on alpha and delta only, never on the data, so the sequence is still fixed
+before any label is read and the guarantee is unchanged; it is a choice of power. An
+explicit `min_items` replaces it with max(min_items, `min_certifiable_items`), the
+fewest items that could pass with no disagreement at all (the paper's released code
+uses 30). If the first tested candidate fails (or none has enough items), nothing is
+certified: the threshold is +inf, coverage 0, and every item goes to humans.
 
 Assumptions, and how to meet them:
 
@@ -74,13 +82,11 @@ __all__ = [
     "calibrate",
     "disagreement_p_value",
     "min_certifiable_items",
+    "min_robust_items",
     "reviews_to_certify",
     "risk_upper_bound",
+    "testing_floor",
 ]
-
-DEFAULT_MIN_ITEMS = 30
-"""Fewest calibration items at or above a candidate threshold before it is tested (as in
-the paper's released code, which drops thresholds with fewer than 30 items above)."""
 
 
 class CurvePoint(BaseModel):
@@ -135,10 +141,11 @@ class Calibration(BaseModel):
     when certified; 1.0 when no item is above)."""
     p_value: float
     """The binomial p-value at the threshold (<= delta when certified); NaN when not."""
-    min_items: int = Field(ge=1)
-    """The requested minimum number of items above a candidate before testing it."""
+    min_items: int | None = Field(default=None, ge=1)
+    """The requested minimum number of items above a candidate before testing it; None
+    for the default, `min_robust_items(alpha, delta)`."""
     min_testable: int = Field(ge=1)
-    """The minimum actually applied: max(min_items, min_certifiable_items(alpha, delta))."""
+    """The minimum actually applied (`testing_floor`)."""
     curve: tuple[CurvePoint, ...]
     """Every candidate, highest threshold first: the routing curve (coverage vs risk)."""
 
@@ -182,13 +189,41 @@ def min_certifiable_items(alpha: float, delta: float) -> int:
     return n
 
 
+def min_robust_items(alpha: float, delta: float) -> int:
+    """The fewest items above a threshold at which one disagreement can still certify it:
+    the smallest n with P(Bin(n, alpha) <= 1) <= delta. The default start of the walk
+    (see the module docstring)."""
+    n = min_certifiable_items(alpha, delta)
+    hi = n
+    while binom.cdf(1, hi, alpha) > delta:  # falls as n grows: double, then bisect
+        n, hi = hi, hi * 2
+    while hi - n > 1:
+        mid = (n + hi) // 2
+        if binom.cdf(1, mid, alpha) <= delta:
+            hi = mid
+        else:
+            n = mid
+    return hi if binom.cdf(1, n, alpha) > delta else n
+
+
+def testing_floor(alpha: float, delta: float, min_items: int | None = None) -> int:
+    """The fewest items above a candidate threshold before the walk tests it:
+    `min_robust_items(alpha, delta)` by default, max(min_items, `min_certifiable_items`)
+    when `min_items` is given. Raises ValueError on a bad `min_items`."""
+    if min_items is None:
+        return min_robust_items(alpha, delta)
+    if isinstance(min_items, bool) or not isinstance(min_items, int) or min_items < 1:
+        raise ValueError(f"min_items must be None or an integer >= 1; got {min_items!r}")
+    return max(min_items, min_certifiable_items(alpha, delta))
+
+
 def calibrate(
     confidence: ArrayLike,
     agree: ArrayLike,
     *,
     alpha: float,
     delta: float = 0.05,
-    min_items: int = DEFAULT_MIN_ITEMS,
+    min_items: int | None = None,
     max_candidates: int | None = None,
 ) -> Calibration:
     """The lowest confidence threshold certified to keep disagreement with humans <= alpha
@@ -201,8 +236,7 @@ def calibrate(
     conf, agr = _check_items(confidence, agree)
     _check_unit("alpha", alpha)
     _check_unit("delta", delta)
-    if isinstance(min_items, bool) or not isinstance(min_items, int) or min_items < 1:
-        raise ValueError(f"min_items must be an integer >= 1; got {min_items!r}")
+    min_testable = testing_floor(alpha, delta, min_items)
     if max_candidates is not None and (
         isinstance(max_candidates, bool)
         or not isinstance(max_candidates, int)
@@ -214,7 +248,6 @@ def calibrate(
     candidates = _candidates(conf, max_candidates)
     n_above, k = _counts_above(conf, agr, candidates)
     p = binom.cdf(k, n_above, alpha)
-    min_testable = max(min_items, min_certifiable_items(alpha, delta))
     # n_above grows as the threshold falls, so the tested candidates are a suffix.
     tested = n_above >= min_testable
     order = np.flatnonzero(tested)
@@ -340,11 +373,11 @@ def reviews_to_certify(
     *,
     alpha: float,
     delta: float,
-    min_items: int = DEFAULT_MIN_ITEMS,
+    min_items: int | None = None,
 ) -> int:
     """How many more human reviews, all agreeing with the panel, the lowest threshold
     (every item above it) needs before it can be certified: the smallest m with at least
-    `max(min_items, min_certifiable_items(alpha, delta))` items and
+    `testing_floor(alpha, delta, min_items)` items and
     P(Bin(n_items + m, alpha) <= disagreements) <= delta. A lower bound for `calibrate`
     (the walk from the top may stop earlier); 0 when that threshold passes already."""
     _check_unit("alpha", alpha)
@@ -353,8 +386,7 @@ def reviews_to_certify(
         raise ValueError(
             f"need n_items >= 0 and 0 <= disagreements <= n_items; got {n_items}, {disagreements}"
         )
-    floor = max(min_items, min_certifiable_items(alpha, delta))
-    n = max(n_items, floor)
+    n = max(n_items, testing_floor(alpha, delta, min_items))
     if binom.cdf(disagreements, n, alpha) > delta:
         # the p-value falls as n grows with k fixed: double, then bisect
         hi = n * 2

@@ -11,7 +11,6 @@ from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field
 
 from routing.calibration import (
-    DEFAULT_MIN_ITEMS,
     Calibration,
     _check_items,
     _check_unit,
@@ -126,7 +125,7 @@ def apply_split(
     delta: float = 0.05,
     calibration_fraction: float = 0.5,
     seed: int = 0,
-    min_items: int = DEFAULT_MIN_ITEMS,
+    min_items: int | None = None,
     max_candidates: int | None = None,
 ) -> SplitBacktest:
     """Calibrate on a random `calibration_fraction` of the items (seeded) and evaluate the

@@ -30,7 +30,7 @@ from api.store.calibrations import CalibrationRepository
 from api.store.digest import calibration_digest
 from api.store.tables import CalibrationRow, utcnow
 from routing import RoutingPolicy
-from routing.calibration import DEFAULT_MIN_ITEMS, calibrate, reviews_to_certify
+from routing.calibration import calibrate, reviews_to_certify
 
 
 class CalibrationService:
@@ -190,7 +190,6 @@ def reviews_needed(row: CalibrationRow) -> int | None:
         int(lowest.get("disagreements") or 0),
         alpha=row.alpha,
         delta=row.delta,
-        min_items=DEFAULT_MIN_ITEMS,
     )
 
 

@@ -86,8 +86,8 @@ class JuryPriors(BaseModel):
     temperature_labels: int = Field(default=30, ge=0)
     """Labelled items from which the posterior's temperature is fitted
     (`routing.jury.temperature`); with fewer, or 0, the temperature is 1 (the plain
-    independent-errors posterior). 30: as many as the routing calibration wants above a
-    threshold (`routing.calibration.DEFAULT_MIN_ITEMS`)."""
+    independent-errors posterior). 30: the fewest items above a threshold that the
+    routing calibration's released code (Jung et al.) tests."""
     unlabelled_weight: float = Field(default=1.0, ge=0.0, le=1.0)
     """How much an item without a human label counts in the M-step: 1, the semi-supervised
     EM of Dawid & Skene with the labels clamped; 0, the class prior and the confusion

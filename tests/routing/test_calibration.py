@@ -21,6 +21,7 @@ from routing.calibration import (
     calibrate,
     disagreement_p_value,
     min_certifiable_items,
+    min_robust_items,
     risk_upper_bound,
 )
 from routing.calibration_check import apply_split, evaluate_threshold
@@ -95,10 +96,11 @@ def three_levels(disagree_mid: int) -> tuple[list[float], list[int]]:
 
 
 def test_worked_example_walk_stops_at_first_failure() -> None:
-    # alpha 0.1, delta 0.05. At 0.9: n=40, k=0, p = 0.9^40 = 0.0148, passes.
+    # alpha 0.1, delta 0.05, with the paper's code's floor of 30 items.
+    # At 0.9: n=40, k=0, p = 0.9^40 = 0.0148, passes.
     # At 0.7: n=80, k=2, p = 0.9^78 (0.81 + 7.2 + 31.6) = 0.0107, passes.
     # At 0.5: n=100, k=12, p = P(Bin(100, 0.1) <= 12) = 0.80, fails: threshold 0.7.
-    cal = calibrate(*three_levels(2), alpha=0.1, delta=0.05)
+    cal = calibrate(*three_levels(2), alpha=0.1, delta=0.05, min_items=30)
     assert cal.certified and cal.threshold == 0.7
     assert (cal.n_items, cal.n_above, cal.disagreements) == (100, 80, 2)
     assert cal.coverage == 0.8 and cal.risk == pytest.approx(0.025)
@@ -111,7 +113,7 @@ def test_worked_example_walk_stops_at_first_failure() -> None:
 
     # With 4 disagreements at 0.7, p = P(Bin(80, 0.1) <= 4) = 0.088 > 0.05: the walk stops
     # there, and 0.9 is the answer.
-    cal = calibrate(*three_levels(4), alpha=0.1, delta=0.05)
+    cal = calibrate(*three_levels(4), alpha=0.1, delta=0.05, min_items=30)
     assert cal.threshold == 0.9 and cal.coverage == 0.4 and cal.risk == 0.0
     assert cal.p_value == pytest.approx(0.9**40)
 
@@ -121,7 +123,7 @@ def test_walk_does_not_resume_after_a_failure() -> None:
     # pass on its own: 0.7 fails (p = 0.088), 0.5 with 30 more clean items passes alone.
     c, a = three_levels(4)
     c, a = c[:80] + [0.5] * 100, a[:80] + [1] * 100
-    cal = calibrate(c, a, alpha=0.1, delta=0.05)
+    cal = calibrate(c, a, alpha=0.1, delta=0.05, min_items=30)
     assert disagreement_p_value(180, 4, 0.1) <= 0.05
     assert cal.threshold == 0.9
     assert [p.certified for p in cal.curve] == [True, False, False]
@@ -205,15 +207,16 @@ def test_all_agree_certifies_lowest_threshold_with_enough_items() -> None:
     assert cal.certified and cal.threshold == pytest.approx(0.1)
     assert cal.coverage == 1.0 and cal.risk == 0.0
     assert all(p.certified for p in cal.curve if p.tested)
-    # The top 29 candidates have fewer than min_items (30) above: skipped, not failed.
-    assert [p.tested for p in cal.curve] == [False] * 29 + [True] * 71
+    # The top 45 candidates have fewer than min_robust_items(0.1, 0.05) = 46 items
+    # above: skipped, not failed.
+    assert [p.tested for p in cal.curve] == [False] * 45 + [True] * 55
 
 
 def test_too_few_clean_items_to_certify_are_skipped_not_failed() -> None:
     # alpha 0.05 needs 59 clean items (0.95^59 <= 0.05 < 0.95^58): candidates with 30..58
     # items above could never pass; testing them would end the walk for nothing.
     c = np.linspace(0.1, 0.9, 100)
-    cal = calibrate(c, np.ones(100), alpha=0.05, delta=0.05)
+    cal = calibrate(c, np.ones(100), alpha=0.05, delta=0.05, min_items=30)
     assert cal.min_items == 30 and cal.min_testable == 59
     assert cal.certified and cal.coverage == 1.0
     assert sum(p.tested for p in cal.curve) == 100 - 58
@@ -225,6 +228,50 @@ def test_all_disagree_is_not_certified() -> None:
     assert cal.threshold == math.inf and cal.coverage == 0.0 and cal.n_above == 0
     assert math.isnan(cal.risk) and math.isnan(cal.p_value) and cal.risk_upper == 1.0
     assert not any(p.certified for p in cal.curve)
+
+
+@pytest.mark.parametrize(
+    ("alpha", "delta", "expected"),
+    [(0.2, 0.1, 18), (0.1, 0.1, 38), (0.05, 0.1, 77), (0.1, 0.05, 46), (0.05, 0.05, 93)],
+)
+def test_min_robust_items_is_where_one_disagreement_can_pass(
+    alpha: float, delta: float, expected: int
+) -> None:
+    # By brute force over the exact binomial p-value of one disagreement among n items.
+    first = next(n for n in range(1, 1000) if binom.cdf(1, n, alpha) <= delta)
+    assert min_robust_items(alpha, delta) == first == expected
+    assert calibrate([0.9] * expected, [1] * expected, alpha=alpha, delta=delta).min_testable == (
+        expected
+    )
+
+
+def test_one_disagreement_at_the_top_does_not_end_the_walk() -> None:
+    # alpha 0.1, delta 0.1. The 30 most confident items hold one disagreement
+    # (p = P(Bin(30, 0.1) <= 1) = 0.18 > 0.1): a walk that starts there (the paper code's
+    # floor of 30) fails at once and certifies nothing. The default walk starts at 38
+    # items above (one disagreement can pass: p = 0.095), and certifies down to 0.5.
+    c = [0.95] * 30 + [0.9] * 20 + [0.5] * 50
+    a = [0] + [1] * 29 + [1] * 20 + [1] * 47 + [0] * 3
+    strict = calibrate(c, a, alpha=0.1, delta=0.1, min_items=30)
+    assert not strict.certified and strict.curve[0].tested
+    assert strict.curve[0].p_value == pytest.approx(float(binom.cdf(1, 30, 0.1)))
+    cal = calibrate(c, a, alpha=0.1, delta=0.1)
+    assert cal.min_items is None and cal.min_testable == 38
+    assert [p.tested for p in cal.curve] == [False, True, True]
+    assert cal.certified and cal.threshold == 0.5 and cal.coverage == 1.0
+    assert cal.p_value == pytest.approx(float(binom.cdf(4, 100, 0.1)))
+
+
+def test_a_small_calibration_set_can_certify() -> None:
+    # 23 reviewed items, 22 agreeing (a 46-item set's calibration half): at alpha 0.2,
+    # delta 0.1 the default floor is 18 items, so the walk tests 0.9 (21 items above, one
+    # disagreement: p = 0.058) and 0.4 (all 23: p = 0.040), and certifies both; under a
+    # floor of 30 nothing could be tested.
+    c = [0.9] * 21 + [0.4] * 2
+    a = [1] * 20 + [0] + [1] * 2
+    cal = calibrate(c, a, alpha=0.2, delta=0.1)
+    assert cal.certified and cal.n_above == 23
+    assert not calibrate(c, a, alpha=0.2, delta=0.1, min_items=30).certified
 
 
 def test_fewer_than_min_items_is_not_certified() -> None:
@@ -370,9 +417,11 @@ def test_coverage_is_monotone_in_alpha(
 def test_reviews_to_certify_is_the_smallest_count_that_passes() -> None:
     from routing.calibration import reviews_to_certify
 
-    # alpha = delta = 0.1: 0.9^22 = 0.098 <= 0.1 < 0.9^21, but a threshold needs 30 items.
+    # alpha = delta = 0.1: 0.9^22 = 0.098 <= 0.1 < 0.9^21, but by default a threshold is
+    # tested only with 38 items above (min_robust_items), and with min_items=30, 30.
     assert min_certifiable_items(0.1, 0.1) == 22
-    assert reviews_to_certify(8, 0, alpha=0.1, delta=0.1) == 22
+    assert reviews_to_certify(8, 0, alpha=0.1, delta=0.1) == 30
+    assert reviews_to_certify(8, 0, alpha=0.1, delta=0.1, min_items=30) == 22
     assert reviews_to_certify(8, 0, alpha=0.1, delta=0.1, min_items=1) == 14
     # With disagreements, by brute force over the binomial p-value.
     for n, k in [(40, 6), (30, 3), (100, 20), (5, 5)]:
