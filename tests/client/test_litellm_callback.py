@@ -267,6 +267,32 @@ def test_a_sender_error_never_reaches_the_caller() -> None:
     assert sender.close(5)
 
 
+def test_an_item_offered_while_the_sender_closes_is_sent_not_stranded() -> None:
+    # An offering thread is held up (as a busy machine's scheduler may) after it has seen
+    # the sender open and before its item is queued, while `close` runs. The item must
+    # still be sent (queued ahead of the worker's stop) or be refused and counted as
+    # dropped; before the fix it was queued behind the stop and never sent.
+    sent: list[str] = []
+    sender: Sender[str] = Sender(sent.append, maxsize=10)
+    start_worker = sender._ensure_worker
+
+    def held_up() -> None:
+        start_worker()
+        time.sleep(0.3)
+
+    sender._ensure_worker = held_up  # type: ignore[method-assign]
+    offering = threading.Thread(target=sender.offer, args=("late",))
+    offering.start()
+    time.sleep(0.1)  # the offer is past its check of `closed`
+    assert sender.close(5)
+    offering.join()
+    counts = sender.counts
+    assert (counts.enqueued, counts.sent, counts.dropped, sender.queued) == (1, 1, 0, 0)
+    assert sent == ["late"]
+    assert not sender.offer("after")  # closed: refused, counted
+    assert sender.counts.dropped == 1
+
+
 # -- the pre-call hook -----------------------------------------------------------------
 
 
@@ -393,7 +419,8 @@ def test_sdk_completions_are_judged_by_a_real_quorum(tmp_path: Path, double: Jud
                     api_key="x",
                     messages=[{"role": "user", "content": f"Order? <response>{text}</response>"}],
                 )
-            wait_until(lambda: callback.stats().seen == 2)
+            # `seen` counts a completion before its body is built and queued
+            wait_until(lambda: callback.stats().enqueued == 2)
             assert callback.flush(10)
         callback.close()
         assert callback.stats().sent == 2

@@ -66,10 +66,12 @@ class Sender(Generic[T]):
         """Queue `item` for sending; False (and counted in `dropped`) if the queue is full
         or the sender is closed."""
         try:
-            if self._closed:
-                raise queue.Full
-            self._ensure_worker()
-            self._queue.put_nowait(item)
+            with self._lock:  # against `close`: an accepted item is queued before its _STOP
+                if self._closed:
+                    raise queue.Full
+                self._ensure_worker()
+                self._queue.put_nowait(item)
+                self.counts.enqueued += 1
         except queue.Full:
             with self._lock:
                 self.counts.dropped += 1
@@ -82,20 +84,18 @@ class Sender(Generic[T]):
                     dropped,
                 )
             return False
-        with self._lock:
-            self.counts.enqueued += 1
         return True
 
     def _ensure_worker(self) -> None:
-        with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's thread and queue are not ours
-                self._pid, self._thread = os.getpid(), None
-                self._queue = queue.Queue(self.maxsize)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name=f"{self.name}-sender", daemon=True
-                )
-                self._thread.start()
+        """Start the worker thread unless it runs (the caller holds `_lock`)."""
+        if self._pid != os.getpid():  # forked: the parent's thread and queue are not ours
+            self._pid, self._thread = os.getpid(), None
+            self._queue = queue.Queue(self.maxsize)
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name=f"{self.name}-sender", daemon=True
+            )
+            self._thread.start()
 
     def _run(self) -> None:
         while True:
@@ -143,8 +143,11 @@ class Sender(Generic[T]):
         return True
 
     def close(self, timeout: float = 30.0) -> bool:
-        """Flush, then stop the worker; what is still queued after `timeout` s is lost."""
-        self._closed = True
+        """Flush, then stop the worker; what is still queued after `timeout` s is lost.
+        An item offered while it closes is either refused (counted in `dropped`) or
+        queued ahead of the stop, and sent."""
+        with self._lock:
+            self._closed = True
         done = self.flush(timeout)
         thread = self._thread
         if thread is not None and thread.is_alive():
