@@ -11,6 +11,9 @@ DOUBLE_PORT ?= 9100
 VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= $(if $(wildcard quorum.yaml),quorum.yaml,quorum.example.yaml)
+# pytest workers for `make test` (pytest-xdist; a test file stays on one worker, so its
+# module fixtures start once). TEST_WORKERS=0 runs in this process, as plain pytest does.
+TEST_WORKERS ?= 2
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
 .PHONY: setup setup-embedding serve test lint demo demo-double clean
@@ -42,7 +45,7 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # An OpenAI-compatible judge double on 127.0.0.1:$(DOUBLE_PORT), for trying Quorum with no
 # provider (test code: run here, never imported by the service).
