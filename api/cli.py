@@ -16,11 +16,13 @@ from pathlib import Path
 from api.cli_audit import cmd_audit, cmd_export, timestamp
 from api.cli_calibrate import cmd_calibrate
 from api.cli_common import SettingsProblem, run_job, settings_of
-from api.cli_judges import cmd_check_judges
 from api.cli_keys import cmd_keys
 from api.cli_qualify import add_parser as add_qualify
-from api.config import load_config
 from api.errors import ConfigError, QuorumError
+
+# The config and the judges pull in the statistics stack (scipy, the jury model: about
+# 1.3 s of imports on a 2-core machine); the commands that need them import them when
+# they run, so `quorum --version`, `keys`, `audit` and `migrate` start fast.
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -34,7 +36,15 @@ def run_backtest(argv: list[str]) -> int:
     return backtest_main(argv)
 
 
+def cmd_check_judges(args: argparse.Namespace) -> int:
+    from api.cli_judges import cmd_check_judges as check_judges
+
+    return check_judges(args)
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from api.config import load_config
+
     settings = settings_of(args)
     config = load_config(settings.config)
     print(
@@ -87,6 +97,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     _limit_malloc_arenas()
 
+    from api.config import load_config
     from api.services import keys
     from api.serving import uvicorn_options
     from api.store.migrate import upgrade
