@@ -76,6 +76,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.stats import beta as beta_dist
 from scipy.stats import binom
 
+from routing.calibration_floor import (
+    check_unit,
+    min_certifiable_items,
+    min_robust_items,
+    reviews_to_certify,
+    testing_floor,
+)
+
 __all__ = [
     "Calibration",
     "CurvePoint",
@@ -152,7 +160,7 @@ class Calibration(BaseModel):
 
 def disagreement_p_value(n_above: int, disagreements: int, alpha: float) -> float:
     """The exact binomial p-value of H0 "risk > alpha": P(Bin(n_above, alpha) <= k)."""
-    _check_unit("alpha", alpha)
+    check_unit("alpha", alpha)
     if n_above < 1 or not 0 <= disagreements <= n_above:
         raise ValueError(
             f"need n_above >= 1 and 0 <= disagreements <= n_above; "
@@ -164,7 +172,7 @@ def disagreement_p_value(n_above: int, disagreements: int, alpha: float) -> floa
 def risk_upper_bound(n_above: int, disagreements: int, delta: float) -> float:
     """One-sided Clopper-Pearson upper bound, at level 1 - delta, on a disagreement rate
     from `disagreements` of `n_above` items; 1.0 when n_above is 0."""
-    _check_unit("delta", delta)
+    check_unit("delta", delta)
     if n_above < 0 or not 0 <= disagreements <= n_above:
         raise ValueError(
             f"need n_above >= 0 and 0 <= disagreements <= n_above; "
@@ -173,48 +181,6 @@ def risk_upper_bound(n_above: int, disagreements: int, delta: float) -> float:
     if disagreements >= n_above:
         return 1.0
     return float(beta_dist.ppf(1.0 - delta, disagreements + 1, n_above - disagreements))
-
-
-def min_certifiable_items(alpha: float, delta: float) -> int:
-    """The fewest items above a threshold that can certify it: the smallest n with
-    (1 - alpha)^n <= delta, the p-value of zero disagreements among n items."""
-    _check_unit("alpha", alpha)
-    _check_unit("delta", delta)
-    n = max(1, math.ceil(math.log(delta) / math.log1p(-alpha)))
-    # Settle the rounding of the logarithms with the same function that computes p-values.
-    while binom.cdf(0, n, alpha) > delta:
-        n += 1
-    while n > 1 and binom.cdf(0, n - 1, alpha) <= delta:
-        n -= 1
-    return n
-
-
-def min_robust_items(alpha: float, delta: float) -> int:
-    """The fewest items above a threshold at which one disagreement can still certify it:
-    the smallest n with P(Bin(n, alpha) <= 1) <= delta. The default start of the walk
-    (see the module docstring)."""
-    n = min_certifiable_items(alpha, delta)
-    hi = n
-    while binom.cdf(1, hi, alpha) > delta:  # falls as n grows: double, then bisect
-        n, hi = hi, hi * 2
-    while hi - n > 1:
-        mid = (n + hi) // 2
-        if binom.cdf(1, mid, alpha) <= delta:
-            hi = mid
-        else:
-            n = mid
-    return hi if binom.cdf(1, n, alpha) > delta else n
-
-
-def testing_floor(alpha: float, delta: float, min_items: int | None = None) -> int:
-    """The fewest items above a candidate threshold before the walk tests it:
-    `min_robust_items(alpha, delta)` by default, max(min_items, `min_certifiable_items`)
-    when `min_items` is given. Raises ValueError on a bad `min_items`."""
-    if min_items is None:
-        return min_robust_items(alpha, delta)
-    if isinstance(min_items, bool) or not isinstance(min_items, int) or min_items < 1:
-        raise ValueError(f"min_items must be None or an integer >= 1; got {min_items!r}")
-    return max(min_items, min_certifiable_items(alpha, delta))
 
 
 def calibrate(
@@ -234,8 +200,8 @@ def calibrate(
     confidences to that many quantiles. Raises ValueError on bad input.
     """
     conf, agr = _check_items(confidence, agree)
-    _check_unit("alpha", alpha)
-    _check_unit("delta", delta)
+    check_unit("alpha", alpha)
+    check_unit("delta", delta)
     min_testable = testing_floor(alpha, delta, min_items)
     if max_candidates is not None and (
         isinstance(max_candidates, bool)
@@ -305,12 +271,6 @@ def calibrate(
     )
 
 
-def _check_unit(name: str, value: float) -> None:
-    """Raise ValueError unless 0 < value < 1 (NaN fails)."""
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"{name} must be strictly between 0 and 1; got {value}")
-
-
 def _check_items(
     confidence: ArrayLike, agree: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
@@ -365,39 +325,3 @@ def _counts_above(
     ascending = conf[order][::-1]
     n_above = (conf.size - np.searchsorted(ascending, candidates, side="left")).astype(np.int64)
     return n_above, cum_disagree[n_above - 1].astype(np.int64)
-
-
-def reviews_to_certify(
-    n_items: int,
-    disagreements: int,
-    *,
-    alpha: float,
-    delta: float,
-    min_items: int | None = None,
-) -> int:
-    """How many more human reviews, all agreeing with the panel, the lowest threshold
-    (every item above it) needs before it can be certified: the smallest m with at least
-    `testing_floor(alpha, delta, min_items)` items and
-    P(Bin(n_items + m, alpha) <= disagreements) <= delta. A lower bound for `calibrate`
-    (the walk from the top may stop earlier); 0 when that threshold passes already."""
-    _check_unit("alpha", alpha)
-    _check_unit("delta", delta)
-    if n_items < 0 or not 0 <= disagreements <= n_items:
-        raise ValueError(
-            f"need n_items >= 0 and 0 <= disagreements <= n_items; got {n_items}, {disagreements}"
-        )
-    n = max(n_items, testing_floor(alpha, delta, min_items))
-    if binom.cdf(disagreements, n, alpha) > delta:
-        # the p-value falls as n grows with k fixed: double, then bisect
-        hi = n * 2
-        while binom.cdf(disagreements, hi, alpha) > delta:
-            hi *= 2
-        lo = n  # fails at lo, passes at hi
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if binom.cdf(disagreements, mid, alpha) <= delta:
-                hi = mid
-            else:
-                lo = mid
-        n = hi
-    return n - n_items

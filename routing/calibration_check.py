@@ -10,13 +10,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field
 
-from routing.calibration import (
-    Calibration,
-    _check_items,
-    _check_unit,
-    calibrate,
-    risk_upper_bound,
-)
+from routing.calibration import Calibration, _check_items, calibrate, risk_upper_bound
+from routing.calibration_floor import check_unit
 
 __all__ = [
     "SplitBacktest",
@@ -100,7 +95,7 @@ def evaluate_threshold(
     bound is at level 1 - delta.
     """
     conf, agr = _check_items(confidence, agree)
-    _check_unit("delta", delta)
+    check_unit("delta", delta)
     if math.isnan(threshold):
         raise ValueError("threshold must not be NaN")
     above = conf >= threshold
