@@ -62,7 +62,7 @@ def test_routing_curve_and_calibration_on_graded_set(tmp_path: Path) -> None:
     expected = [(4 / 7, 0, 300, 250 / 300), (5 / 7, 80 / 300, 220, 210 / 220), (6 / 7, 0.5, 150, 1)]
     np.testing.assert_allclose(np.array(got), np.array(expected))
     assert routing.curve[-1].auto_agreement >= routing.curve[0].auto_agreement
-    # Calibration: exactly routing.calibration.apply_split on the same numbers.
+    # Calibration: exactly routing.calibration_check.apply_split on the same numbers.
     assert [c.alpha for c in routing.calibration] == [0.05, 0.1, 0.2]
     for check in routing.calibration:
         direct = apply_split(np.array(conf), np.array(agree), alpha=check.alpha, delta=0.1, seed=3)
