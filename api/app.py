@@ -14,7 +14,8 @@ from api import problems
 from api.auth import Authenticator
 from api.config import QuorumConfig, load_config
 from api.limits import BodyLimit, BodyTimeout, EarlyAuth, SecurityHeaders
-from api.metrics import AppLabels, CappedLabels, Metrics
+from api.metric_labels import AppLabels, CappedLabels
+from api.metrics import Metrics
 from api.routes import (
     agreement,
     assessments,

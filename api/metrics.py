@@ -19,8 +19,7 @@ same switch as PROMETHEUS_DISABLE_CREATED_SERIES=true; multiprocess mode writes 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -33,13 +32,12 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from api.metric_labels import AppLabels, CappedLabels
 from judges import Vote
 from routing import PanelVerdict
 from routing.governance import CorrectedRate, Rate
 from rubrics import Rubric
 
-OTHER_APP = "other"
-NO_APP = "none"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120)
 SCORE_BUCKETS = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
 OPEN_REVIEW_STATUSES = ("pending", "claimed")
@@ -47,38 +45,6 @@ OPEN_REVIEW_STATUSES = ("pending", "claimed")
 leave the queue; they are counted by `quorum_reviews_decided_total` instead."""
 
 disable_created_metrics()
-
-
-class CappedLabels:
-    """Caps a label fed by requests: allow-listed values, or the first `max_values` seen
-    (per process), then "other"; "none" when the request has none."""
-
-    def __init__(self, allowed: Iterable[str] = (), max_values: int = 20) -> None:
-        self.allowed = frozenset(allowed)
-        self.max_values = max_values
-        self._seen: set[str] = set()
-        self._lock = threading.Lock()
-
-    def __call__(self, value: str | None) -> str:
-        if not value:
-            return NO_APP
-        if self.allowed:
-            return value if value in self.allowed else OTHER_APP
-        with self._lock:
-            if value in self._seen:
-                return value
-            if len(self._seen) < self.max_values:
-                self._seen.add(value)
-                return value
-        return OTHER_APP
-
-
-class AppLabels(CappedLabels):
-    """Caps the `app` label: allow-listed names, or the first `max_apps` seen."""
-
-    def __init__(self, allowed: Iterable[str] = (), max_apps: int = 20) -> None:
-        super().__init__(allowed, max_apps)
-        self.max_apps = max_apps
 
 
 class Metrics:

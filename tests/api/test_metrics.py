@@ -10,7 +10,8 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.metrics import AppLabels, CappedLabels, Metrics
+from api.metric_labels import AppLabels, CappedLabels
+from api.metrics import Metrics
 from judges import CallErrorKind, Vote
 from routing import Aggregation, RoutingPolicy, conclude
 from rubrics import LIBRARY_DIR, Unscored, load_rubrics
