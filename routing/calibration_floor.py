@@ -42,17 +42,24 @@ def min_robust_items(alpha: float, delta: float) -> int:
     """The fewest items above a threshold at which one disagreement can still certify it:
     the smallest n with P(Bin(n, alpha) <= 1) <= delta. The default start of the walk
     (see the module docstring)."""
-    n = min_certifiable_items(alpha, delta)
-    hi = n
-    while binom.cdf(1, hi, alpha) > delta:  # falls as n grows: double, then bisect
-        n, hi = hi, hi * 2
-    while hi - n > 1:
-        mid = (n + hi) // 2
-        if binom.cdf(1, mid, alpha) <= delta:
+    return _fewest_passing(1, alpha, delta, min_certifiable_items(alpha, delta))
+
+
+def _fewest_passing(disagreements: int, alpha: float, delta: float, at_least: int) -> int:
+    """The smallest n >= `at_least` with P(Bin(n, alpha) <= disagreements) <= delta. The
+    p-value falls as n grows with the disagreements fixed: double, then bisect."""
+    if binom.cdf(disagreements, at_least, alpha) <= delta:
+        return at_least
+    lo, hi = at_least, at_least * 2  # fails at lo
+    while binom.cdf(disagreements, hi, alpha) > delta:
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:  # fails at lo, passes at hi
+        mid = (lo + hi) // 2
+        if binom.cdf(disagreements, mid, alpha) <= delta:
             hi = mid
         else:
-            n = mid
-    return hi if binom.cdf(1, n, alpha) > delta else n
+            lo = mid
+    return hi
 
 
 def testing_floor(alpha: float, delta: float, min_items: int | None = None) -> int:
@@ -85,18 +92,5 @@ def reviews_to_certify(
         raise ValueError(
             f"need n_items >= 0 and 0 <= disagreements <= n_items; got {n_items}, {disagreements}"
         )
-    n = max(n_items, testing_floor(alpha, delta, min_items))
-    if binom.cdf(disagreements, n, alpha) > delta:
-        # the p-value falls as n grows with k fixed: double, then bisect
-        hi = n * 2
-        while binom.cdf(disagreements, hi, alpha) > delta:
-            hi *= 2
-        lo = n  # fails at lo, passes at hi
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if binom.cdf(disagreements, mid, alpha) <= delta:
-                hi = mid
-            else:
-                lo = mid
-        n = hi
-    return n - n_items
+    floor = max(n_items, testing_floor(alpha, delta, min_items))
+    return _fewest_passing(disagreements, alpha, delta, floor) - n_items
