@@ -193,12 +193,16 @@ class JuryService:
                 self._in_force[row.panel] = (row.version, model, row.created_at)
 
     async def tick(self) -> None:
-        """Refresh, then refit every jury panel that is due."""
+        """Refresh, then refit every jury panel that is due. A panel whose check or fit
+        fails is logged and retried at the next tick; it does not hold up the others."""
         await self.refresh()
         for panel in self.panels():
-            reason = await asyncio.to_thread(self._due, panel)
-            if reason is not None:
-                await self.refit(panel.name, reason)
+            try:
+                reason = await asyncio.to_thread(self._due, panel)
+                if reason is not None:
+                    await self.refit(panel.name, reason)
+            except Exception:
+                log.exception("jury model %s: refit failed; will retry", panel.name)
 
     def _due(self, panel: PanelConfig) -> str | None:
         rubric = self.config.rubrics[panel.rubric]

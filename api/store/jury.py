@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, func, type_coerce
+from sqlalchemy import Text, cast, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -111,7 +111,9 @@ class JuryTrainingReader:
         votes: dict[str, list[VoteCells]] = {}
         ids = [ev_id for ev_id, _ in page]
         # Plain columns, JSON as text: building a SQLModel row per vote costs several
-        # times what the fit itself does on a large panel.
+        # times what the fit itself does on a large panel. A CAST, not a type_coerce:
+        # SQLite hands a JSON number (a vote 4 on a 1-5 scale) back as a number and
+        # psycopg decodes a json column itself; CAST(... AS TEXT) is the JSON text on both.
         usable = (
             col(VoteRow.evaluation_id).in_(ids),
             col(VoteRow.unscored).is_(None),
@@ -123,8 +125,8 @@ class JuryTrainingReader:
                 col(VoteRow.judge),
                 col(VoteRow.order),
                 col(VoteRow.reversed_scale),
-                type_coerce(VoteRow.value, Text),
-                type_coerce(VoteRow.distribution, Text),
+                cast(VoteRow.value, Text),
+                cast(VoteRow.distribution, Text),
             )
             .where(*usable)
             .order_by(col(VoteRow.id))

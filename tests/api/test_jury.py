@@ -34,6 +34,11 @@ def jury_config(path: Path, double: JudgeDouble, **routing: Any) -> Path:
             "rubric": "pairwise-preference",
             "judges": ["honest", "contrary-1"],
         },
+        {  # a 1-5 scale: votes stored as JSON numbers
+            "name": "score-jury",
+            "rubric": "helpfulness",
+            "judges": ["honest", "contrary-1", "contrary-2"],
+        },
     ]
     path.write_text(yaml.safe_dump({"judges": judges, "panels": panels}, sort_keys=False))
     return path
@@ -51,15 +56,44 @@ def service(tmp_path: Path, double: JudgeDouble) -> Any:
     from api.app import create_app
     from api.settings import Settings
 
-    def start(**routing: Any) -> ServerThread:
+    def start(database_url: str | None = None, **routing: Any) -> ServerThread:
         settings = Settings(
-            database_url=f"sqlite:///{tmp_path / 'q.db'}",
+            database_url=database_url or f"sqlite:///{tmp_path / 'q.db'}",
             config=jury_config(tmp_path / "q.yaml", double, **routing),
             jury_check_s=3600,
         )
-        return ServerThread(create_app(settings), tmp_path / "q.db")
+        return ServerThread(create_app(settings), None if database_url else tmp_path / "q.db")
 
     return start
+
+
+def _refit_every_scale(h: httpx.Client) -> None:
+    for truth in (2, 4, 5):
+        body = {"panel": "score-jury", "input": {"prompt": "p", "response": f"[[q={truth}]]"}}
+        assert h.post("/v1/evaluations", json=body).status_code == 200
+    evaluate(h, "pass")
+    pair = {"prompt": "p", "response_a": "[[q=4]]", "response_b": "[[q=2]]"}
+    assert h.post("/v1/comparisons", json={"panel": "pair-jury", "input": pair}).status_code == 200
+    for name, items in (("score-jury", 3), ("safety-jury", 1), ("pair-jury", 1)):
+        refit = h.post(f"/v1/panels/{name}/jury/refit")
+        assert refit.status_code == 200, refit.text
+        assert refit.json()["version"] == 1 and refit.json()["n_items"] == items
+    body = {"panel": "score-jury", "input": {"prompt": "p", "response": "[[q=3]]"}}
+    assert h.post("/v1/evaluations", json=body).json()["jury_version"] == 1
+
+
+def test_panels_on_every_kind_of_scale_refit_on_sqlite(service: Any) -> None:
+    """Integer votes (a 1-5 scale), strings (pass/fail) and pairwise letters all read back
+    from the stored votes: SQLite hands a JSON number back as a number."""
+    with service() as s, httpx.Client(base_url=s.url, timeout=30) as h:
+        _refit_every_scale(h)
+
+
+@pytest.mark.postgres
+def test_panels_on_every_kind_of_scale_refit_on_postgres(service: Any, postgres_url: str) -> None:
+    """The same on PostgreSQL, whose driver decodes a json column itself."""
+    with service(postgres_url) as s, httpx.Client(base_url=s.url, timeout=30) as h:
+        _refit_every_scale(h)
 
 
 def test_a_new_panel_is_a_jury_and_starts_from_the_priors(service: Any) -> None:
@@ -132,6 +166,44 @@ def test_the_refit_is_stored_and_loaded_by_a_restarted_replica(service: Any) -> 
     with service() as s, httpx.Client(base_url=s.url, timeout=30) as h:
         assert h.get("/v1/panels/safety-jury/jury").json()["version"] == 1
         assert evaluate(h, "pass")["jury_version"] == 1
+
+
+def test_a_panel_whose_refit_fails_does_not_hold_up_the_others(
+    tmp_path: Path, double: JudgeDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduled refit goes on to the next panel when one fails (here the first one
+    in the config), and tries the failed one again at the next tick."""
+    from api.app import create_app
+    from api.services.jury import JuryService
+    from api.settings import Settings
+
+    real_fit = JuryService._fit
+    attempts: list[str] = []
+
+    def fit(self: JuryService, panel: Any, rubric: Any, reason: str) -> Any:
+        if panel.name == "safety-jury":
+            attempts.append(panel.name)
+            raise RuntimeError("the stored votes of safety-jury cannot be read")
+        return real_fit(self, panel, rubric, reason)
+
+    monkeypatch.setattr(JuryService, "_fit", fit)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'q.db'}",
+        config=jury_config(tmp_path / "q.yaml", double),
+        jury_check_s=0.2,
+    )
+    with ServerThread(create_app(settings)) as s, httpx.Client(base_url=s.url, timeout=30) as h:
+        evaluate(h, "pass")
+        body = {"panel": "score-jury", "input": {"prompt": "p", "response": "[[q=4]]"}}
+        assert h.post("/v1/evaluations", json=body).status_code == 200
+        deadline = time.monotonic() + 60  # the refit runs in a worker thread
+        while h.get("/v1/panels/score-jury/jury").json()["version"] < 1:
+            assert time.monotonic() < deadline, "score-jury was never refitted"
+            time.sleep(0.1)
+        while len(attempts) < 2:  # retried at a later tick
+            assert time.monotonic() < deadline, "safety-jury was not retried"
+            time.sleep(0.1)
+        assert h.get("/v1/panels/safety-jury/jury").json()["version"] == 0
 
 
 def test_the_lifespan_refits_when_enough_human_verdicts_arrive(
