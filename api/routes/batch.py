@@ -20,9 +20,10 @@ Caller = Annotated[Principal, Depends(requires("evaluate"))]
 
 
 def wants_async(prefer: str | None) -> bool:
-    """RFC 7240: `Prefer: respond-async`."""
+    """RFC 7240: `Prefer: respond-async`, among other preferences and with or without
+    parameters of its own (`respond-async; wait=5`)."""
     return prefer is not None and any(
-        p.strip().lower() == "respond-async" for p in prefer.split(",")
+        p.split(";", 1)[0].strip().lower() == "respond-async" for p in prefer.split(",")
     )
 
 

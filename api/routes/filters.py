@@ -4,11 +4,11 @@ the subject model and the governance use case."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from api.schemas import USE_CASE_PATTERN
 
@@ -21,7 +21,18 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
-IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+def _in_utc_range(value: datetime) -> datetime:
+    """Refuse a time that has no UTC equivalent (0001-01-01T00:00+14:00 is in year 0):
+    the store keeps every time in UTC."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("date-time out of range once converted to UTC") from None
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_in_utc_range)]
 SubjectModel = Annotated[
     str | None,
     Query(

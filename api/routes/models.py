@@ -52,6 +52,8 @@ Governance = Annotated[GovernanceService, Depends(_governance)]
 def _name(model: str) -> str:
     if not 1 <= len(model) <= MAX_MODEL:
         raise InvalidInput(f"a model name has 1 to {MAX_MODEL} characters", "path.model")
+    if "\x00" in model:
+        raise InvalidInput("a model name must not contain a NUL (U+0000) character", "path.model")
     return model
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MAX_TEXT = 200_000
 """Characters per judged text field; longer is 422 (the body limit applies first)."""
@@ -22,6 +24,8 @@ MAX_METADATA_NODES = 2_000
 
 
 T = TypeVar("T")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone surrogate: JSON's \\ud800 escape decodes to one, and UTF-8 cannot encode it."""
 
 
 def _check_shape(value: dict[str, Any]) -> None:
@@ -34,12 +38,28 @@ def _check_shape(value: dict[str, Any]) -> None:
         nodes += 1
         if nodes > MAX_METADATA_NODES:
             raise ValueError(f"metadata holds more than {MAX_METADATA_NODES} values")
+        if isinstance(node, str) and _SURROGATE.search(node):
+            raise ValueError("metadata holds a lone UTF-16 surrogate, which is not text")
+        if isinstance(node, float) and not math.isfinite(node):
+            # Python's JSON reader takes NaN, Infinity and 1e400; JSON has no such number.
+            raise ValueError("metadata holds NaN or an infinite number, which JSON cannot carry")
         if isinstance(node, dict | list):
             if depth > MAX_METADATA_DEPTH:
                 raise ValueError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
-            children = list(node.values()) if isinstance(node, dict) else node
-            nodes += len(node) if isinstance(node, dict) else 0
+            # A dict's keys are values too: counted and checked like the others.
+            children = [*node, *node.values()] if isinstance(node, dict) else node
             stack.extend((child, depth + 1) for child in children)
+
+
+def _no_nul(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain a NUL (U+0000) character")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+"""For a free-text request field: PostgreSQL cannot store a NUL in text, so the service
+refuses one on every database (a 422 on SQLite too, not only where PostgreSQL would fail)."""
 
 
 def _nul_at(value: Any, where: str) -> str | None:

@@ -4,10 +4,11 @@ compliance matrix and the routing recommendation (docs/governance.md)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import NoNul
 from routing.governance import CorrectedRate, Ranked, Rate, Trend, Zone
 
 
@@ -17,7 +18,7 @@ class TransitionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: Zone
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Annotated[str, NoNul] = Field(min_length=1, max_length=2000)
 
 
 class TransitionPublic(BaseModel):

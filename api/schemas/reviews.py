@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.catalog import RubricPublic
+from api.schemas.common import NoNul
 from api.schemas.evaluations import EvaluationPublic
 from rubrics import ScaleValue
 
@@ -67,23 +68,23 @@ reviewer recorded is always the key's. Open mode: required, and used as sent."""
 class ClaimRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reviewer: str | None = REVIEWER
-    panel: str | None = Field(default=None, max_length=64)
+    reviewer: Annotated[str | None, NoNul] = REVIEWER
+    panel: Annotated[str | None, NoNul] = Field(default=None, max_length=64)
 
 
 class ReleaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reviewer: str | None = REVIEWER
+    reviewer: Annotated[str | None, NoNul] = REVIEWER
 
 
 class VerdictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reviewer: str | None = REVIEWER
+    reviewer: Annotated[str | None, NoNul] = REVIEWER
     value: ScaleValue | float
     """A value on the rubric's scale (pairwise: "A", "B" or "tie")."""
-    comment: str | None = Field(default=None, max_length=10_000)
+    comment: Annotated[str | None, NoNul] = Field(default=None, max_length=10_000)
     shown_order: Literal["AB", "BA"] | None = None
     """Pairwise only: the order the reviewer saw the responses in (the item's `shown_order`),
     recorded so human position bias can be measured. `value` stays canonical: "A" is

@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, PlainSerializer
 __all__ = ["Window", "format_window", "parse_window"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_LONGEST_S = 366 * 86400
 _WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 
 
@@ -27,7 +28,9 @@ def parse_window(value: object) -> timedelta:
             raise ValueError(
                 f"window must be a number and a unit s/m/h/d/w, like 30m, 12h or 7d; got {value!r}"
             )
-        delta = timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+        seconds = int(match.group(1)) * _UNITS[match.group(2)]
+        # Bounded before the timedelta: a window of 10^20 days would overflow it.
+        delta = timedelta(seconds=min(seconds, _LONGEST_S + 1))
     else:
         raise ValueError(f"window must be a string like 7d; got {value!r}")
     if delta <= timedelta(0):

@@ -166,6 +166,64 @@ def test_deep_metadata_is_422_and_fails_only_its_batch_item(
     )
 
 
+def test_a_lone_surrogate_in_metadata_is_422_and_fails_only_its_batch_item(
+    served: tuple[Served, dict[str, str]],
+) -> None:
+    """JSON's \\ud800 escape decodes to a lone surrogate, which UTF-8 cannot encode:
+    refused where it is read (a value or a key, at any depth), not a 500 when stored."""
+    for metadata in (
+        '{"x": "\\ud800"}',
+        '{"\\udfff": 1}',
+        '{"app": "a", "t": [{"u": "b\\udc00"}]}',
+    ):
+        raw = '{"panel": "jury", "input": {"prompt": "p", "response": "[[q=4]]"}, "metadata": %s}'
+        r = _call(
+            served,
+            "POST",
+            "/v1/evaluations",
+            content=(raw % metadata).encode(),
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 422, (metadata, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "lone UTF-16 surrogate" in r.json()["detail"]
+    before = _call(served, "GET", "/v1/evaluations?panel=jury&limit=100").json()["data"]
+    good = '{"panel": "jury", "input": {"prompt": "p", "response": "[[q=4]]"}}'
+    bad = (
+        '{"panel": "jury", "input": {"prompt": "p", "response": "r"}, "metadata": {"x": "\\ud800"}}'
+    )
+    items = f"[{good}, {bad}]"
+    r = _call(
+        served,
+        "POST",
+        "/v1/evaluations/batch",
+        content=f'{{"items": {items}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    assert [x["status"] for x in r.json()["data"]] == [200, 422]
+    after = _call(served, "GET", "/v1/evaluations?panel=jury&limit=100").json()["data"]
+    assert len(after) == len(before) + 1  # the good item, once
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=0001-01-01T00:00:00%2B14:00",
+        "until=9999-12-31T23:59:59-14:00",
+    ],
+)
+def test_a_time_with_no_utc_equivalent_is_422(
+    served: tuple[Served, dict[str, str]], query: str
+) -> None:
+    paths = ["/v1/evaluations", "/v1/audit/export"]
+    paths += ["/v1/drift"] if query.startswith("since") else []  # drift has no until
+    for path in paths:
+        r = _call(served, "GET", f"{path}?{query}")
+        assert r.status_code == 422, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+
+
 def test_rate_limits_count_batch_items(served: tuple[Served, dict[str, str]]) -> None:
     r = _call(served, "POST", "/v1/evaluations/batch", key="narrow", json={"items": [BODY] * 6})
     assert r.status_code == 413 and "rate limit of 5" in r.json()["detail"]  # 1 token used

@@ -115,6 +115,7 @@ def test_windows_are_written_in_their_largest_unit() -> None:
         ("1.5d", "like 30m, 12h or 7d"),
         ("0d", "longer than zero"),
         ("400d", "at most 366d"),
+        ("99999999999999999999d", "at most 366d"),  # beyond what a timedelta holds
         (7, "string like 7d"),
     ],
 )
