@@ -60,6 +60,7 @@ from api.store.engine import (
 from api.store.migrate import upgrade
 from api.store.vote_cache import CountedCache, DatabaseVoteCache, RedisVoteCache
 from judges import ChatClient, PanelRunner
+from judges.heap import freeze_start_up_heap
 from rubrics.redact import Redactor
 
 if TYPE_CHECKING:
@@ -285,6 +286,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
             background.append(
                 asyncio.create_task(_check_judges(checks, settings.judge_check_interval_s))
             )
+        freeze_start_up_heap("service")  # the config, routes and engines (judges.heap)
         log.info(
             "quorum ready: %d panel(s), %d judge(s), config %s",
             len(config.panels),

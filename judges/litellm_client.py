@@ -34,6 +34,7 @@ import litellm.main
 from judges import loop_hops
 from judges.client import ChatRequest, ChatResult, CostSource, logprobs_of
 from judges.errors import CallErrorKind, JudgeCallError, PermanentCallError, RetryableCallError
+from judges.heap import freeze_start_up_heap
 from judges.hints import retry_after_s
 
 NO_KEY_PLACEHOLDER = "no-key"
@@ -114,7 +115,8 @@ go back to the openai SDK path."""
 
 
 def configure_litellm() -> None:
-    """Set litellm's process-wide flags. Idempotent; never called from a constructor."""
+    """Set litellm's process-wide flags and freeze what its import built out of the cyclic
+    collector's way (`judges.heap`). Idempotent; never called from a constructor."""
     global _configured
     if _configured:
         return
@@ -126,6 +128,7 @@ def configure_litellm() -> None:
     # pays for formatting them. Its warnings and errors still show.
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    freeze_start_up_heap("litellm")  # its ~420k import-time objects (judges.heap)
     _configured = True
 
 

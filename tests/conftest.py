@@ -17,6 +17,11 @@ os.environ.setdefault("QUORUM_JUDGE_CHECK_INTERVAL_S", "0")
 from collections.abc import Iterator
 
 import httpx
+
+# Imported before any test freezes the start-up heap (judges.heap): on import, hypothesis
+# registers trio's PRNG and checks that something refers to it with gc.get_referrers, which
+# does not see frozen objects, so a later import warns (an error under our filters).
+import hypothesis  # noqa: F401
 import pytest
 
 from tests.doubles.judge_server import JudgeDouble

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -10,6 +14,8 @@ import httpx
 from tests.doubles.judge_server import JudgeDouble
 from tests.support import write_config
 from tests.support.quorum_process import Server
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_quorum_serve_process(tmp_path: Path, double: JudgeDouble) -> None:
@@ -26,3 +32,34 @@ def test_quorum_serve_process(tmp_path: Path, double: JudgeDouble) -> None:
     # uvicorn re-raises the signal after a graceful shutdown, so the code is -SIGTERM.
     assert server.proc.returncode in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in (tmp_path / "serve.log").read_text()
+
+
+_START_UP = """
+import gc, json, sys
+from fastapi.testclient import TestClient
+from api.app import create_app
+from api.settings import Settings
+
+app = create_app(Settings(database_url=sys.argv[1], config=sys.argv[2]))
+with TestClient(app) as client:
+    assert client.get("/healthz").status_code == 200
+    tracked = {id(obj) for obj in gc.get_objects()}
+    state = app.state
+    print(json.dumps([id(state.service) in tracked, id(state.config) in tracked]))
+"""
+
+
+def test_the_service_freezes_its_start_up_heap(tmp_path: Path, double: JudgeDouble) -> None:
+    """In a fresh process, what start-up built is out of the cyclic collector's way
+    (`judges.heap`): the service and its config are no longer tracked."""
+    config = write_config(tmp_path / "q.yaml", double)
+    out = subprocess.run(
+        [sys.executable, "-c", _START_UP, f"sqlite:///{tmp_path / 'q.db'}", str(config)],
+        cwd=REPO,
+        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.splitlines()[0]) == [False, False]
