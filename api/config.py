@@ -120,13 +120,21 @@ class QuorumConfig(BaseModel):
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     policies: Policies = ()
 
-    def profile(self, name: str) -> Profile:
-        """The profile named `name`; `NotFound` (404) naming the configured ones otherwise."""
+    def profile(self, name: str, only: Collection[str] | None = None) -> Profile:
+        """The profile named `name`; `NotFound` (404) naming the configured ones otherwise.
+        `only` (a key's panels): a profile judged in part by any other panel is not found
+        either, and only the others are named (as `panel` does)."""
         profile = self.profiles.get(name)
-        if profile is None:
-            known = ", ".join(sorted(self.profiles)) or "none"
+        if profile is None or not self.profile_within(profile, only):
+            names = [n for n, p in self.profiles.items() if self.profile_within(p, only)]
+            known = ", ".join(sorted(names)) or "none"
             raise NotFound(f"no profile named {name!r} (configured: {known})")
         return profile
+
+    @staticmethod
+    def profile_within(profile: Profile, only: Collection[str] | None) -> bool:
+        """Whether every panel of `profile` is among `only` (None: every panel)."""
+        return only is None or all(c.panel in only for c in profile.criteria)
 
     def panel_judges(self, panel: PanelConfig) -> tuple[JudgeConfig, ...]:
         return tuple(self.judges[name] for name in panel.judges)

@@ -127,10 +127,16 @@ async def get_assessment(
 
 @router.get("/profiles", response_model=Page[ProfilePublic])
 async def list_profiles(config: Config, caller: Caller) -> Page[ProfilePublic]:
-    data = [present.profile(p, config.rubrics) for p in config.profiles.values()]
+    """The profiles the key may run: a key limited to some panels sees those whose every
+    criterion is judged by one of its panels (as /v1/panels shows only its panels)."""
+    data = [
+        present.profile(p, config.rubrics)
+        for p in config.profiles.values()
+        if config.profile_within(p, caller.panels)
+    ]
     return Page(data=data, count=len(data))
 
 
 @router.get("/profiles/{name}", response_model=ProfilePublic)
 async def get_profile(name: str, config: Config, caller: Caller) -> ProfilePublic:
-    return present.profile(config.profile(name), config.rubrics)
+    return present.profile(config.profile(name, caller.panels), config.rubrics)

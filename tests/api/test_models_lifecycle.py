@@ -149,3 +149,14 @@ def test_compliance_models_and_recommendations_are_the_tenants_own(trust: Trust)
     other = trust.call("rival", "GET", "/v1/routing/recommendation", params=params).json()
     assert other["model"] is None and other["ranking"] == []
     assert trust.call("rival", "GET", "/v1/drift").json()["count"] == 0
+
+
+def test_a_key_limited_to_some_panels_sees_only_the_profiles_it_may_run(trust: Trust) -> None:
+    """Profile "safe" is judged by panel "safety"; a key limited to "jury" neither lists
+    it nor reads it (404, as for a panel outside its reach), and the 404 names none."""
+    assert [p["name"] for p in trust.call("ops", "GET", "/v1/profiles").json()["data"]] == ["safe"]
+    assert trust.call("ops", "GET", "/v1/profiles/safe").status_code == 200
+    assert trust.call("narrow", "GET", "/v1/profiles").json() == {"data": [], "count": 0}
+    hidden = trust.call("narrow", "GET", "/v1/profiles/safe")
+    assert hidden.status_code == 404
+    assert "safe" not in hidden.json()["detail"].split("configured:")[1]
