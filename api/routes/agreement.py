@@ -71,7 +71,7 @@ async def panel_agreement(
     return AgreementReport(
         panel=panel.name,
         rubric=RubricRef(id=rubric.id, version=rubric.version),
-        window=window,
+        window=window_stats.window,
         since=since,
         truncated=window_stats.truncated,
         n_patterns=window_stats.n_patterns,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,24 +29,21 @@ from routing import (
     reliability_weights,
     weighted_position_bias,
 )
+from routing.governance import format_window
+from routing.governance import parse_window as window_length
 from rubrics import Mode, Rubric
 
-_WINDOW = re.compile(r"^(\d{1,6})([smhd])$")
-_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-MAX_WINDOW = timedelta(days=366)
 MIN_ITEMS_FOR_WEIGHTS = 30
 """Fewer items in the window and weighted panels keep their configured prior weights."""
 
 
 def parse_window(text: str) -> timedelta:
-    """`30m`, `24h`, `7d` -> a timedelta; InvalidInput for anything else."""
-    m = _WINDOW.match(text.strip())
-    if not m:
-        raise InvalidInput(f"window {text!r} must look like 30m, 24h or 7d")
-    span = timedelta(**{_UNIT[m.group(2)]: int(m.group(1))})
-    if not timedelta(0) < span <= MAX_WINDOW:
-        raise InvalidInput(f"window must be between 1s and {MAX_WINDOW.days}d")
-    return span
+    """`30m`, `24h`, `7d`, `2w` -> a timedelta (`routing.governance.window`, the rule of
+    every window Quorum reads); InvalidInput naming the parameter for anything else."""
+    try:
+        return window_length(text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), "query.window") from exc
 
 
 def code_matrix(
@@ -86,6 +82,8 @@ class WindowStats(BaseModel):
     rubric: Rubric
     since: datetime
     """Start of the window: every concluded evaluation since then is counted."""
+    window: str = ""
+    """The window as asked, written in its largest exact unit ("168h" -> "7d")."""
     truncated: bool = False
     """Always False: the figures are exact over the whole window (kept for the API)."""
     agreement: PanelAgreement
@@ -145,8 +143,9 @@ class StatsService:
 
     async def agreement(self, name: str, window: str) -> WindowStats:
         panel, rubric = self.config.panel_rubric(name)
-        since = utcnow() - parse_window(window)
-        return await asyncio.to_thread(self._compute, panel, rubric, since)
+        span = parse_window(window)
+        found = await asyncio.to_thread(self._compute, panel, rubric, utcnow() - span)
+        return found.model_copy(update={"window": format_window(span)})
 
     async def backfill(self, batch: int = 2000) -> int:
         """Count every concluded evaluation that is not counted yet (rows from before the

@@ -12,7 +12,7 @@ __all__ = ["Window", "format_window", "parse_window"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _LONGEST_S = 366 * 86400
-_WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_WINDOW = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")  # ASCII digits only: int() reads others
 
 
 def parse_window(value: object) -> timedelta:

@@ -60,6 +60,17 @@ def test_bad_window_and_unknown_panel(http: httpx.Client) -> None:
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
     assert http.get("/v1/panels/nope/agreement").status_code == 404
+    # The one window rule of every endpoint: ASCII digits, s/m/h/d/w, at most 366 days.
+    for bad in ("\u0663d", "367d", "99999999999999999999d", "0h"):
+        r = http.get("/v1/panels/jury/agreement", params={"window": bad})
+        assert r.status_code == 422, bad
+        assert r.json()["errors"][0]["location"] == "query.window"
+
+
+def test_the_window_is_echoed_in_its_largest_exact_unit(http: httpx.Client) -> None:
+    for asked, echoed in (("24h", "1d"), (" 7d\n", "7d"), ("2w", "14d"), ("90m", "90m")):
+        report = http.get("/v1/panels/jury/agreement", params={"window": asked}).json()
+        assert report["window"] == echoed, asked
 
 
 def test_position_bias_per_judge(http: httpx.Client) -> None:
