@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from api import problems
+from api import auth, problems
 from api.auth import Authenticator
 from api.config import QuorumConfig, load_config
 from api.limits import BodyLimit, BodyTimeout, EarlyAuth, SecurityHeaders
@@ -342,4 +342,5 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.include_router(health.router)
     app.include_router(docs.router)
     problems.document(app)
+    auth.document(app)
     return app

@@ -21,9 +21,9 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 
 from api.errors import Forbidden, InvalidInput, PayloadTooLarge, RateLimited, Unauthorized
 from api.store.audit_log import Actor
@@ -199,3 +199,34 @@ def requires(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
 
     dependency.__name__ = f"requires_{scope}"
     return dependency
+
+
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key from `quorum keys create`, as `Authorization: Bearer qk_...`. "
+    "Required on /v1 once a key exists (QUORUM_AUTH=auto) or always (QUORUM_AUTH=on); "
+    "optional while the API is open.",
+}
+
+
+def document(app: FastAPI) -> None:
+    """Declare the key in the OpenAPI schema: every /v1 operation takes a bearer key, which
+    may be left out while the API is open (an empty requirement beside it), so Swagger UI
+    offers an Authorize button and clients generated from the schema send the header."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["apiKey"] = BEARER_SCHEME
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith("/v1/"):
+                for operation in operations.values():
+                    operation["security"] = [{"apiKey": []}, {}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -44,3 +44,15 @@ def test_the_asset_list_is_closed(http: httpx.Client) -> None:
     assert http.get("/docs/static/..%2F__init__.py").status_code == 404
     assert http.get("/openapi.json").json()["paths"]  # the schema itself stays where it was
     assert "/docs" not in http.get("/openapi.json").json()["paths"]
+
+
+def test_the_schema_declares_the_bearer_key_on_every_v1_operation(http: httpx.Client) -> None:
+    schema = http.get("/openapi.json").json()
+    scheme = schema["components"]["securitySchemes"]["apiKey"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/v1/"):
+                assert operation["security"] == [{"apiKey": []}, {}], (method, path)
+            else:  # /healthz, /readyz, /metrics, the docs pages
+                assert "security" not in operation, (method, path)
