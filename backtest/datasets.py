@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,23 @@ def find_datasets(root: Path) -> list[Path]:
     return found
 
 
+def _lines(file: Path) -> Iterator[tuple[int, str]]:
+    """The file's lines, numbered from 1; a line that is not UTF-8, or a file that cannot
+    be read, is a DatasetError naming it."""
+    try:
+        with file.open("rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                try:
+                    yield number, raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    problem = (
+                        f"not UTF-8 text: byte {raw[exc.start]:#04x} at column {exc.start + 1}"
+                    )
+                    raise DatasetError(file, number, problem) from None
+    except OSError as exc:
+        raise DatasetError(file, None, f"cannot read: {exc.strerror or exc}") from None
+
+
 def load_dataset(path: Path) -> Dataset:
     """Load a dataset directory (holding votes.jsonl) or a .jsonl file."""
     file = path / VOTES_FILE if path.is_dir() else path
@@ -102,30 +120,29 @@ def load_dataset(path: Path) -> Dataset:
     seen: dict[str, int] = {}
     judges: dict[str, None] = {}
     rubric: Rubric | None = None
-    with file.open(encoding="utf-8") as fh:
-        for number, text in enumerate(fh, start=1):
-            if not text.strip():
-                continue
-            raw, record = _parse_line(file, number, text)
-            if first is None or rubric is None:
-                first, rubric = raw, _rubric(file, number, record)
-                label_kind = record.label_kind
-            for key in ("dataset", "mode", "scale", "questions"):
-                if json.dumps(raw.get(key)) != json.dumps(first.get(key)):
-                    raise DatasetError(
-                        file,
-                        number,
-                        f"{key} {raw.get(key)!r} differs from the first record's "
-                        f"{first.get(key)!r}; one file holds one dataset",
-                    )
-            item = _item(file, number, record, rubric)
-            if item.item in seen:
+    for number, text in _lines(file):
+        if not text.strip():
+            continue
+        raw, record = _parse_line(file, number, text)
+        if first is None or rubric is None:
+            first, rubric = raw, _rubric(file, number, record)
+            label_kind = record.label_kind
+        for key in ("dataset", "mode", "scale", "questions"):
+            if json.dumps(raw.get(key)) != json.dumps(first.get(key)):
                 raise DatasetError(
-                    file, number, f"item {item.item!r} already on line {seen[item.item]}"
+                    file,
+                    number,
+                    f"{key} {raw.get(key)!r} differs from the first record's "
+                    f"{first.get(key)!r}; one file holds one dataset",
                 )
-            seen[item.item] = number
-            judges.update(dict.fromkeys(v.judge for v in item.votes))
-            items.append(item)
+        item = _item(file, number, record, rubric)
+        if item.item in seen:
+            raise DatasetError(
+                file, number, f"item {item.item!r} already on line {seen[item.item]}"
+            )
+        seen[item.item] = number
+        judges.update(dict.fromkeys(v.judge for v in item.votes))
+        items.append(item)
     if first is None or rubric is None:
         raise DatasetError(file, None, "no records (empty file)")
     return Dataset(

@@ -48,7 +48,7 @@ class JudgeConfig(BaseModel):
     """Per-attempt timeout."""
     max_retries: int = Field(default=2, ge=0, le=10)
     """Retries after a retryable failure (429, 5xx, timeout), within the panel deadline."""
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     """Prior weight in `weighted` aggregation, before reliability estimates exist."""
     family: str | None = None
     """Vendor/base-model lineage, to warn about correlated jurors and self-judging."""

@@ -43,10 +43,18 @@ def read_mapping(path: Path) -> tuple[dict[str, Any] | None, str, str]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         return None, "", f"cannot read: {exc.strerror or exc}"
+    except UnicodeDecodeError as exc:
+        return None, "", f"not UTF-8 text: byte {exc.object[exc.start]:#04x} at offset {exc.start}"
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
         return None, where, f"invalid YAML: {getattr(exc, 'problem', exc)}"
+    except RecursionError:
+        return None, "", "invalid YAML: nested too deeply"
+    except ValueError as exc:  # PyYAML's int() of a number of thousands of digits
+        if "integer string conversion" in str(exc):
+            return None, "", "invalid YAML: a number of more than 4300 digits"
+        return None, "", f"invalid YAML: {exc}"
     if not isinstance(data, dict):
         return None, "", "expected a mapping at the top level"
     return data, "", ""

@@ -95,6 +95,11 @@ def test_shipped_example_is_valid() -> None:
         ),
         (lambda c: c.pop("panels"), "panels", "Field required"),
         (
+            lambda c: c["judges"][0].update(weight=float("inf")),
+            "judges[0].weight",
+            "finite number",
+        ),
+        (
             lambda c: c["panels"][0].update(straggler_grace_s=-1),
             "panels[0].straggler_grace_s",
             "greater than or equal to 0",
@@ -116,6 +121,26 @@ def test_bad_config_names_file_key_and_problem(
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
     message = problem(tmp_path, "judges:\n  - name: a\n   model: [unclosed\n")
     assert "line" in message and "invalid YAML" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("judges: " + "[" * 5000 + "]" * 5000 + "\npanels: []\n", "nested too deeply"),
+        ("judges: []\npanels: []\nx: " + "9" * 5000 + "\n", "a number of more than 4300 digits"),
+    ],
+    ids=["deep", "huge-number"],
+)
+def test_yaml_the_parser_cannot_build_is_one_line(tmp_path: Path, text: str, words: str) -> None:
+    assert words in problem(tmp_path, text)
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "quorum.yaml"
+    path.write_bytes("judges: []\npanels: []\n# caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: not UTF-8 text: byte 0xe9 at offset 27"
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -92,6 +92,16 @@ def test_malformed_record_names_file_and_line(tmp_path: Path, line: str, message
     assert "\n" not in str(caught.value)
 
 
+def test_a_line_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:
+    file = tmp_path / "bad.jsonl"
+    second = GOOD.replace('"1"', '"2"').replace('"2"', '"caf\u00e9"', 1)
+    file.write_bytes(f"{GOOD}\n{second}\n".encode("latin-1"))
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(file)
+    column = second.index("\u00e9") + 1
+    assert str(caught.value) == f"{file}:2: not UTF-8 text: byte 0xe9 at column {column}"
+
+
 def test_pairwise_votes_with_both_orders_averaged(tmp_path: Path) -> None:
     """`order: null` on a pairwise item: the source averaged both orders into one vote,
     kept in the canonical frame as it is, and scored as one judge row."""
