@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -81,6 +82,10 @@ def register(subparsers: Any) -> None:
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Load every dataset (a malformed one stops the run, status 2), replay each, print
     its table, and write the JSON and plots asked for."""
+    unwritable = _output_problem(args)
+    if unwritable is not None:  # checked first: a long run must not end unable to write
+        print(f"quorum backtest: {unwritable}", file=sys.stderr)
+        return 2
     try:
         paths = list(args.paths) + (find_datasets(args.all_dir) if args.all_dir else [])
         if not paths:
@@ -94,9 +99,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if isinstance(settings, str):
         print(f"quorum backtest: {settings}", file=sys.stderr)
         return 2
-    if args.folds < 2 or args.min_human < 1 or args.labels < 0:
+    if args.folds < 2 or args.min_human < 1 or args.labels < 0 or args.seed < 0:
         print(
-            "quorum backtest: --folds must be >= 2, --min-human >= 1 and --labels >= 0",
+            "quorum backtest: --folds must be >= 2, --min-human >= 1, --labels >= 0"
+            " and --seed >= 0",
             file=sys.stderr,
         )
         return 2
@@ -128,6 +134,21 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         for result, out in zip(results, plots.plot_paths(args.plot, results), strict=True):
             plots.plot_result(result, out)
     return 0
+
+
+def _output_problem(args: argparse.Namespace) -> str | None:
+    """Why an output path asked for cannot be written, or None."""
+    for flag, out in (("--json", args.json), ("--markdown", args.markdown), ("--plot", args.plot)):
+        if out is None:
+            continue
+        folder = out.parent if str(out.parent) else Path(".")
+        if out.is_dir():
+            return f"{flag} {out}: is a directory"
+        if not folder.is_dir():
+            return f"{flag} {out}: no such directory {folder}"
+        if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+            return f"{flag} {out}: not writable"
+    return None if args.markdown is None else markdown.target_problem(args.markdown)
 
 
 def add_options(add: Callable[..., Any]) -> None:

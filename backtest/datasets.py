@@ -160,7 +160,7 @@ def _parse_line(file: Path, number: int, text: str) -> tuple[dict[str, Any], Ite
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DatasetError(file, number, f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+        raise DatasetError(file, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
     if not isinstance(raw, dict):
         raise DatasetError(file, number, f"expected a JSON object, got {type(raw).__name__}")
     try:

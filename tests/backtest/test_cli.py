@@ -40,6 +40,30 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "--splits" in capsys.readouterr().err
 
 
+def test_outputs_that_cannot_be_written_are_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checked first, so a long run never ends unable to write; and a Markdown file with
+    prose of its own but no generated-section lines is never overwritten."""
+    good = tmp_path / "good.jsonl"
+    good.write_text(GOOD + "\n")
+    notes = tmp_path / "notes.md"
+    notes.write_text("# My notes\n\nwritten by hand\n")
+    cases = [
+        (["--markdown", str(notes)], "has no generated-section lines"),
+        (["--json", str(tmp_path / "nowhere" / "r.json")], "no such directory"),
+        (["--json", str(tmp_path)], "is a directory"),
+        (["--plot", str(tmp_path / "nowhere" / "p.png")], "no such directory"),
+        (["--seed", "-1"], "--seed >= 0"),
+    ]
+    for extra, words in cases:
+        assert main(["backtest", str(good), *extra]) == 2, extra
+        err = capsys.readouterr().err.strip()
+        assert words in err and "\n" not in err, err
+    assert notes.read_text() == "# My notes\n\nwritten by hand\n"
+    assert not list(tmp_path.glob(".*.partial"))
+
+
 def test_cli_all_writes_json_and_one_plot_per_dataset(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
