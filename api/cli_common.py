@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from api.settings import Settings
 
@@ -34,6 +36,10 @@ def load_settings() -> Settings:
     """The settings from the environment; SettingsProblem (one line) when one is invalid."""
     try:
         return Settings()
+    except SettingsError as exc:  # a list or mapping setting that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = "QUORUM_" + (found.group(1).upper() if found else "?")
+        raise SettingsProblem(f'{name}: not valid JSON (a list is written ["a", "b"])') from None
     except ValidationError as exc:
         err = exc.errors()[0]
         name = "QUORUM_" + "_".join(str(p) for p in err["loc"][:1]).upper()

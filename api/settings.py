@@ -11,11 +11,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from api.services.webhook_targets import parse_allow
 from rubrics.redact import Redactor
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+"""uvicorn's log levels (`QUORUM_LOG_LEVEL`)."""
+
 
 class Settings(BaseSettings):
     """Everything the service reads from its environment. Read only in `api`."""
 
-    model_config = SettingsConfigDict(env_prefix="QUORUM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="QUORUM_", extra="ignore", allow_inf_nan=False)
 
     database_url: str = "sqlite:///quorum.db"
     """SQLAlchemy URL: a SQLite file by default; `postgresql+psycopg://...` for replicas."""
@@ -110,6 +113,31 @@ class Settings(BaseSettings):
     jury_max_items: int = Field(default=200_000, ge=100)
     """Unlabelled evaluations a refit reads at most (the newest); every human-labelled one
     is always read. Bounds a refit's time and memory however large the history."""
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}; got {value!r}")
+        return level
+
+    @field_validator("stats_window")
+    @classmethod
+    def _window_parses(cls, value: str) -> str:
+        # Here, not at the top: routing loads the statistics stack, which commands that
+        # need no config do without (`quorum --version`, `quorum keys`).
+        from routing.governance.window import parse_window
+
+        parse_window(value)  # raises ValueError saying what a window looks like
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"must start with redis://, rediss:// or unix://; got {value!r}")
+        return value
 
     @field_validator("webhook_allow")
     @classmethod

@@ -78,6 +78,26 @@ def test_a_bad_setting_is_one_line(config: str) -> None:
     assert "greater than 0" in line
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("QUORUM_LEASE_GRACE_S", "inf", "finite number"),
+        ("QUORUM_STATS_WINDOW", "banana", "like 30m, 12h or 7d"),
+        ("QUORUM_LOG_LEVEL", "shouty", "must be one of critical"),
+        ("QUORUM_REDIS_URL", "notaurl", "must start with redis://"),
+        ("QUORUM_METRICS_APPS", "not json[", "not valid JSON"),
+        ("QUORUM_REDACT", "(x", "not valid JSON"),
+    ],
+)
+def test_settings_that_would_fail_later_are_one_line_at_start(
+    config: str, name: str, value: str, words: str
+) -> None:
+    """Refused when read, not at the first request (an infinite lease grace failed every
+    evaluation) or in a background task (a bad stats window)."""
+    r = quorum("check-config", "--config", config, env={name: value})
+    assert words in one_line(r, f"quorum: settings error: {name}: ")
+
+
 def test_commands_are_quiet_about_alembic(tmp_path: Path, config: str) -> None:
     env = {"QUORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
     created = quorum("keys", "create", "--name", "first", "--config", config, env=env)
