@@ -15,7 +15,7 @@ from pathlib import Path
 
 from api.cli_audit import cmd_audit, cmd_export, timestamp
 from api.cli_calibrate import cmd_calibrate
-from api.cli_common import SettingsProblem, run_job, settings_of
+from api.cli_common import OutputProblem, SettingsProblem, run_job, settings_of
 from api.cli_keys import cmd_keys
 from api.cli_qualify import add_parser as add_qualify
 from api.errors import ConfigError, QuorumError
@@ -300,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SettingsProblem as exc:
         print(f"quorum: settings error: {exc}", file=sys.stderr)
+        return 2
+    except OutputProblem as exc:
+        print(f"quorum: {exc}", file=sys.stderr)
         return 2
     except QuorumError as exc:  # e.g. an unknown panel
         print(f"quorum: {exc.detail}", file=sys.stderr)

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from api.cli_common import run_job, settings_of
+from api.cli_common import check_output, run_job, settings_of
 
 if TYPE_CHECKING:
     from api.store.engine import SessionFactory
@@ -24,6 +24,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             "quorum: --subject-model and --use-case filter --stream records only", file=sys.stderr
         )
         return 2
+    check_output("--out", args.out)
     settings = settings_of(args)
     config = load(settings.config)
     until = args.until or datetime.now(UTC)

@@ -26,6 +26,25 @@ class SettingsProblem(Exception):
     """A QUORUM_* variable is invalid; the message is one line: the variable, the problem."""
 
 
+class OutputProblem(Exception):
+    """An output file asked for cannot be written; the message is one line."""
+
+
+def check_output(flag: str, path: Path | str | None) -> None:
+    """Refuse, before any work, an output path that cannot be written: a command must not
+    end, after its work (or, for `qualify`, after its policy step), unable to save it."""
+    if path is None:
+        return
+    out = Path(path)
+    folder = out.parent
+    if out.is_dir():
+        raise OutputProblem(f"{flag} {out}: is a directory")
+    if not folder.is_dir():
+        raise OutputProblem(f"{flag} {out}: no such directory {folder}")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise OutputProblem(f"{flag} {out}: not writable")
+
+
 def settings_of(args: argparse.Namespace) -> Settings:
     if getattr(args, "config", None):
         os.environ["QUORUM_CONFIG"] = str(Path(args.config).resolve())

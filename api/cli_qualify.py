@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 
+from api.cli_common import check_output
 from rubrics import GOVERNANCE_CORPUS, CorpusLoadError, load_corpus, select
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_qualify(args: argparse.Namespace) -> int:
+    check_output("--json", args.json)  # before the run and its policy step on the service
     try:
         return asyncio.run(_qualify_then_stop(args))
     except Refused as exc:

@@ -98,6 +98,27 @@ def test_settings_that_would_fail_later_are_one_line_at_start(
     assert words in one_line(r, f"quorum: settings error: {name}: ")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("export", "--out", "{missing}/audit.jsonl"),
+        ("export", "--out", "{folder}"),
+        ("qualify", "--model", "openai/x", "--profile", "p", "--json", "{missing}/q.json"),
+    ],
+    ids=["export-no-folder", "export-a-directory", "qualify-no-folder"],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(
+    tmp_path: Path, config: str, args: tuple[str, ...]
+) -> None:
+    """`qualify --json` used to fail after the whole run and the policy step on the
+    service; `export --out` after reading the trail."""
+    filled = [a.format(missing=tmp_path / "absent", folder=tmp_path) for a in args]
+    env = {"QUORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}", "QUORUM_CONFIG": config}
+    line = one_line(quorum(*filled, env=env), "quorum: --")
+    assert "no such directory" in line or "is a directory" in line
+    assert not (tmp_path / "q.db").exists()  # refused before the database was opened
+
+
 def test_commands_are_quiet_about_alembic(tmp_path: Path, config: str) -> None:
     env = {"QUORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
     created = quorum("keys", "create", "--name", "first", "--config", config, env=env)
