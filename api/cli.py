@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from api.cli_audit import cmd_audit, cmd_export, timestamp
@@ -153,6 +154,21 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from `low` to `high` (argparse says which option)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quorum", description=__doc__)
     parser.add_argument("--version", action="version", version=f"quorum {_version()}")
@@ -168,10 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to bind; any but loopback needs an API key (default: %(default)s)",
     )
-    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=_int_in(0, 65535), default=8000, help="TCP port (default: %(default)s)"
+    )
     serve.add_argument(
         "--workers",
-        type=int,
+        type=_int_in(1, 256),
         default=1,
         help="worker processes, metrics merged across them (default: %(default)s)",
     )

@@ -153,3 +153,19 @@ def test_version_and_serve_help() -> None:
     shown = " ".join(quorum("serve", "--help").stdout.split())
     for option, default in (("--host", "127.0.0.1"), ("--port", "8000"), ("--workers", "1")):
         assert option in shown and f"(default: {default})" in shown
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--port", "99999", "argument --port: 99999 is not between 0 and 65535"),
+        ("--port", "http", "argument --port: 'http' is not an integer"),
+        ("--workers", "0", "argument --workers: 0 is not between 1 and 256"),
+        ("--workers", "-2", "argument --workers: -2 is not between 1 and 256"),
+    ],
+)
+def test_serve_refuses_a_port_or_worker_count_out_of_range(
+    config: str, option: str, value: str, words: str
+) -> None:
+    r = quorum("serve", "--config", config, option, value)
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
