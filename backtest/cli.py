@@ -141,7 +141,7 @@ def _output_problem(args: argparse.Namespace) -> str | None:
     for flag, out in (("--json", args.json), ("--markdown", args.markdown), ("--plot", args.plot)):
         if out is None:
             continue
-        folder = out.parent if str(out.parent) else Path(".")
+        folder = out.parent  # Path("r.json").parent is Path(".")
         if out.is_dir():
             return f"{flag} {out}: is a directory"
         if not folder.is_dir():

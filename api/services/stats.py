@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from api.config import PanelConfig, QuorumConfig
-from api.errors import InvalidInput
 from api.services import window_keys
+from api.services.compliance import window_of
 from api.store import Engine, Session
 from api.store.tables import utcnow
 from api.store.window import WindowRepository
@@ -30,20 +30,10 @@ from routing import (
     weighted_position_bias,
 )
 from routing.governance import format_window
-from routing.governance import parse_window as window_length
 from rubrics import Mode, Rubric
 
 MIN_ITEMS_FOR_WEIGHTS = 30
 """Fewer items in the window and weighted panels keep their configured prior weights."""
-
-
-def parse_window(text: str) -> timedelta:
-    """`30m`, `24h`, `7d`, `2w` -> a timedelta (`routing.governance.window`, the rule of
-    every window Quorum reads); InvalidInput naming the parameter for anything else."""
-    try:
-        return window_length(text)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), "query.window") from exc
 
 
 def code_matrix(
@@ -143,7 +133,7 @@ class StatsService:
 
     async def agreement(self, name: str, window: str) -> WindowStats:
         panel, rubric = self.config.panel_rubric(name)
-        span = parse_window(window)
+        span = window_of(window)  # the window rule of every endpoint, or a 422
         found = await asyncio.to_thread(self._compute, panel, rubric, utcnow() - span)
         return found.model_copy(update={"window": format_window(span)})
 
