@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from api import auth, problems
 from api.auth import Authenticator
 from api.config import QuorumConfig, load_config
+from api.head import HeadAsGet
 from api.limits import BodyLimit, BodyTimeout, EarlyAuth, SecurityHeaders
 from api.metric_labels import AppLabels, CappedLabels
 from api.metrics import Metrics
@@ -327,6 +328,7 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
     app.add_middleware(EarlyAuth)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)  # HEAD routed as GET, its body dropped
     app.include_router(batch.router)  # before /evaluations/{id}
     app.include_router(evaluations.router)
     app.include_router(assessments.router)  # batch is declared before /assessments/{id}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.errors import (
     InvalidInput,
@@ -118,6 +121,27 @@ def _body_unread(error: Any) -> bool:
     )
 
 
+def _routes(app: Any) -> Iterable[Any]:
+    """The app's routes, one per endpoint: from FastAPI 0.137 `app.routes` holds one node
+    per included router, flattened (with the include prefix) by `iter_route_contexts`."""
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    return flatten(app.routes) if flatten is not None else app.routes
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method of every route whose path matches the request, for a 405's `Allow`
+    (RFC 9110 10.2.1): Starlette names only the first route's. HEAD goes with GET
+    (`api.head`)."""
+    methods: set[str] = set()
+    for route in _routes(request.app):
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods.update(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem details."""
 
@@ -145,12 +169,16 @@ def install(app: FastAPI) -> None:
             if exc.status_code in HTTPStatus._value2member_map_
             else "Error"
         )
+        headers = getattr(exc, "headers", None)
+        allow = allowed_methods(request) if exc.status_code == 405 else ""
+        if allow:
+            headers = {**(headers or {}), "Allow": allow}
         return problem(
             exc.status_code,
             title,
             str(exc.detail),
             instance=request.url.path,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(DataError)
