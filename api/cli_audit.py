@@ -29,6 +29,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     config = load(settings.config)
     until = args.until or datetime.now(UTC)
     since = args.since or (until - timedelta(days=1))
+    if since >= until:  # as the REST export: an empty window is a mistake, not 0 lines
+        print(
+            f"quorum: --since {since.isoformat()} must be before --until {until.isoformat()}",
+            file=sys.stderr,
+        )
+        return 2
     subject = {"subject_model": args.subject_model, "use_case": args.use_case}
 
     async def write(sessions: SessionFactory) -> int:
@@ -49,8 +55,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     n = run_job(write, settings)
     what = "evaluation(s)" if args.stream == "records" else "audit event(s)"
+    # A panel no longer configured may still have records to export: a note, not a refusal.
+    gone = (
+        f" (panel {args.panel!r} is not in {config.path})"
+        if args.panel and args.panel not in config.panels
+        else ""
+    )
     print(
-        f"exported {n} {what} from {since.isoformat()} to {until.isoformat()}",
+        f"exported {n} {what} from {since.isoformat()} to {until.isoformat()}{gone}",
         file=sys.stderr,
     )
     return 0

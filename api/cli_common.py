@@ -47,7 +47,8 @@ def check_output(flag: str, path: Path | str | None) -> None:
 
 def settings_of(args: argparse.Namespace) -> Settings:
     if getattr(args, "config", None):
-        os.environ["QUORUM_CONFIG"] = str(Path(args.config).resolve())
+        # abspath, not resolve(): a symlink loop is the config's problem, said when read.
+        os.environ["QUORUM_CONFIG"] = os.path.abspath(args.config)
     return load_settings()
 
 
@@ -62,7 +63,7 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         name = "QUORUM_" + "_".join(str(p) for p in err["loc"][:1]).upper()
-        raise SettingsProblem(f"{name}: {err['msg']}") from None
+        raise SettingsProblem(f"{name}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
 def run_job(coro_factory: Callable[[SessionFactory], Awaitable[T]], settings: Settings) -> T:

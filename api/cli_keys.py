@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from api.cli_common import run_job, settings_of
 
@@ -14,6 +15,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     if args.keys_command == "create":
         panels = [p for p in args.panels.split(",") if p] if args.panels else None
+        unknown = _unknown_panels(settings.config, panels)
+        if unknown:
+            print(f"quorum: --panels: {unknown}", file=sys.stderr)
+            return 2
         scopes = [s for s in args.scopes.split(",") if s]
         try:
             key, row = run_job(
@@ -52,3 +57,24 @@ def cmd_keys(args: argparse.Namespace) -> int:
         return 2
     print(f"revoked {args.key_id}")
     return 0
+
+
+def _unknown_panels(config_path: Path, panels: list[str] | None) -> str:
+    """What is wrong with `--panels` against the config (empty: nothing): a key for a
+    misspelt panel could use none. Without a config file there is nothing to check
+    against (keys may be made before it is written): said, not refused."""
+    from api.config import load_config
+
+    if not panels:
+        return ""
+    if not config_path.exists():
+        print(f"quorum: note: --panels not checked: no config file {config_path}", file=sys.stderr)
+        return ""
+    known = load_config(config_path).panels
+    missing = [p for p in panels if p not in known]
+    if not missing:
+        return ""
+    return (
+        f"no panel {', '.join(map(repr, missing))} in {config_path} "
+        f"(its panels: {', '.join(known) or 'none'})"
+    )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
+from pydantic import ValidationError
 
 from api.cli_common import check_output
 from rubrics import GOVERNANCE_CORPUS, CorpusLoadError, load_corpus, select
@@ -36,6 +37,15 @@ if TYPE_CHECKING:
 
 OK, QUARANTINED, CANNOT_RUN, INCOMPLETE = 0, 1, 2, 3
 DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+FLAGS = {
+    "model": "--model",
+    "api_base": "--api-base",
+    "api_key_env": "--api-key-env",
+    "timeout_s": "--timeout",
+}
+"""The option of each `Candidate` field, for its validation errors."""
 
 
 class Refused(Exception):
@@ -113,8 +123,10 @@ async def _qualify(args: argparse.Namespace, out: TextIO) -> int:
             api_key_env=args.api_key_env,
             timeout_s=args.timeout,
         )
-    except ValueError as exc:
-        raise Refused(f"--model/--api-key-env/--timeout: {exc}") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = FLAGS.get(str(err["loc"][0]) if err["loc"] else "", "--model")
+        raise Refused(f"{flag}: {err['msg'].removeprefix('Value error, ')}") from None
     configure_litellm()
     async with AsyncQuorumClient(url, key, timeout=max(300.0, args.timeout)) as quorum:
         profile, rubrics = await _server_facts(quorum, url, args.profile)

@@ -84,6 +84,12 @@ class PanelConfig(BaseModel):
     def _quorum(self) -> PanelConfig:
         if self.quorum is not None and self.quorum > len(self.judges):
             raise ValueError(f"quorum {self.quorum} exceeds the {len(self.judges)} judges")
+        if self.wave_size is not None and self.wave_size > len(self.judges):
+            # One wave of every judge is the parallel strategy: say so, not run it quietly.
+            raise ValueError(
+                f"wave_size {self.wave_size} exceeds the {len(self.judges)} judges "
+                "(one wave of every judge: strategy parallel)"
+            )
         return self
 
     @property
@@ -193,7 +199,7 @@ def load_config(path: Path) -> QuorumConfig:
     """Read and validate the config file; raise `ConfigError` with file, key and problem."""
     data, line, unreadable = read_mapping(path)
     if data is None:
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             unreadable = "file not found (set QUORUM_CONFIG or --config)"
         elif unreadable.startswith("expected a mapping"):
             unreadable = "expected a mapping with 'judges' and 'panels'"

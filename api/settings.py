@@ -132,6 +132,16 @@ class Settings(BaseSettings):
         parse_window(value)  # raises ValueError saying what a window looks like
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        from api.store.engine import unsupported_backend
+
+        problem = unsupported_backend(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,20 @@ def first_error(exc: ValidationError) -> tuple[str, str]:
     return error_location(loc), msg
 
 
+def _read_text(path: Path) -> str:
+    """The file's text. A named pipe with no writer reads as empty instead of blocking
+    (opened without waiting for one); one with a writer, `<(envsubst < q.yaml)`, is read
+    to its end as any file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        os.set_blocking(fd, True)
+        return f.read().decode("utf-8")
+
+
 def read_mapping(path: Path) -> tuple[dict[str, Any] | None, str, str]:
     """A YAML file's top-level mapping, or (None, key, problem) saying why it is not one."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(_read_text(path))
     except OSError as exc:
         return None, "", f"cannot read: {exc.strerror or exc}"
     except UnicodeDecodeError as exc:

@@ -36,6 +36,24 @@ def sync_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+def unsupported_backend(url: str) -> str | None:
+    """What is wrong with a URL of a database Quorum does not run on (None: SQLite,
+    PostgreSQL, or not parsable, which `database_problem` says when it is used). Names
+    the backend only: the URL may hold a password."""
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        return None
+    if backend in ("sqlite", "postgresql"):
+        return None
+    return (
+        f"Quorum runs on SQLite or PostgreSQL, not {backend!r} "
+        "(e.g. sqlite:///quorum.db or postgresql+psycopg://user:pw@host/db)"
+    )
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -135,7 +153,9 @@ def database_problem(exc: BaseException, url: str) -> str | None:
     """One line naming what is wrong with the database `url` when `exc` comes from
     reaching it (unparsable URL, unknown driver, no connection); None otherwise. The
     password never appears."""
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+    import sqlite3
+
+    from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
     try:
         shown = make_url(url).render_as_string(hide_password=True)
@@ -150,6 +170,10 @@ def database_problem(exc: BaseException, url: str) -> str | None:
     elif isinstance(exc, OperationalError):
         first = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
         problem = f"cannot connect: {first[0] if first else type(exc).__name__}"
+    elif isinstance(exc, DatabaseError) and type(exc.orig) is sqlite3.DatabaseError:
+        # The plain class, not a subclass (IntegrityError and the like are our bugs):
+        # SQLite says "file is not a database" of a file that is something else.
+        problem = f"not an SQLite database: {exc.orig}"
     else:
         return None
     return f"QUORUM_DATABASE_URL={shown}: {problem}"

@@ -59,7 +59,7 @@ EVERY_COMMAND = (
     [
         ("postgresql+psycopg://quorum:s3cret@127.0.0.1:1/db", "cannot connect", EVERY_COMMAND),
         ("not a url", "not a database URL", EVERY_COMMAND[:2]),
-        ("nosuchdb+nodriver://x/y", "unknown database driver", EVERY_COMMAND[:2]),
+        ("postgresql+nodriver://x/y", "unknown database driver", EVERY_COMMAND[:2]),
     ],
 )
 def test_a_bad_database_url_is_one_line_from_every_command(
@@ -70,6 +70,71 @@ def test_a_bad_database_url_is_one_line_from_every_command(
         line = one_line(quorum(*args, env=env), "quorum: database error: QUORUM_DATABASE_URL=")
         assert says in line, (args, line)
         assert "s3cret" not in line
+
+
+def test_a_database_other_than_sqlite_or_postgresql_is_refused_when_read(config: str) -> None:
+    """A MySQL URL was a ModuleNotFoundError traceback (no driver), and with a driver
+    would have failed later, on SQL Quorum never runs there. The password is not shown."""
+    for url in ("mysql://root:s3cret@127.0.0.1/test", "nosuchdb+nodriver://x/y"):
+        env = {"QUORUM_DATABASE_URL": url, "QUORUM_CONFIG": config}
+        for args in EVERY_COMMAND:
+            line = one_line(quorum(*args, env=env), "quorum: settings error: QUORUM_DATABASE_URL: ")
+            assert "Quorum runs on SQLite or PostgreSQL, not " in line, (args, line)
+            assert "s3cret" not in line and "Value error" not in line
+
+
+def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path, config: str) -> None:
+    """It was sqlite3's DatabaseError traceback, from every command that migrates."""
+    junk = tmp_path / "quorum.db"
+    junk.write_text("not a database\n" * 100)
+    env = {"QUORUM_DATABASE_URL": f"sqlite:///{junk}", "QUORUM_CONFIG": config}
+    for args in (["migrate"], ["keys", "list"], ["serve", "--port", "1"]):
+        line = one_line(quorum(*args, env=env), "quorum: database error: QUORUM_DATABASE_URL=")
+        assert line.endswith("not an SQLite database: file is not a database"), line
+    assert junk.read_text() == "not a database\n" * 100  # left as it was
+
+
+def test_a_key_for_a_panel_the_config_lacks_is_refused(tmp_path: Path, config: str) -> None:
+    """A misspelt --panels made a key that could use no panel at all."""
+    env = {"QUORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}"}
+    args = ("keys", "create", "--name", "k", "--config", config, "--panels")
+    line = one_line(quorum(*args, "jury,juri", env=env), "quorum: --panels: ")
+    assert line == f"quorum: --panels: no panel 'juri' in {config} (its panels: jury)"
+    listed = quorum("keys", "list", "--config", config, env=env)
+    assert listed.returncode == 0 and "no keys" in listed.stdout  # nothing was created
+    made = quorum(*args, "jury", env=env)
+    assert made.returncode == 0 and made.stdout.startswith("created key "), made.stderr
+    # With no config file to check against, the key is made and the check is said undone.
+    absent = str(tmp_path / "absent.yaml")
+    alone = quorum("keys", "create", "--name", "k", "--config", absent, "--panels", "x", env=env)
+    assert alone.returncode == 0 and alone.stdout.startswith("created key ")
+    assert alone.stderr.strip() == f"quorum: note: --panels not checked: no config file {absent}"
+
+
+def test_export_refuses_a_window_that_ends_before_it_starts(tmp_path: Path, config: str) -> None:
+    """It exported 0 records and exited 0 (the REST export answers 422)."""
+    env = {"QUORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}", "QUORUM_CONFIG": config}
+    window = ("--since", "2026-12-02T00:00:00Z", "--until", "2026-12-01T00:00:00Z")
+    line = one_line(quorum("export", *window, env=env), "quorum: --since ")
+    assert line == (
+        "quorum: --since 2026-12-02T00:00:00+00:00 must be before --until 2026-12-01T00:00:00+00:00"
+    )
+    # A panel the config no longer has may still have records: exported, with a note.
+    gone = quorum("export", "--panel", "retired", env=env)
+    assert gone.returncode == 0, gone.stderr
+    assert gone.stderr.strip().endswith(f"(panel 'retired' is not in {config})"), gone.stderr
+
+
+def test_qualify_names_the_option_of_a_bad_value(config: str) -> None:
+    """`--timeout -1` printed pydantic's four-line dump under three option names."""
+    base = ("qualify", "--profile", "p", "--url", "http://127.0.0.1:1")
+    for extra, said in (
+        (("--model", "openai/x", "--timeout", "-1"), "--timeout: Input should be greater than 0"),
+        (("--model", "openai/x", "--api-key-env", "A B"), "--api-key-env: String should match"),
+        (("--model", ""), "--model: String should have at least 1 character"),
+    ):
+        line = one_line(quorum(*base, *extra), "quorum qualify: ")
+        assert line.startswith(f"quorum qualify: {said}"), line
 
 
 def test_a_bad_setting_is_one_line(config: str) -> None:

@@ -100,6 +100,11 @@ def test_shipped_example_is_valid() -> None:
             "finite number",
         ),
         (
+            lambda c: c["panels"][0].update(strategy="sequential", wave_size=3),
+            "panels[0]",
+            "wave_size 3 exceeds the 2 judges",
+        ),
+        (
             lambda c: c["panels"][0].update(straggler_grace_s=-1),
             "panels[0].straggler_grace_s",
             "greater than or equal to 0",
@@ -146,6 +151,39 @@ def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_a_symlink_loop_is_one_line_from_the_command(tmp_path: Path) -> None:
+    """It was a RuntimeError traceback (the command resolved the path before reading)."""
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    proc = quorum_cli("check-config", "--config", tmp_path / "a.yaml", timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    loop = tmp_path / "a.yaml"
+    said = f"quorum: config error: {loop}: cannot read: Too many levels of symbolic links"
+    assert proc.stderr.strip() == said
+    (tmp_path / "c.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    with pytest.raises(ConfigError, match="cannot read: No such file or directory"):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_a_named_pipe_without_a_writer_does_not_hang(tmp_path: Path) -> None:
+    """Opening a FIFO for reading waits for a writer: start-up hung for ever."""
+    import os
+
+    fifo = tmp_path / "quorum.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="expected a mapping with 'judges' and 'panels'"):
+        load_config(fifo)
+
+    # A pipe with something in it, as `--config <(envsubst < quorum.yaml)` gives, is read.
+    read_end, write_end = os.pipe()
+    os.write(write_end, yaml.safe_dump(GOOD).encode())
+    os.close(write_end)
+    try:
+        assert set(load_config(Path(f"/dev/fd/{read_end}")).panels) == {"p"}
+    finally:
+        os.close(read_end)
 
 
 def test_bad_rubric_dir_is_reported(tmp_path: Path) -> None:
