@@ -37,6 +37,11 @@ from judges.errors import CallErrorKind, JudgeCallError, PermanentCallError, Ret
 from judges.heap import freeze_start_up_heap
 from judges.hints import retry_after_s
 
+try:  # litellm's flag for a call whose logging a parent call does (1.110: a ContextVar)
+    from litellm._internal_context import is_internal_call as _unlogged
+except ImportError:  # pragma: no cover - a litellm without it logs every call, as before
+    _unlogged = None  # type: ignore[assignment, misc]
+
 NO_KEY_PLACEHOLDER = "no-key"
 """Sent to keyless OpenAI-compatible servers (vLLM, Ollama): the OpenAI SDK insists on a key."""
 
@@ -98,6 +103,22 @@ def _litellm_sync_half(func: object) -> bool:
     `partial(context.run, partial(litellm.main.completion, ...))`."""
     inner = func.args[0] if isinstance(func, functools.partial) and func.args else None
     return isinstance(inner, functools.partial) and inner.func is litellm.main.completion
+
+
+def _unobserved() -> bool:
+    """Whether no litellm callback is registered: then the success and failure logging
+    litellm runs after every call (a task that builds its standard logging payload for
+    the callbacks, about 15% of its CPU per call against the judge double) has no reader,
+    and `complete` marks its calls as litellm's internal ones, which skip it. The cost
+    Quorum reads is set before that logging, on the response itself. A callback
+    registered later (an operator's Langfuse, say) is seen on the next call."""
+    return not (
+        litellm.callbacks
+        or litellm.success_callback
+        or litellm._async_success_callback
+        or litellm.failure_callback
+        or litellm._async_failure_callback
+    )
 
 
 def _custom_priced(params: dict[str, Any]) -> bool:
@@ -319,6 +340,7 @@ class LiteLLMClient:
         kwargs["shared_session"] = self._shared_session()
         _known_to_litellm(request.model)
         inline = _litellm_sync_half if _runs_inline(request.model) else None
+        quiet = _unlogged.set(True) if _unlogged is not None and _unobserved() else None
         try:
             with loop_hops.inline_sync(inline):
                 response = await litellm.acompletion(**kwargs)
@@ -326,6 +348,9 @@ class LiteLLMClient:
             raise
         except Exception as exc:
             raise map_exception(exc) from exc
+        finally:
+            if quiet is not None:
+                _unlogged.reset(quiet)
         if response is None or not getattr(response, "choices", None):
             # litellm returns None when a 422 repeats after it dropped params (drop_params)
             raise RetryableCallError(CallErrorKind.OTHER, "the provider returned no choices")

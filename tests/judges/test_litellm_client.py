@@ -425,3 +425,73 @@ async def test_a_deployment_name_is_priced_by_the_model_that_served_it(proxy: Ju
             (listed.prompt_tokens or 0) * price["input_cost_per_token"]
             + (listed.completion_tokens or 0) * price["output_cost_per_token"]
         )
+
+
+def test_this_litellm_has_the_flag_that_skips_its_unread_logging() -> None:
+    """Without it every call pays for litellm's logging task again (about 15% of its CPU
+    per call, docs/benchmarks.md): a litellm upgrade that drops it must be noticed."""
+    from contextvars import ContextVar
+
+    assert isinstance(litellm_client._unlogged, ContextVar)
+    assert litellm_client._unobserved()  # Quorum registers no callback of its own
+
+
+CALLBACK_LISTS = (
+    "callbacks",
+    "success_callback",
+    "_async_success_callback",
+    "failure_callback",
+    "_async_failure_callback",
+)
+
+
+async def test_no_callback_no_logging_task_and_a_callback_still_hears_every_call(
+    fresh: JudgeDouble, proxy: JudgeDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from litellm.integrations.custom_logger import CustomLogger
+    from litellm.litellm_core_utils.litellm_logging import Logging
+
+    await asyncio.sleep(0.3)  # the logging tasks of calls before this test have run
+    handled: list[str] = []
+    original = Logging.async_success_handler
+
+    async def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        handled.append("success")
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Logging, "async_success_handler", counting)
+    client = LiteLLMClient()
+    priced = await client.complete(request(proxy, "gpt-4o"))
+    await asyncio.sleep(0.2)  # litellm's logging runs as a task after the call returns
+    assert handled == []
+    assert priced.cost_source == "price_list" and (priced.cost_usd or 0) > 0  # still priced
+
+    class Heard(CustomLogger):
+        def __init__(self) -> None:
+            super().__init__()
+            self.events: list[str] = []
+
+        async def async_log_success_event(self, *args: Any, **kwargs: Any) -> None:
+            self.events.append("success")
+
+        async def async_log_failure_event(self, *args: Any, **kwargs: Any) -> None:
+            self.events.append("failure")
+
+    heard = Heard()
+    # An operator's own, set later. litellm copies `callbacks` into its other lists on
+    # the next call: each gets a list of this test's, so the rest of the suite is unheard.
+    for name in CALLBACK_LISTS:
+        monkeypatch.setattr(litellm, name, [])
+    litellm.callbacks.append(heard)
+    assert not litellm_client._unobserved()
+    assert (await client.complete(request(proxy, "gpt-4o"))).cost_source == "price_list"
+    with pytest.raises(JudgeCallError):
+        await client.complete(request(fresh, "status-400"))
+    for _ in range(50):
+        if len(heard.events) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(heard.events) == ["failure", "success"] and handled == ["success"]
+    await client.aclose()
