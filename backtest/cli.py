@@ -109,6 +109,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if not (0 <= args.audit_rate <= 1 and 0 <= args.dependence <= 1):
         print("quorum backtest: --audit-rate and --dependence must lie in [0, 1]", file=sys.stderr)
         return 2
+    for path, ds in zip(paths, datasets, strict=True):
+        if not any(v.value is not None for item in ds.items for v in item.votes):
+            print(
+                f"quorum backtest: {path}: no usable vote (every vote is unscored, or there "
+                "are none): nothing to replay",
+                file=sys.stderr,
+            )
+            return 2
     priors = JuryPriors(dependence=args.dependence)
     results = []
     for ds in datasets:
@@ -138,9 +146,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def _output_problem(args: argparse.Namespace) -> str | None:
     """Why an output path asked for cannot be written, or None."""
+    seen: dict[Path, str] = {}
     for flag, out in (("--json", args.json), ("--markdown", args.markdown), ("--plot", args.plot)):
         if out is None:
             continue
+        same = seen.setdefault(out.resolve(), flag)
+        if same != flag:
+            return f"{same} and {flag} name the same file {out}"
         folder = out.parent  # Path("r.json").parent is Path(".")
         if out.is_dir():
             return f"{flag} {out}: is a directory"
@@ -176,7 +188,7 @@ def add_options(add: Callable[..., Any]) -> None:
 
 def settings_from(args: argparse.Namespace) -> RoutingSettings | str:
     """The settings from parsed options (filling in the default alphas), or an error."""
-    args.alpha = tuple(args.alpha or DEFAULT_ALPHAS)
+    args.alpha = tuple(dict.fromkeys(args.alpha or DEFAULT_ALPHAS))  # each alpha once
     if not all(0 < a < 1 for a in (*args.alpha, args.delta)):
         return "--alpha and --delta must lie strictly between 0 and 1"
     if args.splits < 1:

@@ -3,6 +3,7 @@ reference per row, the judge-by-judge kappa heatmap and the routing curve."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,27 @@ from backtest.results import DatasetResult
 
 __all__ = ["plot_paths", "plot_result"]
 
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
 
 def plot_paths(out: Path, results: Sequence[DatasetResult]) -> list[Path]:
-    """OUT itself for one dataset; OUT-<dataset>.png for each of several."""
+    """OUT itself for one dataset; OUT-<dataset>.png for each of several, the name made
+    safe for a file name (`team/set one` -> `team_set_one`) and numbered where two
+    datasets would share one (`-2`, `-3`): no figure overwrites another."""
     if len(results) == 1:
         return [out]
     suffix = out.suffix or ".png"
-    return [out.with_name(f"{out.stem}-{r.dataset}{suffix}") for r in results]
+    paths: list[Path] = []
+    taken: set[str] = set()
+    for r in results:
+        stem = f"{out.stem}-{_SAFE.sub('_', r.dataset).strip('.') or 'dataset'}"
+        name, n = stem, 1
+        while name.lower() in taken:  # case-insensitive file systems too
+            n += 1
+            name = f"{stem}-{n}"
+        taken.add(name.lower())
+        paths.append(out.with_name(name + suffix))
+    return paths
 
 
 def plot_result(r: DatasetResult, out: Path) -> None:

@@ -106,6 +106,7 @@ def run_backtest(
     n, k = len(items), len(rubric.scale)
     if folds < 2:
         raise ValueError(f"folds must be at least 2; got {folds}")
+    folds = max(2, min(folds, n))  # more folds than items would only fit empty ones
     if labels < 0 or not 0 <= audit_rate <= 1:
         raise ValueError(
             f"labels must be >= 0 and audit_rate in [0, 1]; got {labels}, {audit_rate}"

@@ -51,8 +51,14 @@ class Tally(BaseModel):
     """Weighted mean scale position (ordinal scales only)."""
 
 
+CHECKLIST_AGGREGATIONS = (Aggregation.MAJORITY, Aggregation.WEIGHTED)
+"""How a checklist counts each question's votes (`routing.checklist`)."""
+
+
 def allowed(rubric: Rubric, aggregation: Aggregation) -> str | None:
     """Why `aggregation` cannot be used with `rubric`, or None when it can."""
+    if rubric.mode is Mode.CHECKLIST and aggregation not in CHECKLIST_AGGREGATIONS:
+        return "a checklist aggregates each question by majority or weighted vote"
     if aggregation is Aggregation.MEAN and not rubric.numeric:
         return "mean needs a numeric scale"
     if aggregation in (Aggregation.MEAN, Aggregation.MEDIAN) and not rubric.ordinal:
