@@ -11,12 +11,15 @@ naming the file, the line and the problem (`DatasetError`).
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -29,6 +32,7 @@ __all__ = ["Dataset", "DatasetError", "DatasetItem", "find_datasets", "load_data
 VOTES_FILE = "votes.jsonl"
 PROB_TOLERANCE = 1e-3
 """How far a vote's probabilities may sum from 1 (rounding); they are then renormalised."""
+GZIP_MAGIC = b"\x1f\x8b"
 _SCALAR_TAGS = {"bool", "int", "str"}
 """How pydantic names the members of `ScaleValue` in an error's location."""
 
@@ -92,18 +96,42 @@ def find_datasets(root: Path) -> list[Path]:
     return found
 
 
-def _lines(file: Path) -> Iterator[tuple[int, str]]:
-    """The file's lines, numbered from 1; a line that is not UTF-8, or a file that cannot
-    be read, is a DatasetError naming it."""
+def _open(file: Path) -> BinaryIO:
+    """The file, opened for reading: a regular file or a named pipe (`<(gunzip -c f.gz)`).
+    The pipe is opened without waiting for a writer, so one with none reads as empty
+    instead of hanging; anything else (a directory, a device) is refused."""
     try:
-        with file.open("rb") as fh:
+        mode = file.stat().st_mode
+    except FileNotFoundError:
+        gz = file.with_name(f"{file.name}.gz")
+        hint = f" ({gz.name} is gzip-compressed: decompress it first (gunzip))"
+        raise DatasetError(file, None, "no such file" + (hint if gz.exists() else "")) from None
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        kinds = {stat.S_ISDIR: "a directory", stat.S_ISCHR: "a character device"}
+        kind = next((k for test, k in kinds.items() if test(mode)), "a device or socket")
+        raise DatasetError(file, None, f"not a regular file ({kind})")
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _lines(file: Path) -> Iterator[tuple[int, str]]:
+    """The file's lines, numbered from 1, the first without a UTF-8 byte order mark (which
+    Windows tools write); a line that is not UTF-8, a gzip file, or a file that cannot be
+    read is a DatasetError naming it."""
+    try:
+        with _open(file) as fh:
             for number, raw in enumerate(fh, start=1):
+                skip = 0
+                if number == 1 and raw.startswith(GZIP_MAGIC):
+                    raise DatasetError(file, None, "gzip-compressed: decompress it first (gunzip)")
+                if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                    skip = len(codecs.BOM_UTF8)
                 try:
-                    yield number, raw.decode("utf-8")
+                    yield number, raw[skip:].decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    problem = (
-                        f"not UTF-8 text: byte {raw[exc.start]:#04x} at column {exc.start + 1}"
-                    )
+                    at = skip + exc.start
+                    problem = f"not UTF-8 text: byte {raw[at]:#04x} at column {at + 1}"
                     raise DatasetError(file, number, problem) from None
     except OSError as exc:
         raise DatasetError(file, None, f"cannot read: {exc.strerror or exc}") from None
@@ -112,8 +140,6 @@ def _lines(file: Path) -> Iterator[tuple[int, str]]:
 def load_dataset(path: Path) -> Dataset:
     """Load a dataset directory (holding votes.jsonl) or a .jsonl file."""
     file = path / VOTES_FILE if path.is_dir() else path
-    if not file.is_file():
-        raise DatasetError(file, None, "no such file")
     first: dict[str, Any] | None = None
     label_kind: str | None = None
     items: list[DatasetItem] = []
@@ -181,7 +207,7 @@ def _problem(raw: dict[str, Any], exc: ValidationError) -> str:
     if field == "dataset":
         return "dataset must be a non-empty string"
     if field == "item":
-        return f"item must be a string id, got {raw['item']!r}"
+        return f"item must be a non-empty string or integer id, got {raw['item']!r}"
     if field in ("votes", "human") and len(loc) == 1:
         return "votes and human must be lists"
     where, key = "", ".".join(str(p) for p in loc)
@@ -194,6 +220,9 @@ def _problem(raw: dict[str, Any], exc: ValidationError) -> str:
         if key == "order":
             got = error["input"]
             return f"{where}order must be AB, BA or null (both orders averaged), got {got!r}"
+        if error["type"] == "float_type" and loc[2] in ("prob", "distribution"):
+            got = error["input"]
+            return f"{where}{key} must be a JSON number (not a string or boolean), got {got!r}"
     if len(loc) < len(error["loc"]):  # a scale value: the union of JSON scalars failed
         label = {"human": "human label", "scale": "scale value"}.get(field, key)
         return (

@@ -34,7 +34,8 @@ __all__ = [
     "VoteRecord",
 ]
 
-Probability = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+"""A JSON number (an integer or a float, not a string or boolean), finite and >= 0."""
 Text = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
 """A string with something other than white space in it."""
 
@@ -198,8 +199,8 @@ class ItemRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     dataset: Text
-    item: StrictStr | StrictInt
-    """Unique within the dataset; an integer id is read as its text."""
+    item: Annotated[StrictStr, StringConstraints(min_length=1, pattern=r"\S")] | StrictInt
+    """Unique within the dataset, not blank; an integer id is read as its text."""
     mode: Mode
     scale: tuple[ScaleValue, ...] | None
     """Allowed values in order, worst first."""
@@ -210,7 +211,8 @@ class ItemRecord(BaseModel):
     human: tuple[ScaleValue, ...]
     """One label per annotator, in scale terms; empty for an item nobody reviewed."""
     label_kind: str | None = None
-    """`human`, `gold` or `objective`."""
+    """`human`, `gold` or `objective` (free text, not restricted); the first line's is
+    reported."""
     meta: dict[str, Any] | None = None
     audit: AuditRecord | None = None
     """Present in Quorum's audit export only."""

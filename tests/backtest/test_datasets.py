@@ -205,7 +205,7 @@ def test_malformed_probabilities_name_the_vote(
             r"vote 0 \(judge 'j'\): value 1.0 is not a scale value",
         ),
         ({"human": [1.5]}, "human label 1.5 is not a scale value"),
-        ({"item": True}, "item must be a string id, got True"),
+        ({"item": True}, "item must be a non-empty string or integer id, got True"),
         ({"scale": None}, "scale is null"),
     ],
 )
