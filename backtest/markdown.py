@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backtest.results import DatasetResult, Row
-from backtest.routing_curve import RoutingAnalysis
+from backtest.results import DatasetResult, Kind, Row
+from backtest.routing_curve import AlphaCheck, RoutingAnalysis
+from backtest.text import FEW_ITEMS, UNPRINTABLE, fixed
 
 __all__ = ["BEGIN", "END", "ISSUE_TARGETS", "render", "target_problem", "write_markdown"]
 
@@ -35,6 +37,11 @@ ISSUE_TARGETS = {
     "triviaqa-judges": 0.94,
 }
 """Issue 15's accuracy targets for the default row (reported, never used to fit)."""
+BEST_JUDGE_SHARE = 0.5
+"""The best single judge is chosen among the judges with a verdict on at least this share
+of the items with a human reference (among all judges if none has)."""
+_MARKUP = re.compile(r"[\\|<*_`]")
+"""Characters a table cell shows escaped."""
 
 
 def target_problem(out: Path) -> str | None:
@@ -72,51 +79,84 @@ def write_markdown(results: Sequence[DatasetResult], out: Path, command: str) ->
     os.replace(partial, out)
 
 
+def _cell(text: str) -> str:
+    """`text` safe in a table cell: control characters as spaces, and the characters that
+    could split the row (`|`, and `\\` that would unescape it), open HTML or a marker
+    (`<`) or start emphasis or code (`*`, `_`, a backtick) backslash-escaped."""
+    return _MARKUP.sub(r"\\\g<0>", UNPRINTABLE.sub(" ", text))
+
+
 def _f(x: float | None, digits: int = 3) -> str:
-    return "–" if x is None or math.isnan(x) else f"{x:.{digits}f}"
+    return "–" if x is None or math.isnan(x) else fixed(x, digits)
 
 
 def _ak(row: Row | None) -> str:
     if row is None:
         return "–"
-    kappa = "" if row.kappa is None else f" ({row.kappa.value:.3f})"
-    return f"{_f(row.accuracy)}{kappa}"
+    if row.kappa is None:
+        return _f(row.accuracy)
+    few = f", n={row.kappa.n_items}" if row.kappa.n_items < FEW_ITEMS else ""
+    return f"{_f(row.accuracy)} ({_f(row.kappa.value)}{few})"
 
 
 def _kappa(row: Row) -> float:
     return -math.inf if row.kappa is None or math.isnan(row.kappa.value) else row.kappa.value
 
 
-def _by_name(r: DatasetResult, name: str) -> Row | None:
-    return next((row for row in r.rows if row.name == name), None)
+def _find(r: DatasetResult, kind: Kind, name: str, prefix: bool = False) -> Row | None:
+    """The first row of `kind` named `name` (or starting with it): looked up by kind, so a
+    judge named like a panel ("majority") never stands in for the panel."""
+    return next(
+        (
+            row
+            for row in r.rows
+            if row.kind == kind and (row.name.startswith(name) if prefix else row.name == name)
+        ),
+        None,
+    )
 
 
 def _default(r: DatasetResult) -> Row | None:
     return next((row for row in r.rows if row.default), None)
 
 
+def _scored(row: Row) -> int:
+    """Items with both a verdict of `row` and a human reference (its kappa's items)."""
+    return 0 if row.kappa is None else row.kappa.n_items
+
+
 def _best_judge(r: DatasetResult) -> Row | None:
+    """The judge with the best accuracy (graded scales: kappa) among those with a verdict
+    on at least BEST_JUDGE_SHARE of the referenced items, or among all if none has; None
+    without a judge or without any referenced item."""
     judges = [row for row in r.rows if row.kind == "judge"]
-    if not judges:
+    if not judges or r.n_referenced == 0:
         return None
+    floor = BEST_JUDGE_SHARE * r.n_referenced
+    judges = [row for row in judges if _scored(row) >= floor] or judges
     if r.kappa_weights == "quadratic":
         return max(judges, key=_kappa)
     return max(judges, key=lambda row: row.accuracy or 0.0)
 
 
-def _targets(r: DatasetResult, d: Row, plural: Row | None, best: Row | None) -> tuple[str, bool]:
-    """The issue's targets for this set, and whether the default row meets all of them."""
+def _targets(r: DatasetResult, d: Row, plural: Row | None, best: Row | None) -> tuple[str, str]:
+    """The issue's targets for this set, and whether the default row meets all of them
+    ("–" for both where nothing can be scored: no referenced item, or no target)."""
+    if r.n_referenced == 0 or d.accuracy is None:
+        return "–", "–"
     want, met = [], True
     if plural is not None and plural.accuracy is not None:
-        want.append(f">= plurality {plural.accuracy:.3f}")
-        met &= (d.accuracy or 0.0) >= plural.accuracy
-    if r.kappa_weights == "quadratic" and best is not None:
-        want.append(f"kappa >= {_kappa(best):.3f}")
+        want.append(f">= plurality {fixed(plural.accuracy)}")
+        met &= d.accuracy >= plural.accuracy
+    if r.kappa_weights == "quadratic" and best is not None and _kappa(best) > -math.inf:
+        want.append(f"kappa >= {fixed(_kappa(best))}")
         met &= _kappa(d) >= _kappa(best)
     if r.dataset in ISSUE_TARGETS:
         want.append(f">= {ISSUE_TARGETS[r.dataset]:.2f}")
-        met &= (d.accuracy or 0.0) >= ISSUE_TARGETS[r.dataset]
-    return ", ".join(want), met
+        met &= d.accuracy >= ISSUE_TARGETS[r.dataset]
+    if not want:
+        return "–", "–"
+    return ", ".join(want), "yes" if met else "**no**"
 
 
 def _accuracy_table(results: Sequence[DatasetResult]) -> list[str]:
@@ -130,20 +170,28 @@ def _accuracy_table(results: Sequence[DatasetResult]) -> list[str]:
         d = _default(r)
         if d is None:
             continue
-        plural, best = _by_name(r, "plurality of raw votes"), _best_judge(r)
-        prod = next((row for row in r.rows if row.name.startswith("jury, production")), None)
+        plural, best = _find(r, "panel", "plurality of raw votes"), _best_judge(r)
+        prod = _find(r, "jury", "jury, production", prefix=True)
         want, met = _targets(r, d, plural, best)
-        best_text = f"{best.name}: {_ak(best)}" if best else "–"
+        best_text = f"{_cell(best.name)}: {_ak(best)}" if best else "–"
         lines.append(
-            f"| {r.dataset} | {r.n_items} | **{_ak(d)}** | {_ak(plural)} | {best_text} | "
+            f"| {_cell(r.dataset)} | {r.n_items} | **{_ak(d)}** | {_ak(plural)} | {best_text} | "
             f"{_f(_acc(r, 'majority'))} | {_f(_acc(r, 'weighted'))} | {_ak(prod)} | {want} | "
-            f"{'yes' if met else '**no**'} |"
+            f"{met} |"
         )
+    lines += [
+        "",
+        "Best single judge: the judge with the highest accuracy (on graded scales the "
+        f"highest kappa, which then sets the kappa target) among the judges with a verdict "
+        f"on at least {BEST_JUDGE_SHARE:.0%} of the items with a human reference, or among "
+        f"all judges if none has. n=: a kappa over fewer than {FEW_ITEMS} items. –: not "
+        "applicable (no item with a human reference, or no target).",
+    ]
     return lines
 
 
 def _acc(r: DatasetResult, name: str) -> float | None:
-    row = _by_name(r, name)
+    row = _find(r, "panel", name)
     return None if row is None else row.accuracy
 
 
@@ -155,7 +203,7 @@ def _routing_table(results: Sequence[DatasetResult]) -> list[str]:
     first = next((a for r in results if (a := _jury_routing(r)) and a.calibration), None)
     if first is None:
         return []
-    alphas = [c.alpha for c in first.calibration]
+    alphas = list(dict.fromkeys(c.alpha for c in first.calibration))  # each alpha once
     splits = first.calibration[0].repeats.n_splits if first.calibration[0].repeats else 1
     head = " | ".join(f"alpha {a:g}: certified, coverage, exceeded" for a in alphas)
     lines = [
@@ -166,8 +214,15 @@ def _routing_table(results: Sequence[DatasetResult]) -> list[str]:
         a = _jury_routing(r)
         if a is None or not a.calibration:
             continue
+        by_alpha: dict[float, AlphaCheck] = {}
+        for check in a.calibration:
+            by_alpha.setdefault(check.alpha, check)
         cells = []
-        for c in a.calibration:
+        for alpha in alphas:
+            c = by_alpha.get(alpha)
+            if c is None:
+                cells.append("–")
+                continue
             rep = c.repeats
             if rep is None:
                 cells.append("yes" if c.split.calibration.certified else "no")
@@ -176,9 +231,12 @@ def _routing_table(results: Sequence[DatasetResult]) -> list[str]:
                 f"{rep.n_certified}/{rep.n_splits}, **{rep.mean_held_out_coverage:.3f}**, "
                 f"{rep.exceeded_share:.2f}"
             )
-        last = a.calibration[-1].repeats
+        final = by_alpha.get(alphas[-1])
+        last = None if final is None else final.repeats
         risk = None if last is None else last.mean_held_out_risk
-        lines.append(f"| {r.dataset} | {_f(a.agreement)} | {' | '.join(cells)} | {_f(risk)} |")
+        lines.append(
+            f"| {_cell(r.dataset)} | {_f(a.agreement)} | {' | '.join(cells)} | {_f(risk)} |"
+        )
     lines.append("")
     lines.append(
         f"certified: splits (of {splits}) in which the fixed-sequence test certified a "
@@ -208,9 +266,13 @@ def _cascade_table(results: Sequence[DatasetResult]) -> list[str]:
         d, run = _default(r), r.jury
         if d is None or run is None:
             continue
-        exact = _by_name(r, "jury cascade: exact stop")
+        exact = _find(r, "jury", "jury cascade: exact stop")
         cal = next(
-            (row for row in r.rows if row.name.startswith("jury cascade:") and row is not exact),
+            (
+                row
+                for row in r.rows
+                if row.kind == "jury" and row.name.startswith("jury cascade:") and row is not exact
+            ),
             None,
         )
         held = (
@@ -218,7 +280,7 @@ def _cascade_table(results: Sequence[DatasetResult]) -> list[str]:
             f"({run.held_out_items} items)"
         )
         lines.append(
-            f"| {r.dataset} | {_f(d.accuracy)}, {d.calls_per_item:.2f} | "
+            f"| {_cell(r.dataset)} | {_f(d.accuracy)}, {d.calls_per_item:.2f} | "
             f"{_saving(exact, d.calls_per_item)} | {_f(run.cascade_threshold)} | "
             f"{_saving(cal, d.calls_per_item)} | {held} |"
         )
@@ -235,13 +297,14 @@ def _production_table(results: Sequence[DatasetResult]) -> list[str]:
         d, run = _default(r), r.jury
         if d is None or run is None or not run.production:
             continue
-        prod = next((row for row in r.rows if row.name.startswith("jury, production")), None)
+        prod = _find(r, "jury", "jury, production", prefix=True)
         k = len(run.production)
         used = sum(f.n_labelled for f in run.production) / k
         routed = sum(f.n_routed or 0 for f in run.production) / k
         audited = sum(f.n_audited or 0 for f in run.production) / k
         lines.append(
-            f"| {r.dataset} | {_ak(d)} | {_ak(prod)} | {used:.0f}, {routed:.0f}, {audited:.0f} |"
+            f"| {_cell(r.dataset)} | {_ak(d)} | {_ak(prod)} | {used:.0f}, {routed:.0f}, "
+            f"{audited:.0f} |"
         )
     return lines
 
@@ -261,12 +324,12 @@ def _cv_table(results: Sequence[DatasetResult]) -> list[str]:
         values = [cv.get(k, -math.inf) for k in keys]
         if max(values) - min(values) < 1e-9:  # no worker shares a group: the same model
             same += 1
-            lines.append(f"| {name} | {' | '.join(f'{v:.3f}' for v in values)} |")
+            lines.append(f"| {_cell(name)} | {' | '.join(fixed(v) for v in values)} |")
             continue
         best = keys[values.index(max(values))]
         wins[best] += 1
-        cells = [f"**{cv[k]:.3f}**" if k == best else f"{cv[k]:.3f}" for k in keys]
-        lines.append(f"| {name} | {' | '.join(cells)} |")
+        cells = [f"**{fixed(cv[k])}**" if k == best else fixed(cv[k]) for k in keys]
+        lines.append(f"| {_cell(name)} | {' | '.join(cells)} |")
     lines.append("| best on | " + " | ".join(f"{wins[k]} sets" for k in keys) + " |")
     lines += [
         "",
@@ -289,7 +352,7 @@ def _reliability_table(results: Sequence[DatasetResult]) -> list[str]:
             continue
         rows += 1
         lines.append(
-            f"| {r.dataset} | {rel.accuracy:.3f} | {rel.mean_confidence:.3f} | "
+            f"| {_cell(r.dataset)} | {rel.accuracy:.3f} | {rel.mean_confidence:.3f} | "
             f"**{rel.ece:.3f}** | {rel.plain_accuracy:.3f}, {rel.plain_mean_confidence:.3f}, "
             f"{rel.plain_ece:.3f} |"
         )
@@ -325,7 +388,8 @@ def _em_table(results: Sequence[DatasetResult]) -> list[str]:
         chosen = ", ".join(f.error_model or "shrunk" for f in r.jury.folds)
         taus = ", ".join(f"{f.temperature:.3g}" for f in r.jury.folds)
         lines.append(
-            f"| {r.dataset} | {rounds} | {conv} | {patterns} | {chosen} | {taus} | {flag_text} |"
+            f"| {_cell(r.dataset)} | {rounds} | {conv} | {patterns} | {chosen} | {taus} | "
+            f"{flag_text} |"
         )
     return lines
 

@@ -13,11 +13,13 @@ from pydantic import BaseModel, ConfigDict
 
 from backtest.results import DatasetResult, Row
 from backtest.routing_curve import AlphaCheck, RoutingAnalysis, RoutingPoint
+from backtest.text import FEW_ITEMS, UNPRINTABLE, fixed
 from routing import AgreementEstimate
 from rubrics import value_key
 
 __all__ = [
     "MIN_PRINTED_AUTO",
+    "NAME_WIDTH",
     "ROUTING_ROWS",
     "BacktestReport",
     "curve_rows",
@@ -47,33 +49,50 @@ def write_json(results: Sequence[DatasetResult], out: Path, command: str) -> Non
     out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
 
 
+NAME_WIDTH = 60
+"""A longer name (dataset, judge, scale value) is cut to this many characters in the
+table, with an ellipsis in the middle (the JSON keeps it whole)."""
+
+
+def _shown(name: object) -> str:
+    """`name` as printed: control and bidi characters escaped (`\\n`, `\\u202e`), and cut
+    to NAME_WIDTH keeping both ends (a judge's row suffix such as "(both orders)" stays)."""
+    text = UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(name))
+    if len(text) <= NAME_WIDTH:
+        return text
+    head = (NAME_WIDTH - 1) * 2 // 3
+    return f"{text[:head]}…{text[len(text) - (NAME_WIDTH - 1 - head) :]}"
+
+
 def _num(x: float | None, width: int = 6, digits: int = 3) -> str:
     if x is None or math.isnan(x):
         return "–".rjust(width)
-    return f"{x:{width}.{digits}f}"
+    return fixed(x, digits).rjust(width)
 
 
 def _estimate(est: AgreementEstimate | None) -> str:
     if est is None:
         return f"{'–':>6}  {'':16}"
-    ci = f"[{est.ci_low:.3f}, {est.ci_high:.3f}]" if not math.isnan(est.ci_low) else ""
-    return f"{est.value:6.3f}  {ci:16}"
+    ci = f"[{fixed(est.ci_low)}, {fixed(est.ci_high)}]" if not math.isnan(est.ci_low) else ""
+    return f"{_num(est.value)}  {ci:16}"
 
 
-def _row_line(row: Row, width: int) -> str:
+def _row_line(row: Row, width: int, mark: str = "") -> str:
+    n = row.kappa.n_items if row.kappa is not None else FEW_ITEMS
     return (
-        f"  {row.name:<{width}} {row.n_items:6d}  {_num(row.coverage, 8)}  "
-        f"{_num(row.accuracy, 8)}  {_estimate(row.kappa)}  {row.calls_per_item:10.1f}"
+        f"  {_shown(row.name):<{width}} {row.n_items:6d}  {_num(row.coverage, 8)}  "
+        f"{_num(row.accuracy, 8)}  {_estimate(row.kappa)}  {row.calls_per_item:10.1f}{mark}"
+        + (f"  (kappa n={n})" if n < FEW_ITEMS else "")
     )
 
 
 def format_result(r: DatasetResult) -> str:
     """The per-dataset table with its footnotes, agreement and position figures."""
-    scale = ", ".join(value_key(v) for v in r.scale)
-    width = max(24, *(len(row.name) for row in r.rows))
+    scale = ", ".join(_shown(value_key(v)) for v in r.scale)
+    width = max(24, *(len(_shown(row.name)) for row in r.rows))
     kappa_kind = "quadratic-weighted" if r.kappa_weights == "quadratic" else "unweighted"
     lines = [
-        f"== {r.dataset}: {r.mode.value} [{scale}], {r.label_kind or 'unknown'} labels, "
+        f"== {_shown(r.dataset)}: {r.mode.value} [{scale}], {r.label_kind or 'unknown'} labels, "
         f"{len(r.judges)} judges",
         f"   {r.n_items} items; {r.n_referenced} with a human reference, "
         f"{r.n_human_ties} human ties (excluded), {r.n_unlabelled} without human labels",
@@ -93,7 +112,7 @@ def format_result(r: DatasetResult) -> str:
     juried = [row for row in r.rows if row.kind == "jury"]
     if juried:
         lines.append("  -- the jury model (routing.jury; * = the default configuration)")
-        lines += [_row_line(row, width) + (" *" if row.default else "") for row in juried]
+        lines += [_row_line(row, width, " *" if row.default else "") for row in juried]
     lines.append("")
     covered = "a verdict other than tie" if r.mode.value == "pairwise" else "a verdict"
     notes = [
@@ -107,7 +126,12 @@ def format_result(r: DatasetResult) -> str:
             else "."
         ),
         f"kappa: Cohen's kappa ({kappa_kind}) vs the human reference over items with both, "
-        "95% Wald CI.",
+        "95% Wald CI"
+        + (
+            f"; (kappa n=N): over fewer than {FEW_ITEMS} items, too few to read."
+            if any(row.kappa is not None and row.kappa.n_items < FEW_ITEMS for row in r.rows)
+            else "."
+        ),
     ]
     if r.mode.value == "pairwise":
         notes.append(
@@ -169,7 +193,7 @@ def format_result(r: DatasetResult) -> str:
         )
     if r.weights is not None:
         weights = ", ".join(
-            f"{j} {w:.2f} ({s})"
+            f"{_shown(j)} {fixed(w, 2)} ({s})"
             for j, w, s in zip(r.weights.judges, r.weights.weights, r.weights.sources, strict=True)
         )
         text = f"weights fitted on all labels (information only): {weights}"
@@ -194,7 +218,7 @@ def _jury_note(r: DatasetResult) -> str:
     return (
         f"jury: Dawid-Skene per judge and order with priors (routing.jury), fitted per fold on "
         f"every item's votes and at most {run.labels} human labels of other folds (EM rounds "
-        f"{rounds}; {conv}); classes {', '.join(str(c) for c in run.classes)}; its confidence "
+        f"{rounds}; {conv}); classes {', '.join(_shown(c) for c in run.classes)}; its confidence "
         f"is the posterior probability of the verdict. production labels: only the other "
         f"folds' items the unsupervised jury routes to humans (confidence < "
         f"{run.routing_floor:g}) or a {run.audit_rate:g} audit draws, capped at {run.labels}. "
@@ -242,7 +266,11 @@ def _wrap(text: str, indent: str = "  ", more: str = "    ") -> str:
 
 
 def _routing_section(r: DatasetResult, a: RoutingAnalysis) -> str:
-    """The routing curve and the calibrated thresholds of one panel."""
+    """The routing curve and the calibrated thresholds of one panel (each alpha once)."""
+    by_alpha: dict[float, AlphaCheck] = {}
+    for check in a.calibration:
+        by_alpha.setdefault(check.alpha, check)
+    checks = list(by_alpha.values())
     lines = [
         _wrap(
             f"routing on the {a.aggregation} panel's confidence: {a.n_items} items with a human "
@@ -257,8 +285,8 @@ def _routing_section(r: DatasetResult, a: RoutingAnalysis) -> str:
     ]
     if a.calibration_skipped:
         lines.append(f"    calibration skipped: {a.calibration_skipped}")
-    elif a.calibration:
-        first = a.calibration[0]
+    elif checks:
+        first = checks[0]
         cal, held = first.split.calibration, first.split.held_out
         lines += [
             _wrap(
@@ -270,13 +298,13 @@ def _routing_section(r: DatasetResult, a: RoutingAnalysis) -> str:
             f"    {'alpha':>5}  {'threshold':>9}  {'certified':>9}   {'coverage':>8}  "
             f"{'risk':>6}  {'guarantee':<15}  {'coverage':>8}  {'risk':>6}  <= alpha",
         ]
-        lines += [_alpha_line(c) for c in a.calibration]
+        lines += [_alpha_line(c) for c in checks]
         lines += [
             _wrap(f"alpha {c.alpha:g} not certified: {c.not_certified_because}.", "    * ", " " * 6)
-            for c in a.calibration
+            for c in checks
             if c.not_certified_because
         ]
-        lines += [_repeats_line(c) for c in a.calibration if c.repeats]
+        lines += [_repeats_line(c) for c in checks if c.repeats]
     notes = [
         "to humans: share of these items with confidence below the threshold; auto agreement: "
         f"share of the others whose verdict equals the human reference (thresholds leaving "
@@ -334,13 +362,13 @@ def _repeats_line(c: AlphaCheck) -> str:
 
 def _position_table(r: DatasetResult) -> str:
     if not any(p.n_comparable for p in r.position):
-        unscored = ", ".join(f"{p.judge} {p.n_unusable_votes or 0}" for p in r.position)
+        unscored = ", ".join(f"{_shown(p.judge)} {p.n_unusable_votes or 0}" for p in r.position)
         text = (
             "position bias: not measurable, no judge has both orders on any item; "
             f"unscored votes: {unscored}"
         )
         return textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="    ")
-    width = max(12, *(len(p.judge) for p in r.position))
+    width = max(12, *(len(_shown(p.judge)) for p in r.position))
     head = (
         f"  {'position bias':<{width}} {'both orders':>11}  {'conflict':>8}  "
         f"{'first won':>9}  {'first-pos rate':>14}  {'95% Wilson CI':<16}  {'unscored':>8}"
@@ -350,7 +378,7 @@ def _position_table(r: DatasetResult) -> str:
         ci = f"[{p.ci_low:.3f}, {p.ci_high:.3f}]" if p.ci_low is not None else ""
         directed = p.n_first_won + p.n_second_won
         lines.append(
-            f"  {p.judge:<{width}} {p.n_comparable:11d}  {_num(p.inconsistency_rate, 8)}  "
+            f"  {_shown(p.judge):<{width}} {p.n_comparable:11d}  {_num(p.inconsistency_rate, 8)}  "
             f"{f'{p.n_first_won}/{directed}':>9}  {_num(p.first_position_rate, 14)}  "
             f"{ci:<16}  {p.n_unusable_votes or 0:8d}"
         )
