@@ -126,9 +126,11 @@ def run_backtest(
             # Recorded with both orders already averaged: one vote per item, no order.
             configs.append((f"{judge} (orders averaged)", "judge", own))
             continue
-        both = pairwise and any(v.order == "BA" for vs in own for v in vs)
-        if pairwise:
-            first = [[v for v in vs if v.order == "AB"] for vs in own]
+        shown = {v.order for vs in own for v in vs}
+        both = pairwise and {"AB", "BA"} <= shown
+        if pairwise:  # one order: AB, or BA for a judge only ever asked that way round
+            one = "AB" if "AB" in shown else "BA"
+            first = [[v for v in vs if v.order == one] for vs in own]
             configs.append((f"{judge} (single order)", "judge", first))
         if both or not pairwise:
             configs.append((f"{judge} (both orders)" if both else judge, "judge", own))

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from scipy.special import logsumexp
 
 from judges import Vote
+from routing.jury.accelerate import squarem
 from routing.jury.data import JuryData, label_distribution, observations, tabulate
 from routing.jury.model import JuryModel, JuryPriors, Worker
 from routing.jury.temperature import fit_temperature, human_verdicts
@@ -154,7 +155,8 @@ def fit(
     priors: JuryPriors | None = None,
     groups: Mapping[Worker, str] | None = None,
 ) -> JuryModel:
-    """EM to convergence (or `priors.max_iter` rounds) over pattern-grouped data.
+    """EM to convergence (or `priors.max_iter` rounds) over pattern-grouped data, the
+    fixed-point iteration accelerated by SQUAREM (`routing.jury.accelerate`).
 
     `groups` names each worker's dependence group (default: its judge), read when
     `priors.dependence` > 0: an answer then counts m**-dependence of its log-likelihood in
@@ -172,15 +174,19 @@ def fit(
     post = _initial_posterior(data)
     soft_resp = data.soft_probs[:, None, :].repeat(cls.size, axis=1)  # uniform theta at start
     pi, theta, acc = _m_step(data, post, soft_resp, pri, ordinal)
-    converged, iterations = False, 0
-    for iterations in range(1, pri.max_iter + 1):  # noqa: B007 - read after the loop
-        post, soft_resp, _, _ = _e_step(data, pi, theta, labelled, weight)
-        new_pi, new_theta, acc = _m_step(data, post, soft_resp, pri, ordinal)
-        change = max(float(np.abs(new_pi - pi).max()), float(np.abs(new_theta - theta).max()))
-        pi, theta = new_pi, new_theta
-        if change < pri.tol:
-            converged = True
-            break
+    n_c = pi.size
+
+    def em_step(x: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        pi_x, theta_x = x[:n_c], x[n_c:].reshape(theta.shape)
+        post, soft_resp, _, _ = _e_step(data, pi_x, theta_x, labelled, weight)
+        new_pi, new_theta, new_acc = _m_step(data, post, soft_resp, pri, ordinal)
+        return np.concatenate([new_pi, new_theta.ravel()]), new_acc
+
+    end = squarem(
+        em_step, np.concatenate([pi, theta.ravel()]), acc, tol=pri.tol, max_steps=pri.max_iter
+    )
+    pi, theta, acc = end.x[:n_c], end.x[n_c:].reshape(theta.shape), end.aux
+    iterations, converged = end.steps, end.converged
     _, _, loglik, log_joint = _e_step(data, pi, theta, labelled, weight)
     tau = _temperature(data, log_joint, pri, ordinal)
     # The votes the fit learned from: a labels-only fit's come from its labelled items.

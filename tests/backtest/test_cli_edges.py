@@ -21,7 +21,7 @@ from backtest.replay import run_backtest
 from routing import Aggregation
 from routing.aggregate import allowed
 from rubrics import Mode
-from tests.support.records import pointwise_records, write_set
+from tests.support.records import MIRROR, pointwise_records, pv, write_set
 
 QUESTIONS = [
     {"id": "polite", "text": "Is it polite?", "required": True, "na": False},
@@ -142,3 +142,30 @@ def test_an_alpha_given_twice_counts_once() -> None:
     args = argparse.Namespace(alpha=[0.1, 0.2, 0.1], delta=0.1, splits=5)
     settings = settings_from(args)
     assert not isinstance(settings, str) and settings.alphas == (0.1, 0.2)
+
+
+def test_a_judge_asked_only_the_other_way_round_has_one_single_order_row(
+    tmp_path: Path,
+) -> None:
+    """A judge with BA votes only had an empty "(single order)" row and its one vote
+    under "(both orders)"."""
+    records = []
+    for i in range(30):
+        gold = "A" if i % 3 else "B"
+        votes = [pv("late", "BA", MIRROR[gold]), pv("both", "AB", gold), pv("both", "BA", gold)]
+        records.append(
+            {
+                "item": str(i),
+                "mode": "pairwise",
+                "scale": ["A", "B", "tie"],
+                "votes": votes,
+                "human": [gold],
+            }
+        )
+    result = run_backtest(
+        load_dataset(write_set(tmp_path, "ba", records)), progress=False, dependence_cv=False
+    )
+    rows = {row.name: row for row in result.rows if row.kind == "judge"}
+    assert set(rows) == {"late (single order)", "both (single order)", "both (both orders)"}
+    late = rows["late (single order)"]
+    assert (late.coverage, late.accuracy, late.calls_per_item) == (1.0, 1.0, 1.0)
