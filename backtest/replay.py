@@ -97,7 +97,8 @@ def run_backtest(
     dependence_cv: bool = True,
     select: Selection = "scale",
 ) -> DatasetResult:
-    """Replay one dataset; `progress` None shows a bar on stderr above PROGRESS_MIN_ITEMS;
+    """Replay one dataset; `progress` None shows a bar on stderr above PROGRESS_MIN_ITEMS
+    when stderr is a terminal;
     `routing` sets the calibration of the routing threshold (default `RoutingSettings()`);
     `labels`, `audit_rate` and `priors` the jury rows (`backtest.jury_run`), whose
     dependence CV table runs when `dependence_cv`; `select` says where each fold's error
@@ -117,7 +118,8 @@ def run_backtest(
     pairwise = rubric.mode is Mode.PAIRWISE
     forced = pairwise and not any(r == "tie" for r, _ in refs)
     kw = weighting_for(rubric)
-    show = n > PROGRESS_MIN_ITEMS if progress is None else progress
+    # A bar only on a terminal: redirected, it is a stream of carriage-return lines.
+    show = n > PROGRESS_MIN_ITEMS and sys.stderr.isatty() if progress is None else progress
 
     configs: list[tuple[str, Kind, list[list[Vote]]]] = []
     for judge in judges:

@@ -185,6 +185,8 @@ def format_result(r: DatasetResult) -> str:
             f"  Fleiss' kappa {_estimate(r.fleiss_kappa).rstrip()} over "
             f"{r.fleiss_kappa.n_items} items with every judge usable (bootstrap CI)"
         )
+    elif len(r.judges) >= 2:
+        lines.append("  Fleiss' kappa –: no item has a usable vote of every judge")
     if r.krippendorff_alpha is not None:
         lines.append(
             f"  Krippendorff's alpha ({r.krippendorff_alpha.method.split('[')[-1].rstrip(']')}) "

@@ -17,7 +17,7 @@ from api.cli import main
 from backtest.cli import settings_from
 from backtest.datasets import load_dataset
 from backtest.plots import plot_paths
-from backtest.replay import run_backtest
+from backtest.replay import PROGRESS_MIN_ITEMS, run_backtest
 from routing import Aggregation
 from routing.aggregate import allowed
 from rubrics import Mode
@@ -169,3 +169,26 @@ def test_a_judge_asked_only_the_other_way_round_has_one_single_order_row(
     assert set(rows) == {"late (single order)", "both (single order)", "both (both orders)"}
     late = rows["late (single order)"]
     assert (late.coverage, late.accuracy, late.calls_per_item) == (1.0, 1.0, 1.0)
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Redirected, the bar was a stream of carriage-return lines in the log."""
+    records = [dict(r, item=f"{k}-{r['item']}") for k in range(20) for r in pointwise_records()]
+    assert len(records) > PROGRESS_MIN_ITEMS
+    run_backtest(load_dataset(write_set(tmp_path, "big", records)), dependence_cv=False)
+    assert "\r" not in capsys.readouterr().err
+
+
+def test_the_fleiss_line_says_why_it_is_missing(tmp_path: Path) -> None:
+    from backtest.report import format_result
+
+    records = pointwise_records()
+    for i, r in enumerate(records):  # every item lacks one judge's vote
+        r["votes"] = [v for k, v in enumerate(r["votes"]) if k != i % len(r["votes"])]
+    result = run_backtest(
+        load_dataset(write_set(tmp_path, "gaps", records)), progress=False, dependence_cv=False
+    )
+    assert result.fleiss_kappa is None
+    assert "  Fleiss' kappa –: no item has a usable vote of every judge" in format_result(result)
