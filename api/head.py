@@ -4,7 +4,11 @@ included) without the body. The OpenAPI schema is untouched: HEAD is implied by 
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEAD_KEY = "quorum.head"
+"""Set in the scope of a HEAD request routed as a GET."""
 
 
 class HeadAsGet:
@@ -26,4 +30,10 @@ class HeadAsGet:
             await send(message)
 
         # A copy: the server's own scope (its access log, its HEAD handling) still says HEAD.
-        await self.app({**scope, "method": "GET"}, receive, bodiless)
+        await self.app({**scope, "method": "GET", HEAD_KEY: True}, receive, bodiless)
+
+
+def is_head(request: Request) -> bool:
+    """Whether `request` came as a HEAD: a route with a side effect of sending its body
+    (the audit export records that it was exported) answers with headers only."""
+    return bool(request.scope.get(HEAD_KEY))

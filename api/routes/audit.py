@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from api.auth import Principal, requires
 from api.deps import Config, Sessions
 from api.errors import Forbidden, InvalidInput
+from api.head import is_head
 from api.routes.filters import IsoDatetime, SubjectModel, UseCase
 from api.services.audit import (
     check_event_reach,
@@ -61,6 +62,8 @@ async def export(
     check_subject_filters(stream, subject_model, use_case)
     if stream == "events":
         check_event_reach(caller.reach)
+    if is_head(request):  # checked as a GET; no body is sent, so no `exported` event
+        return Response(media_type="application/x-ndjson")  # type: ignore[return-value]
     await record_exported(
         sessions,
         caller.actor,

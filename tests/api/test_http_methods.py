@@ -3,6 +3,8 @@ only those of the first route on its path), and HEAD is answered wherever GET is
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -63,3 +65,19 @@ def test_a_405_is_still_problem_details(http: httpx.Client) -> None:
         "instance": path,
     }
     assert r.headers["allow"] == "GET, HEAD, POST"
+
+
+def test_head_of_the_audit_export_records_no_export(http: httpx.Client) -> None:
+    """A HEAD ran the export and wrote an `exported` event although no line was sent."""
+
+    def exported() -> int:
+        r = http.get("/v1/audit/export", params={"stream": "events"})
+        assert r.status_code == 200, r.text
+        return sum(json.loads(line)["event"] == "exported" for line in r.text.splitlines())
+
+    before = exported()
+    head = http.head("/v1/audit/export", params={"stream": "events"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"].startswith("application/x-ndjson")
+    assert exported() == before + 1  # the second GET's own event, none of the HEAD's
+    assert http.head("/v1/audit/export", params={"stream": "nope"}).status_code == 422
