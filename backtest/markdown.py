@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from backtest.markdown_fit import cv_table, em_table, reliability_table
 from backtest.results import DatasetResult, Kind, Row
 from backtest.routing_curve import AlphaCheck, RoutingAnalysis
-from backtest.text import FEW_ITEMS, UNPRINTABLE, fixed
+from backtest.text import FEW_ITEMS, cell, fixed
 
 __all__ = ["BEGIN", "END", "ISSUE_TARGETS", "render", "target_problem", "write_markdown"]
 
@@ -40,8 +40,6 @@ ISSUE_TARGETS = {
 BEST_JUDGE_SHARE = 0.5
 """The best single judge is chosen among the judges with a verdict on at least this share
 of the items with a human reference (among all judges if none has)."""
-_MARKUP = re.compile(r"[\\|<*_`]")
-"""Characters a table cell shows escaped."""
 
 
 def target_problem(out: Path) -> str | None:
@@ -77,13 +75,6 @@ def write_markdown(results: Sequence[DatasetResult], out: Path, command: str) ->
     partial = out.with_name(f".{out.name}.partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, out)
-
-
-def _cell(text: str) -> str:
-    """`text` safe in a table cell: control characters as spaces, and the characters that
-    could split the row (`|`, and `\\` that would unescape it), open HTML or a marker
-    (`<`) or start emphasis or code (`*`, `_`, a backtick) backslash-escaped."""
-    return _MARKUP.sub(r"\\\g<0>", UNPRINTABLE.sub(" ", text))
 
 
 def _f(x: float | None, digits: int = 3) -> str:
@@ -173,9 +164,9 @@ def _accuracy_table(results: Sequence[DatasetResult]) -> list[str]:
         plural, best = _find(r, "panel", "plurality of raw votes"), _best_judge(r)
         prod = _find(r, "jury", "jury, production", prefix=True)
         want, met = _targets(r, d, plural, best)
-        best_text = f"{_cell(best.name)}: {_ak(best)}" if best else "–"
+        best_text = f"{cell(best.name)}: {_ak(best)}" if best else "–"
         lines.append(
-            f"| {_cell(r.dataset)} | {r.n_items} | **{_ak(d)}** | {_ak(plural)} | {best_text} | "
+            f"| {cell(r.dataset)} | {r.n_items} | **{_ak(d)}** | {_ak(plural)} | {best_text} | "
             f"{_f(_acc(r, 'majority'))} | {_f(_acc(r, 'weighted'))} | {_ak(prod)} | {want} | "
             f"{met} |"
         )
@@ -235,7 +226,7 @@ def _routing_table(results: Sequence[DatasetResult]) -> list[str]:
         last = None if final is None else final.repeats
         risk = None if last is None else last.mean_held_out_risk
         lines.append(
-            f"| {_cell(r.dataset)} | {_f(a.agreement)} | {' | '.join(cells)} | {_f(risk)} |"
+            f"| {cell(r.dataset)} | {_f(a.agreement)} | {' | '.join(cells)} | {_f(risk)} |"
         )
     lines.append("")
     lines.append(
@@ -280,7 +271,7 @@ def _cascade_table(results: Sequence[DatasetResult]) -> list[str]:
             f"({run.held_out_items} items)"
         )
         lines.append(
-            f"| {_cell(r.dataset)} | {_f(d.accuracy)}, {d.calls_per_item:.2f} | "
+            f"| {cell(r.dataset)} | {_f(d.accuracy)}, {d.calls_per_item:.2f} | "
             f"{_saving(exact, d.calls_per_item)} | {_f(run.cascade_threshold)} | "
             f"{_saving(cal, d.calls_per_item)} | {held} |"
         )
@@ -303,93 +294,8 @@ def _production_table(results: Sequence[DatasetResult]) -> list[str]:
         routed = sum(f.n_routed or 0 for f in run.production) / k
         audited = sum(f.n_audited or 0 for f in run.production) / k
         lines.append(
-            f"| {_cell(r.dataset)} | {_ak(d)} | {_ak(prod)} | {used:.0f}, {routed:.0f}, "
+            f"| {cell(r.dataset)} | {_ak(d)} | {_ak(prod)} | {used:.0f}, {routed:.0f}, "
             f"{audited:.0f} |"
-        )
-    return lines
-
-
-def _cv_table(results: Sequence[DatasetResult]) -> list[str]:
-    cvs = [(r.dataset, r.jury.dependence_cv) for r in results if r.jury and r.jury.dependence_cv]
-    if not cvs:
-        return []
-    keys = list(cvs[0][1])
-    lines = [
-        "| dataset | " + " | ".join(f"dependence {k}" for k in keys) + " |",
-        "|---|" + "---:|" * len(keys),
-    ]
-    wins = dict.fromkeys(keys, 0)
-    same = 0
-    for name, cv in cvs:
-        values = [cv.get(k, -math.inf) for k in keys]
-        if max(values) - min(values) < 1e-9:  # no worker shares a group: the same model
-            same += 1
-            lines.append(f"| {_cell(name)} | {' | '.join(fixed(v) for v in values)} |")
-            continue
-        best = keys[values.index(max(values))]
-        wins[best] += 1
-        cells = [f"**{fixed(cv[k])}**" if k == best else fixed(cv[k]) for k in keys]
-        lines.append(f"| {_cell(name)} | {' | '.join(cells)} |")
-    lines.append("| best on | " + " | ".join(f"{wins[k]} sets" for k in keys) + " |")
-    lines += [
-        "",
-        f"Identical on {same} sets: no two workers share a judge or family there (one "
-        "presentation per judge), so the correction changes nothing. Bold: the best.",
-    ]
-    return lines
-
-
-def _reliability_table(results: Sequence[DatasetResult]) -> list[str]:
-    lines = [
-        "| dataset | jury accuracy | mean confidence | ECE (10 bins) | untempered: accuracy, "
-        "mean confidence, ECE |",
-        "|---|---:|---:|---:|---|",
-    ]
-    rows = 0
-    for r in results:
-        rel = r.jury.reliability if r.jury else None
-        if rel is None:
-            continue
-        rows += 1
-        lines.append(
-            f"| {_cell(r.dataset)} | {rel.accuracy:.3f} | {rel.mean_confidence:.3f} | "
-            f"**{rel.ece:.3f}** | {rel.plain_accuracy:.3f}, {rel.plain_mean_confidence:.3f}, "
-            f"{rel.plain_ece:.3f} |"
-        )
-    if not rows:
-        return []
-    return [
-        *lines,
-        "",
-        "Over the items with a human reference, the default row's confidence (the posterior "
-        "probability of its verdict, tempered as the service reports it) against the share "
-        "of verdicts that match the humans; ECE: the item-weighted mean of |share right - "
-        "mean confidence| over 10 equal-width confidence bins (0: a probability). "
-        "Untempered: the same fold models at temperature 1 (on ordinal scales their "
-        "median verdict moves too).",
-    ]
-
-
-def _em_table(results: Sequence[DatasetResult]) -> list[str]:
-    lines = [
-        "| dataset | EM rounds per fold (default row) | converged | patterns | error model "
-        "per fold (held-out label likelihood) | posterior temperature per fold | weighted row: "
-        "Dawid-Skene behind its weights converged |",
-        "|---|---|---|---:|---|---|---|",
-    ]
-    for r in results:
-        if r.jury is None:
-            continue
-        rounds = ", ".join(str(f.iterations) for f in r.jury.folds)
-        conv = all(f.converged for f in r.jury.folds)
-        flag = r.weights_dawid_skene_converged
-        flag_text = "no DS weight" if flag is None else ("yes" if flag else "**NO**")
-        patterns = max(f.n_patterns for f in r.jury.folds)
-        chosen = ", ".join(f.error_model or "shrunk" for f in r.jury.folds)
-        taus = ", ".join(f"{f.temperature:.3g}" for f in r.jury.folds)
-        lines.append(
-            f"| {_cell(r.dataset)} | {rounds} | {conv} | {patterns} | {chosen} | {taus} | "
-            f"{flag_text} |"
         )
     return lines
 
@@ -416,12 +322,12 @@ def render(results: Sequence[DatasetResult], command: str) -> str:
             "#### Accuracy: the default jury against the best judge and the naive vote",
             _accuracy_table,
         ),
-        ("#### Is the confidence a probability? (calibration in the large)", _reliability_table),
+        ("#### Is the confidence a probability? (calibration in the large)", reliability_table),
         ("#### Calibrated routing on the jury's posterior (delta as run)", _routing_table),
         ("#### Cascade on the posterior (one judge per wave, file order)", _cascade_table),
         ("#### Production case: labels only from routed and audited items", _production_table),
-        ("#### Dependence correction: CV log-likelihood per training label", _cv_table),
-        ("#### EM convergence", _em_table),
+        ("#### Dependence correction: CV log-likelihood per training label", cv_table),
+        ("#### EM convergence", em_table),
     ]
     for title, table in sections:
         lines = table(results)

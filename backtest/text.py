@@ -16,3 +16,14 @@ def fixed(x: float, digits: int = 3) -> str:
     """`x` to `digits` places, never `-0.000`."""
     text = f"{x:.{digits}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+MARKUP = re.compile(r"[\\|<*_`]")
+"""Characters a table cell shows escaped."""
+
+
+def cell(text: str) -> str:
+    """`text` safe in a table cell: control characters as spaces, and the characters that
+    could split the row (`|`, and `\\` that would unescape it), open HTML or a marker
+    (`<`) or start emphasis or code (`*`, `_`, a backtick) backslash-escaped."""
+    return MARKUP.sub(r"\\\g<0>", UNPRINTABLE.sub(" ", text))
