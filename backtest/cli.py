@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shlex
 import sys
@@ -120,18 +121,23 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     priors = JuryPriors(dependence=args.dependence)
     results = []
     for ds in datasets:
-        result = run_backtest(
-            ds,
-            folds=args.folds,
-            seed=args.seed,
-            min_human=args.min_human,
-            routing=settings,
-            labels=args.labels,
-            audit_rate=args.audit_rate,
-            priors=priors,
-            dependence_cv=not args.no_dependence_cv,
-            select=args.select,
-        )
+        once = _OnceEach()  # per dataset: its folds share one fit, and one warning
+        logging.getLogger("routing.reliability").addFilter(once)
+        try:
+            result = run_backtest(
+                ds,
+                folds=args.folds,
+                seed=args.seed,
+                min_human=args.min_human,
+                routing=settings,
+                labels=args.labels,
+                audit_rate=args.audit_rate,
+                priors=priors,
+                dependence_cv=not args.no_dependence_cv,
+                select=args.select,
+            )
+        finally:
+            logging.getLogger("routing.reliability").removeFilter(once)
         print(report.format_result(result), end="\n\n", flush=True)
         results.append(result)
     if args.json:
@@ -142,6 +148,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         for result, out in zip(results, plots.plot_paths(args.plot, results), strict=True):
             plots.plot_result(result, out)
     return 0
+
+
+class _OnceEach(logging.Filter):
+    """Lets each distinct message through once: the weighted row's folds share one
+    Dawid-Skene fit, so its warning came once per fold and again for the whole set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.levelno, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
 
 
 def _output_problem(args: argparse.Namespace) -> str | None:

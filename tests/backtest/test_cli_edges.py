@@ -192,3 +192,19 @@ def test_the_fleiss_line_says_why_it_is_missing(tmp_path: Path) -> None:
     )
     assert result.fleiss_kappa is None
     assert "  Fleiss' kappa –: no item has a usable vote of every judge" in format_result(result)
+
+
+def test_a_warning_repeated_by_every_fold_is_shown_once(tmp_path: Path) -> None:
+    """The weighted row's folds share one Dawid-Skene fit: its "did not converge" came
+    once per fold and once more for the whole set (six identical lines)."""
+    import logging
+
+    from backtest.cli import _OnceEach
+
+    once = _OnceEach()
+    log = logging.getLogger("routing.reliability")
+    records = [log.makeRecord(log.name, logging.WARNING, "f", 1, msg, (), None) for msg in "aab"]
+    assert [once.filter(r) for r in records] == [True, False, True]
+    folder = write_set(tmp_path, "p", pointwise_records())
+    assert main(["backtest", str(folder), "--no-dependence-cv"]) == 0
+    assert log.filters == []  # per run, so a later run in this process still warns
