@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.cli_common import check_output, run_job, settings_of
@@ -26,6 +27,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     check_output("--out", args.out)
     settings = settings_of(args)
+    clash = _is_the_database(args.out, settings.database_url)
+    if clash:
+        print(f"quorum: --out {args.out}: {clash}", file=sys.stderr)
+        return 2
     config = load(settings.config)
     until = args.until or datetime.now(UTC)
     since = args.since or (until - timedelta(days=1))
@@ -68,6 +73,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_the_database(out: str | None, database_url: str) -> str:
+    """Why `out` must not be written (empty: it may): it is the SQLite database itself,
+    or its WAL or shared-memory file. Writing the export there truncated the database."""
+    from api.store.engine import sqlite_path
+
+    db = sqlite_path(database_url)
+    if out is None or db is None:
+        return ""
+    target = Path(out).resolve()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if target == Path(f"{db}{suffix}").resolve():
+            return f"is the database{' (its ' + suffix[1:] + ' file)' if suffix else ''}"
+    return ""
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     """`quorum audit verify`: exit 1 when the chain or any record fails the check."""
     from api.services.audit_verify import verify
@@ -92,4 +112,8 @@ def timestamp(text: str) -> datetime:
         ts = datetime.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from exc
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first UTC time
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC equivalent (out of range)") from None

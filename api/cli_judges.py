@@ -35,7 +35,8 @@ def cmd_check_judges(args: argparse.Namespace) -> int:
     width = max(len(name) for name in statuses)
     for name, status in statuses.items():
         if status.up:
-            print(f"up    {name:<{width}}  {status.model}  ({status.latency_ms:.0f} ms)")
+            took = "" if status.latency_ms is None else f"  ({status.latency_ms:.0f} ms)"
+            print(f"up    {name:<{width}}  {status.model}{took}")  # a pattern juror: no call
         else:
             print(f"DOWN  {name:<{width}}  {status.model}: {status.reason}")
     ready = True

@@ -54,6 +54,17 @@ def unsupported_backend(url: str) -> str | None:
     )
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL (None: not SQLite, or in memory)."""
+    try:
+        u = make_url(url)
+    except Exception:
+        return None
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+        return None
+    return u.database
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 

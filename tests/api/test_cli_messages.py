@@ -234,3 +234,38 @@ def test_serve_refuses_a_port_or_worker_count_out_of_range(
 ) -> None:
     r = quorum("serve", "--config", config, option, value)
     assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
+
+
+def test_export_refuses_to_write_over_its_own_database(tmp_path: Path, config: str) -> None:
+    """`--out quorum.db` truncated the SQLite file and lost every evaluation."""
+    db = tmp_path / "q.db"
+    env = {"QUORUM_DATABASE_URL": f"sqlite:///{db}", "QUORUM_CONFIG": config}
+    assert quorum("migrate", env=env).returncode == 0
+    size = db.stat().st_size
+    for out, said in ((db, "is the database"), (Path(f"{db}-wal"), "is the database (its wal")):
+        line = one_line(quorum("export", "--out", str(out), env=env), "quorum: --out ")
+        assert said in line, line
+    assert db.stat().st_size == size
+
+
+def test_a_time_with_no_utc_equivalent_is_a_usage_error(tmp_path: Path, config: str) -> None:
+    env = {"QUORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}", "QUORUM_CONFIG": config}
+    for args in (
+        ("export", "--since", "0001-01-01T00:00:00+14:00"),
+        ("export", "--until", "9999-12-31T23:59:59-14:00"),
+        ("audit", "verify", "--since", "0001-01-01T00:00:00+14:00"),
+    ):
+        r = quorum(*args, env=env)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert "has no UTC equivalent (out of range)" in r.stderr
+
+
+def test_check_judges_reports_a_pattern_juror_without_a_latency(tmp_path: Path) -> None:
+    """The shipped example's pattern juror (no model call, so no latency) crashed the
+    report with a TypeError after its first lines."""
+    example = str(Path(__file__).parents[2] / "quorum.example.yaml")
+    env = {"QUORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}"}
+    r = quorum("check-judges", "--config", example, env=env)
+    assert "Traceback" not in r.stderr and r.returncode in (0, 1), r.stderr
+    assert any(line.startswith("up    pii-scan") for line in r.stdout.splitlines()), r.stdout
+    assert "panel " in r.stdout  # the panels' summary came after every judge's line
