@@ -212,7 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--scopes", default="evaluate", help="comma-separated: evaluate,review,admin"
     )
     create.add_argument("--panels", help="comma-separated panels the key may use (default: all)")
-    create.add_argument("--rate-limit", type=int, help="requests per minute for this key")
+    create.add_argument(
+        "--rate-limit",
+        type=_int_in(0, 2**31 - 1),  # a PostgreSQL integer; -1 was taken as unlimited
+        help="requests per minute for this key",
+    )
     create.add_argument(
         "--tenant",
         help="whose data the key reads and writes (default: a tenant of its own, named by the "

@@ -46,6 +46,9 @@ def unsupported_backend(url: str) -> str | None:
         backend = make_url(url).get_backend_name()
     except ArgumentError:
         return None
+    if backend == "sqlite" and make_url(url).database in (None, "", ":memory:"):
+        # Every connection would see a database of its own, empty: nothing would persist.
+        return "an in-memory SQLite database keeps nothing: name a file (sqlite:///quorum.db)"
     if backend in ("sqlite", "postgresql"):
         return None
     return (

@@ -172,7 +172,8 @@ def expected(rule: Rule, caller: Caller) -> int | frozenset[int]:
 
 
 def openapi_routes() -> list[tuple[str, str]]:
-    schema = create_app(Settings(database_url="sqlite://")).openapi()
+    # The schema only: no lifespan runs, so the file is never opened.
+    schema = create_app(Settings(database_url="sqlite:///never-opened.db")).openapi()
     return [(m, p) for p, ops in schema["paths"].items() for m in ops]
 
 

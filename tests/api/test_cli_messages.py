@@ -269,3 +269,18 @@ def test_check_judges_reports_a_pattern_juror_without_a_latency(tmp_path: Path) 
     assert "Traceback" not in r.stderr and r.returncode in (0, 1), r.stderr
     assert any(line.startswith("up    pii-scan") for line in r.stdout.splitlines()), r.stdout
     assert "panel " in r.stdout  # the panels' summary came after every judge's line
+
+
+def test_an_in_memory_database_and_a_bad_rate_limit_are_refused(config: str) -> None:
+    """`sqlite://` let `migrate` "succeed" on a database nothing else could see, and every
+    other command failed with a pool_size traceback; `--rate-limit -1` meant unlimited and
+    one above int64 was an OverflowError traceback."""
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        env = {"QUORUM_DATABASE_URL": url, "QUORUM_CONFIG": config}
+        for args in (["migrate"], ["keys", "list"]):
+            line = one_line(quorum(*args, env=env), "quorum: settings error: QUORUM_DATABASE_URL: ")
+            assert "an in-memory SQLite database keeps nothing" in line
+    for value in ("-1", "9223372036854775808"):
+        r = quorum("keys", "create", "--name", "k", "--rate-limit", value)
+        assert r.returncode == 2 and "Traceback" not in r.stderr
+        assert f"argument --rate-limit: {value} is not between 0 and 2147483647" in r.stderr
