@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from api.cli_common import check_output
 from rubrics import GOVERNANCE_CORPUS, CorpusLoadError, load_corpus, select
+from rubrics.loader import first_error
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -124,9 +125,8 @@ async def _qualify(args: argparse.Namespace, out: TextIO) -> int:
             timeout_s=args.timeout,
         )
     except ValidationError as exc:
-        err = exc.errors()[0]
-        flag = FLAGS.get(str(err["loc"][0]) if err["loc"] else "", "--model")
-        raise Refused(f"{flag}: {err['msg'].removeprefix('Value error, ')}") from None
+        field, msg = first_error(exc)
+        raise Refused(f"{FLAGS.get(field, '--model')}: {msg}") from None
     configure_litellm()
     async with AsyncQuorumClient(url, key, timeout=max(300.0, args.timeout)) as quorum:
         profile, rubrics = await _server_facts(quorum, url, args.profile)

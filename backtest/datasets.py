@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import json
 import math
-import os
 import re
 import stat
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from judges import CallErrorKind, Vote, canonical
 from judges.record import ItemRecord, VoteRecord
 from rubrics import Mode, Rubric, ScaleValue, Unscored, value_key
+from rubrics.loader import open_without_waiting
 
 __all__ = ["Dataset", "DatasetError", "DatasetItem", "find_datasets", "load_dataset"]
 
@@ -110,9 +110,7 @@ def _open(file: Path) -> BinaryIO:
         kinds = {stat.S_ISDIR: "a directory", stat.S_ISCHR: "a character device"}
         kind = next((k for test, k in kinds.items() if test(mode)), "a device or socket")
         raise DatasetError(file, None, f"not a regular file ({kind})")
-    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
-    os.set_blocking(fd, True)
-    return os.fdopen(fd, "rb")
+    return open_without_waiting(file)
 
 
 def _lines(file: Path) -> Iterator[tuple[int, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from pydantic import ValidationError
@@ -38,13 +38,17 @@ def first_error(exc: ValidationError) -> tuple[str, str]:
     return error_location(loc), msg
 
 
-def _read_text(path: Path) -> str:
-    """The file's text. A named pipe with no writer reads as empty instead of blocking
-    (opened without waiting for one); one with a writer, `<(envsubst < q.yaml)`, is read
-    to its end as any file."""
+def open_without_waiting(path: Path) -> BinaryIO:
+    """`path` opened for reading in binary. A named pipe is opened without waiting for a
+    writer, so one with none reads as empty instead of blocking for ever; one with a
+    writer, `<(envsubst < q.yaml)`, is read to its end as any file."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as f:
-        os.set_blocking(fd, True)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _read_text(path: Path) -> str:
+    with open_without_waiting(path) as f:
         return f.read().decode("utf-8")
 
 

@@ -46,7 +46,7 @@ def unsupported_backend(url: str) -> str | None:
         backend = make_url(url).get_backend_name()
     except ArgumentError:
         return None
-    if backend == "sqlite" and make_url(url).database in (None, "", ":memory:"):
+    if backend == "sqlite" and sqlite_path(url) is None:
         # Every connection would see a database of its own, empty: nothing would persist.
         return "an in-memory SQLite database keeps nothing: name a file (sqlite:///quorum.db)"
     if backend in ("sqlite", "postgresql"):
@@ -129,7 +129,7 @@ def make_read_engine(url: str) -> AsyncEngine | None:
     the process (under load the key check waited 15-35 ms there, docs/benchmarks.md).
     None on PostgreSQL (its pool serves reads concurrently) and on an in-memory SQLite
     database (another connection would see another database)."""
-    if not is_sqlite(url) or make_url(url).database in (None, "", ":memory:"):
+    if sqlite_path(url) is None:
         return None
     return _sqlite_engine(url, READERS, _sqlite_reader_pragmas)
 
