@@ -148,12 +148,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Iter
 
 
 def test_completions_arrive_with_subject_and_use_case(stack: Stack) -> None:
+    def send(model: str, use_case: str, **metadata: Any) -> None:
+        # One at a time, each until it has arrived: the queue holds QUEUE, and a Quorum slow
+        # to answer (a loaded machine) would otherwise see some dropped, as designed.
+        before = len(stack.evaluations(model, use_case))
+        r = stack.chat(model, **metadata)
+        assert r.status_code == 200, r.text
+        assert r.json()["choices"][0]["message"]["content"] == GOOD
+        wait_for(
+            f"{model}'s completion in Quorum",
+            lambda: len(stack.evaluations(model, use_case)) == before + 1,
+            30,
+            every=0.2,
+        )
+
     for model in UPSTREAM:
         for _ in range(3):
-            r = stack.chat(model, quorum={"use_case": CASE})
-            assert r.status_code == 200, r.text
-            assert r.json()["choices"][0]["message"]["content"] == GOOD
-    assert stack.chat("support-a").status_code == 200  # no metadata: the default use case
+            send(model, CASE, quorum={"use_case": CASE})
+    send("support-a", "default-case")  # no metadata: the default use case
 
     def judged(found: list[dict[str, Any]], n: int) -> bool:
         return len(found) == n and all(e["status"] != "pending" for e in found)
@@ -172,6 +184,7 @@ def test_completions_arrive_with_subject_and_use_case(stack: Stack) -> None:
 
 def test_a_stalled_quorum_neither_slows_nor_fails_the_application(stack: Stack) -> None:
     before = len(stack.evaluations("support-a", "stall"))
+    mark = len(stack.proxy.output())  # lines from before the stall are not this test's
     os.killpg(stack.quorum.proc.pid, signal.SIGSTOP)
     try:
         took: list[float] = []
@@ -182,12 +195,12 @@ def test_a_stalled_quorum_neither_slows_nor_fails_the_application(stack: Stack) 
             took.append(time.monotonic() - began)
             assert r.status_code == 200, r.text
         # The sender is stuck on its first POST, QUEUE wait behind it, the rest drop.
-        line = stack.proxy.wait_line("dropped so far)", timeout=10)
+        line = stack.proxy.wait_line("dropped so far)", timeout=10, after=mark)
         assert "queue full" in line
         # The zone may still be cached from before the stall: once the TTL has run out, the
         # next call's lookup times out and the hook lets it through.
         deadline = time.monotonic() + 10
-        while "call allowed (fail open" not in stack.proxy.output():
+        while "call allowed (fail open" not in stack.proxy.output()[mark:]:
             assert time.monotonic() < deadline, stack.proxy.output()[-3000:]
             time.sleep(TTL_S)
             assert stack.chat("support-a", use_case="stall").status_code == 200
@@ -197,7 +210,7 @@ def test_a_stalled_quorum_neither_slows_nor_fails_the_application(stack: Stack) 
     # The hook pays one lookup timeout (0.5 s) per TTL window at most, nothing else.
     assert sorted(took)[len(took) // 2] < 1.0, took
     # Sending works again: the exact number dropped is summed up in one line.
-    line = stack.proxy.wait_line("dropped in all)", timeout=30)
+    line = stack.proxy.wait_line("dropped in all)", timeout=30, after=mark)
     dropped = int(re.findall(r"\((\d+) dropped in all\)", line)[0])
     assert dropped >= calls - QUEUE - 1, stack.proxy.output()[-3000:]
     wait_for(

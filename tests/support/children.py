@@ -88,12 +88,14 @@ class Child:
             every=0.1,
         )
 
-    def wait_line(self, text: str, timeout: float = 30) -> str:
-        """Until a line containing `text` is in the output; that line."""
+    def wait_line(self, text: str, timeout: float = 30, after: int = 0) -> str:
+        """Until a line containing `text` is in the output (from character `after` on);
+        that line."""
         found: list[str] = []
 
         def seen() -> bool:
-            found[:] = [line for line in self.output().splitlines() if text in line][:1]
+            lines = self.output()[after:].splitlines()
+            found[:] = [line for line in lines if text in line][:1]
             return bool(found)
 
         wait_for(f"{text!r} in the output", seen, timeout, self.proc, self.log, every=0.05)
