@@ -58,7 +58,7 @@ from api.store.engine import (
     make_session_factory,
     make_sync_engine,
 )
-from api.store.migrate import upgrade
+from api.store.migrate import ensure_schema, upgrade
 from api.store.vote_cache import CountedCache, DatabaseVoteCache, RedisVoteCache
 from judges import ChatClient, PanelRunner
 from judges.heap import freeze_start_up_heap
@@ -174,6 +174,10 @@ def create_app(settings: Settings | None = None, client: ChatClient | None = Non
         config = load_config(settings.config)
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade, settings.database_url)
+        else:  # a migration job's task: a schema not at head must stop the start, said once
+            await asyncio.to_thread(
+                ensure_schema, settings.database_url, create=False, migrate=False
+            )
         chat = client
         own_chat: LiteLLMClient | None = None
         if chat is None:

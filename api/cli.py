@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import errno
 import ipaddress
 import logging
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from api.cli_audit import cmd_audit, cmd_export, timestamp
 from api.cli_calibrate import cmd_calibrate
-from api.cli_common import OutputProblem, SettingsProblem, run_job, settings_of
+from api.cli_common import OutputProblem, SettingsProblem, run_command, run_job, settings_of
 from api.cli_keys import cmd_keys
 from api.cli_qualify import add_parser as add_qualify
 from api.errors import ConfigError, QuorumError
@@ -115,7 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    created = run_job(keys.list_keys, settings)
+    created = run_job(keys.list_keys, settings, creates=False)
     if settings.auth == "auto" and not created and not _is_loopback(args.host):
         print(
             f"quorum: refusing to serve on {args.host} with no API key: anyone could use it. "
@@ -123,6 +124,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "or bind to 127.0.0.1.",
             file=sys.stderr,
         )
+        return 2
+    refused = _listen_problem(args.host, args.port)
+    if refused:
+        print(f"quorum: cannot listen on {args.host}:{args.port}: {refused}", file=sys.stderr)
         return 2
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Several workers: each writes its samples to this directory and /metrics merges
@@ -143,6 +148,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
         **uvicorn_options(settings),
     )
     return 0
+
+
+def _listen_problem(host: str, port: int) -> str:
+    """Why `quorum serve` could not listen on `host`:`port` (empty: it can), found by
+    binding each of its addresses as asyncio's server will. uvicorn starts the app (and
+    its "quorum ready" line) before it binds: a busy port was "ready", then an error."""
+    import socket
+
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host}: {exc.strerror}"
+    for family, kind, proto, _, address in found:
+        try:
+            probe = socket.socket(family, kind, proto)
+        except OSError:  # a family this host lacks (no IPv6): asyncio skips it too
+            continue
+        with probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return "the port is in use: stop what listens there, or choose another --port"
+                return exc.strerror or str(exc)
+    return ""
 
 
 def _version() -> str:
@@ -312,6 +345,10 @@ def main(argv: list[str] | None = None) -> int:
     # should come before a new key). Its warnings still show.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     argv = sys.argv[1:] if argv is None else argv
+    return run_command(lambda: _run(argv))
+
+
+def _run(argv: list[str]) -> int:
     if argv[:1] == ["backtest"]:  # its options (and --help) belong to its own parser
         return run_backtest(argv[1:])
     args = build_parser().parse_args(argv)

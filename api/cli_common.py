@@ -1,12 +1,16 @@
-"""What every `quorum` command shares: settings read with one-line errors, and running one
-async database job."""
+"""What every `quorum` command shares: settings read with one-line errors, running one
+async database job, and ending with a line and an exit code, never a traceback, when the
+user interrupts it or its output cannot be written."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import os
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -45,6 +49,40 @@ def check_output(flag: str, path: Path | str | None) -> None:
         raise OutputProblem(f"{flag} {out}: not writable")
 
 
+OUTPUT_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+"""The errors of a write that failed for want of room or a working device (`> /dev/full`)."""
+
+
+def run_command(command: Callable[[], int]) -> int:
+    """`command()`'s exit code, its output flushed; Ctrl-C is `quorum: interrupted` and
+    130 (128 + SIGINT, as a shell reports it). A reader that went away (`quorum keys list
+    | head -1`) ends the command quietly with 141 (128 + SIGPIPE: what `pipefail` sees of
+    a tool killed by the signal; the recipe in Python's `signal` docs exits 1), an output
+    that cannot be written (a full disk) is one line and 2. Either way stdout is pointed
+    at /dev/null, so that Python's flush at exit does not fail again."""
+    try:
+        code = command()
+        sys.stdout.flush()  # a closed pipe or a full disk is said here, not at exit
+        return code
+    except KeyboardInterrupt:
+        print("quorum: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _drop_stdout()
+        return 141
+    except OSError as exc:
+        if exc.errno not in OUTPUT_FAILURES:
+            raise
+        _drop_stdout()
+        print(f"quorum: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return 2
+
+
+def _drop_stdout() -> None:
+    with open(os.devnull, "wb") as devnull, contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull.fileno(), sys.stdout.fileno())  # none: stdout is not a file
+
+
 def settings_of(args: argparse.Namespace) -> Settings:
     if getattr(args, "config", None):
         # abspath, not resolve(): a symlink loop is the config's problem, said when read.
@@ -66,12 +104,23 @@ def load_settings() -> Settings:
         raise SettingsProblem(f"{name}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
-def run_job(coro_factory: Callable[[SessionFactory], Awaitable[T]], settings: Settings) -> T:
-    """Run one async database job against the configured database."""
+def run_job(
+    coro_factory: Callable[[SessionFactory], Awaitable[T]],
+    settings: Settings,
+    *,
+    creates: bool = True,
+) -> T:
+    """Run one async database job against the configured database, its schema checked
+    first. With QUORUM_AUTO_MIGRATE on, a schema behind head is migrated, and a job that
+    `creates` (`keys create` on a fresh machine) may start a new database; a job that does
+    not (a read, or a write to what must already be there) refuses a missing one: a
+    mistyped path would otherwise become an empty database, and the job report nothing
+    found. With it off, nothing is migrated: the schema must be at head."""
     from api.store.engine import make_engine, make_session_factory
-    from api.store.migrate import upgrade
+    from api.store.migrate import ensure_schema
 
-    upgrade(settings.database_url)
+    migrate = settings.auto_migrate
+    ensure_schema(settings.database_url, create=creates and migrate, migrate=migrate)
 
     async def main() -> T:
         engine = make_engine(settings.database_url)

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.store.engine import (
+    SchemaProblem,
     SessionFactory,
     database_problem,
     is_sqlite,
@@ -32,6 +33,7 @@ __all__ = [
     "OperationalError",
     "PoolTimeout",
     "Reach",
+    "SchemaProblem",
     "Session",
     "SessionFactory",
     "database_problem",

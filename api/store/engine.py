@@ -163,27 +163,93 @@ async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
             raise
 
 
+class SchemaProblem(Exception):
+    """The database answers, but its schema cannot be used as it is: no such SQLite file,
+    no Quorum schema, a revision this Quorum does not know, or one behind head with
+    migrations off. The message is one line: what is wrong and what to do."""
+
+
+_SCHEMA = ("no such table", "no such column", "already exists")
+"""SQLite's words (SQLITE_ERROR) for a table or column missing or there twice."""
+
+_SQLITE = {
+    5: "busy",  # BUSY
+    6: "busy",  # LOCKED
+    3: "not permitted",  # PERM
+    8: "cannot write",  # READONLY
+    13: "cannot write",  # FULL
+    10: "cannot read or write",  # IOERR
+    11: "cannot read or write",  # CORRUPT
+}
+"""SQLite's primary result codes of a failure that is not Quorum's bug."""
+
+_SQLSTATE = {
+    "42P01": "schema problem",  # undefined_table
+    "42703": "schema problem",  # undefined_column
+    "42P07": "schema problem",  # duplicate_table
+    "42501": "not permitted",  # insufficient_privilege
+    "25006": "cannot write",  # read_only_sql_transaction: a standby
+    "53100": "cannot write",  # disk_full
+    "55P03": "busy",  # lock_not_available
+    "40P01": "busy",  # deadlock_detected
+    "40001": "busy",  # serialization_failure
+}
+"""PostgreSQL's SQLSTATE codes of a failure that is not Quorum's bug."""
+
+
+def _failure(exc: BaseException) -> str | None:
+    """What went wrong, in a few words, when `exc` is a database failure that is not
+    Quorum's bug (None otherwise): a lock held, a write refused (read-only file, disk
+    full), a schema that does not match, a connection that failed or was lost."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        primary = code & 0xFF  # the extended codes (SQLITE_IOERR_WRITE...) keep it
+        if primary == 1 and any(words in str(orig) for words in _SCHEMA):
+            return "schema problem"
+        if primary == 14 and exc.statement is not None:  # CANTOPEN: a journal, a temp file
+            return "cannot read or write"
+        found = _SQLITE.get(primary)
+    else:
+        found = _SQLSTATE.get(str(getattr(orig, "sqlstate", None) or ""))
+    if found is not None or not isinstance(exc, OperationalError):
+        return found
+    if exc.connection_invalidated:
+        return "lost the connection"
+    # No statement: raised while connecting (a commit's failures are those above).
+    return "cannot connect" if exc.statement is None else "failed"
+
+
 def database_problem(exc: BaseException, url: str) -> str | None:
     """One line naming what is wrong with the database `url` when `exc` comes from
-    reaching it (unparsable URL, unknown driver, no connection); None otherwise. The
-    password never appears."""
+    reaching or using it (unparsable URL, unknown driver, no connection, a schema that
+    cannot be used, a lock, a write refused); None otherwise (Quorum's bug). The password
+    never appears."""
     import sqlite3
 
-    from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
+    from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
     try:
         shown = make_url(url).render_as_string(hide_password=True)
     except Exception:
         shown = "(not a URL)"
-    if isinstance(exc, NoSuchModuleError):
+    failure = _failure(exc)
+    if isinstance(exc, SchemaProblem):
+        problem = str(exc)
+    elif isinstance(exc, NoSuchModuleError):
         problem = f"unknown database driver ({exc})"
     elif isinstance(exc, ArgumentError):
         problem = (
             "not a database URL (e.g. sqlite:///quorum.db or postgresql+psycopg://user:pw@host/db)"
         )
-    elif isinstance(exc, OperationalError):
-        first = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
-        problem = f"cannot connect: {first[0] if first else type(exc).__name__}"
+    elif failure is not None:
+        orig = getattr(exc, "orig", None)
+        first = str(orig if orig is not None else exc).strip().splitlines()
+        problem = f"{failure}: {first[0] if first else type(exc).__name__}"
     elif isinstance(exc, DatabaseError) and type(exc.orig) is sqlite3.DatabaseError:
         # The plain class, not a subclass (IntegrityError and the like are our bugs):
         # SQLite says "file is not a database" of a file that is something else.

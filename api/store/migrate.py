@@ -1,16 +1,25 @@
-"""Apply Alembic migrations programmatically (no alembic.ini needed)."""
+"""Apply Alembic migrations programmatically (no alembic.ini needed), one process at a
+time, and check a database's schema before a command uses it."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import logging
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool, text
 
-from api.store.engine import is_sqlite, sync_url
+from api.store.engine import SchemaProblem, sqlite_path, sync_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 def alembic_config(database_url: str) -> Config:
@@ -21,25 +30,123 @@ def alembic_config(database_url: str) -> Config:
 
 
 MIGRATION_LOCK = 0x71756F72756D  # "quorum": the PostgreSQL advisory lock key
+LOCK_SUFFIX = ".migrate-lock"
+"""The file beside a SQLite database whose lock `upgrade` holds (left there: removing it
+would race with a process about to lock it)."""
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database schema up to `revision`, one process at a time on PostgreSQL:
-    Alembic takes no lock, and replicas whose init containers start together would
-    otherwise race to create the same tables. A session-level advisory lock on a separate
-    autocommit connection is held for the upgrade; the next process waits, then finds the
-    schema at head and does nothing. The lock goes with the connection if the process
-    dies. SQLite (one file, one writer) serialises by itself."""
-    if is_sqlite(database_url):
+    """Bring the database schema up to `revision`, one process at a time: Alembic takes no
+    lock, and processes that start together (replicas' init containers, two first
+    commands) would otherwise race to create the same tables, all but one failing. On
+    PostgreSQL a session-level advisory lock on a separate autocommit connection is held
+    for the upgrade, on SQLite an exclusive lock on a file beside the database; the next
+    process waits, then finds the schema at head and does nothing. Either lock goes with
+    the process if it dies. A revision this Quorum does not know is a SchemaProblem."""
+    with _one_at_a_time(database_url):
+        current, head = _revisions(database_url)
+        if revision == "head" and current == (head,):
+            return
         command.upgrade(alembic_config(database_url), revision)
+
+
+def ensure_schema(database_url: str, *, create: bool, migrate: bool) -> None:
+    """Check the schema before a command uses it, or raise SchemaProblem (one line).
+    `create`: a database with no Quorum schema (a missing SQLite file too) is created and
+    migrated to head; `migrate`: a Quorum schema behind head is brought to it. Neither:
+    it must be at head. A read never creates a database: a mistyped SQLite path would
+    otherwise become a new empty one, and the command report 0 of everything."""
+    path = sqlite_path(database_url)
+    if path is not None and not os.path.exists(path):
+        if create:
+            return upgrade(database_url)
+        raise SchemaProblem(f"no database file {os.path.abspath(path)}: {_MAKE_IT}")
+    current, head = _revisions(database_url)
+    if current == (head,):
         return
+    if create or (migrate and current):
+        return upgrade(database_url)
+    if not current:
+        raise SchemaProblem(f"no Quorum schema in it (no alembic_version table): {_MAKE_IT}")
+    raise SchemaProblem(
+        f"schema at revision {', '.join(current)}, this Quorum needs {head}: run `quorum "
+        "migrate` (QUORUM_AUTO_MIGRATE is off)"
+    )
+
+
+_MAKE_IT = "create it with `quorum migrate`, or correct QUORUM_DATABASE_URL"
+
+
+@functools.cache
+def _script() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def _revisions(database_url: str) -> tuple[tuple[str, ...], str]:
+    """The database's revisions (empty: no Quorum schema) and this Quorum's head;
+    SchemaProblem if the database is at a revision this Quorum does not know."""
+    script = _script()
+    head = script.get_current_head() or ""
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_heads()
+    finally:
+        engine.dispose()
+    known = {rev.revision for rev in script.walk_revisions()}
+    unknown = [rev for rev in current if rev not in known]
+    if unknown:
+        raise SchemaProblem(
+            f"schema revision {unknown[0]!r} is unknown to this Quorum (newest known: {head}); "
+            "it was made by a newer Quorum: upgrade Quorum or use another database"
+        )
+    return tuple(current), head
+
+
+@contextlib.contextmanager
+def _one_at_a_time(database_url: str) -> Iterator[None]:
+    path = sqlite_path(database_url)
+    lock = _sqlite_lock(path) if path is not None else _postgres_lock(database_url)
+    with lock:
+        yield
+
+
+@contextlib.contextmanager
+def _sqlite_lock(path: str) -> Iterator[None]:
+    """An exclusive lock (flock) on `path` + LOCK_SUFFIX for the block. None when that
+    file cannot be made (no such folder, not writable): SQLite then says what is wrong
+    with the database itself."""
+    import fcntl
+
+    try:
+        fd = os.open(path + LOCK_SUFFIX, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        fd = None
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("waiting for another process migrating %s", path)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # and the lock with it
+
+
+@contextlib.contextmanager
+def _postgres_lock(database_url: str) -> Iterator[None]:
     engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            key = {"key": MIGRATION_LOCK}
+            if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar():
+                log.info("waiting for another process migrating the database")
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), key)
             try:
-                command.upgrade(alembic_config(database_url), revision)
+                yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
     finally:
         engine.dispose()
