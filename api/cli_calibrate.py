@@ -17,7 +17,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from api.config import load_config as load
     from api.errors import QuorumError
     from api.services.calibration import CalibrationService, public
+    from routing.calibration_floor import check_certifiable
 
+    if not args.reset:  # before any work: an alpha no data could certify, NaN, 0, 1...
+        try:
+            check_certifiable(args.alpha, args.delta)
+        except ValueError as exc:
+            print(f"quorum: {exc}", file=sys.stderr)
+            return 2
     settings = settings_of(args)
     config = load(settings.config)
     configured = config.panel(args.panel).routing.min_confidence
@@ -31,7 +38,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return await service.run(args.panel, args.alpha, args.delta, args.apply), before
 
     try:
-        row, before = run_job(job, settings)
+        row, before = run_job(job, settings, creates=False)
     except QuorumError as exc:
         print(f"quorum: {exc.detail}", file=sys.stderr)
         return 2

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, Request
 
 from api.auth import Principal, requires
 from api.deps import Config
+from api.errors import InvalidInput
 from api.schemas import CalibrationPublic, CalibrationRequest, CalibrationReset, Page
 from api.services.calibration import CalibrationService, public
+from routing.calibration_floor import check_certifiable
 
 router = APIRouter(prefix="/v1/panels", tags=["calibration"])
 Admin = Annotated[Principal, Depends(requires("admin"))]
@@ -35,10 +37,15 @@ async def calibrate_panel(
     and store it. A dry run by default: `apply: true` puts it in force, and only when it is
     certified (otherwise the threshold in force stays, and `reviews_needed` says how many
     more agreeing human reviews certification needs). `reset: true` puts the configured
-    threshold back in force: the undo. A panel the key may not use is 404."""
+    threshold back in force: the undo. A panel the key may not use is 404. An alpha too
+    small for any human-reviewed set to certify (`check_certifiable`) is 422 at `alpha`."""
     config.panel(name, caller.panels)
     if isinstance(body, CalibrationReset):
         return public(await service.reset(name, caller.actor))
+    try:
+        check_certifiable(body.alpha, body.delta)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), location="body.alpha") from None
     return public(await service.run(name, body.alpha, body.delta, body.apply, caller.actor))
 
 

@@ -10,26 +10,41 @@ Findings, each naming what it is about:
   `UPDATE` of a decision or a verdict);
 - `record-deleted`: a record is gone without a `deleted` (retention) event;
 - `record-unrecorded`: a record no event mentions (inserted behind Quorum's back);
-- `record-resurrected`: a record is back after its `deleted` event.
+- `record-resurrected`: a record is back after its `deleted` event;
+- `event-unreadable`, `record-unreadable`: a stored value its column cannot hold (JSON
+  that does not parse, a time that is not a time, a number that is not a number, text
+  that is not UTF-8), named by table, row and column; such a row is always a finding,
+  whatever its age or the window, and the check goes on with the next.
 Records older than the first event (written before the trail existed) are counted, not
 flagged. With `since`, the chain is checked from the first event at or after it
 (trusting the link to the event before), and only records whose latest event is in that
 window, or that were created in it, are compared.
+
+Rows are read as stored (`api.store.stored_rows`), never through the ORM, whose loading
+of one tampered value would fail the whole page and end the verification in a traceback:
+a verifier reads what it is given, and names what it cannot read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from api.store.audit import AuditRepository
 from api.store.audit_log import GENESIS, event_hash
 from api.store.digest import calibration_digest, evaluation_digest, key_digest, review_digest
 from api.store.engine import SessionFactory
+from api.store.stored_rows import StoredRow, StoredRows
 
 BATCH = 1000
 AUDITED = ("evaluation", "review", "key", "calibration")
 """Subject types whose records the trail pins."""
+Digest = Callable[[dict[str, Any], list[dict[str, Any]]], str]
+"""A record's digest from its row's values and its parts' (votes, decisions)."""
+UNHASHABLE = (TypeError, ValueError, OverflowError)
+"""What hashing a row's values may raise when a value loaded but is still not what the
+column held when Quorum wrote it."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +62,8 @@ class Latest:
     seq: int
     event: str
     record_sha256: str | None
-    at: datetime
+    at: datetime | None
+    """None when the event's time is unreadable."""
 
 
 @dataclass
@@ -63,151 +79,205 @@ class Report:
         return not self.findings
 
 
+def _event_name(v: dict[str, Any]) -> str:
+    return f"event #{v['seq']} ({v['event']} {v['subject_type']} {v['subject_id']})"
+
+
+def _check_event(e: StoredRow, report: Report) -> None:
+    """An event whose content is unreadable, or does not match its hash."""
+    v = e.values
+    if e.problems:
+        detail = "; ".join(f"{e.table}.{p}" for p in e.problems)
+        report.findings.append(Finding("event-unreadable", _event_name(v), detail))
+        return
+    try:
+        altered = event_hash(v) != v["hash"]
+    except UNHASHABLE as exc:
+        report.findings.append(
+            Finding("event-unreadable", _event_name(v), f"its content cannot be hashed: {exc}")
+        )
+        return
+    if altered:
+        report.findings.append(
+            Finding("event-altered", _event_name(v), "its content does not match its hash")
+        )
+
+
 async def _chain(
     sessions: SessionFactory, since: datetime | None, report: Report
 ) -> tuple[dict[tuple[str, str], Latest], datetime | None]:
     """Walk the events in order; returns each audited subject's latest event and the time
-    of the first event walked."""
+    of the first event walked (the first readable one)."""
     latest: dict[tuple[str, str], Latest] = {}
     first_at: datetime | None = None
     seq = 0
-    expected: tuple[int, str] | None = None
+    expected: tuple[int, str | None] | None = None
     while True:
         async with sessions() as session:
-            repo = AuditRepository(session)
-            events = await repo.events(seq, BATCH, since=since if seq == 0 else None)
+            rows = StoredRows(session)
+            events = await rows.events(seq, BATCH, since=since if seq == 0 else None)
             if expected is None and events:
-                start = events[0].seq
-                before = await repo.event(start - 1) if start > 1 else None
+                start = int(events[0].key)
+                before = await rows.event(start - 1) if start > 1 else None
                 if since is None or start == 1:
                     expected = (1, GENESIS)
                 elif before is None:
-                    expected = (start, events[0].prev_hash)
+                    expected = (start, events[0].values["prev_hash"])
                     report.findings.append(
                         Finding("events-missing", f"event #{start - 1}", "not found")
                     )
                 else:
-                    expected = (start, before.hash)
+                    expected = (start, before.values["hash"])
         if not events:
             return latest, first_at
         assert expected is not None
         for e in events:
+            v = e.values
             report.events += 1
-            first_at = first_at or e.at
+            first_at = first_at or v["at"]
             want_seq, want_prev = expected
-            if e.seq != want_seq:
-                gap = f"events #{want_seq} to #{e.seq - 1}" if e.seq - 1 > want_seq else ""
+            if e.key != want_seq:
+                gap = f"events #{want_seq} to #{e.key - 1}" if e.key - 1 > want_seq else ""
                 report.findings.append(
                     Finding("events-missing", gap or f"event #{want_seq}", "deleted from the chain")
                 )
-            if event_hash(e.model_dump()) != e.hash:
-                report.findings.append(
-                    Finding(
-                        "event-altered",
-                        f"event #{e.seq} ({e.event} {e.subject_type} {e.subject_id})",
-                        "its content does not match its hash",
-                    )
-                )
-            if e.prev_hash != want_prev:
+            _check_event(e, report)
+            if v["prev_hash"] != want_prev:
                 report.findings.append(
                     Finding(
                         "chain-broken",
-                        f"event #{e.seq} ({e.event} {e.subject_type} {e.subject_id})",
+                        _event_name(v),
                         "its prev_hash is not the hash of the event before it",
                     )
                 )
-            expected = (e.seq + 1, e.hash)
-            if e.subject_type in AUDITED:
-                key = (e.subject_type, e.subject_id)
-                latest[key] = Latest(e.seq, e.event, e.record_sha256, e.at)
-        seq = events[-1].seq
+            expected = (e.key + 1, v["hash"])
+            if v["subject_type"] in AUDITED and v["subject_id"] is not None:
+                key = (v["subject_type"], v["subject_id"])
+                latest[key] = Latest(e.key, v["event"], v["record_sha256"], v["at"])
+        seq = events[-1].key
 
 
-def _compare(
-    report: Report,
-    latest: dict[tuple[str, str], Latest],
-    seen: set[tuple[str, str]],
-    kind: str,
-    subject_id: str,
-    digest: str,
-    created_at: datetime,
-    first_at: datetime | None,
-    since: datetime | None,
-) -> None:
-    key = (kind, subject_id)
-    last = latest.get(key)
-    if last is None:
-        if since is not None and created_at < since:
-            return  # outside the window checked
-        if first_at is None or created_at < first_at:
-            report.predating += 1
+def _unreadable(main: StoredRow, parts: Sequence[StoredRow]) -> list[str]:
+    """What is wrong with a record's rows (its own, then those of its parts, each named
+    by table and id), one line per row."""
+    found = []
+    if main.problems:
+        found.append("; ".join(f"{main.table}.{p}" for p in main.problems))
+    for part in parts:
+        if part.problems:
+            found.append(f"{part.table} #{part.ident('id')}: " + "; ".join(part.problems))
+    return found
+
+
+@dataclass
+class _Records:
+    """Compares stored records with the latest events that pinned them."""
+
+    report: Report
+    latest: dict[tuple[str, str], Latest]
+    first_at: datetime | None
+    since: datetime | None
+    seen: set[tuple[str, str]] = field(default_factory=set)
+
+    def compare(
+        self,
+        kind: str,
+        row: StoredRow,
+        parts: Sequence[StoredRow],
+        digest: Digest,
+    ) -> None:
+        """Compare one record (its row and its parts' rows) with its latest event."""
+        report = self.report
+        subject_id = row.ident("id")
+        key = (kind, subject_id)
+        last = self.latest.get(key)
+        if last is not None:
+            self.seen.add(key)
+            report.records += 1
+        problems = _unreadable(row, parts)
+        stored: str | None = None
+        if not problems:
+            try:
+                stored = digest(row.values, [p.values for p in parts])
+            except UNHASHABLE as exc:  # loaded, and still not a value its column held
+                problems = [f"{row.table}: its values cannot be hashed: {exc}"]
+        for problem in problems:
+            report.findings.append(Finding("record-unreadable", f"{kind} {subject_id}", problem))
+        if problems:
             return
-        report.findings.append(
-            Finding("record-unrecorded", f"{kind} {subject_id}", "no audit event records it")
-        )
-        return
-    seen.add(key)
-    report.records += 1
-    if last.event == "deleted":
-        report.findings.append(
-            Finding(
-                "record-resurrected",
-                f"{kind} {subject_id}",
-                f"present after its deletion (event #{last.seq})",
+        if last is None:
+            created_at: datetime | None = row.values.get("created_at")
+            if created_at is not None and self.since is not None and created_at < self.since:
+                return  # outside the window checked
+            if created_at is not None and (self.first_at is None or created_at < self.first_at):
+                report.predating += 1
+                return
+            report.findings.append(
+                Finding("record-unrecorded", f"{kind} {subject_id}", "no audit event records it")
             )
-        )
-    elif last.record_sha256 != digest:
-        report.findings.append(
-            Finding(
-                "record-changed",
-                f"{kind} {subject_id}",
-                f"differs from the record its last event (#{last.seq} {last.event}, "
-                f"{last.at.isoformat()}) hashed: changed outside Quorum",
+            return
+        if last.event == "deleted":
+            report.findings.append(
+                Finding(
+                    "record-resurrected",
+                    f"{kind} {subject_id}",
+                    f"present after its deletion (event #{last.seq})",
+                )
             )
-        )
+        elif last.record_sha256 != stored:
+            at = f", {last.at.isoformat()}" if last.at is not None else ""
+            report.findings.append(
+                Finding(
+                    "record-changed",
+                    f"{kind} {subject_id}",
+                    f"differs from the record its last event (#{last.seq} {last.event}{at}) "
+                    "hashed: changed outside Quorum",
+                )
+            )
+
+
+def _ids(rows: Sequence[StoredRow]) -> list[str]:
+    return [r.values["id"] for r in rows if r.values["id"] is not None]
 
 
 async def verify(sessions: SessionFactory, since: datetime | None = None) -> Report:
     """Check the chain and every audited record; `report.findings` lists what is wrong."""
     report = Report()
     latest, first_at = await _chain(sessions, since, report)
-    seen: set[tuple[str, str]] = set()
+    records = _Records(report, latest, first_at, since)
 
-    def compare(kind: str, subject_id: str, digest: str, created_at: datetime) -> None:
-        _compare(report, latest, seen, kind, subject_id, digest, created_at, first_at, since)
-
-    after: str | None = None
+    after: Any = None
     while True:
         async with sessions() as session:
-            repo = AuditRepository(session)
-            rows = await repo.all_evaluations(after, BATCH)
-            votes = await repo.votes([r.id for r in rows])
-        if not rows:
+            rows = StoredRows(session)
+            evaluations = await rows.evaluations(after, BATCH)
+            votes = await rows.votes(_ids(evaluations))
+        if not evaluations:
             break
-        for r in rows:
-            compare("evaluation", r.id, evaluation_digest(r, votes.get(r.id, [])), r.created_at)
-        after = rows[-1].id
+        for r in evaluations:
+            records.compare("evaluation", r, votes.get(r.values["id"], []), evaluation_digest)
+        after = evaluations[-1].key
     after = None
     while True:
         async with sessions() as session:
-            repo = AuditRepository(session)
-            items = await repo.all_review_items(after, BATCH)
-            decisions = await repo.decisions_of_items([i.id for i in items])
+            rows = StoredRows(session)
+            items = await rows.review_items(after, BATCH)
+            decisions = await rows.decisions(_ids(items))
         if not items:
             break
         for i in items:
-            compare("review", i.id, review_digest(i, decisions.get(i.id, [])), i.created_at)
-        after = items[-1].id
+            records.compare("review", i, decisions.get(i.values["id"], []), review_digest)
+        after = items[-1].key
     async with sessions() as session:
-        repo = AuditRepository(session)
-        keys = await repo.keys()
-        calibrations = await repo.calibrations()
+        rows = StoredRows(session)
+        keys = await rows.keys()
+        calibrations = await rows.calibrations()
     for k in keys:
-        compare("key", k.id, key_digest(k), k.created_at)
+        records.compare("key", k, (), lambda values, _: key_digest(values))
     for c in calibrations:
-        compare("calibration", c.id, calibration_digest(c), c.created_at)
+        records.compare("calibration", c, (), lambda values, _: calibration_digest(values))
     for (kind, subject_id), last in sorted(latest.items(), key=lambda kv: kv[1].seq):
-        if (kind, subject_id) not in seen and last.event != "deleted":
+        if (kind, subject_id) not in records.seen and last.event != "deleted":
             report.findings.append(
                 Finding(
                     "record-deleted",

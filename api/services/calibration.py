@@ -22,9 +22,9 @@ import uuid
 from typing import Any
 
 from api.config import QuorumConfig
-from api.errors import InvalidInput
+from api.errors import Conflict, InvalidInput
 from api.schemas import CalibrationPublic
-from api.store import AsyncSession, SessionFactory
+from api.store import AsyncSession, IntegrityError, SessionFactory
 from api.store.audit_log import CLI, Actor, AuditLog
 from api.store.calibrations import CalibrationRepository
 from api.store.digest import calibration_digest
@@ -159,9 +159,17 @@ async def _store(
     actor: Actor,
     after: dict[str, Any],
 ) -> None:
-    """Store a calibration version with its `calibrated` audit event, and commit."""
+    """Store a calibration version with its `calibrated` audit event, and commit. The
+    version was read under the panel's lock (`CalibrationRepository.latest_version`); a
+    writer that took none (an older replica) and stored it first is a Conflict."""
     await repo.add(row)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"calibration v{row.version} of panel {row.panel!r} was stored by another run "
+            "meanwhile; nothing was stored: run it again"
+        ) from exc
     await AuditLog(session).append(
         "calibrated",
         actor,
@@ -181,16 +189,21 @@ def is_reset(row: CalibrationRow) -> bool:
 
 def reviews_needed(row: CalibrationRow) -> int | None:
     """For an uncertified calibration: how many more human reviews, all agreeing with the
-    panel, certification needs at least at its alpha and delta; None otherwise."""
+    panel, certification needs at least at its alpha and delta; None otherwise, and for a
+    row stored before alpha was bounded with an alpha no data could certify (see
+    `routing.calibration_floor.check_certifiable`)."""
     if row.certified or is_reset(row):
         return None
     lowest = row.curve[-1] if row.curve else {}  # every item lies at or above the lowest
-    return reviews_to_certify(
-        row.n_items,
-        int(lowest.get("disagreements") or 0),
-        alpha=row.alpha,
-        delta=row.delta,
-    )
+    try:
+        return reviews_to_certify(
+            row.n_items,
+            int(lowest.get("disagreements") or 0),
+            alpha=row.alpha,
+            delta=row.delta,
+        )
+    except ValueError:
+        return None
 
 
 def public(row: CalibrationRow) -> CalibrationPublic:

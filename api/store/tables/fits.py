@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from api.store.tables._columns import _ts
@@ -16,6 +16,7 @@ class CalibrationRow(SQLModel, table=True):
     The newest applied row of a panel is the threshold in force."""
 
     __tablename__ = "calibrations"
+    __table_args__ = (Index("uq_calibrations_panel_version", "panel", "version", unique=True),)
 
     id: str = Field(primary_key=True, max_length=32)
     panel: str = Field(max_length=64, index=True)
