@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.cli_common import check_output, run_job, settings_of
+from api.cli_output import Sink, replaced_on_success
 
 if TYPE_CHECKING:
+    from api.config import QuorumConfig
     from api.store.engine import SessionFactory
 
 
@@ -41,24 +43,29 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
         return 2
     subject = {"subject_model": args.subject_model, "use_case": args.use_case}
+    filters = {"panel": args.panel, **subject} if args.stream == "records" else {}
 
-    async def write(sessions: SessionFactory) -> int:
+    async def write(sessions: SessionFactory, out: Sink) -> tuple[int, list[str]]:
         count = 0
         await record_exported(sessions, CLI, since, until, args.panel, args.stream, **subject)
-        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
-        try:
-            lines = export_lines(
-                sessions, config, since, until, args.panel, stream=args.stream, **subject
-            )
-            async for line in lines:
-                out.write(line)
-                count += 1
-        finally:
-            if args.out:
-                out.close()
-        return count
+        lines = export_lines(
+            sessions, config, since, until, args.panel, stream=args.stream, **subject
+        )
+        async for line in lines:
+            out.write(line)
+            count += 1
+        notes = await _unmatched(sessions, config, filters) if count == 0 else []
+        return count, notes
 
-    n = run_job(write, settings)
+    if args.out:
+        # Written whole or not at all: an interrupted or failed export leaves the file
+        # that was there (if any) as it was, and no partial one.
+        with replaced_on_success("--out", args.out) as out:
+            n, notes = run_job(lambda s: write(s, out), settings, creates=False)
+    else:
+        n, notes = run_job(lambda s: write(s, sys.stdout), settings, creates=False)
+    for note in notes:
+        print(f"quorum: note: {note}", file=sys.stderr)
     what = "evaluation(s)" if args.stream == "records" else "audit event(s)"
     # A panel no longer configured may still have records to export: a note, not a refusal.
     gone = (
@@ -71,6 +78,41 @@ def cmd_export(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+FILTERED = {"panel": "panel", "subject_model": "subject model", "use_case": "use case"}
+"""The record filters of `quorum export` (evaluation columns), as a note names them."""
+SHOWN = 10
+"""Known values a note lists at most."""
+
+
+async def _unmatched(
+    sessions: SessionFactory, config: QuorumConfig, filters: dict[str, str | None]
+) -> list[str]:
+    """After an export that matched nothing: a note for each filter whose value no stored
+    evaluation has at all (a misspelt use case, not an empty window), with the values that
+    are stored. Not a refusal: a use case the config's policies name, or a new panel, may
+    have no evaluation yet, and an export run on a schedule must not fail then."""
+    from api.store.audit import AuditRepository
+
+    asked = {name: value for name, value in filters.items() if value is not None}
+    named = {
+        "panel": set(config.panels),
+        "use_case": {p.use_case for p in config.policies if p.use_case},
+    }
+    notes = []
+    async with sessions() as session:
+        for name, value in asked.items():
+            stored = await AuditRepository(session).distinct(name)
+            if value in stored:
+                continue
+            yet = " yet" if value in named.get(name, set()) else ""
+            shown = ", ".join(stored[:SHOWN]) or "none"
+            more = f" and {len(stored) - SHOWN} more" if len(stored) > SHOWN else ""
+            notes.append(
+                f"no evaluation has {FILTERED[name]} {value!r}{yet} (known: {shown}{more})"
+            )
+    return notes
 
 
 def _is_the_database(out: str | None, database_url: str) -> str:
@@ -93,7 +135,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from api.services.audit_verify import verify
 
     settings = settings_of(args)
-    report = run_job(lambda s: verify(s, args.since), settings)
+    report = run_job(lambda s: verify(s, args.since), settings, creates=False)
     for finding in report.findings:
         print(finding)
     summary = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from pathlib import Path
 
 from api.cli_common import run_job, settings_of
@@ -14,12 +15,23 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
     settings = settings_of(args)
     if args.keys_command == "create":
-        panels = [p for p in args.panels.split(",") if p] if args.panels else None
+        problem = keys.name_problem(args.name)
+        if problem:
+            print(f"quorum: --name: {problem}", file=sys.stderr)
+            return 2
+        panels = _listed(args.panels) if args.panels is not None else None
+        if panels == []:
+            print(
+                "quorum: --panels: names no panel (omit --panels for a key that may use "
+                "every panel)",
+                file=sys.stderr,
+            )
+            return 2
         unknown = _unknown_panels(settings.config, panels)
         if unknown:
             print(f"quorum: --panels: {unknown}", file=sys.stderr)
             return 2
-        scopes = [s for s in args.scopes.split(",") if s]
+        scopes = _listed(args.scopes)
         try:
             key, row = run_job(
                 lambda s: keys.create_key(
@@ -37,13 +49,13 @@ def cmd_keys(args: argparse.Namespace) -> int:
         print("Store them now: the key is not shown again.")
         return 0
     if args.keys_command == "list":
-        rows = run_job(keys.list_keys, settings)
+        rows = run_job(keys.list_keys, settings, creates=False)
         for r in rows:
             state = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
             allowed = ",".join(r.panels) if r.panels is not None else "*"
             tenant = r.tenant if r.tenant is not None else "*"
             print(
-                f"{r.id}  qk_{r.prefix}_…  {r.name:<20} {','.join(r.scopes):<24} "
+                f"{r.id}  qk_{r.prefix}_…  {_shown(r.name):<20} {','.join(r.scopes):<24} "
                 f"panels={allowed}  tenant={tenant}  {state}"
             )
         if not rows:
@@ -51,12 +63,30 @@ def cmd_keys(args: argparse.Namespace) -> int:
         elif all(r.revoked_at for r in rows):
             print("every key is revoked: the API refuses every request until a key is created")
         return 0
-    revoked = run_job(lambda s: keys.revoke_key(s, args.key_id), settings)
+    revoked = run_job(lambda s: keys.revoke_key(s, args.key_id), settings, creates=False)
     if not revoked:
         print(f"quorum: no active key with id {args.key_id}", file=sys.stderr)
         return 2
     print(f"revoked {args.key_id}")
     return 0
+
+
+def _listed(value: str) -> list[str]:
+    """A comma-separated option's items, blanks around them and empty ones left out."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _shown(name: str) -> str:
+    """A stored name with any character `name_problem` refuses escaped (a key made before
+    names were checked), so that it stays on its line."""
+    from api.services import keys
+
+    return "".join(
+        char.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if unicodedata.category(char) in keys.UNPRINTABLE
+        else char
+        for char in name
+    )
 
 
 def _unknown_panels(config_path: Path, panels: list[str] | None) -> str:

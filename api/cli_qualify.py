@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -24,8 +25,8 @@ import httpx
 from pydantic import ValidationError
 
 from api.cli_common import check_output
+from api.cli_output import replaced_on_success
 from rubrics import GOVERNANCE_CORPUS, CorpusLoadError, load_corpus, select
-from rubrics.loader import first_error
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -88,35 +89,35 @@ def add_parser(sub: Any) -> None:
 def cmd_qualify(args: argparse.Namespace) -> int:
     check_output("--json", args.json)  # before the run and its policy step on the service
     try:
-        return asyncio.run(_qualify_then_stop(args))
+        candidate, path = _checked(args)
+        return asyncio.run(_qualify_then_stop(args, candidate, path))
     except Refused as exc:
         print(f"quorum qualify: {exc}", file=sys.stderr)
         return CANNOT_RUN
 
 
-async def _qualify_then_stop(args: argparse.Namespace) -> int:
-    from judges.litellm_client import stop_litellm_worker
-
-    try:
-        return await _qualify(args, sys.stdout)
-    finally:
-        await stop_litellm_worker()
-
-
-async def _qualify(args: argparse.Namespace, out: TextIO) -> int:
-    try:
-        from quorum_client import AsyncQuorumClient
-    except ImportError:  # pragma: no cover - the image without the client distribution
-        raise Refused("needs the client: pip install ./client (quorum-client)") from None
+def _checked(args: argparse.Namespace) -> tuple[Candidate, Path]:
+    """Every option checked before any call (to the service, the candidate or, through
+    the service, the judges): the candidate, and the corpus file, parsed (its rubrics are
+    checked against the service's once it is asked). A use case or subject the service
+    refuses used to be found out by one 422 per prompt, after the candidate had answered
+    every one."""
+    from api.schemas.common import USE_CASE_PATTERN, Subject
     from judges import Candidate
-    from judges.litellm_client import LiteLLMClient, configure_litellm
 
     if args.n is not None and args.n < 1:
         raise Refused(f"--n must be at least 1; got {args.n}")
     if args.concurrency < 1:
         raise Refused(f"--concurrency must be at least 1; got {args.concurrency}")
-    url = args.url or os.environ.get("QUORUM_URL") or DEFAULT_URL
-    key = os.environ.get("QUORUM_API_KEY") or None
+    if not re.fullmatch(USE_CASE_PATTERN, args.use_case):
+        raise Refused(
+            f"--use-case: {args.use_case!r} is not a use-case label "
+            "(1 to 128 letters, digits or . _ : / -)"
+        )
+    service = ("--url", args.url) if args.url else ("QUORUM_URL", os.environ.get("QUORUM_URL"))
+    for flag, url in (service, ("--api-base", args.api_base)):
+        if url and not url.startswith(("http://", "https://")):
+            raise Refused(f"{flag}: {url!r} is not an http:// or https:// URL")
     try:
         candidate = Candidate(
             model=args.model,
@@ -125,12 +126,50 @@ async def _qualify(args: argparse.Namespace, out: TextIO) -> int:
             timeout_s=args.timeout,
         )
     except ValidationError as exc:
-        field, msg = first_error(exc)
-        raise Refused(f"{FLAGS.get(field, '--model')}: {msg}") from None
+        raise Refused(_said(exc)) from None
+    if args.api_key_env and not os.environ.get(args.api_key_env):
+        raise Refused(f"--api-key-env: the variable {args.api_key_env} is not set")
+    try:  # the recorded subject is --model unless --subject names another
+        Subject(model=args.subject if args.subject is not None else args.model)
+    except ValidationError as exc:
+        raise Refused(_said(exc, "--subject" if args.subject is not None else "--model")) from None
+    path = args.corpus or GOVERNANCE_CORPUS
+    try:
+        load_corpus(path)
+    except CorpusLoadError as exc:
+        raise Refused(f"corpus: {exc}") from None
+    return candidate, path
+
+
+def _said(exc: ValidationError, flag: str | None = None) -> str:
+    """A validation error of an option as one line: the option (`flag`, or the one of
+    the field, `FLAGS`) and pydantic's message."""
+    err = exc.errors()[0]
+    field = str(err["loc"][0]) if err["loc"] else ""
+    return f"{flag or FLAGS.get(field, '--model')}: {err['msg'].removeprefix('Value error, ')}"
+
+
+async def _qualify_then_stop(args: argparse.Namespace, candidate: Candidate, path: Path) -> int:
+    from judges.litellm_client import stop_litellm_worker
+
+    try:
+        return await _qualify(args, sys.stdout, candidate, path)
+    finally:
+        await stop_litellm_worker()
+
+
+async def _qualify(args: argparse.Namespace, out: TextIO, candidate: Candidate, path: Path) -> int:
+    try:
+        from quorum_client import AsyncQuorumClient
+    except ImportError:  # pragma: no cover - the image without the client distribution
+        raise Refused("needs the client: pip install ./client (quorum-client)") from None
+    from judges.litellm_client import LiteLLMClient, configure_litellm
+
+    url = args.url or os.environ.get("QUORUM_URL") or DEFAULT_URL
+    key = os.environ.get("QUORUM_API_KEY") or None
     configure_litellm()
     async with AsyncQuorumClient(url, key, timeout=max(300.0, args.timeout)) as quorum:
         profile, rubrics = await _server_facts(quorum, url, args.profile)
-        path = args.corpus or GOVERNANCE_CORPUS
         try:
             corpus = load_corpus(path, rubrics)
         except CorpusLoadError as exc:
@@ -152,7 +191,9 @@ async def _qualify(args: argparse.Namespace, out: TextIO) -> int:
             zone = await _apply_policies(quorum, report.model, before, out)
             code = QUARANTINED if zone == "quarantine" else INCOMPLETE if zone is None else code
         if args.json:
-            args.json.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            text = report.model_dump_json(indent=2) + "\n"
+            with replaced_on_success("--json", args.json) as file:  # whole, or as it was
+                file.write(text)
     return code
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 import uuid
 
 from api.auth import SCOPES
@@ -17,6 +18,21 @@ from api.store.tables import ApiKeyRow, utcnow
 
 EVERY_TENANT = "*"
 TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Unicode categories refused in a key's name: controls (newline, ESC, NUL), format
+characters (bidirectional overrides, zero-width), lone surrogates (bytes that were not
+UTF-8), and line and paragraph separators."""
+
+
+def name_problem(name: str) -> str:
+    """What is wrong with a key's name (empty: nothing). The name is the reviewer its
+    decisions record, shown in `keys list`, audit events and exports: a newline or an
+    escape sequence in it would forge or garble those lines."""
+    for i, char in enumerate(name):
+        if unicodedata.category(char) in UNPRINTABLE:
+            return f"must not contain control characters (character {i + 1} is U+{ord(char):04X})"
+    return ""
 
 
 def new_key() -> tuple[str, str, str]:
@@ -46,6 +62,8 @@ async def create_key(
         )
     if not name.strip() or len(name) > 128:
         raise ValueError("a key's name (the reviewer it records) must be 1 to 128 characters")
+    if name_problem(name):
+        raise ValueError(f"a key's name {name_problem(name)}")
     if tenant == EVERY_TENANT and "admin" not in scopes:
         raise ValueError("only admin keys may see every tenant (--tenant '*')")
     if tenant is not None and tenant != EVERY_TENANT and not TENANT.fullmatch(tenant):

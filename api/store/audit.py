@@ -85,6 +85,12 @@ class AuditRepository:
             q = q.where(col(ReviewItemRow.id) > after)
         return list((await self.session.exec(q.order_by(col(ReviewItemRow.id)).limit(limit))).all())
 
+    async def distinct(self, column: str) -> list[str]:
+        """The values an evaluation column (panel, subject_model, use_case) holds, sorted."""
+        c = col(getattr(EvaluationRow, column))
+        rows = await self.session.exec(select(c).where(c.is_not(None)).distinct())
+        return sorted(str(v) for v in rows.all())
+
     async def keys(self) -> list[ApiKeyRow]:
         return list((await self.session.exec(select(ApiKeyRow))).all())
 
