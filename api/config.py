@@ -3,11 +3,15 @@
 Any problem stops start-up with one line naming the file, the key and the problem:
 
     quorum.yaml: panels[0].judges[2]: unknown judge 'llama' (known: gpt, claude)
+
+What is valid but likely a mistake (a judge in no panel, judges of one family on a
+panel) is logged as a warning, one line each, and kept in `QuorumConfig.warnings`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
@@ -19,16 +23,23 @@ from api.errors import ConfigError, NotFound
 from api.governance_config import GovernanceConfig, check_policies
 from api.profiles import Profile, ProfileConfig, resolve_profiles
 from judges import JudgeConfig, jurors
+from judges.config_checks import judge_problem
 from routing import Aggregation, RoutingPolicy, allowed
 from routing.governance import Policies
 from routing.sequential import DEFAULT_CASCADE_CONFIDENCE, default_quorum
 from rubrics import LIBRARY_DIR, Mode, Rubric, RubricError, load_rubrics
 from rubrics.guidance import UseCase, guidance_text
-from rubrics.loader import first_error, read_mapping
+from rubrics.loader import bool_as_number, first_error, read_mapping
 
 log = logging.getLogger("quorum.config")
 
 PANEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def _short(n: int) -> str:
+    """`n` as written, or its first digits when it has dozens."""
+    text = str(n)
+    return text if len(text) <= 20 else f"{text[:12]}... ({len(text)} digits)"
 
 
 class PanelConfig(BaseModel):
@@ -83,11 +94,11 @@ class PanelConfig(BaseModel):
     @model_validator(mode="after")
     def _quorum(self) -> PanelConfig:
         if self.quorum is not None and self.quorum > len(self.judges):
-            raise ValueError(f"quorum {self.quorum} exceeds the {len(self.judges)} judges")
+            raise ValueError(f"quorum {_short(self.quorum)} exceeds the {len(self.judges)} judges")
         if self.wave_size is not None and self.wave_size > len(self.judges):
             # One wave of every judge is the parallel strategy: say so, not run it quietly.
             raise ValueError(
-                f"wave_size {self.wave_size} exceeds the {len(self.judges)} judges "
+                f"wave_size {_short(self.wave_size)} exceeds the {len(self.judges)} judges "
                 "(one wave of every judge: strategy parallel)"
             )
         return self
@@ -125,6 +136,9 @@ class QuorumConfig(BaseModel):
     profiles: dict[str, Profile] = Field(default_factory=dict)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     policies: Policies = ()
+    warnings: tuple[str, ...] = ()
+    """What is valid but likely a mistake (a judge in no panel, correlated judges), one
+    line each naming file and key; `load_config` has logged them."""
 
     def profile(self, name: str, only: Collection[str] | None = None) -> Profile:
         """The profile named `name`; `NotFound` (404) naming the configured ones otherwise.
@@ -196,7 +210,8 @@ def _check_checklist(path: Path, where: str, panel: PanelConfig, rubric: Rubric)
 
 
 def load_config(path: Path) -> QuorumConfig:
-    """Read and validate the config file; raise `ConfigError` with file, key and problem."""
+    """Read and validate the config file; raise `ConfigError` with file, key and problem.
+    What is valid but likely a mistake is logged and kept in `QuorumConfig.warnings`."""
     data, line, unreadable = read_mapping(path)
     if data is None:
         if not path.exists() and not path.is_symlink():
@@ -208,16 +223,22 @@ def load_config(path: Path) -> QuorumConfig:
         parsed = ConfigFile.model_validate(data)
     except ValidationError as exc:
         key, msg = first_error(exc)
-        raise ConfigError(path, key, msg) from exc
+        raise ConfigError(
+            path, key, _EMPTY.get(_pattern(key), msg) if _empty(exc) else msg
+        ) from exc
     if not parsed.panels and not parsed.profiles:
+        if "panels" in data:
+            raise ConfigError(path, "panels", "no panels: list at least one (or a profile)")
         raise ConfigError(path, "panels", "Field required (or a profile)")
+    problem = bool_as_number(parsed, data)
+    if problem:
+        raise ConfigError(path, *problem)
+    for i, judge in enumerate(parsed.judges):
+        found = judge_problem(judge)
+        if found:
+            raise ConfigError(path, f"judges[{i}].{found[0]}", found[1])
 
-    dirs = [LIBRARY_DIR, *((path.parent / d).resolve() for d in parsed.rubric_dirs)]
-    try:
-        rubrics = load_rubrics(dirs)
-    except RubricError as exc:
-        raise ConfigError(path, "rubric_dirs", str(exc)) from exc
-
+    rubrics = _rubrics(path, parsed.rubric_dirs)
     judge_names = [j.name for j in parsed.judges]
     for dupe in _dupes(judge_names):
         raise ConfigError(
@@ -229,17 +250,31 @@ def load_config(path: Path) -> QuorumConfig:
             path, f"panels[{_second(panel_names, dupe)}].name", f"duplicate panel name {dupe!r}"
         )
     judges = {j.name: j for j in parsed.judges}
+    warnings: list[str] = []
     panels: list[PanelConfig] = []
     for i, panel in enumerate(parsed.panels):
         panels.append(_checklist_default(panel, rubrics))
-        _check_panel(path, f"panels[{i}]", panels[-1], judges, rubrics)
+        _check_panel(path, f"panels[{i}]", panels[-1], judges, rubrics, warnings)
     by_name = {p.name: p for p in panels}
     profiles, built = resolve_profiles(path, parsed.profiles, by_name, set(judges), rubrics)
     for name, panel in built.items():
         panel = _checklist_default(panel, rubrics)
-        _check_panel(path, "profiles", panel, judges, rubrics)
+        # A built panel has its profile's judges, in order: its problems are that profile's.
+        where = next(
+            (f"profiles[{i}]" for i, p in enumerate(profiles.values()) if p.criterion(name)),
+            "profiles",
+        )
+        _check_panel(path, where, panel, judges, rubrics, warnings)
         by_name[name] = panel
     check_policies(path, parsed.policies, profiles, set(by_name))
+    used = {j for panel in by_name.values() for j in panel.judges}
+    warnings += [
+        f"{path}: judges[{i}]: judge {name!r} is in no panel (a typo in a panel's judges?)"
+        for i, name in enumerate(judge_names)
+        if name not in used
+    ]
+    for warning in warnings:
+        log.warning("%s", warning)
     return QuorumConfig(
         path=str(path),
         judges=judges,
@@ -248,7 +283,48 @@ def load_config(path: Path) -> QuorumConfig:
         profiles=profiles,
         governance=parsed.governance,
         policies=parsed.policies,
+        warnings=tuple(warnings),
     )
+
+
+_EMPTY = {
+    "judges": "no judges: list at least one",
+    "panels[].judges": "no judges: a panel needs at least one",
+}
+"""What an empty list means, by key (indexes as `[]`), said instead of pydantic's
+"Tuple should have at least 1 item"."""
+
+
+def _pattern(key: str) -> str:
+    return re.sub(r"\[\d+\]", "[]", key)
+
+
+def _empty(exc: ValidationError) -> bool:
+    err = exc.errors()[0]
+    return err["type"] == "too_short" and not err.get("input")
+
+
+def _rubrics(path: Path, rubric_dirs: tuple[str, ...]) -> dict[str, Rubric]:
+    """The shipped rubrics and those of `rubric_dirs` (relative to the config file)."""
+    dirs = [(path.parent / d).resolve() for d in rubric_dirs]
+    for i, (name, directory) in enumerate(zip(rubric_dirs, dirs, strict=True)):
+        where = f"rubric_dirs[{i}]"
+        if not name.strip():
+            raise ConfigError(path, where, "empty: name a directory of rubric files")
+        if not directory.is_dir():
+            raise ConfigError(path, where, f"{name!r}: no such directory ({directory})")
+        if path.suffix in (".yaml", ".yml") and path.resolve().parent == directory:
+            raise ConfigError(
+                path, where, f"{name!r} is the config file's own directory: give the rubrics one"
+            )
+    try:
+        return load_rubrics([LIBRARY_DIR, *dirs])
+    except RubricError as exc:
+        where = next(
+            (f"rubric_dirs[{i}]" for i, d in enumerate(dirs) if str(exc).startswith(f"{d}/")),
+            "rubric_dirs",
+        )
+        raise ConfigError(path, where, str(exc)) from exc
 
 
 def _check_panel(
@@ -257,8 +333,10 @@ def _check_panel(
     panel: PanelConfig,
     judges: dict[str, JudgeConfig],
     rubrics: dict[str, Rubric],
+    warnings: list[str],
 ) -> None:
-    """Cross-check one panel against the judges and rubrics (`ConfigError` otherwise)."""
+    """Cross-check one panel against the judges and rubrics (`ConfigError` otherwise);
+    add what is likely a mistake to `warnings`."""
     judge_names = list(judges)
     if panel.rubric not in rubrics:
         raise ConfigError(
@@ -285,11 +363,8 @@ def _check_panel(
         )
     families = [f for n in panel.judges if (f := judges[n].family)]
     for fam in _dupes(families):
-        log.warning(
-            "%s: %s: several judges of family %r: their errors may be correlated",
-            path,
-            where,
-            fam,
+        warnings.append(
+            f"{path}: {where}: several judges of family {fam!r}: their errors may be correlated"
         )
     _check_checklist(path, where, panel, rubric)
     for k, name in enumerate(panel.judges):
@@ -297,16 +372,13 @@ def _check_panel(
         if problem:
             raise ConfigError(path, f"{where}.judges[{k}]", f"judge {name!r}: {problem}")
         if judges[name].type == "pattern" and panel.redact:
-            log.warning(
-                "%s: %s: pattern juror %r on a panel with redact on: it sees the texts "
-                "after the service's redaction patterns",
-                path,
-                where,
-                name,
+            warnings.append(
+                f"{path}: {where}: pattern juror {name!r} on a panel with redact on: it sees "
+                "the texts after the service's redaction patterns"
             )
     if rubric.mode is Mode.PAIRWISE and not panel.position_swap:
-        log.warning(
-            "%s: %s: position_swap is off: verdicts are exposed to position bias", path, where
+        warnings.append(
+            f"{path}: {where}: position_swap is off: verdicts are exposed to position bias"
         )
 
 

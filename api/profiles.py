@@ -12,7 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from api.errors import ConfigError
 from rubrics import Mode, Rubric
@@ -49,7 +57,7 @@ class ProfileConfig(BaseModel):
     use: str | None = None
     """A shipped profile (see `GET /v1/profiles` or docs/profiles.md)."""
     description: str | None = None
-    criteria: tuple[CriterionConfig, ...] = ()
+    criteria: tuple[CriterionConfig, ...] = Field(default=(), validate_default=True)
     judges: tuple[str, ...] = ()
     """With `use`: the judges of the panels built for criteria not bound in `panels`."""
     panels: dict[str, str] = Field(default_factory=dict)
@@ -63,13 +71,20 @@ class ProfileConfig(BaseModel):
     use_case: UseCase | None = None
     guidance: str | None = Field(default=None, max_length=4000)
 
+    @field_validator("criteria")
+    @classmethod
+    def _some_criteria(
+        cls, criteria: tuple[CriterionConfig, ...], info: ValidationInfo
+    ) -> tuple[CriterionConfig, ...]:
+        if not criteria and "use" in info.data and info.data["use"] is None:
+            raise ValueError("no criteria: a profile needs at least one (or 'use' a shipped one)")
+        return criteria
+
     @model_validator(mode="after")
     def _shape(self) -> ProfileConfig:
         if self.use is None:
             if self.name is None:
                 raise ValueError("a profile needs a 'name' (or 'use' a shipped profile)")
-            if not self.criteria:
-                raise ValueError("a profile needs 'criteria' (or 'use' a shipped profile)")
             for key in ("judges", "panels", "weights"):
                 if getattr(self, key):
                     raise ValueError(f"'{key}' is only for profiles that 'use' a shipped one")

@@ -10,7 +10,16 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from rubrics.question import Question
 
@@ -71,8 +80,8 @@ class Rubric(BaseModel):
 
     id: Annotated[str, Field(pattern=RUBRIC_ID_PATTERN)]
     """Stable identifier, used by panels and stored with every evaluation."""
-    version: StrictInt = Field(ge=1)
-    """Bumped on any change to criteria, scale or anchors."""
+    version: StrictInt = Field(ge=1, le=2**31 - 1)
+    """Bumped on any change to criteria, scale or anchors (stored as a 32-bit integer)."""
     description: str = Field(min_length=1)
     mode: Mode
     scale: tuple[ScaleValue, ...] = Field(min_length=2)
@@ -99,6 +108,13 @@ class Rubric(BaseModel):
     guidance: str = ""
     """Use-case instructions for the judge (operator text, set by a panel or profile with
     `use_case`/`guidance`), rendered into the instructions, never into the data."""
+
+    @field_validator("description", "criteria")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("blank: only spaces")
+        return text
 
     @model_validator(mode="before")
     @classmethod

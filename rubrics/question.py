@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 QUESTION_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 YES, NO, NA = "yes", "no", "n/a"
@@ -25,6 +25,13 @@ class Question(BaseModel):
     """The criterion is compliant only when every required question passes."""
     na: bool = False
     """Whether "n/a" (the question does not apply) is an allowed answer; it passes."""
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("blank: only spaces")
+        return text
 
     @property
     def answers(self) -> tuple[str, ...]:

@@ -86,7 +86,7 @@ class Policy(BaseModel):
     """Only this use case; default: all use cases together (for `drift`: any one)."""
     window: Window = timedelta(days=7)
     """How far back the rate looks."""
-    min_items: int = Field(default=30, ge=1)
+    min_items: int = Field(default=30, ge=1, le=1_000_000)
     """Below this many decided items in the window the policy abstains."""
     bound: Literal["upper", "lower"] | None = None
     """Which end of the 95% interval is compared (default: upper with below, lower with

@@ -159,7 +159,7 @@ def prof(c: dict[str, Any]) -> dict[str, Any]:
             "profiles[0].criteria[2].panel",
             "pairwise",
         ),
-        (lambda c: prof(c).update(criteria=[]), "profiles[0]", "needs 'criteria'"),
+        (lambda c: prof(c).update(criteria=[]), "profiles[0].criteria", "no criteria"),
         (lambda c: prof(c).pop("name"), "profiles[0]", "needs a 'name'"),
         (lambda c: prof(c).update(use="security"), "profiles[0]", "either 'use' or 'criteria'"),
         (lambda c: prof(c).update(judges=["a"]), "profiles[0]", "only for profiles that 'use'"),

@@ -135,6 +135,7 @@ def test_bad_windows_are_refused(value: object, message: str) -> None:
         ({"profile": "x", "below": 0.9, "above": 0.1}, "0", "exactly one of `below`"),
         ({"profile": "x", "below": 1.5}, "0.below", "less than or equal to 1"),
         ({"profile": "x", "below": 0.9, "min_items": 0}, "0.min_items", "greater than or equal"),
+        ({"profile": "x", "below": 0.9, "min_items": 10**30}, "0.min_items", "less than or equal"),
         ({"profile": "x", "below": 0.9, "bound": "middle"}, "0.bound", "'upper' or 'lower'"),
         ({"profile": "x", "below": 0.9, "from": ["prod"]}, "0.from.0", "'candidate'"),
         ({"profile": "x", "below": 0.9, "from": []}, "0", "`from` lists no zone"),
