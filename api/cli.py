@@ -60,8 +60,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from api.store.migrate import upgrade
 
     settings = settings_of(args)
-    upgrade(settings.database_url)
-    print("database schema is up to date")
+    newer = upgrade(settings.database_url)
+    if newer is not None:  # a rollback: the newer release's schema is kept, as it must be
+        print(f"database schema is at {newer}, newer than this Quorum: left as it is")
+    else:
+        print("database schema is up to date")
     return 0
 
 
@@ -125,7 +128,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    refused = _listen_problem(args.host, args.port)
+    refused = _listen_problem(args.host, args.port, dual_stack=args.workers > 1)
     if refused:
         print(f"quorum: cannot listen on {args.host}:{args.port}: {refused}", file=sys.stderr)
         return 2
@@ -150,10 +153,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _listen_problem(host: str, port: int) -> str:
+def _listen_problem(host: str, port: int, *, dual_stack: bool = False) -> str:
     """Why `quorum serve` could not listen on `host`:`port` (empty: it can), found by
-    binding each of its addresses as asyncio's server will. uvicorn starts the app (and
-    its "quorum ready" line) before it binds: a busy port was "ready", then an error."""
+    binding each of its addresses as the server will: asyncio's (one worker) sets
+    IPV6_V6ONLY on an IPv6 socket, uvicorn's own socket for several workers does not
+    (`dual_stack`: it takes the IPv4 port too). uvicorn starts the app (and its "quorum
+    ready" line) before it binds: a busy port was "ready", then an error."""
     import socket
 
     try:
@@ -167,7 +172,7 @@ def _listen_problem(host: str, port: int) -> str:
             continue
         with probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
+            if family == socket.AF_INET6 and not dual_stack:
                 probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
                 probe.bind(address)

@@ -17,14 +17,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from api.config import load_config as load
     from api.errors import QuorumError
     from api.services.calibration import CalibrationService, public
-    from routing.calibration_floor import check_certifiable
 
-    if not args.reset:  # before any work: an alpha no data could certify, NaN, 0, 1...
-        try:
-            check_certifiable(args.alpha, args.delta)
-        except ValueError as exc:
-            print(f"quorum: {exc}", file=sys.stderr)
-            return 2
     settings = settings_of(args)
     config = load(settings.config)
     configured = config.panel(args.panel).routing.min_confidence

@@ -4,8 +4,10 @@ line (`OutputProblem`), never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -56,8 +58,10 @@ def replaced_on_success(flag: str, path: str | Path) -> Iterator[Output]:
     be a redirection to a regular file) is written in place. A new file gets the
     mode `open` would give it, a replaced one keeps its own."""
     target = Path(os.path.realpath(path))
-    if Path(os.path.abspath(path)).parts[1:2] in (("dev",), ("proc",)) or (
-        target.exists() and not target.is_file()
+    if (
+        Path(os.path.abspath(path)).parts[1:2] in (("dev",), ("proc",))
+        or (target.exists() and not target.is_file())
+        or os.path.ismount(target)  # a file bind-mounted into a container cannot be renamed over
     ):
         try:
             file = open(target, "w", encoding="utf-8")  # noqa: SIM115 - closed below
@@ -82,13 +86,29 @@ def replaced_on_success(flag: str, path: str | Path) -> Iterator[Output]:
         finally:  # after a failed write the buffer cannot be flushed: close regardless
             with suppress(OSError):
                 file.close()
-        if keep is not None:
-            os.chmod(temporary, keep)
-        os.replace(temporary, target)
+        _move(temporary, target, keep, flag, path)
     except BaseException:
         with suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _move(temporary: Path, target: Path, keep: int | None, flag: str, path: str | Path) -> None:
+    """The finished temporary file renamed over `target` (keeping `target`'s mode). A
+    target that cannot be renamed over (a bind mount on the same file system, which
+    `ismount` does not see: EBUSY; another file system: EXDEV) is copied into in place."""
+    try:
+        if keep is not None:
+            os.chmod(temporary, keep)
+        try:
+            os.replace(temporary, target)
+        except OSError as exc:
+            if exc.errno not in (errno.EBUSY, errno.EXDEV):
+                raise
+            shutil.copyfile(temporary, target)
+            os.unlink(temporary)
+    except OSError as exc:
+        raise OutputProblem(f"{flag} {path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _temporary_beside(target: Path, flag: str, path: str | Path) -> tuple[Path, int]:

@@ -31,6 +31,7 @@ from api.store.digest import calibration_digest
 from api.store.tables import CalibrationRow, utcnow
 from routing import RoutingPolicy
 from routing.calibration import calibrate, reviews_to_certify
+from routing.calibration_floor import check_certifiable
 
 
 class CalibrationService:
@@ -97,8 +98,10 @@ class CalibrationService:
         self, panel: str, alpha: float, delta: float, apply: bool, actor: Actor = CLI
     ) -> CalibrationRow:
         self.config.panel(panel)
-        if not (0 < alpha < 1 and 0 < delta < 1):
-            raise InvalidInput("alpha and delta must be between 0 and 1")
+        try:  # in (0, 1), and certifiable with as many reviews as a calibration can use
+            check_certifiable(alpha, delta)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), location="body.alpha") from None
         async with self.sessions() as session:
             repo = CalibrationRepository(session)
             rows = await repo.reviewed(panel)

@@ -19,18 +19,21 @@ from api.store.tables import ApiKeyRow, utcnow
 EVERY_TENANT = "*"
 TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
-UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-"""Unicode categories refused in a key's name: controls (newline, ESC, NUL), format
-characters (bidirectional overrides, zero-width), lone surrogates (bytes that were not
-UTF-8), and line and paragraph separators."""
+UNPRINTABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})
+"""Unicode categories refused in a key's name: controls (newline, ESC, NUL), lone
+surrogates (bytes that were not UTF-8), and line and paragraph separators."""
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""The bidirectional embeddings, overrides and isolates, also refused: they reorder the
+text after them on the line. Other format characters (the zero-width joiner of an emoji
+sequence, the non-joiner Persian spelling needs, a soft hyphen) are kept."""
 
 
 def name_problem(name: str) -> str:
     """What is wrong with a key's name (empty: nothing). The name is the reviewer its
-    decisions record, shown in `keys list`, audit events and exports: a newline or an
-    escape sequence in it would forge or garble those lines."""
+    decisions record, shown in `keys list`, audit events and exports: a newline, an
+    escape sequence or a bidi override in it would forge or garble those lines."""
     for i, char in enumerate(name):
-        if unicodedata.category(char) in UNPRINTABLE:
+        if char in BIDI_CONTROLS or unicodedata.category(char) in UNPRINTABLE:
             return f"must not contain control characters (character {i + 1} is U+{ord(char):04X})"
     return ""
 

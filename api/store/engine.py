@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -65,6 +66,10 @@ def sqlite_path(url: str) -> str | None:
         return None
     if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
         return None
+    if str(u.query.get("uri", "")).lower() in ("true", "1") and u.database.startswith("file:"):
+        # sqlite:///file:/srv/q.db?uri=true&mode=rwc: SQLite's own URI form
+        file = unquote(urlsplit(u.database).path)
+        return None if u.query.get("mode") == "memory" or file in ("", ":memory:") else file
     return u.database
 
 

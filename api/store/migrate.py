@@ -35,37 +35,51 @@ LOCK_SUFFIX = ".migrate-lock"
 would race with a process about to lock it)."""
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "head") -> str | None:
     """Bring the database schema up to `revision`, one process at a time: Alembic takes no
     lock, and processes that start together (replicas' init containers, two first
     commands) would otherwise race to create the same tables, all but one failing. On
     PostgreSQL a session-level advisory lock on a separate autocommit connection is held
     for the upgrade, on SQLite an exclusive lock on a file beside the database; the next
     process waits, then finds the schema at head and does nothing. Either lock goes with
-    the process if it dies. A revision this Quorum does not know is a SchemaProblem."""
+    the process if it dies. A schema at a revision this Quorum does not know, made by a
+    newer one (a rollback, an old replica in a rolling update), is left as it is: the
+    revision is returned and logged, and the caller goes on (docs/operations.md: each
+    release's schema works for the release before it)."""
     with _one_at_a_time(database_url):
         current, head = _revisions(database_url)
+        newer = _newer(current)
+        if newer is not None and revision == "head":
+            return newer
         if revision == "head" and current == (head,):
-            return
+            return None
         command.upgrade(alembic_config(database_url), revision)
+        return None
 
 
 def ensure_schema(database_url: str, *, create: bool, migrate: bool) -> None:
     """Check the schema before a command uses it, or raise SchemaProblem (one line).
     `create`: a database with no Quorum schema (a missing SQLite file too) is created and
     migrated to head; `migrate`: a Quorum schema behind head is brought to it. Neither:
-    it must be at head. A read never creates a database: a mistyped SQLite path would
-    otherwise become a new empty one, and the command report 0 of everything."""
+    it must be at head (or newer, logged), after waiting for a migration under way (a
+    first command started beside `quorum migrate`). A read never creates a database: a
+    mistyped SQLite path would otherwise become a new empty one, and the command report
+    0 of everything."""
     path = sqlite_path(database_url)
-    if path is not None and not os.path.exists(path):
-        if create:
-            return upgrade(database_url)
-        raise SchemaProblem(f"no database file {os.path.abspath(path)}: {_MAKE_IT}")
-    current, head = _revisions(database_url)
-    if current == (head,):
-        return
-    if create or (migrate and current):
-        return upgrade(database_url)
+    for waited in (False, True):
+        missing = path is not None and not os.path.exists(path)
+        current, head = ((), "") if missing else _revisions(database_url)
+        if not missing and (current == (head,) or _newer(current) is not None):
+            return
+        if create or (migrate and current):
+            upgrade(database_url)
+            return
+        if waited or (missing and not os.path.exists(str(path) + LOCK_SUFFIX)):
+            break
+        with _one_at_a_time(database_url):  # a migration under way: wait, then look again
+            pass
+    if missing:
+        raise SchemaProblem(f"no database file {os.path.abspath(str(path))}: {_MAKE_IT}")
     if not current:
         raise SchemaProblem(f"no Quorum schema in it (no alembic_version table): {_MAKE_IT}")
     raise SchemaProblem(
@@ -83,24 +97,30 @@ def _script() -> ScriptDirectory:
 
 
 def _revisions(database_url: str) -> tuple[tuple[str, ...], str]:
-    """The database's revisions (empty: no Quorum schema) and this Quorum's head;
-    SchemaProblem if the database is at a revision this Quorum does not know."""
-    script = _script()
-    head = script.get_current_head() or ""
+    """The database's revisions (empty: no Quorum schema) and this Quorum's head."""
+    head = _script().get_current_head() or ""
     engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_heads()
     finally:
         engine.dispose()
-    known = {rev.revision for rev in script.walk_revisions()}
-    unknown = [rev for rev in current if rev not in known]
-    if unknown:
-        raise SchemaProblem(
-            f"schema revision {unknown[0]!r} is unknown to this Quorum (newest known: {head}); "
-            "it was made by a newer Quorum: upgrade Quorum or use another database"
-        )
     return tuple(current), head
+
+
+def _newer(current: tuple[str, ...]) -> str | None:
+    """A revision of `current` this Quorum does not know (logged), or None."""
+    script = _script()
+    known = {rev.revision for rev in script.walk_revisions()}
+    unknown = next((rev for rev in current if rev not in known), None)
+    if unknown is not None:
+        log.warning(
+            "schema revision %r is unknown to this Quorum (newest known: %s): made by a "
+            "newer Quorum; left as it is, and used as the schema of the release before it",
+            unknown,
+            script.get_current_head(),
+        )
+    return unknown
 
 
 @contextlib.contextmanager
@@ -129,6 +149,8 @@ def _sqlite_lock(path: str) -> Iterator[None]:
             except BlockingIOError:
                 log.info("waiting for another process migrating %s", path)
                 fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:  # ENOLCK (NFS without lockd), EINVAL (some FUSE mounts)
+                log.warning("migrating %s without a lock: %s", path, exc.strerror or exc)
         yield
     finally:
         if fd is not None:

@@ -280,6 +280,18 @@ def test_a_key_name_with_control_characters_is_refused(
     assert not (tmp_path / "q.db").exists()  # refused before the database was opened
 
 
+@pytest.mark.parametrize(
+    "name", ["مریم\u200cها", "\U0001f469\u200d\U0001f4bb team", "Zoë", "co\u00adop", "李雷"]
+)
+def test_a_key_name_in_any_script_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Format characters that spelling needs (the zero-width non-joiner of Persian, the
+    joiner of an emoji sequence, a soft hyphen) are not controls: such names are taken."""
+    code, err = keys_create(capsys, monkeypatch, tmp_path / "q.db", "--name", name)
+    assert code == 0, err
+
+
 @pytest.mark.parametrize("panels", [",", "", " , "])
 def test_panels_that_name_no_panel_are_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, panels: str
@@ -315,3 +327,49 @@ def test_a_name_stored_before_the_check_is_listed_on_one_line(
     assert parsed.func(parsed) == 0
     [line] = capsys.readouterr().out.strip().splitlines()
     assert "eve\\nforged line" in line
+
+
+@pytest.mark.parametrize("errno_name", ["EBUSY", "EXDEV"])
+def test_a_file_that_cannot_be_renamed_over_is_written_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno_name: str
+) -> None:
+    """A file bind-mounted into a container (`docker run -v ./x.jsonl:/out/x.jsonl`, a
+    Kubernetes subPath) refuses a rename over it with EBUSY; the export was a traceback
+    and wrote nothing. It is written in place then, and no temporary file is left."""
+    import errno
+
+    from api.cli_output import replaced_on_success
+
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n")
+
+    def refuse(src: object, dst: object) -> None:
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with replaced_on_success("--out", target) as out:
+        out.write("new\n")
+    assert target.read_text() == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+def test_a_rename_refused_otherwise_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from api.cli_common import OutputProblem
+    from api.cli_output import replaced_on_success
+
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n")
+
+    def refuse(src: object, dst: object) -> None:
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    expected = r"--out .*out\.jsonl: cannot write: Permission denied"
+    with pytest.raises(OutputProblem, match=expected), replaced_on_success("--out", target) as out:
+        out.write("new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
