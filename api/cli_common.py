@@ -111,16 +111,18 @@ def run_job(
     creates: bool = True,
 ) -> T:
     """Run one async database job against the configured database, its schema checked
-    first. With QUORUM_AUTO_MIGRATE on, a schema behind head is migrated, and a job that
-    `creates` (`keys create` on a fresh machine) may start a new database; a job that does
-    not (a read, or a write to what must already be there) refuses a missing one: a
-    mistyped path would otherwise become an empty database, and the job report nothing
-    found. With it off, nothing is migrated: the schema must be at head."""
+    first. A job that `creates` (`keys create` on a fresh machine) may start a new
+    database, whatever QUORUM_AUTO_MIGRATE says: an empty database has nothing to
+    protect, and in the Compose first run the key's container (auto-migrate off) may get
+    there before the `migrate` container, which then waits and finds the schema at head.
+    A job that does not (a read, or a write to what must already be there) refuses a
+    missing one: a mistyped path would otherwise become an empty database, and the job
+    report nothing found. An existing schema behind head is migrated only with
+    QUORUM_AUTO_MIGRATE on; with it off it must be at head."""
     from api.store.engine import make_engine, make_session_factory
     from api.store.migrate import ensure_schema
 
-    migrate = settings.auto_migrate
-    ensure_schema(settings.database_url, create=creates and migrate, migrate=migrate)
+    ensure_schema(settings.database_url, create=creates, migrate=settings.auto_migrate)
 
     async def main() -> T:
         engine = make_engine(settings.database_url)

@@ -60,7 +60,8 @@ def upgrade(database_url: str, revision: str = "head") -> str | None:
 def ensure_schema(database_url: str, *, create: bool, migrate: bool) -> None:
     """Check the schema before a command uses it, or raise SchemaProblem (one line).
     `create`: a database with no Quorum schema (a missing SQLite file too) is created and
-    migrated to head; `migrate`: a Quorum schema behind head is brought to it. Neither:
+    migrated to head; `migrate`: a Quorum schema behind head is brought to it (`create`
+    alone does not). Neither:
     it must be at head (or newer, logged), after waiting for a migration under way (a
     first command started beside `quorum migrate`). A read never creates a database: a
     mistyped SQLite path would otherwise become a new empty one, and the command report
@@ -71,7 +72,7 @@ def ensure_schema(database_url: str, *, create: bool, migrate: bool) -> None:
         current, head = ((), "") if missing else _revisions(database_url)
         if not missing and (current == (head,) or _newer(current) is not None):
             return
-        if create or (migrate and current):
+        if (create and not current) or (migrate and current):
             upgrade(database_url)
             return
         if waited or (missing and not os.path.exists(str(path) + LOCK_SUFFIX)):

@@ -78,14 +78,17 @@ def test_a_read_never_creates_a_database(
     assert database.stat().st_size == 0
 
 
-def test_a_first_key_creates_the_database_unless_auto_migrate_is_off(
-    database: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("auto_migrate", ["true", "false"])
+def test_a_first_key_creates_the_database(
+    database: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    auto_migrate: str,
 ) -> None:
-    """The README's first step, `quorum keys create` on a fresh machine, still works."""
-    monkeypatch.setenv("QUORUM_AUTO_MIGRATE", "false")
-    line = one_line(capsys, "keys", "create", "--name", "first")
-    assert line.endswith(f": no database file {database}: {MIGRATE}") and not database.exists()
-    monkeypatch.setenv("QUORUM_AUTO_MIGRATE", "true")
+    """The README's first step, `quorum keys create` on a fresh machine, still works; so
+    does the Compose first run's, in a container with QUORUM_AUTO_MIGRATE=false that may
+    get to the empty database before the `migrate` container does (docs/operations.md)."""
+    monkeypatch.setenv("QUORUM_AUTO_MIGRATE", auto_migrate)
     code, out, _ = cli(capsys, "keys", "create", "--name", "first")
     assert code == 0 and out.startswith("created key ") and revision(database) == HEAD
     code, out, _ = cli(capsys, "keys", "list")
