@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import unicodedata
 from pathlib import Path
 
 from api.cli_common import run_job, settings_of
@@ -77,16 +76,11 @@ def _listed(value: str) -> list[str]:
 
 
 def _shown(name: str) -> str:
-    """A stored name with any character `name_problem` refuses escaped (a key made before
-    names were checked), so that it stays on its line."""
-    from api.services import keys
+    """A stored name with its unprintable characters escaped (a key made before
+    `name_problem` refused them), so that it stays on its line."""
+    from rubrics.loader import printable
 
-    return "".join(
-        char.encode("unicode_escape", "backslashreplace").decode("ascii")
-        if unicodedata.category(char) in keys.UNPRINTABLE
-        else char
-        for char in name
-    )
+    return printable(name)
 
 
 def _unknown_panels(config_path: Path, panels: list[str] | None) -> str:

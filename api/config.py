@@ -222,7 +222,7 @@ def load_config(path: Path) -> QuorumConfig:
     try:
         parsed = ConfigFile.model_validate(data)
     except ValidationError as exc:
-        key, msg = first_error(exc)
+        key, msg = first_error(exc, data)
         raise ConfigError(
             path, key, _EMPTY.get(_pattern(key), msg) if _empty(exc) else msg
         ) from exc

@@ -159,7 +159,7 @@ def load_shipped(directory: Path = PROFILES_DIR) -> dict[str, ShippedProfile]:
         try:
             profile = ShippedProfile.model_validate(data)
         except ValidationError as exc:
-            key, msg = first_error(exc)
+            key, msg = first_error(exc, data)
             raise ProfileLoadError(f"{path}: {key}: {msg}") from exc
         if profile.name != path.stem:
             raise ProfileLoadError(f"{path}: name: must match the file name {path.stem!r}")

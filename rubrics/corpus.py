@@ -120,7 +120,7 @@ def load_corpus(path: Path, rubrics: Collection[str] | None = None) -> Corpus:
     try:
         corpus = Corpus.model_validate(data)
     except ValidationError as exc:
-        key, msg = first_error(exc)
+        key, msg = first_error(exc, data)
         raise CorpusLoadError(path, key, msg) from exc
     if rubrics is not None:
         for i, p in enumerate(corpus.prompts):

@@ -3,13 +3,15 @@
 `read_mapping` (shared by the config, profile and corpus loaders) reads YAML with the safe
 loader and refuses what it would build silently: a key given twice in one mapping, an
 alias bomb or a recursive alias, nesting deeper than `MAX_DEPTH`, binary and set values.
-`first_error` says a pydantic error in the file's terms (a list, a mapping, null)."""
+`first_error` says a pydantic error in the file's terms (a list, a mapping, null);
+`printable` escapes what would garble a message's line."""
 
 from __future__ import annotations
 
 import datetime
 import math
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from rubrics.errors import RubricLoadError
-from rubrics.models import Rubric
+from rubrics.models import Rubric, value_key
 
 LIBRARY_DIR = Path(__file__).parent / "library"
 """The rubrics shipped with Quorum."""
@@ -52,9 +54,17 @@ def _kind(value: object) -> str:
     return next((k for t, k in kinds if isinstance(value, t)), f"a {type(value).__name__}")
 
 
+def printable(text: str) -> str:
+    """`text` with each character that is not printable (a control, a format character
+    such as a bidi override, a lone surrogate, a line separator) escaped as `repr` writes
+    it (`\\n`, `\\x1b`, `\\u202e`), so that a message shows it and stays on its line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def describe(value: object) -> str:
     """A YAML value as a person reading the file names it: `null (the key has no value)`,
-    `true (a boolean)`, `'abc' (a string)`, `a list`."""
+    `true (a boolean)`, `'abc' (a string)`, `a list`. A string is shown by `repr`, which
+    quotes it and escapes the characters `printable` escapes, the same way."""
     if value is None:
         return "null (the key has no value)"
     if isinstance(value, list | tuple | dict):
@@ -82,35 +92,45 @@ _BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
 _SCALARS = {"bool_type": "a boolean", "int_type": "an integer", "string_type": "a string"}
 
 
-def _model_names() -> set[str]:
-    """Every pydantic model's class name: the tags pydantic puts in the location of an
-    error inside one member of a union (`compliant.CompliantMin.min`)."""
-    names: set[str] = set()
-    todo = list(BaseModel.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        names.add(cls.__name__)
-        todo.extend(cls.__subclasses__())
-    return names
+def _in_input(loc: tuple[int | str, ...], kind: str, data: object) -> tuple[int | str, ...]:
+    """The parts of an error's location that are keys or indices of `data`, the validated
+    input, walked from its top; the others are pydantic's tags for the member of a union
+    the error is in (`compliant.CompliantMin.min`, `scale.0.int`). A key also matches as
+    its text (`value_key`: validators key anchors and thresholds by it); the name of a
+    missing field, an invalid key, or a field whose validator refused its default (a
+    profile's `criteria`), last, is kept."""
+    kept: list[int | str] = []
+    for i, part in enumerate(loc):
+        if isinstance(data, dict):
+            found = [v for k, v in data.items() if part in (k, value_key(k))]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            found = [data[part]]
+        else:
+            found = []
+        if found:
+            kept.append(part)
+            data = found[0]
+        elif i == len(loc) - 1 and (
+            kind in ("missing", "invalid_key")
+            or (kind == "value_error" and re.fullmatch(r"[a-z_][a-z0-9_]*", str(part)))
+        ):  # a field absent from the input whose validator refused its default
+            kept.append(part)
+    return tuple(kept)
 
 
-def first_error(exc: ValidationError) -> tuple[str, str]:
-    """The (key path, message) of a validation error's first problem, said in the
-    file's terms: a list, a mapping, null, the value that was given."""
+def first_error(exc: ValidationError, data: dict[str, Any] | None = None) -> tuple[str, str]:
+    """The (key path, message) of a validation error's first problem, said in the file's
+    terms: a list, a mapping, null, the value that was given. Given `data`, the mapping
+    that was validated, the path leaves out pydantic's union-member tags (`_in_input`);
+    without it, it is the location as pydantic gave it."""
     errors = exc.errors()
     err = errors[0]
-    tags = _model_names()
-    loc = tuple(
-        p
-        for p in err["loc"]
-        if not (isinstance(p, str) and (p.startswith("function-") or p in tags))
-    )
     kind, given = err["type"], err.get("input")
+    loc = err["loc"] if data is None else _in_input(err["loc"], kind, data)
     msg = err["msg"].removeprefix("Value error, ")
     members = [e for e in errors if e["type"] in _SCALARS and e["loc"][:-1] == err["loc"][:-1]]
-    if kind in _SCALARS and loc and loc[-1] in ("bool", "int", "str") and len(members) > 1:
+    if kind in _SCALARS and err["loc"][-1] in ("bool", "int", "str") and len(members) > 1:
         # A scale value: one error per member of StrictBool | StrictInt | StrictStr.
-        loc = loc[:-1]
         shown = ", ".join(dict.fromkeys(_SCALARS[e["type"]] for e in members))
         msg = f"expected {shown.replace(', a string', ' or a string')}, got {describe(given)}"
     elif kind in _BOUNDS and (isinstance(given, bool) or given != given):  # NaN != NaN
@@ -189,85 +209,81 @@ class _Refused(Exception):
         self.key, self.problem = key, problem
 
 
-def _check_nodes(root: yaml.Node) -> None:
-    """Refuse what PyYAML builds without complaint but no reader of the file means:
-    a key given twice in one mapping (the last would win, silently), an alias to the
-    node that holds it (a recursive structure), aliases that expand past `MAX_VALUES`,
-    nesting past `MAX_DEPTH`, binary and set values."""
-    sizes: dict[int, int] = {}
-    open_: set[int] = set()
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing while it composes the document what it would build
+    without complaint but no reader of the file means: a key given twice in one mapping
+    (the last would win, silently), an alias to the value that holds it (a recursive
+    structure), aliases that expand past `MAX_VALUES`, nesting past `MAX_DEPTH`, binary
+    and set values."""
 
-    def size(node: yaml.Node, where: tuple[int | str, ...]) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in open_:
-            raise _Refused(error_location(where), "an alias refers to the value that holds it")
-        if len(where) > MAX_DEPTH:
-            line = node.start_mark.line + 1
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.where: list[int | str] = []
+        """The key path of the node being composed."""
+        self.sizes: dict[int, int] = {}
+        """Values in each node composed so far (by id), its aliases expanded."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # `index`: an item's index or a mapping value's key node; None: a key, the document.
+        if isinstance(index, int):
+            self.where.append(index)
+        elif index is not None:
+            self.where.append(index.value if isinstance(index, yaml.ScalarNode) else "?")
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            target = self.anchors.get(event.anchor)
+            if target is not None and id(target) not in self.sizes:
+                raise _Refused(self._at(), "an alias refers to the value that holds it")
+        elif len(self.where) > MAX_DEPTH:
             raise _Refused(
-                f"{error_location(where[:6])}...",
-                f"line {line}: nested too deeply (more than {MAX_DEPTH} levels)",
+                f"{error_location(tuple(self.where[:6]))}...",
+                f"line {event.start_mark.line + 1}: nested too deeply (more than {MAX_DEPTH} "
+                "levels)",
             )
-        if node.tag in _REFUSED_TAGS:
-            line = node.start_mark.line + 1
-            tag = _REFUSED_TAGS[node.tag]
-            raise _Refused(error_location(where), f"line {line}: !!{tag} values are not text")
-        total = 1
-        open_.add(key)
-        if isinstance(node, yaml.SequenceNode):
-            for i, child in enumerate(node.value):
-                total += size(child, (*where, i))
-                if total > MAX_VALUES:
-                    break
-        elif isinstance(node, yaml.MappingNode):
-            seen: dict[tuple[str, str], int] = {}
-            for k, v in node.value:
-                name = k.value if isinstance(k, yaml.ScalarNode) else "?"
-                if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE:
-                    line = k.start_mark.line + 1
-                    first = seen.get((k.tag, k.value))
-                    if first is not None:
-                        raise _Refused(
-                            error_location((*where, name)),
-                            f"key {name!r} given twice in one mapping (lines {first} and "
-                            f"{line}): YAML would keep only the last",
-                        )
-                    seen[(k.tag, k.value)] = line
-                total += size(k, where) + size(v, (*where, name))
-                if total > MAX_VALUES:
-                    break
-        open_.discard(key)
-        if total > MAX_VALUES:
+        elif event.tag in _REFUSED_TAGS:
+            tag = _REFUSED_TAGS[event.tag]
             raise _Refused(
-                error_location(where),
-                f"aliases expand to more than {MAX_VALUES:,} values (an alias bomb?)",
+                self._at(), f"line {event.start_mark.line + 1}: !!{tag} values are not text"
             )
-        sizes[key] = total
-        return total
+        node = super().compose_node(parent, index)
+        if node is not None and id(node) not in self.sizes:  # not an alias: count its values
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+            if isinstance(node, yaml.MappingNode):
+                children = [n for pair in node.value for n in pair]
+            size = self.sizes[id(node)] = 1 + sum(self.sizes[id(n)] for n in children)
+            if size > MAX_VALUES:
+                raise _Refused(
+                    self._at(),
+                    f"aliases expand to more than {MAX_VALUES:,} values (an alias bomb?)",
+                )
+        if index is not None:
+            self.where.pop()
+        return node
 
-    size(root, ())
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        node = super().compose_mapping_node(anchor)
+        seen: dict[tuple[str, str], int] = {}
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
+                line, first = key.start_mark.line + 1, seen.get((key.tag, key.value))
+                if first is not None:
+                    raise _Refused(
+                        error_location((*self.where, key.value)),
+                        f"key {key.value!r} given twice in one mapping (lines {first} and "
+                        f"{line}): YAML would keep only the last",
+                    )
+                seen[(key.tag, key.value)] = line
+        return node
 
-
-def _safe_load(text: str) -> Any:
-    """`yaml.safe_load`, with the checks of `_check_nodes` between composing the document
-    and building its Python values."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_nodes(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
+    def _at(self) -> str:
+        return error_location(tuple(self.where))
 
 
 def read_mapping(path: Path) -> tuple[dict[str, Any] | None, str, str]:
     """A YAML file's top-level mapping, or (None, key, problem) saying why it is not one."""
     try:
         text = _read_text(path)
-        data = _safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except OSError as exc:
         return None, "", f"cannot read: {exc.strerror or exc}"
     except UnicodeDecodeError as exc:
@@ -308,7 +324,7 @@ def load_rubric(path: Path) -> Rubric:
     try:
         rubric = Rubric.model_validate(data)
     except ValidationError as exc:
-        key, msg = first_error(exc)
+        key, msg = first_error(exc, data)
         raise RubricLoadError(path, key, msg) from exc
     if rubric.id != path.stem:
         raise RubricLoadError(

@@ -50,6 +50,7 @@ from api.store.tables import (
     ReviewItemRow,
     VoteRow,
 )
+from rubrics.loader import printable
 
 Loader = Callable[[Any], Any]
 
@@ -125,8 +126,7 @@ def _fits(kind: str, raw: Any, value: Any) -> bool:
 
 def _printable(raw: bytes) -> str:
     """Stored bytes as text for a message: what is not UTF-8 or not printable escaped."""
-    text = raw.decode("utf-8", "backslashreplace")
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return printable(raw.decode("utf-8", "backslashreplace"))
 
 
 def _shown(raw: Any) -> str:

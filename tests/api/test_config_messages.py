@@ -247,6 +247,20 @@ CASES = [
         "panels[0]",
         "quorum 999999999999... (400 digits) exceeds the 2 judges",
     ),
+    # a key of the user's that is named like a model class stays in the path (pydantic's
+    # union-member tags are class names too: only those are left out)
+    (
+        "weights-key-named-like-a-model",
+        GOOD + "profiles: [{use: quality, judges: [a], weights: {Rubric: 0}}]\n",
+        "profiles[0].weights.Rubric",
+        "greater than 0",
+    ),
+    (
+        "thresholds-key-named-like-a-model",
+        judge("type: embedding, thresholds: {JudgeConfig: hot}"),
+        "judges[0].thresholds.JudgeConfig",
+        "valid number",
+    ),
     # judge values no provider call can use
     ("weight-huge", judge("weight: 1e308"), "judges[0].weight", "1e+308 is over 1000"),
     (
@@ -442,6 +456,10 @@ RUBRIC = {
         ({"compliant": [1]}, "compliant", "expected a mapping (key: value), got a list"),
         ({"version": 2**31}, "version", "less than or equal to 2147483647"),
         ({"criteria": ""}, "criteria", "empty"),
+        ({"compliant": {}}, "compliant.min", "Field required"),
+        ({"anchors": {"Rubric": 5}}, "anchors.Rubric", "expected a string, got 5 (a number)"),
+        ({"anchors": {"CompliantMin": 5}}, "anchors.CompliantMin", "expected a string, got 5"),
+        ({"anchors": {1: 5}}, "anchors.1", "expected a string, got 5 (a number)"),
     ],
     ids=[
         "blank-criteria",
@@ -453,6 +471,10 @@ RUBRIC = {
         "compliant-list",
         "version-over-int32",
         "empty-criteria",
+        "compliant-empty",
+        "anchor-key-named-like-a-model",
+        "anchor-key-named-like-a-union-member",
+        "anchor-key-a-number",
     ],
 )
 def test_a_malformed_rubric_names_the_rubric_file_and_its_key(
