@@ -249,7 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--scopes", default="evaluate", help="comma-separated: evaluate,review,admin"
     )
-    create.add_argument("--panels", help="comma-separated panels the key may use (default: all)")
+    create.add_argument(
+        "--panels",
+        help="comma-separated panels the key may use, at least one (leave it out: all)",
+    )
     create.add_argument(
         "--rate-limit",
         type=_int_in(0, 2**31 - 1),  # a PostgreSQL integer; -1 was taken as unlimited

@@ -81,7 +81,8 @@ class PanelConfig(BaseModel):
     that judge data leakage: they must see the data)."""
     review_lease_s: float = Field(default=900.0, gt=0, le=86_400)
     """How long a claim lasts before the item returns to the queue."""
-    description: str = ""
+    description: str = Field(default="", max_length=4000)
+    """What the panel judges, for people: served by `GET /v1/panels`."""
     use_case: UseCase | None = None
     """Shipped judge guidance for the kind of text judged (see `rubrics.guidance`)."""
     guidance: str | None = Field(default=None, max_length=4000)

@@ -26,6 +26,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rubrics.loader import printable
+
 
 class QuorumError(Exception):
     """Base of the service's domain errors."""
@@ -52,7 +54,8 @@ class ConfigError(QuorumError):
         self.path = str(path)
         self.key = key
         self.problem = problem
-        where = f"{self.path}: {key}" if key else str(self.path)
+        shown = printable(self.path)  # a newline in a file's name must not break the line
+        where = f"{shown}: {key}" if key else shown
         super().__init__(f"{where}: {problem}")
 
 

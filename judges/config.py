@@ -50,7 +50,7 @@ class JudgeConfig(BaseModel):
     """Retries after a retryable failure (429, 5xx, timeout), within the panel deadline."""
     weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     """Prior weight in `weighted` aggregation, before reliability estimates exist."""
-    family: str | None = None
+    family: str | None = Field(default=None, min_length=1, max_length=64)
     """Vendor/base-model lineage, to warn about correlated jurors and self-judging."""
     json_mode: bool = True
     """Ask for JSON output (`response_format`) where the provider supports it."""

@@ -415,6 +415,14 @@ CASES = [
         "line 1",
         "character 0x0000 is not allowed",
     ),
+    ("family-empty", judge('family: ""'), "judges[0].family", "empty: give a value"),
+    ("family-huge", judge("family: " + "f" * 65), "judges[0].family", "at most 64 characters"),
+    (
+        "description-huge",
+        panel("description: " + "d" * 4001),
+        "panels[0].description",
+        "at most 4000 characters",
+    ),
 ]
 
 
@@ -601,3 +609,11 @@ def test_check_config_prints_ok_on_stdout_and_each_warning_on_stderr(tmp_path: P
     assert proc.stderr.strip() == (
         f"quorum: config error: {bad}: panels: no panels: list at least one (or a profile)"
     )
+
+
+def test_a_config_file_whose_name_holds_a_newline_is_still_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "quorum\n.yaml"
+    path.write_text(JUDGES, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "\n" not in str(info.value) and "quorum\\n.yaml: panels: " in str(info.value)
