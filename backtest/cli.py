@@ -16,6 +16,7 @@ from backtest.datasets import DatasetError, find_datasets, load_dataset
 from backtest.jury import DEFAULT_AUDIT_RATE, DEFAULT_LABELS
 from backtest.replay import run_backtest
 from backtest.routing_curve import DEFAULT_ALPHAS, DEFAULT_DELTA, DEFAULT_SPLITS, RoutingSettings
+from routing.calibration_floor import check_certifiable
 from routing.jury import JuryPriors, Selection
 
 __all__ = ["cmd_backtest", "command_line", "main", "register"]
@@ -213,6 +214,11 @@ def settings_from(args: argparse.Namespace) -> RoutingSettings | str:
     args.alpha = tuple(dict.fromkeys(args.alpha or DEFAULT_ALPHAS))  # each alpha once
     if not all(0 < a < 1 for a in (*args.alpha, args.delta)):
         return "--alpha and --delta must lie strictly between 0 and 1"
+    for alpha in args.alpha:  # one no recorded set could certify: said before the run
+        try:
+            check_certifiable(alpha, args.delta)
+        except ValueError as exc:
+            return f"--alpha: {exc}"
     if args.splits < 1:
         return "--splits must be >= 1"
     return RoutingSettings(alphas=args.alpha, delta=args.delta, splits=args.splits)

@@ -36,6 +36,8 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     good.write_text(GOOD + "\n")
     assert main(["backtest", str(good), "--alpha", "1.5"]) == 2
     assert "--alpha and --delta" in capsys.readouterr().err
+    assert main(["backtest", str(good), "--alpha", "1e-12"]) == 2  # was a crash mid-run
+    assert "--alpha: alpha 1e-12 cannot be certified" in capsys.readouterr().err
     assert main(["backtest", str(good), "--splits", "0"]) == 2
     assert "--splits" in capsys.readouterr().err
 
