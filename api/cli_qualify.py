@@ -167,8 +167,12 @@ async def _qualify(args: argparse.Namespace, out: TextIO, candidate: Candidate, 
 
     url = args.url or os.environ.get("QUORUM_URL") or DEFAULT_URL
     key = os.environ.get("QUORUM_API_KEY") or None
+    try:  # the client checks its URL and key as it is made (before any call)
+        client = AsyncQuorumClient(url, key, timeout=min(3600.0, max(300.0, args.timeout)))
+    except ValueError as exc:
+        raise Refused(f"the service: {exc}") from None
     configure_litellm()
-    async with AsyncQuorumClient(url, key, timeout=max(300.0, args.timeout)) as quorum:
+    async with client as quorum:
         profile, rubrics = await _server_facts(quorum, url, args.profile)
         try:
             corpus = load_corpus(path, rubrics)

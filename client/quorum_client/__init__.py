@@ -14,6 +14,7 @@ from quorum_client._errors import (
     QuorumAPIError,
     RateLimitError,
     UnavailableError,
+    UnexpectedResponseError,
     ValidationError,
     parse_retry_after,
 )
@@ -143,6 +144,7 @@ __all__ = [
     "Trend",
     "TrendPoint",
     "UnavailableError",
+    "UnexpectedResponseError",
     "ValidationError",
     "VerdictPublic",
     "VerdictRequest",

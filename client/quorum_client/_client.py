@@ -17,8 +17,20 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 
+from quorum_client._arguments import (
+    MAX_TIMEOUT_S,
+    check_api_key,
+    check_base_url,
+    check_count,
+    check_seconds,
+)
 from quorum_client._endpoints import Call, Endpoints
-from quorum_client._errors import error_for, parse_retry_after
+from quorum_client._errors import (
+    UnexpectedResponseError,
+    error_for,
+    parse_retry_after,
+    unreadable,
+)
 from quorum_client._models import EvaluationPublic
 
 _JITTER = random.Random()  # our own: the global generator belongs to the application
@@ -34,12 +46,12 @@ class _Base:
     backoff_cap = 20.0
 
     def __init__(self, api_key: str | None, max_retries: int, max_wait: float) -> None:
-        self.max_retries = max_retries
-        self.max_wait = max_wait
+        self.max_retries = check_count("max_retries", max_retries, maximum=100)
+        self.max_wait = check_seconds("max_wait", max_wait, maximum=MAX_TIMEOUT_S, zero=True)
         """A Retry-After longer than this is not waited out: the error is raised at once."""
         self.headers = {"User-Agent": "quorum-client", "Accept": "application/json"}
         if api_key:
-            self.headers["Authorization"] = f"Bearer {api_key}"
+            self.headers["Authorization"] = f"Bearer {check_api_key(api_key)}"
 
     def _delay(
         self, call: Call[Any], attempt: int, outcome: httpx.Response | httpx.TransportError
@@ -66,7 +78,15 @@ class _Base:
             raise outcome
         if outcome.is_error:
             raise error_for(outcome)
-        return call.parse(outcome)
+        if not outcome.is_success:  # a redirect: httpx follows none, nor should a POST
+            where = outcome.headers.get("location")
+            what = f"a redirect to {where}" if where else "a redirect without a Location"
+            raise UnexpectedResponseError.of(outcome, what)
+        try:
+            return call.parse(outcome)
+        except (ValueError, LookupError, TypeError, AttributeError) as exc:
+            what = f"unreadable: {unreadable(exc)}"
+            raise UnexpectedResponseError.of(outcome, what) from exc
 
     @staticmethod
     def _wait_step(evaluation: EvaluationPublic, deadline: float, poll: float) -> float | None:
@@ -116,7 +136,10 @@ class QuorumClient(_Base):
     Every method is the `Endpoints` call of the same name, sent with retries: 429 and 503
     at most `max_retries` times, waiting Retry-After (seconds or HTTP-date) or else capped
     exponential backoff with jitter; connection errors only where resending is safe.
-    Error answers raise `QuorumAPIError` or its subclass for the status.
+    Error answers raise `QuorumAPIError` or its subclass for the status; an answer that
+    is not Quorum's (a redirect, a success whose body does not parse) raises
+    `UnexpectedResponseError`. A `base_url` that is not an http(s) URL, or a timeout that
+    is not a finite number of seconds in (0, 3600], is a `ValueError` here.
     """
 
     def __init__(
@@ -131,7 +154,10 @@ class QuorumClient(_Base):
     ) -> None:
         super().__init__(api_key, max_retries, max_wait)
         self.http = httpx.Client(
-            base_url=base_url, headers=self.headers, timeout=timeout, transport=transport
+            base_url=check_base_url(base_url),
+            headers=self.headers,
+            timeout=check_seconds("timeout", timeout, maximum=MAX_TIMEOUT_S),
+            transport=transport,
         )
 
     def send(self, call: Call[T]) -> T:
@@ -211,7 +237,10 @@ class AsyncQuorumClient(_Base):
     ) -> None:
         super().__init__(api_key, max_retries, max_wait)
         self.http = httpx.AsyncClient(
-            base_url=base_url, headers=self.headers, timeout=timeout, transport=transport
+            base_url=check_base_url(base_url),
+            headers=self.headers,
+            timeout=check_seconds("timeout", timeout, maximum=MAX_TIMEOUT_S),
+            transport=transport,
         )
 
     async def send(self, call: Call[T]) -> T:

@@ -30,6 +30,8 @@ PUBLIC = {
     "DriftEventPublic", "EvaluateResult", "ModelPublic", "Ranked", "Rate",
     "RecommendationPublic", "TransitionCreate", "TransitionPublic", "Trend", "TrendPoint",
     "Zone",
+    # an answer that is not Quorum's (a redirect, an HTML page where JSON was due)
+    "UnexpectedResponseError",
 }  # fmt: skip
 SERVICE = ("api", "rubrics", "judges", "routing", "backtest", "fastapi", "sqlalchemy",
            "sqlmodel", "litellm", "psycopg", "redis", "matplotlib", "numpy")  # fmt: skip

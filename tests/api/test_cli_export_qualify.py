@@ -184,6 +184,7 @@ def qualify_argv(served: str, double: JudgeDouble, *extra: str) -> list[str]:
         (("--api-key-env", "QUORUM_TEST_NO_SUCH_KEY"), "--api-key-env: the variable"),
         (("--api-base", "ftp://127.0.0.1:1"), "--api-base: 'ftp://127.0.0.1:1' is not an http"),
         (("--url", "127.0.0.1:8000"), "--url: '127.0.0.1:8000' is not an http"),
+        (("--url", "http://127.0.0.1:8000?x=1"), "the service: base_url 'http://127.0.0.1:8000?x"),
     ],
 )
 def test_a_bad_option_is_refused_before_any_call(

@@ -6,7 +6,8 @@ or `callback` is first used, so the rest of the client never needs it.
 - SDK: `litellm.callbacks = [QuorumCallback(url=..., api_key=..., panel="helpfulness")]`.
 - Proxy: `litellm_settings: {callbacks: ["quorum_client.litellm.callback"]}` in its
   config: `callback` is one `QuorumCallback` configured from QUORUM_* variables
-  (`CallbackSettings.from_env`). See docs/litellm.md in the Quorum repository.
+  (`CallbackSettings.from_env`; a bad one raises `CallbackSettingsError`, one line naming
+  it, and the proxy does not start). See docs/litellm.md in the Quorum repository.
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from quorum_client.litellm._settings import ENV, CallbackSettings
+from quorum_client.litellm._settings import ENV, CallbackSettings, CallbackSettingsError
 
 if TYPE_CHECKING:
     from quorum_client.litellm._callback import CallbackStats, QuorumCallback
 
-__all__ = ["ENV", "CallbackSettings", "CallbackStats", "QuorumCallback", "callback"]
+__all__ = [
+    "ENV",
+    "CallbackSettings",
+    "CallbackSettingsError",
+    "CallbackStats",
+    "QuorumCallback",
+    "callback",
+]
 _made: dict[str, Any] = {}
 _lock = threading.Lock()
 

@@ -6,8 +6,9 @@ The application's call never waits for Quorum and never fails because of it: a s
 completion is put on a bounded queue (dropped and counted when full) and a background
 thread POSTs it (`Prefer: respond-async`, with an idempotency key from litellm's call id,
 so a resend after a lost answer is safe). The hook asks Quorum for the model's zone, cached
-for `zone_ttl_s`; if Quorum cannot say, the call goes through (fails open), with a log line
-and the `failed_open` count.
+for `zone_ttl_s`; if Quorum cannot say (or the hook itself fails), the call goes through
+(fails open), with a log line (the first of each kind of failure, then one a minute) and
+the `failed_open` count.
 """
 
 from __future__ import annotations
@@ -18,15 +19,24 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import httpx
 from litellm.integrations.custom_logger import CustomLogger
 from pydantic import ValidationError
 
 from quorum_client._client import QuorumClient
 from quorum_client._endpoints import RESPOND_ASYNC, Call
 from quorum_client._requests import MAX_MESSAGES, AssessmentCreate, EvaluationCreate
-from quorum_client.litellm._extract import Completion, completion_of, metadata_of, use_case_of
-from quorum_client.litellm._sender import Sender, _worth_logging
+from quorum_client.litellm._extract import (
+    MAX_MODEL,
+    Completion,
+    call_id_of,
+    completion_of,
+    metadata_of,
+    use_case_of,
+)
+from quorum_client.litellm._sender import Sender
 from quorum_client.litellm._settings import CallbackSettings
+from quorum_client.litellm._throttle import Throttle, kind_of
 from quorum_client.litellm._zones import Governance, Recommendation, TTLCache
 
 log = logging.getLogger("quorum_client.litellm")
@@ -68,11 +78,16 @@ class QuorumCallback(CustomLogger):
 
     def __init__(self, settings: CallbackSettings | None = None, **given: Any) -> None:
         super().__init__()
+        if settings is not None and given:
+            raise TypeError(f"give either settings or arguments, not both: {sorted(given)}")
         self.settings = settings or CallbackSettings(**given)
         s = self.settings
         self._random = random.Random(s.seed)
         self._client = QuorumClient(s.url, s.api_key, timeout=s.timeout_s, max_retries=2)
-        self._sender: Sender[dict[str, Any]] = Sender(self._post, s.queue_size)
+        self._throttle = Throttle()
+        self._sender: Sender[dict[str, Any]] = Sender(
+            self._post, s.queue_size, throttle=self._throttle
+        )
         self._governance = Governance(s.url, s.api_key, s.lookup_timeout_s)
         self._zones: TTLCache[str] = TTLCache(s.zone_ttl_s)
         self._recommendations: TTLCache[Recommendation] = TTLCache(s.zone_ttl_s)
@@ -107,7 +122,7 @@ class QuorumCallback(CustomLogger):
         """Sample, build the body, queue it. Never raises: litellm calls this inside the
         application's call."""
         try:
-            if not isinstance(kwargs, dict) or self._repeat(kwargs.get("litellm_call_id")):
+            if not isinstance(kwargs, dict) or self._repeat(call_id_of(kwargs)):
                 return
             self._count("seen")
             with self._lock:
@@ -122,8 +137,13 @@ class QuorumCallback(CustomLogger):
                 return
             self._sender.offer(body)
         except Exception as exc:  # a bug here must not break the application's call
-            if _worth_logging(self._count("skipped")):
-                log.warning("quorum callback: completion not sent: %s", exc)
+            skipped = self._count("skipped")
+            if self._throttle(f"offer {kind_of(exc)}"):
+                log.warning(
+                    "quorum callback: completion not sent (%d skipped so far): %s",
+                    skipped,
+                    f"{type(exc).__name__}: {exc}"[:300],
+                )
 
     def _repeat(self, call_id: object) -> bool:
         """True for a call already offered (litellm may report one call twice)."""
@@ -163,9 +183,7 @@ class QuorumCallback(CustomLogger):
 
     def _post(self, body: dict[str, Any]) -> None:
         path = "/v1/evaluations" if "panel" in body else "/v1/assessments"
-        self._client.send(
-            Call("POST", path, lambda r: None, body, headers=RESPOND_ASYNC, replayable=True)
-        )
+        self._client.send(Call("POST", path, _stored, body, headers=RESPOND_ASYNC, replayable=True))
 
     # -- the proxy's pre-call hook --------------------------------------------------------
 
@@ -173,24 +191,34 @@ class QuorumCallback(CustomLogger):
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any] | None:
         """Refuse (403) or reroute a call to a model in quarantine; otherwise leave it.
-        Runs in the LiteLLM proxy before every call."""
-        model = data.get("model")
+        Runs in the LiteLLM proxy before every call; fails open on any error of its own."""
+        try:
+            refusal = await self._guard(data, call_type)
+        except Exception as exc:  # a bug here must not fail the proxy's request
+            model = data.get("model") if isinstance(data, dict) else None
+            self._failed_open(model, f"{type(exc).__name__}: {exc}"[:200], kind_of(exc))
+            return data
+        if refusal is not None:
+            raise _refusal(refusal)
+        return data
+
+    async def _guard(self, data: Any, call_type: Any) -> str | None:
+        """None to let the call go (`data["model"]` rewritten when rerouted), else why it
+        is refused."""
         mode = self.settings.on_quarantine
-        if mode == "allow" or call_type not in PROXY_CHAT_CALLS or not isinstance(model, str):
-            return data
-        zone, error, fresh = await self._zones.get(model, lambda: self._governance.zone(model))
+        if mode == "allow" or not isinstance(call_type, str) or not isinstance(data, dict):
+            return None
+        model = data.get("model")
+        if call_type not in PROXY_CHAT_CALLS or not isinstance(model, str):
+            return None
+        if not 0 < len(model) <= MAX_MODEL:  # no zone is kept for such a name
+            return None
+        zone, error, _ = await self._zones.get(model, lambda: self._governance.zone(model))
         if zone is None:
-            failed_open = self._count("failed_open")
-            if fresh or _worth_logging(failed_open):
-                log.warning(
-                    "quorum callback: zone of %r unknown (%s): call allowed (fail open, %d so far)",
-                    model,
-                    error,
-                    failed_open,
-                )
-            return data
+            self._failed_open(model, str(error), error.kind if error else "unknown")
+            return None
         if zone != QUARANTINE:
-            return data
+            return None
         reason = "the model is in quarantine"
         if mode == "reroute":
             target, why = await self._recommended(data)
@@ -198,11 +226,21 @@ class QuorumCallback(CustomLogger):
                 self._count("rerouted")
                 log.info("quorum callback: %r is in quarantine: rerouted to %r", model, target)
                 data["model"] = target
-                return data
+                return None
             reason += f" and there is no model to reroute to ({why})"
         self._count("refused")
         log.info("quorum callback: refused a call to %r: %s", model, reason)
-        raise _refusal(f"Quorum: model {model!r} may not be called: {reason}.")
+        return f"Quorum: model {model!r} may not be called: {reason}."
+
+    def _failed_open(self, model: object, error: str, kind: str) -> None:
+        failed_open = self._count("failed_open")
+        if self._throttle(f"lookup {kind}"):
+            log.warning(
+                "quorum callback: zone of %s unknown (%s): call allowed (fail open, %d so far)",
+                repr(model)[:100],
+                error,
+                failed_open,
+            )
 
     async def _recommended(self, data: dict[str, Any]) -> tuple[str | None, str]:
         use_case = use_case_of(metadata_of({"metadata": data.get("metadata")}), None)
@@ -230,6 +268,14 @@ class QuorumCallback(CustomLogger):
         """Send what is queued (up to `timeout` s), then stop the background thread."""
         self._sender.close(timeout)
         self._client.close()
+
+
+def _stored(answer: httpx.Response) -> None:
+    """Check that Quorum stored it: its answer is the stored item (an object with an id),
+    not a page from something in between (an `UnexpectedResponseError`, counted failed)."""
+    item = answer.json()
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        raise ValueError("not a stored evaluation or assessment")
 
 
 def _refusal(message: str) -> Exception:

@@ -9,12 +9,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from quorum_client._requests import MAX_MESSAGES
+
 CHAT_CALLS = frozenset({"completion", "acompletion"})
 """litellm call types the callback judges: chat completions (sync and async)."""
 USE_CASE = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
 """The service's `use_case` label: 1..128 characters of [A-Za-z0-9._:/-]."""
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 ROLES |= {"tool": "tool", "function": "tool"}
+MAX_MODEL = 256
+"""`subject.model` at most (the service's limit): Quorum keeps no zone for a longer name."""
+MAX_VERSION = 128
+"""`subject.version` at most (the service's limit); a longer one is left out."""
+MAX_CALL_ID = 256 - len("litellm:")
+"""The longest call id that makes an idempotency key (`litellm:<id>`, 256 at most)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,8 @@ def _text(content: Any) -> str | None:
 def metadata_of(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The call's metadata: what the application sent (`metadata=` on the SDK call or in
     the proxy request body; the proxy keeps it as `requester_metadata` too)."""
-    params = kwargs.get("litellm_params") or {}
+    params = kwargs.get("litellm_params")
+    params = params if isinstance(params, Mapping) else {}
     found: dict[str, Any] = {}
     for source in (params.get("metadata"), params.get("litellm_metadata"), kwargs.get("metadata")):
         if isinstance(source, Mapping):
@@ -96,26 +105,35 @@ def completion_of(
 ) -> Completion | None:
     """The completion to judge, or None when the call is not a chat completion with a
     text answer (embeddings, images, tool calls only, an empty answer)."""
-    if kwargs.get("call_type") not in CHAT_CALLS:
+    call_type = kwargs.get("call_type")
+    if not isinstance(call_type, str) or call_type not in CHAT_CALLS:
         return None
     metadata = metadata_of(kwargs)
     model = model_of(kwargs, metadata)
     choices = _get(response, "choices")
-    if model is None or not choices:
+    if model is None or not isinstance(choices, list | tuple) or not choices:
         return None
     answer = _text(_get(_get(choices[0], "message"), "content"))
     if not answer:
         return None
+    messages = kwargs.get("messages")
     turns: list[tuple[str, str]] = []
-    for message in kwargs.get("messages") or []:
+    # Only the last turns are sent: reading a longer history would cost the caller's time.
+    for message in messages[-(MAX_MESSAGES - 1) :] if isinstance(messages, list | tuple) else ():
         role, text = ROLES.get(str(_get(message, "role"))), _text(_get(message, "content"))
         if role is not None and text is not None:
             turns.append((role, text))
-    call_id = kwargs.get("litellm_call_id")
+    version = quorum_field(metadata, "version")
     return Completion(
         model=model,
         turns=(*turns, ("assistant", answer)),
         use_case=use_case_of(metadata, default_use_case),
-        version=quorum_field(metadata, "version"),
-        call_id=call_id if isinstance(call_id, str) else None,
+        version=version if version is not None and len(version) <= MAX_VERSION else None,
+        call_id=call_id_of(kwargs),
     )
+
+
+def call_id_of(kwargs: Mapping[str, Any]) -> str | None:
+    """litellm's id of the call, when it can make an idempotency key."""
+    call_id = kwargs.get("litellm_call_id")
+    return call_id if isinstance(call_id, str) and 0 < len(call_id) <= MAX_CALL_ID else None

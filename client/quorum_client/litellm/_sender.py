@@ -2,10 +2,11 @@
 
 `offer` never blocks and never raises: when the queue is full the item is dropped and
 counted (logged at the 1st, 2nd, 4th, ... drop, and summed up when sending works again).
-The worker calls `send` for each item; an exception there is counted and logged
-(rate-limited), never propagated. The thread starts on the first offer in a process (so
-a proxy that forks its workers gets one per worker) and is a daemon: `flush` waits for
-the queue to drain, `close` flushes and stops it.
+The worker calls `send` for each item; an exception there is counted and logged (the
+first of each kind, then at most one a minute per kind: `Throttle`), never propagated.
+The thread starts on the first offer in a process (so a proxy that forks its workers gets
+one per worker) and is a daemon: `flush` waits for the queue to drain, `close` flushes
+and stops it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from quorum_client.litellm._throttle import Throttle, kind_of
 
 T = TypeVar("T")
 log = logging.getLogger("quorum_client.litellm")
@@ -44,10 +47,17 @@ class Sender(Generic[T]):
     """`send(item)` for every offered item, in a background thread, `maxsize` at most
     waiting."""
 
-    def __init__(self, send: Callable[[T], None], maxsize: int, name: str = "quorum") -> None:
+    def __init__(
+        self,
+        send: Callable[[T], None],
+        maxsize: int,
+        name: str = "quorum",
+        throttle: Throttle | None = None,
+    ) -> None:
         if maxsize < 1:
             raise ValueError("queue size must be at least 1")
         self._send = send
+        self._throttle = throttle or Throttle()
         self.maxsize = maxsize
         self.name = name
         self.counts = SenderCounts()
@@ -114,7 +124,7 @@ class Sender(Generic[T]):
             with self._lock:
                 self.counts.failed += 1
                 failed = self.counts.failed
-            if _worth_logging(failed):
+            if self._throttle(kind_of(exc)):
                 log.warning(
                     "quorum callback: sending to Quorum failed (%d failures so far): %s",
                     failed,
