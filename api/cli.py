@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import errno
 import ipaddress
 import logging
 import os
@@ -104,7 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.config import load_config
     from api.services import keys
-    from api.serving import uvicorn_options
+    from api.serving import listen_problem, uvicorn_options
     from api.store.migrate import upgrade
 
     settings = settings_of(args)
@@ -128,7 +127,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    refused = _listen_problem(args.host, args.port, dual_stack=args.workers > 1)
+    refused = listen_problem(args.host, args.port, dual_stack=args.workers > 1)
     if refused:
         print(f"quorum: cannot listen on {args.host}:{args.port}: {refused}", file=sys.stderr)
         return 2
@@ -151,36 +150,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         **uvicorn_options(settings),
     )
     return 0
-
-
-def _listen_problem(host: str, port: int, *, dual_stack: bool = False) -> str:
-    """Why `quorum serve` could not listen on `host`:`port` (empty: it can), found by
-    binding each of its addresses as the server will: asyncio's (one worker) sets
-    IPV6_V6ONLY on an IPv6 socket, uvicorn's own socket for several workers does not
-    (`dual_stack`: it takes the IPv4 port too). uvicorn starts the app (and its "quorum
-    ready" line) before it binds: a busy port was "ready", then an error."""
-    import socket
-
-    try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        return f"cannot resolve {host}: {exc.strerror}"
-    for family, kind, proto, _, address in found:
-        try:
-            probe = socket.socket(family, kind, proto)
-        except OSError:  # a family this host lacks (no IPv6): asyncio skips it too
-            continue
-        with probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6 and not dual_stack:
-                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            try:
-                probe.bind(address)
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    return "the port is in use: stop what listens there, or choose another --port"
-                return exc.strerror or str(exc)
-    return ""
 
 
 def _version() -> str:

@@ -4,13 +4,16 @@ uvicorn bounds connections and requests per worker (`limit_concurrency`: beyond 
 and idle keep-alive connections (`timeout_keep_alive`), but not the time a client takes
 to send a request's headers: `HeaderTimeoutProtocol` closes a connection whose request
 headers are not complete `QUORUM_HEADER_TIMEOUT_S` after it opened (or after the next
-request began). The body is timed by `api.limits.BodyTimeout`.
+request began). The body is timed by `api.limits.BodyTimeout`. `listen_problem` finds
+a busy port before uvicorn starts the app (and says "ready").
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
+import socket
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -70,3 +73,31 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "limit_concurrency": settings.limit_concurrency,
         "timeout_keep_alive": settings.timeout_keep_alive_s,
     }
+
+
+def listen_problem(host: str, port: int, *, dual_stack: bool = False) -> str:
+    """Why `quorum serve` could not listen on `host`:`port` (empty: it can), found by
+    binding each of its addresses as the server will: asyncio's (one worker) sets
+    IPV6_V6ONLY on an IPv6 socket, uvicorn's own socket for several workers does not
+    (`dual_stack`: it takes the IPv4 port too). uvicorn starts the app (and its "quorum
+    ready" line) before it binds: a busy port was "ready", then an error."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host}: {exc.strerror}"
+    for family, kind, proto, _, address in found:
+        try:
+            probe = socket.socket(family, kind, proto)
+        except OSError:  # a family this host lacks (no IPv6): asyncio skips it too
+            continue
+        with probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and not dual_stack:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return "the port is in use: stop what listens there, or choose another --port"
+                return exc.strerror or str(exc)
+    return ""

@@ -385,7 +385,7 @@ def test_serve_on_a_busy_port_says_so_and_never_ready(database: Path) -> None:
 def test_several_workers_on_ipv6_find_the_ipv4_port_busy_too() -> None:
     """uvicorn's socket for several workers is dual-stack: `--host :: --workers 2` with
     the IPv4 port taken passed the check, then failed in uvicorn after "ready"."""
-    from api.cli import _listen_problem
+    from api.serving import listen_problem
 
     try:
         socket.socket(socket.AF_INET6).close()
@@ -395,5 +395,5 @@ def test_several_workers_on_ipv6_find_the_ipv4_port_busy_too() -> None:
         held.bind(("0.0.0.0", 0))
         held.listen()
         port = held.getsockname()[1]
-        assert _listen_problem("::", port) == ""  # one worker: IPv6 only, free
-        assert "the port is in use" in _listen_problem("::", port, dual_stack=True)
+        assert listen_problem("::", port) == ""  # one worker: IPv6 only, free
+        assert "the port is in use" in listen_problem("::", port, dual_stack=True)
