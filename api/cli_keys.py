@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from pathlib import Path
 
 from api.cli_common import run_job, settings_of
@@ -76,11 +77,17 @@ def _listed(value: str) -> list[str]:
 
 
 def _shown(name: str) -> str:
-    """A stored name with its unprintable characters escaped (a key made before
-    `name_problem` refused them), so that it stays on its line."""
-    from rubrics.loader import printable
+    """A stored name with the characters `name_problem` refuses escaped (a key made
+    before it refused them), so that it stays on its line; what it keeps (a Persian
+    name's zero-width non-joiner) is shown as it is."""
+    from api.services.keys import BIDI_CONTROLS, UNPRINTABLE
 
-    return printable(name)
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if char in BIDI_CONTROLS or unicodedata.category(char) in UNPRINTABLE
+        else char
+        for char in name
+    )
 
 
 def _unknown_panels(config_path: Path, panels: list[str] | None) -> str:

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import create_engine, inspect, pool, text
 
 from api.store.engine import SchemaProblem, sqlite_path, sync_url
 
@@ -48,7 +49,7 @@ def upgrade(database_url: str, revision: str = "head") -> str | None:
     release's schema works for the release before it)."""
     with _one_at_a_time(database_url):
         current, head = _revisions(database_url)
-        newer = _newer(current)
+        newer = _newer(current, database_url)
         if newer is not None and revision == "head":
             return newer
         if revision == "head" and current == (head,):
@@ -60,19 +61,21 @@ def upgrade(database_url: str, revision: str = "head") -> str | None:
 def ensure_schema(database_url: str, *, create: bool, migrate: bool) -> None:
     """Check the schema before a command uses it, or raise SchemaProblem (one line).
     `create`: a database with no Quorum schema (a missing SQLite file too) is created and
-    migrated to head; `migrate`: a Quorum schema behind head is brought to it (`create`
-    alone does not). Neither:
-    it must be at head (or newer, logged), after waiting for a migration under way (a
-    first command started beside `quorum migrate`). A read never creates a database: a
+    migrated to head, with `migrate` off only if it holds no table at all; `migrate`: a
+    Quorum schema behind head is brought to it (`create` alone does not). Otherwise it
+    must be at head (or a newer Quorum's, logged), after waiting for a migration under
+    way (a first command started beside `quorum migrate`). A read never creates a database: a
     mistyped SQLite path would otherwise become a new empty one, and the command report
     0 of everything."""
     path = sqlite_path(database_url)
     for waited in (False, True):
         missing = path is not None and not os.path.exists(path)
         current, head = ((), "") if missing else _revisions(database_url)
-        if not missing and (current == (head,) or _newer(current) is not None):
+        if not missing and (current == (head,) or _newer(current, database_url) is not None):
             return
-        if (create and not current) or (migrate and current):
+        # `create` alone (auto-migrate off) makes a schema only where there is nothing.
+        empty = missing or not (current or _has_tables(database_url))
+        if (create and not current and (migrate or empty)) or (migrate and current):
             upgrade(database_url)
             return
         if waited or (missing and not os.path.exists(str(path) + LOCK_SUFFIX)):
@@ -109,19 +112,42 @@ def _revisions(database_url: str) -> tuple[tuple[str, ...], str]:
     return tuple(current), head
 
 
-def _newer(current: tuple[str, ...]) -> str | None:
-    """A revision of `current` this Quorum does not know (logged), or None."""
-    script = _script()
-    known = {rev.revision for rev in script.walk_revisions()}
+def _newer(current: tuple[str, ...], database_url: str) -> str | None:
+    """A revision of `current` made by a newer Quorum (logged), or None. A revision this
+    Quorum does not know is a newer one's when it is numbered as Quorum's are, above
+    this head, and Quorum's tables are there; any other (another application's Alembic
+    table in a shared database) is a SchemaProblem."""
+    head = _script().get_current_head() or ""
+    known = {rev.revision for rev in _script().walk_revisions()}
     unknown = next((rev for rev in current if rev not in known), None)
-    if unknown is not None:
-        log.warning(
-            "schema revision %r is unknown to this Quorum (newest known: %s): made by a "
-            "newer Quorum; left as it is, and used as the schema of the release before it",
-            unknown,
-            script.get_current_head(),
+    if unknown is None:
+        return None
+    ours = re.fullmatch(r"\d{4}", unknown) and head.isdigit() and int(unknown) > int(head)
+    if not ours or "api_keys" not in _tables(database_url):
+        raise SchemaProblem(
+            f"schema revision {unknown!r} is not one of Quorum's (newest known: {head}): "
+            "another application's database? point QUORUM_DATABASE_URL at Quorum's own"
         )
+    log.warning(
+        "schema revision %r is newer than this Quorum's (%s): made by a newer Quorum; left "
+        "as it is, and used as the schema of the release before it",
+        unknown,
+        head,
+    )
     return unknown
+
+
+def _tables(database_url: str) -> list[str]:
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def _has_tables(database_url: str) -> bool:
+    return bool(_tables(database_url))
 
 
 @contextlib.contextmanager

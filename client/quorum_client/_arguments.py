@@ -50,10 +50,35 @@ def check_api_key(key: str) -> str:
     return key
 
 
-def check_base_url(url: str) -> str:
-    if (problem := url_problem(url)) is not None:
-        raise ValueError(f"base_url {url!r} {problem}")
-    return url
+def without_password(url: str) -> str:
+    """`url` as it may be shown: a user and password in it replaced by `***`."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if not sep or "@" not in netloc:
+        return url
+    return f"{scheme}://***@{netloc.rpartition('@')[2]}{slash}{path}"
+
+
+def check_base_url(url: object) -> str:
+    text = str(url) if isinstance(url, httpx.URL) else url
+    if (problem := url_problem(text)) is not None:
+        shown = without_password(text) if isinstance(text, str) else text
+        raise ValueError(f"base_url {shown!r} {problem}")
+    assert isinstance(text, str)
+    return text
+
+
+def check_timeout(value: object, *, maximum: float) -> float | httpx.Timeout | None:
+    """A client's `timeout`: seconds (see `check_seconds`), or what httpx takes as it is
+    (an `httpx.Timeout`, whose parts must be finite, or None: no timeout)."""
+    if value is None:
+        return None
+    if isinstance(value, httpx.Timeout):
+        parts = (value.connect, value.read, value.write, value.pool)
+        if any(p is not None and not (math.isfinite(p) and p >= 0) for p in parts):
+            raise ValueError(f"timeout {value!r}: each part must be a finite number of seconds")
+        return value
+    return check_seconds("timeout", value, maximum=maximum)
 
 
 def check_seconds(name: str, value: object, *, maximum: float, zero: bool = False) -> float:

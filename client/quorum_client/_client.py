@@ -23,6 +23,7 @@ from quorum_client._arguments import (
     check_base_url,
     check_count,
     check_seconds,
+    check_timeout,
 )
 from quorum_client._endpoints import Call, Endpoints
 from quorum_client._errors import (
@@ -144,10 +145,10 @@ class QuorumClient(_Base):
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | httpx.URL,
         api_key: str | None = None,
         *,
-        timeout: float = 60.0,
+        timeout: float | httpx.Timeout | None = 60.0,
         max_retries: int = 3,
         max_wait: float = 60.0,
         transport: httpx.BaseTransport | None = None,
@@ -156,7 +157,7 @@ class QuorumClient(_Base):
         self.http = httpx.Client(
             base_url=check_base_url(base_url),
             headers=self.headers,
-            timeout=check_seconds("timeout", timeout, maximum=MAX_TIMEOUT_S),
+            timeout=check_timeout(timeout, maximum=MAX_TIMEOUT_S),
             transport=transport,
         )
 
@@ -227,10 +228,10 @@ class AsyncQuorumClient(_Base):
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | httpx.URL,
         api_key: str | None = None,
         *,
-        timeout: float = 60.0,
+        timeout: float | httpx.Timeout | None = 60.0,
         max_retries: int = 3,
         max_wait: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -239,7 +240,7 @@ class AsyncQuorumClient(_Base):
         self.http = httpx.AsyncClient(
             base_url=check_base_url(base_url),
             headers=self.headers,
-            timeout=check_seconds("timeout", timeout, maximum=MAX_TIMEOUT_S),
+            timeout=check_timeout(timeout, maximum=MAX_TIMEOUT_S),
             transport=transport,
         )
 

@@ -113,6 +113,18 @@ class ArgumentsTest(unittest.TestCase):
             QuorumClient("http://quorum.test", max_wait=float("nan"))
         QuorumClient("http://quorum.test", timeout=0.001, max_retries=0, max_wait=0).close()
         QuorumClient("http://quorum.test", timeout=3600).close()
+        # What httpx itself takes, as before the checks: no timeout, a Timeout, a URL.
+        QuorumClient("http://quorum.test", timeout=None).close()
+        QuorumClient("http://quorum.test", timeout=httpx.Timeout(5.0, connect=1.0)).close()
+        QuorumClient(httpx.URL("http://quorum.test:8000/prefix/")).close()
+        with self.assertRaisesRegex(ValueError, "finite"):
+            QuorumClient("http://quorum.test", timeout=httpx.Timeout(float("inf")))
+
+    def test_a_refused_url_never_shows_its_password(self) -> None:
+        with self.assertRaises(ValueError) as c:
+            QuorumClient("http://ops:s3cret@quorum.test:8000?x=1")
+        self.assertIn("'http://***@quorum.test:8000?x=1'", str(c.exception))
+        self.assertNotIn("s3cret", str(c.exception))
 
     def test_an_api_key_that_cannot_be_a_header_is_refused_without_showing_it(self) -> None:
         for key in ("qk_secret\n", "qk secret", "qk_sécret"):

@@ -143,17 +143,42 @@ def test_a_schema_from_a_newer_quorum_is_left_as_it_is(
     revision is left as it is, and a warning names it."""
     upgrade(f"sqlite:///{database}")
     with sqlite3.connect(database) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = 'abc'")
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
     code, out, _ = cli(capsys, "migrate")
-    assert code == 0 and out == "database schema is at abc, newer than this Quorum: left as it is\n"
+    assert (
+        code == 0 and out == "database schema is at 9999, newer than this Quorum: left as it is\n"
+    )
     for args in (["keys", "create", "--name", "k"], ["keys", "list"], ["audit", "verify"]):
         code, _, err = cli(capsys, *args)
         assert code == 0, (args, err)
     monkeypatch.setenv("QUORUM_AUTO_MIGRATE", "false")
     code, out, _ = cli(capsys, "keys", "list")
-    assert (code == 0 and "  k  " in out.replace("k ", "k  ", 1)) or " k " in out
-    assert revision(database) == "abc"
-    assert f"schema revision 'abc' is unknown to this Quorum (newest known: {HEAD})" in caplog.text
+    assert code == 0, out
+    assert [line.split()[2] for line in out.splitlines()] == ["k"]  # id, prefix, name
+    assert revision(database) == "9999"
+    assert f"schema revision '9999' is newer than this Quorum's ({HEAD})" in caplog.text
+
+
+def test_another_applications_database_is_one_line_and_left_alone(
+    database: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another application's Alembic table (a shared database), or a file with tables but
+    no schema of Quorum's, is not Quorum's: no command takes it for a newer Quorum's, and
+    `keys create` with auto-migrate off does not add Quorum's tables to it."""
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('a1b2c3d4e5f6')")
+    foreign = "schema revision 'a1b2c3d4e5f6' is not one of Quorum's (newest known: "
+    for args in (["migrate"], ["keys", "create", "--name", "k"], ["keys", "list"]):
+        assert foreign in one_line(capsys, *args), args
+    with sqlite3.connect(database) as conn:
+        conn.execute("DROP TABLE alembic_version")
+    monkeypatch.setenv("QUORUM_AUTO_MIGRATE", "false")
+    assert "no Quorum schema in it" in one_line(capsys, "keys", "create", "--name", "k")
+    with sqlite3.connect(database) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == {"users"}
 
 
 def test_with_auto_migrate_off_a_command_waits_for_a_migration_under_way(

@@ -288,9 +288,16 @@ def test_a_key_name_in_any_script_is_kept(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     """Format characters that spelling needs (the zero-width non-joiner of Persian, the
-    joiner of an emoji sequence, a soft hyphen) are not controls: such names are taken."""
+    joiner of an emoji sequence, a soft hyphen) are not controls: such names are taken,
+    and listed as they are."""
+    from api.cli import build_parser
+
     code, err = keys_create(capsys, monkeypatch, tmp_path / "q.db", "--name", name)
     assert code == 0, err
+    parsed = build_parser().parse_args(["keys", "list"])
+    assert parsed.func(parsed) == 0
+    [line] = capsys.readouterr().out.strip().splitlines()
+    assert f"…  {name} " in line, line
 
 
 @pytest.mark.parametrize("panels", [",", "", " , "])

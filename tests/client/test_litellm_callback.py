@@ -54,7 +54,9 @@ class Stand:
             name = request.path_params["model"]
             self.lookups.append(name)
             if name not in self.zones:
-                return JSONResponse({"title": "not found"}, status_code=404)
+                return JSONResponse(
+                    {"title": "not found"}, status_code=404, media_type="application/problem+json"
+                )
             return JSONResponse({"model": name, "zone": self.zones[name]})
 
         async def recommendation(request: Request) -> JSONResponse:

@@ -52,7 +52,11 @@ class Stand:
         async def model(request: Request) -> Response:
             self.lookups.append(request.path_params["model"])
             if self.zone is None:
-                return JSONResponse({"title": "Not found", "status": 404}, 404)
+                return JSONResponse(
+                    {"title": "Not found", "status": 404},
+                    404,
+                    media_type="application/problem+json",
+                )
             answer: Response = self.zone()
             return answer
 
@@ -163,7 +167,7 @@ def test_a_long_history_costs_the_caller_nothing(stand: tuple[Stand, str]) -> No
     began = time.perf_counter()
     callback.log_success_event(kwargs_of("long", messages=history), RESPONSE, None, None)
     took = time.perf_counter() - began
-    assert took < 0.05, took  # the last turns only; reading a million took a second
+    assert took < 0.3, took  # the last turns only; reading a million took 0.7-1 s
     assert callback.flush(10)
     [body] = seen.posted
     assert len(body["input"]["messages"]) == 200  # the service's limit, the answer last
@@ -329,6 +333,8 @@ def test_a_trickled_or_huge_answer_or_a_page_fails_open_in_time(
         "trickled": lambda: StreamingResponse(trickle(), media_type="application/json"),
         "huge": lambda: JSONResponse({"zone": "quarantine", "pad": "x" * 2_000_000}),
         "page": lambda: Response("<html>Not here</html>", 404, media_type="text/html"),
+        # FastAPI's or LiteLLM's own 404 at a wrong QUORUM_URL: JSON, but no problem document
+        "other": lambda: JSONResponse({"detail": "Not Found"}, 404),
     }
     callback = QuorumCallback(url=url, panel="helpfulness", lookup_timeout_s=0.3)
     for name, answer in answers.items():
@@ -337,9 +343,9 @@ def test_a_trickled_or_huge_answer_or_a_page_fails_open_in_time(
         with caplog.at_level("WARNING", logger=LOGGER):
             assert hook(callback, {"model": name})["model"] == name
         assert time.monotonic() - began < 1.0, name
-    assert callback.stats().failed_open == 3
+    assert callback.stats().failed_open == 4
     lines = warnings(caplog, "call allowed (fail open")
-    assert len(lines) == 3, lines
+    assert len(lines) == 3, lines  # the two 404s are one kind of failure: logged once
     assert "no answer within 0.3 s" in lines[0]
     assert "an answer over 1048576 bytes" in lines[1]
     assert "HTTP 404 from /v1/models/page" in lines[2]  # not Quorum's 404: not a candidate

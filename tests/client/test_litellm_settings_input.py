@@ -43,13 +43,13 @@ BAD = [
     ("QUORUM_CALLBACK_ON_QUARANTINE", "REFUSE", "'refuse', 'reroute' or 'allow'"),
     ("QUORUM_CALLBACK_ZONE_TTL_S", "-1", "greater than or equal to 0"),
     ("QUORUM_CALLBACK_ZONE_TTL_S", "inf", "finite"),
-    ("QUORUM_CALLBACK_ZONE_TTL_S", "1e300", "less than or equal to 3600"),
+    ("QUORUM_CALLBACK_ZONE_TTL_S", "1e300", "less than or equal to 86400"),
     ("QUORUM_CALLBACK_LOOKUP_TIMEOUT_S", "0", "greater than 0"),
     ("QUORUM_CALLBACK_LOOKUP_TIMEOUT_S", "nan", "finite"),
-    ("QUORUM_CALLBACK_LOOKUP_TIMEOUT_S", "1e300", "less than or equal to 30"),
+    ("QUORUM_CALLBACK_LOOKUP_TIMEOUT_S", "1e300", "less than or equal to 300"),
     ("QUORUM_CALLBACK_TIMEOUT_S", "-2", "greater than 0"),
     ("QUORUM_CALLBACK_TIMEOUT_S", "inf", "finite"),
-    ("QUORUM_CALLBACK_TIMEOUT_S", "1e300", "less than or equal to 300"),
+    ("QUORUM_CALLBACK_TIMEOUT_S", "1e300", "less than or equal to 3600"),
     ("QUORUM_CALLBACK_APP", "a" * 129, "at most 128 characters"),
 ]
 
@@ -85,9 +85,9 @@ def test_values_at_their_bounds_are_taken(environ: pytest.MonkeyPatch) -> None:
         "QUORUM_CALLBACK_SAMPLE": "0",
         "QUORUM_CALLBACK_QUEUE_SIZE": "1000000",
         "QUORUM_CALLBACK_ON_QUARANTINE": "reroute",
-        "QUORUM_CALLBACK_ZONE_TTL_S": "3600",
-        "QUORUM_CALLBACK_LOOKUP_TIMEOUT_S": "30",
-        "QUORUM_CALLBACK_TIMEOUT_S": "300",
+        "QUORUM_CALLBACK_ZONE_TTL_S": "86400",
+        "QUORUM_CALLBACK_LOOKUP_TIMEOUT_S": "300",
+        "QUORUM_CALLBACK_TIMEOUT_S": "3600",
     }.items():
         environ.setenv(name, value)
     s = CallbackSettings.from_env()
@@ -95,9 +95,11 @@ def test_values_at_their_bounds_are_taken(environ: pytest.MonkeyPatch) -> None:
         "https://gateway.internal/quorum/",
         0.0,
         1_000_000,
-        3600.0,
+        86400.0,
     )
-    assert (s.lookup_timeout_s, s.timeout_s) == (30.0, 300.0)
+    assert (s.lookup_timeout_s, s.timeout_s) == (300.0, 3600.0)
+    # An empty key given as an argument is no key, as the REST client takes it.
+    assert CallbackSettings(panel="helpfulness", api_key="").api_key is None
 
 
 def test_several_problems_in_one_line_and_misspelt_variables_warned_of(
@@ -131,7 +133,7 @@ def test_several_problems_in_one_line_and_misspelt_variables_warned_of(
         CallbackSettings.from_env({})
     # An argument wins over its variable, and is named as the argument.
     assert CallbackSettings.from_env({**PANEL, "QUORUM_CALLBACK_SAMPLE": "x"}, sample=0.5).sample
-    with pytest.raises(CallbackSettingsError, match=r"^quorum callback: timeout_s: .* 300$"):
+    with pytest.raises(CallbackSettingsError, match=r"^quorum callback: timeout_s: .* 3600$"):
         CallbackSettings.from_env(PANEL, timeout_s=1e300)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from quorum_client._arguments import key_problem, url_problem
+from quorum_client._arguments import key_problem, url_problem, without_password
 from quorum_client.litellm._extract import USE_CASE
 
 log = logging.getLogger("quorum_client.litellm")
@@ -75,14 +75,14 @@ class CallbackSettings(BaseModel):
     on_quarantine: OnQuarantine = "refuse"
     """Proxy pre-call hook, for a model in quarantine: refuse the call (403), reroute it
     to the recommended model (refused if there is none), or allow it."""
-    zone_ttl_s: float = Field(default=30.0, ge=0.0, le=3600.0)
-    """How long a model's zone (and a recommendation) is cached, at most an hour: a move
+    zone_ttl_s: float = Field(default=30.0, ge=0.0, le=86_400.0)
+    """How long a model's zone (and a recommendation) is cached, at most a day: a move
     to quarantine takes effect in the proxy within this time."""
-    lookup_timeout_s: float = Field(default=2.0, gt=0.0, le=30.0)
+    lookup_timeout_s: float = Field(default=2.0, gt=0.0, le=300.0)
     """The hook's lookup deadline (the whole lookup); past it the call goes through
-    (fails open). The application's call waits for it, so at most 30 s."""
-    timeout_s: float = Field(default=10.0, gt=0.0, le=300.0)
-    """The background sender's request timeout, at most 5 minutes."""
+    (fails open). The application's call waits for it, so at most 5 minutes."""
+    timeout_s: float = Field(default=10.0, gt=0.0, le=3600.0)
+    """The background sender's request timeout, at most an hour."""
     app: str | None = Field(default=None, min_length=1, max_length=128)
     """`metadata.app` of what is sent (labels Quorum's metrics)."""
     seed: int | None = None
@@ -98,6 +98,8 @@ class CallbackSettings(BaseModel):
     @field_validator("api_key")
     @classmethod
     def _key(cls, key: str | None) -> str | None:
+        if key == "":  # as the REST client takes it, and an empty QUORUM_API_KEY: no key
+            return None
         if key is not None and (problem := key_problem(key)) is not None:
             raise ValueError(f"the key {problem}")
         return key
@@ -156,5 +158,5 @@ def _explain(error: Any, found: Mapping[str, str]) -> str:
         return message
     if field not in found:  # an argument
         return f"{field}: {message}"
-    shown = "" if field == "api_key" else "=" + repr(found[field][:60])
+    shown = "" if field == "api_key" else "=" + repr(without_password(found[field])[:60])
     return f"{ENV[field]}{shown}: {message}"

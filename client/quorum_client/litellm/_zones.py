@@ -137,7 +137,7 @@ class Governance:
     async def zone(self, model: str) -> str:
         """The model's zone; a model Quorum has never seen (404) is a candidate."""
         answer = await self._get(f"/v1/models/{quote(model, safe='')}")
-        if answer.status == 404 and isinstance(answer.json(), dict):
+        if answer.status == 404 and answer.content_type.startswith("application/problem+json"):
             return CANDIDATE  # Quorum's own 404 (a problem document), not some other server's
         zone = answer.object().get("zone")
         if not isinstance(zone, str):
