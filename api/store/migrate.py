@@ -48,8 +48,9 @@ def upgrade(database_url: str, revision: str = "head") -> str | None:
     revision is returned and logged, and the caller goes on (docs/operations.md: each
     release's schema works for the release before it)."""
     with _one_at_a_time(database_url):
-        current, head = _revisions(database_url)
-        newer = _newer(current, database_url)
+        current, tables = _state(database_url)
+        head = _head()
+        newer = _newer(current, tables)
         if newer is not None and revision == "head":
             return newer
         if revision == "head" and current == (head,):
@@ -64,17 +65,18 @@ def ensure_schema(database_url: str, *, create: bool, migrate: bool) -> None:
     migrated to head, with `migrate` off only if it holds no table at all; `migrate`: a
     Quorum schema behind head is brought to it (`create` alone does not). Otherwise it
     must be at head (or a newer Quorum's, logged), after waiting for a migration under
-    way (a first command started beside `quorum migrate`). A read never creates a database: a
-    mistyped SQLite path would otherwise become a new empty one, and the command report
-    0 of everything."""
+    way (a first command started beside `quorum migrate`). A read never creates a
+    database: a mistyped SQLite path would otherwise become a new empty one, and the
+    command report 0 of everything."""
     path = sqlite_path(database_url)
+    head = _head()
     for waited in (False, True):
         missing = path is not None and not os.path.exists(path)
-        current, head = ((), "") if missing else _revisions(database_url)
-        if not missing and (current == (head,) or _newer(current, database_url) is not None):
+        current, tables = ((), []) if missing else _state(database_url)
+        if not missing and (current == (head,) or _newer(current, tables) is not None):
             return
         # `create` alone (auto-migrate off) makes a schema only where there is nothing.
-        empty = missing or not (current or _has_tables(database_url))
+        empty = not (current or tables)
         if (create and not current and (migrate or empty)) or (migrate and current):
             upgrade(database_url)
             return
@@ -100,30 +102,34 @@ def _script() -> ScriptDirectory:
     return ScriptDirectory(str(MIGRATIONS))
 
 
-def _revisions(database_url: str) -> tuple[tuple[str, ...], str]:
-    """The database's revisions (empty: no Quorum schema) and this Quorum's head."""
-    head = _script().get_current_head() or ""
+def _head() -> str:
+    return _script().get_current_head() or ""
+
+
+def _state(database_url: str) -> tuple[tuple[str, ...], list[str]]:
+    """The database's Alembic revisions (empty: no Quorum schema) and its tables, read on
+    one connection."""
     engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_heads()
+            return tuple(current), inspect(conn).get_table_names()
     finally:
         engine.dispose()
-    return tuple(current), head
 
 
-def _newer(current: tuple[str, ...], database_url: str) -> str | None:
+def _newer(current: tuple[str, ...], tables: list[str]) -> str | None:
     """A revision of `current` made by a newer Quorum (logged), or None. A revision this
     Quorum does not know is a newer one's when it is numbered as Quorum's are, above
-    this head, and Quorum's tables are there; any other (another application's Alembic
-    table in a shared database) is a SchemaProblem."""
-    head = _script().get_current_head() or ""
+    this head, and Quorum's tables are there (`tables`); any other (another
+    application's Alembic table in a shared database) is a SchemaProblem."""
+    head = _head()
     known = {rev.revision for rev in _script().walk_revisions()}
     unknown = next((rev for rev in current if rev not in known), None)
     if unknown is None:
         return None
     ours = re.fullmatch(r"\d{4}", unknown) and head.isdigit() and int(unknown) > int(head)
-    if not ours or "api_keys" not in _tables(database_url):
+    if not ours or "api_keys" not in tables:
         raise SchemaProblem(
             f"schema revision {unknown!r} is not one of Quorum's (newest known: {head}): "
             "another application's database? point QUORUM_DATABASE_URL at Quorum's own"
@@ -135,19 +141,6 @@ def _newer(current: tuple[str, ...], database_url: str) -> str | None:
         head,
     )
     return unknown
-
-
-def _tables(database_url: str) -> list[str]:
-    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            return inspect(conn).get_table_names()
-    finally:
-        engine.dispose()
-
-
-def _has_tables(database_url: str) -> bool:
-    return bool(_tables(database_url))
 
 
 @contextlib.contextmanager
