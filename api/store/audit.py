@@ -1,6 +1,6 @@
 """Queries of the audit trail: evaluations page by page with everything recorded about
-them, the event log in order, every stored record for `quorum audit verify`, and
-deletion past retention."""
+them, the event log in order, and deletion past retention. `quorum audit verify` reads
+every stored record as it is stored, through `api.store.stored_rows`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from api.store.tables import (
     ApiKeyRow,
     AssessmentRow,
     AuditEventRow,
-    CalibrationRow,
     EvaluationRow,
     ReviewDecisionRow,
     ReviewItemRow,
@@ -72,30 +71,11 @@ class AuditRepository:
         order = q.order_by(col(EvaluationRow.created_at), col(EvaluationRow.id)).limit(limit)
         return list((await self.session.exec(order)).all())
 
-    async def all_evaluations(self, after: str | None, limit: int) -> list[EvaluationRow]:
-        """Every evaluation, by id, the next `limit` after `after`."""
-        q = select(EvaluationRow)
-        if after is not None:
-            q = q.where(col(EvaluationRow.id) > after)
-        return list((await self.session.exec(q.order_by(col(EvaluationRow.id)).limit(limit))).all())
-
-    async def all_review_items(self, after: str | None, limit: int) -> list[ReviewItemRow]:
-        q = select(ReviewItemRow)
-        if after is not None:
-            q = q.where(col(ReviewItemRow.id) > after)
-        return list((await self.session.exec(q.order_by(col(ReviewItemRow.id)).limit(limit))).all())
-
     async def distinct(self, column: str) -> list[str]:
         """The values an evaluation column (panel, subject_model, use_case) holds, sorted."""
         c = col(getattr(EvaluationRow, column))
         rows = await self.session.exec(select(c).where(c.is_not(None)).distinct())
         return sorted(str(v) for v in rows.all())
-
-    async def keys(self) -> list[ApiKeyRow]:
-        return list((await self.session.exec(select(ApiKeyRow))).all())
-
-    async def calibrations(self) -> list[CalibrationRow]:
-        return list((await self.session.exec(select(CalibrationRow))).all())
 
     async def votes(self, ids: Sequence[str]) -> dict[str, list[VoteRow]]:
         votes: dict[str, list[VoteRow]] = {}
@@ -118,18 +98,6 @@ class AuditRepository:
         )
         for d in (await self.session.exec(q)).all():
             decisions.setdefault(d.evaluation_id, []).append(d)
-        return decisions
-
-    async def decisions_of_items(self, ids: Sequence[str]) -> dict[str, list[ReviewDecisionRow]]:
-        """Decisions by review item id."""
-        decisions: dict[str, list[ReviewDecisionRow]] = {}
-        q = (
-            select(ReviewDecisionRow)
-            .where(col(ReviewDecisionRow.review_item_id).in_(ids))
-            .order_by(col(ReviewDecisionRow.id))
-        )
-        for d in (await self.session.exec(q)).all():
-            decisions.setdefault(d.review_item_id, []).append(d)
         return decisions
 
     async def key_names(self, ids: Sequence[str]) -> dict[str, str]:
@@ -167,9 +135,6 @@ class AuditRepository:
             q = q.where(col(AuditEventRow.panel) == panel)
         q = q.order_by(col(AuditEventRow.seq)).limit(limit)
         return list((await self.session.exec(q)).all())
-
-    async def event(self, seq: int) -> AuditEventRow | None:
-        return await self.session.get(AuditEventRow, seq)
 
     async def older_than(self, cutoff: datetime, limit: int) -> list[EvaluationRow]:
         q = (
