@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import unicodedata
 from pathlib import Path
 
 from api.cli_common import run_job, settings_of
@@ -80,12 +79,10 @@ def _shown(name: str) -> str:
     """A stored name with the characters `name_problem` refuses escaped (a key made
     before it refused them), so that it stays on its line; what it keeps (a Persian
     name's zero-width non-joiner) is shown as it is."""
-    from api.services.keys import BIDI_CONTROLS, UNPRINTABLE
+    from api.services.keys import refused_in_name
 
     return "".join(
-        char.encode("unicode_escape").decode("ascii")
-        if char in BIDI_CONTROLS or unicodedata.category(char) in UNPRINTABLE
-        else char
+        char.encode("unicode_escape").decode("ascii") if refused_in_name(char) else char
         for char in name
     )
 

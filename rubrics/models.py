@@ -17,11 +17,10 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
-    field_validator,
     model_validator,
 )
 
-from rubrics.question import Question
+from rubrics.question import Prose, Question
 
 ScaleValue = StrictBool | StrictInt | StrictStr
 """One allowed value of a rubric's scale: `4`, `"pass"`, `true`, `"A"`."""
@@ -82,11 +81,11 @@ class Rubric(BaseModel):
     """Stable identifier, used by panels and stored with every evaluation."""
     version: StrictInt = Field(ge=1, le=2**31 - 1)
     """Bumped on any change to criteria, scale or anchors (stored as a 32-bit integer)."""
-    description: str = Field(min_length=1)
+    description: Prose = Field(min_length=1)
     mode: Mode
     scale: tuple[ScaleValue, ...] = Field(min_length=2)
     """Allowed values in ordinal order (worst first); pairwise is always A, B, tie."""
-    criteria: str = Field(min_length=1)
+    criteria: Prose = Field(min_length=1)
     """What the judge must weigh, in prose; rendered into the judge's instructions."""
     anchors: dict[str, str] = Field(default_factory=dict)
     """Per-value descriptions, keyed by the value as text ("1", "pass", "A")."""
@@ -108,13 +107,6 @@ class Rubric(BaseModel):
     guidance: str = ""
     """Use-case instructions for the judge (operator text, set by a panel or profile with
     `use_case`/`guidance`), rendered into the instructions, never into the data."""
-
-    @field_validator("description", "criteria")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("blank: only spaces")
-        return text
 
     @model_validator(mode="before")
     @classmethod

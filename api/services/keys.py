@@ -28,12 +28,17 @@ text after them on the line. Other format characters (the zero-width joiner of a
 sequence, the non-joiner Persian spelling needs, a soft hyphen) are kept."""
 
 
+def refused_in_name(char: str) -> bool:
+    """Whether a key's name may not hold `char` (`UNPRINTABLE`, `BIDI_CONTROLS`)."""
+    return char in BIDI_CONTROLS or unicodedata.category(char) in UNPRINTABLE
+
+
 def name_problem(name: str) -> str:
     """What is wrong with a key's name (empty: nothing). The name is the reviewer its
     decisions record, shown in `keys list`, audit events and exports: a newline, an
     escape sequence or a bidi override in it would forge or garble those lines."""
     for i, char in enumerate(name):
-        if char in BIDI_CONTROLS or unicodedata.category(char) in UNPRINTABLE:
+        if refused_in_name(char):
             return f"must not contain control characters (character {i + 1} is U+{ord(char):04X})"
     return ""
 
@@ -65,8 +70,9 @@ async def create_key(
         )
     if not name.strip() or len(name) > 128:
         raise ValueError("a key's name (the reviewer it records) must be 1 to 128 characters")
-    if name_problem(name):
-        raise ValueError(f"a key's name {name_problem(name)}")
+    problem = name_problem(name)
+    if problem:
+        raise ValueError(f"a key's name {problem}")
     if tenant == EVERY_TENANT and "admin" not in scopes:
         raise ValueError("only admin keys may see every tenant (--tenant '*')")
     if tenant is not None and tenant != EVERY_TENANT and not TENANT.fullmatch(tenant):
