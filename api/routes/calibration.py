@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from api.auth import Principal, requires
 from api.deps import Config
-from api.schemas import CalibrationPublic, CalibrationRequest, CalibrationReset, Page
+from api.schemas import CalibrationPublic, CalibrationRequest, Page
 from api.services.calibration import CalibrationService, public
 
 router = APIRouter(prefix="/v1/panels", tags=["calibration"])
@@ -25,7 +25,7 @@ Calibrations = Annotated[CalibrationService, Depends(_service)]
 @router.post("/{name}/calibration", response_model=CalibrationPublic)
 async def calibrate_panel(
     name: str,
-    body: CalibrationRequest | CalibrationReset,
+    body: CalibrationRequest,
     service: Calibrations,
     config: Config,
     caller: Admin,
@@ -38,8 +38,9 @@ async def calibrate_panel(
     threshold back in force: the undo. A panel the key may not use is 404. An alpha too
     small for any human-reviewed set to certify (`check_certifiable`) is 422 at `alpha`."""
     config.panel(name, caller.panels)
-    if isinstance(body, CalibrationReset):
+    if body.reset:
         return public(await service.reset(name, caller.actor))
+    assert body.alpha is not None  # the model requires it without reset
     return public(await service.run(name, body.alpha, body.delta, body.apply, caller.actor))
 
 

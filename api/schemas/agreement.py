@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from api.schemas.common import RubricRef
 from rubrics import ScaleValue
@@ -118,26 +119,43 @@ class AgreementReport(BaseModel):
 
 
 class CalibrationRequest(BaseModel):
-    """Calibrate the panel's threshold: a dry run unless `apply`."""
+    """Calibrate the panel's threshold (a dry run unless `apply`), or, with `reset: true`
+    alone, put the panel's configured `routing.min_confidence` back in force (the undo of
+    an applied calibration, recorded as a version of its own).
+
+    One model rather than a union of two, so that a bad field is reported at its own
+    location (`body.alpha`) and alone, not once per union member."""
 
     model_config = ConfigDict(extra="forbid")
 
-    alpha: float = Field(gt=0, lt=1)
-    """Tolerated disagreement rate of auto-decided items with humans."""
+    alpha: float | None = Field(default=None, gt=0, lt=1)
+    """Tolerated disagreement rate of auto-decided items with humans. Required, unless
+    `reset` is true."""
     delta: float = Field(default=0.1, gt=0, lt=1)
     """Allowed probability that the guarantee fails."""
     apply: bool = False
     """Put the threshold in force for the panel; only a certified threshold is ever put in
     force. False (the default): a dry run, stored for the record."""
+    reset: bool = False
+    """True: the configured threshold back in force; takes no other field."""
+
+    @model_validator(mode="after")
+    def _calibration_or_reset(self) -> CalibrationRequest:
+        if self.reset:
+            given = [k for k in ("alpha", "delta", "apply") if k in self.model_fields_set]
+            if given:
+                message = f"reset: true takes no {', '.join(given)}"
+                raise _error(given[0], PydanticCustomError("reset_alone", message))
+        elif self.alpha is None:
+            message = "Field required (or reset: true, to put the configured threshold back)"
+            raise _error("alpha", PydanticCustomError("missing", message))
+        return self
 
 
-class CalibrationReset(BaseModel):
-    """Put the panel's configured `routing.min_confidence` back in force (the undo of an
-    applied calibration), recorded as a version of its own."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reset: Literal[True]
+def _error(field: str, error: PydanticCustomError) -> ValidationError:
+    """A validation error at `field`, for a check that needs the whole model."""
+    detail = InitErrorDetails(type=error, loc=(field,), input=None)
+    return ValidationError.from_exception_data(CalibrationRequest.__name__, [detail])
 
 
 class CalibrationPublic(BaseModel):

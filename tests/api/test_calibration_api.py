@@ -112,8 +112,19 @@ def test_strict_alpha_certifies_nothing(http: httpx.Client) -> None:
     assert r.status_code == 200
     assert r.json()["certified"] is False and r.json()["threshold"] is None
     assert r.json()["applied"] is False and r.json()["reviews_needed"] > 0
-    assert http.post("/v1/panels/split/calibration", json={"alpha": 2}).status_code == 422
-    assert http.post("/v1/panels/split/calibration", json={}).status_code == 422
-    both = http.post("/v1/panels/split/calibration", json={"alpha": 0.1, "reset": True})
-    assert both.status_code == 422 and both.json()["errors"]
+    # Each bad body is one error at its own field (the body was a union of two models,
+    # which reported every member's complaints, at `body.CalibrationRequest.alpha`).
+    for body, location, said in (
+        ({"alpha": 2}, "body.alpha", "Input should be less than 1"),
+        ({}, "body.alpha", "Field required (or reset: true"),
+        ({"reset": False}, "body.alpha", "Field required"),
+        ({"alpha": 0.1, "reset": True}, "body.alpha", "reset: true takes no alpha"),
+        ({"reset": True, "apply": True}, "body.apply", "reset: true takes no apply"),
+        ({"alpha": 0.1, "typo": 1}, "body.typo", "Extra inputs are not permitted"),
+    ):
+        r = http.post("/v1/panels/split/calibration", json=body)
+        assert r.status_code == 422, body
+        errors = r.json()["errors"]
+        assert [e["location"] for e in errors] == [location], (body, errors)
+        assert errors[0]["message"].startswith(said), (body, errors)
     assert http.post("/v1/panels/nope/calibration", json={"alpha": 0.1}).status_code == 404
