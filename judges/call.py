@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import random
 import time
 
@@ -21,11 +22,14 @@ from judges.breaker import CircuitBreaker
 from judges.cache import VoteCache, cache_key
 from judges.client import ChatClient, ChatRequest, ChatResult
 from judges.config import JudgeConfig
-from judges.errors import CallErrorKind, JudgeCallError, RetryableCallError
+from judges.errors import CallErrorKind, JudgeCallError, PermanentCallError, RetryableCallError
 from judges.jurors import Juror
 from judges.vote import Vote, canonical, canonical_probs
-from rubrics import Item, Mode, RenderedPrompt, Rubric, parse_verdict
+from rubrics import Item, Mode, ParsedVerdict, RenderedPrompt, Rubric, Unscored, parse_verdict
 from rubrics.distribution import distribution
+from rubrics.parse import MAX_PARSED_CHARS
+
+log = logging.getLogger("quorum.judges")
 
 
 class RetryPolicy(BaseModel):
@@ -111,7 +115,9 @@ async def ask(
             )
         attempt += 1
         try:
-            async with asyncio.timeout(remaining):  # no extra task, unlike wait_for
+            # The judge's timeout bounds the whole attempt: litellm's bounds each read, so
+            # an answer trickled byte by byte would otherwise hold the call to the deadline.
+            async with asyncio.timeout(min(remaining, judge.timeout_s)):  # no extra task
                 result = await client.complete(request)
         except TimeoutError:
             if remaining < judge.timeout_s:
@@ -133,6 +139,13 @@ async def ask(
         except asyncio.CancelledError:
             breaker.abandon()  # cut off by the deadline: says nothing about the judge
             raise
+        except Exception as exc:  # a defect of the client, not the judge's answer: not retried
+            breaker.abandon()  # frees a half-open probe, which would otherwise wait for ever
+            log.exception("judge %s: the client failed on a call", judge.name)
+            error = PermanentCallError(
+                CallErrorKind.OTHER, f"internal error: {type(exc).__name__}: {exc}"
+            )
+            return _from_error(judge, prompt, error, None, started, attempt)
         else:
             breaker.record(None)
             if cache is not None:
@@ -275,8 +288,16 @@ def answered(
     latency_ms: float,
     attempts: int,
 ) -> Vote:
-    """The vote of a call that came back (usable, or unscored with the reason)."""
+    """The vote of a call that came back (usable, or unscored with the reason). An answer
+    the provider cut short (`finish_reason` `length` or `content_filter`) is unscored
+    whatever it holds."""
     parsed = parse_verdict(rubric, result.text, item.texts())
+    stopped = STOPPED_SHORT.get(result.finish_reason or "")
+    if stopped is not None:
+        said = f"; it held {parsed.value!r}, not taken" if parsed.usable else ""
+        parsed = ParsedVerdict(
+            value=None, unscored=stopped[0], detail=f"{stopped[1]}{said}", answers=None
+        )
     dist = None
     if result.logprobs and parsed.usable and rubric.mode is not Mode.CHECKLIST:
         tokens = [
@@ -292,9 +313,9 @@ def answered(
         value=canonical(parsed.value, prompt.order),
         shown_value=parsed.value,
         unscored=parsed.unscored,
-        detail="; ".join(d for d in (parsed.detail, _cost_note(result)) if d),
+        detail="; ".join(d for d in (parsed.detail, *result.notes, _cost_note(result)) if d),
         rationale=parsed.rationale,
-        raw_output=result.text,
+        raw_output=kept_output(result.text),
         prompt_sha256=prompt.sha256,
         latency_ms=latency_ms,
         attempts=attempts,
@@ -307,6 +328,28 @@ def answered(
         question_order=prompt.question_order,
         answers=parsed.answers,
     )
+
+
+STOPPED_SHORT = {
+    "length": (
+        Unscored.TRUNCATED,
+        "the answer was cut at the token limit (finish_reason length): raise max_tokens",
+    ),
+    "content_filter": (
+        Unscored.FILTERED,
+        "the provider's content filter stopped the answer (finish_reason content_filter)",
+    ),
+}
+"""Why a provider stopped an answer short, and the unscored reason it gives the vote."""
+
+
+def kept_output(text: str) -> str:
+    """What is stored of a judge's output: all of it, or past `MAX_PARSED_CHARS` the tail
+    that was parsed, after a note of how much was left out (a judge answering megabytes
+    would otherwise store them with every vote)."""
+    if len(text) <= MAX_PARSED_CHARS:
+        return text
+    return f"[{len(text) - MAX_PARSED_CHARS:,} characters not kept]" + text[-MAX_PARSED_CHARS:]
 
 
 def failed(

@@ -34,28 +34,54 @@ class TokenLogprob(BaseModel):
     top: tuple[TopLogprob, ...] = ()
 
 
-def logprobs_of(choice: Any) -> tuple[TokenLogprob, ...] | None:
-    """The token log-probabilities of an OpenAI-shaped choice (objects or dicts alike)."""
+MAX_TOKEN_COUNT = 2**31 - 1
+"""The largest token count taken from a provider's usage (a 32-bit column in PostgreSQL)."""
+
+
+def token_count(value: object) -> int | None:
+    """A usage figure as reported, when it is one: an integer from 0 to `MAX_TOKEN_COUNT`;
+    anything else (negative, huge, a string, a float) is unknown, never stored or counted."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKEN_COUNT:
+        return value
+    return None
+
+
+def read_logprobs(choice: Any) -> tuple[tuple[TokenLogprob, ...] | None, str]:
+    """The token log-probabilities of an OpenAI-shaped choice (objects or dicts alike), and
+    why they were ignored ("" when they were not, or when there were none). Log-probabilities
+    that are not a list of tokens, each with a text and a logprob <= 0 (-inf is a probability of 0;
+    the same for its alternatives), are no distribution: all are ignored and the verdict stands on
+    its text alone."""
     lp = getattr(choice, "logprobs", None)
     content = getattr(lp, "content", None) if lp is not None else None
     if content is None and isinstance(lp, dict):
         content = lp.get("content")
     if not content:
-        return None
+        return None, ""
+    if not isinstance(content, list | tuple):
+        return None, f"logprobs ignored: content is {type(content).__name__}, not a list"
     out = []
     for tok in content:
         tops = _field(tok, "top_logprobs") or []
-        out.append(
-            TokenLogprob(
-                token=str(_field(tok, "token")),
-                logprob=float(_field(tok, "logprob")),
-                top=tuple(
-                    TopLogprob(token=str(_field(t, "token")), logprob=float(_field(t, "logprob")))
-                    for t in tops
-                ),
-            )
-        )
-    return tuple(out)
+        if not isinstance(tops, list | tuple):
+            return None, "logprobs ignored: top_logprobs is not a list"
+        chosen = _token(tok)
+        entries = [e for t in tops if (e := _token(t)) is not None]
+        if chosen is None or len(entries) < len(tops):
+            return None, "logprobs ignored: a token without text or without a logprob <= 0"
+        top = tuple(TopLogprob(token=t, logprob=v) for t, v in entries)
+        out.append(TokenLogprob(token=chosen[0], logprob=chosen[1], top=top))
+    return tuple(out), ""
+
+
+def _token(obj: Any) -> tuple[str, float] | None:
+    """(text, logprob) of one token entry, or None when it is not one."""
+    token, logprob = _field(obj, "token"), _field(obj, "logprob")
+    if not isinstance(token, str) or isinstance(logprob, bool):
+        return None
+    if not isinstance(logprob, int | float) or not logprob <= 1e-6:  # NaN and inf too
+        return None  # a probability above 1 is no probability (rounding aside); -inf is 0
+    return token, min(float(logprob), 0.0)
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -90,6 +116,12 @@ class ChatResult(BaseModel):
     cost_source: CostSource | None = None
     """Where `cost_usd` came from; None when the cost is unknown."""
     logprobs: tuple[TokenLogprob, ...] | None = None
+    finish_reason: str | None = None
+    """Why the model stopped (`stop`, `length`: cut at max_tokens, `content_filter`...),
+    as the provider said; None when it did not."""
+    notes: tuple[str, ...] = ()
+    """What the client ignored in the answer and why (logprobs, usage figures): shown in
+    the vote's detail."""
 
 
 class ChatClient(Protocol):

@@ -32,7 +32,7 @@ import litellm
 import litellm.main
 
 from judges import loop_hops
-from judges.client import ChatRequest, ChatResult, CostSource, logprobs_of
+from judges.client import ChatRequest, ChatResult, CostSource, read_logprobs, token_count
 from judges.errors import CallErrorKind, JudgeCallError, PermanentCallError, RetryableCallError
 from judges.heap import freeze_start_up_heap
 from judges.hints import retry_after_s
@@ -182,11 +182,18 @@ def _connection_failed(exc: BaseException) -> bool:
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
-        if isinstance(cause, ConnectionError | httpx.ConnectError):
+        if isinstance(cause, ConnectionError | httpx.ConnectError | aiohttp.ClientConnectionError):
             return True
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
     return False
+
+
+UNREADABLE_ANSWER = "Invalid response object"
+"""How litellm's error begins when an answer is not a chat completion it can convert (content
+as a list of parts, usage as text...). It raises it as a connection error; the endpoint
+answered, so it is no outage and must not count towards opening the circuit."""
+UNREADABLE_DETAIL = "the provider's answer is not a chat completion litellm can read"
 
 
 def map_exception(exc: Exception) -> JudgeCallError:
@@ -211,6 +218,8 @@ def map_exception(exc: Exception) -> JudgeCallError:
         return PermanentCallError(CallErrorKind.NOT_FOUND, detail, status=status)
     if isinstance(exc, litellm.BadRequestError | litellm.UnprocessableEntityError):
         return PermanentCallError(CallErrorKind.BAD_REQUEST, detail, status=status)
+    if UNREADABLE_ANSWER in str(exc):  # litellm could not convert the provider's answer
+        return RetryableCallError(CallErrorKind.OTHER, UNREADABLE_DETAIL)  # its 500 is made up
     if isinstance(exc, litellm.APIConnectionError) or _connection_failed(exc):
         # litellm reports some refused connections as a 500 it made up: no status then
         return RetryableCallError(CallErrorKind.CONNECTION, detail)
@@ -355,18 +364,31 @@ class LiteLLMClient:
             # litellm returns None when a 422 repeats after it dropped params (drop_params)
             raise RetryableCallError(CallErrorKind.OTHER, "the provider returned no choices")
         choice = response.choices[0]
+        content = getattr(getattr(choice, "message", None), "content", None)
         # A NUL character cannot be stored in PostgreSQL text; it carries no meaning here.
-        text = (getattr(choice.message, "content", None) or "").replace("\x00", "\ufffd")
+        text = (content if isinstance(content, str) else "").replace("\x00", "\ufffd")
+        notes: list[str] = []
         usage = getattr(response, "usage", None)
+        tokens = {}
+        for name in ("prompt_tokens", "completion_tokens"):
+            reported = getattr(usage, name, None)
+            tokens[name] = token_count(reported)
+            if reported is not None and tokens[name] is None:
+                notes.append(f"usage {name} {str(reported)[:24]!r} ignored: not a token count")
         unpriced = request.model in _UNPRICED and not _custom_priced(request.params)
         cost, source = _cost(response, unpriced=unpriced)
+        if None in tokens.values() and source == "price_list":
+            cost, source = None, None  # priced from usage figures that are not ones
+        logprobs, ignored = read_logprobs(choice)
+        finish = getattr(choice, "finish_reason", None)
         return ChatResult(
             text=text,
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None),
+            **tokens,
             cost_usd=cost,
             cost_source=source,
-            logprobs=logprobs_of(choice),
+            logprobs=logprobs,
+            finish_reason=finish if isinstance(finish, str) else None,
+            notes=(*notes, *([ignored] if ignored else [])),
         )
 
 
@@ -409,10 +431,19 @@ def _cost(response: Any, unpriced: bool = False) -> tuple[float | None, CostSour
         cost = hidden["response_cost"]
         if cost is None or (unpriced and not cost):  # not, or by Quorum's zero entry
             return None, None
-        return float(cost), "price_list"
+        return _usable_cost(cost)
     if unpriced:
         return None, None
     try:
-        return float(litellm.completion_cost(completion_response=response)), "price_list"
+        return _usable_cost(litellm.completion_cost(completion_response=response))
     except Exception:
         return None, None
+
+
+def _usable_cost(cost: object) -> tuple[float | None, CostSource | None]:
+    """A price-list cost when it is one (a finite number >= 0), else unknown."""
+    try:
+        value = float(cost)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None, None
+    return (value, "price_list") if math.isfinite(value) and value >= 0 else (None, None)

@@ -77,7 +77,8 @@ def conclude(
         tally = aggregate(rubric, usable, aggregation)
         value, distribution = tally.value, tally.distribution
         conf = confidence(rubric, usable, value, aggregation, [j.distribution for j in voting])
-    routing = decide(policy, agreement, conf, quorum, audit_draw)
+    unchecked = bool(usable) and {v.order for v in votes} >= {"AB", "BA"}
+    routing = decide(policy, agreement, conf, quorum, audit_draw, position_unchecked=unchecked)
     return PanelVerdict(
         value=value,
         compliant=rubric.is_compliant(value),

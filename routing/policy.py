@@ -17,6 +17,9 @@ class Reason(StrEnum):
     LOW_AGREEMENT = "low_agreement"
     LOW_CONFIDENCE = "low_confidence"
     POSITION_INCONSISTENT = "position_inconsistent"
+    POSITION_UNCHECKED = "position_unchecked"
+    """Pairwise, shown in both orders: no judge answered in both, so position bias was not
+    checked at all (a judged text can make one order fail)."""
     AUDIT_SAMPLE = "audit_sample"
 
 
@@ -61,8 +64,12 @@ def decide(
     confidence: float,
     quorum: int,
     audit_draw: float,
+    *,
+    position_unchecked: bool = False,
 ) -> RoutingDecision:
-    """Apply `policy`. `audit_draw` is a uniform number in [0, 1) fixed per evaluation."""
+    """Apply `policy`. `audit_draw` is a uniform number in [0, 1) fixed per evaluation.
+    `position_unchecked`: the item was shown in both orders, and no judge answered in
+    both (routed while the position check is on)."""
     reasons: list[Routed] = []
     if agreement.usable_votes < quorum:
         reasons.append(
@@ -94,6 +101,13 @@ def decide(
             Routed(
                 code=Reason.POSITION_INCONSISTENT,
                 detail=f"position inconsistency {1 - pc:.3f} > {limit}",
+            )
+        )
+    if limit is not None and pc is None and position_unchecked:
+        reasons.append(
+            Routed(
+                code=Reason.POSITION_UNCHECKED,
+                detail="shown in both orders, no judge answered in both: position unchecked",
             )
         )
     if not reasons and audit_draw < policy.audit_rate:

@@ -20,6 +20,11 @@ from rubrics.parse import coerce
 Token = tuple[str, float, Sequence[tuple[str, float]]]
 """A generated token, its logprob, and its top alternatives as (token, logprob)."""
 
+MAX_LOGPROB = 1e-6
+"""The largest log-probability taken (0, with room for a provider's rounding)."""
+MAX_MASS = 1.01
+"""The most the alternatives of one token may add up to (1, with room for rounding)."""
+
 
 class ScoreDistribution(BaseModel):
     """Probabilities over scale values, with the figures derived from them."""
@@ -56,10 +61,14 @@ def distribution(
     candidates = list(alternatives)
     if token not in {alt for alt, _ in candidates}:  # some providers omit the chosen token
         candidates.append((token, logprob))
+    if not all(lp <= MAX_LOGPROB for _, lp in candidates):  # NaN too
+        return None  # a logprob above 0 is no probability (-inf is probability 0)
+    if sum(math.exp(lp) for lp in dict(candidates).values()) > MAX_MASS:
+        return None  # alternatives of one token that add up to more than 1: no distribution
     mass: dict[str, float] = {}
     for alt, lp in candidates:
         value = coerce(rubric, _clean(alt))
-        if value is not None and math.isfinite(lp):
+        if value is not None:
             mass[value_key(value)] = mass.get(value_key(value), 0.0) + math.exp(lp)
     total = sum(mass.values())
     if total <= 0:

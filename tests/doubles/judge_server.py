@@ -31,6 +31,14 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
   probability p a random fault: HTTP 500, HTTP 429, garbage prose, or a 5 s hang before
   answering as <b>; else <b>; drawn from model, message and a per-model request count, so
   a retry draws afresh and a sequential run repeats exactly). Unknown: 404.
+- Provider answers that are wrong in their envelope, each around <b>'s answer:
+  ``usage-<kind>-<b>`` (``neg``: negative token counts, ``huge``: 10^30, ``str``: a
+  string, ``none``: no usage block), ``finish-<reason>-<b>`` (``finish_reason`` set to
+  <reason>, e.g. ``length``, ``content_filter``), ``badlp-<kind>-<b>`` (with
+  ``logprobs-``: ``str`` a logprob that is a word, ``null``, ``positive`` 1000,
+  ``notlist`` content that is not a list, ``heavy`` alternatives adding up to about 3),
+  ``parts-<b>`` (content as a list of text parts), ``drip-<ms>-<b>`` (the body sent one
+  byte every <ms> milliseconds).
 - ``contrary-<b>``: <b>'s verdict reversed (A/B and pass/fail swapped, a 1-5 score q as
   6 - q): a judge that is reliably wrong.
 - ``checklist``: a checklist rubric's answers: "yes" to every question the system message
@@ -79,7 +87,7 @@ from typing import Any, Self
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 _DATA_ELEMENT = re.compile(
@@ -93,6 +101,8 @@ _TOKEN = re.compile(r'\s+|[{}\[\]:,"]|[^\s{}\[\]:,"]+')
 CHAOS_FAULTS = ("500", "429", "garbage", "hang")
 CHAOS_HANG_S = 5.0
 HINTS = ("s", "ms", "date", "proxy", "reset", "none")
+USAGE_FAULTS = {"neg": -1000, "huge": 10**30, "str": "lots", "none": None}
+LOGPROB_FAULTS = ("str", "null", "positive", "notlist", "heavy")
 HTML_PAGE = (
     "<html>\r\n<head><title>{code} Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>{code} Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -115,6 +125,11 @@ class _Outcome:  # what a behaviour decided: a JSON verdict, a raw text, or an H
     logprobs: bool = False
     headers: dict[str, str] | None = None  # None: the defaults (a 429 says Retry-After: 0)
     html: bool = False  # an error answered as an HTML page, as a gateway would
+    usage: str = ""  # usage-<kind>: a usage block that is wrong
+    finish: str = "stop"
+    bad_logprobs: str = ""  # badlp-<kind>
+    parts: bool = False  # content as a list of text parts
+    drip_ms: int = 0  # the body trickled a byte at a time
 
 
 @dataclass
@@ -254,7 +269,24 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
         outcome = await _resolve(rest, ctx)
         setattr(outcome, head, True)
         return outcome
+    if head == "parts" and rest:
+        outcome = await _resolve(rest, ctx)
+        outcome.parts = True
+        return outcome
     arg, _, inner = rest.partition("-")
+    if head in ("usage", "finish", "badlp", "drip") and arg and inner:
+        outcome = await _resolve(inner, ctx)
+        if head == "usage" and arg in USAGE_FAULTS:
+            outcome.usage = arg
+        elif head == "badlp" and arg in LOGPROB_FAULTS:
+            outcome.bad_logprobs = arg
+        elif head == "drip" and arg.isdigit():
+            outcome.drip_ms = int(arg)
+        elif head == "finish":
+            outcome.finish = arg
+        else:
+            raise ValueError(spec)
+        return outcome
     if head == "sleep" and arg.isdigit() and inner:
         deadline = time.monotonic() + int(arg) / 1000
         while not ctx.double._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
@@ -558,31 +590,66 @@ class JudgeDouble:
             content = f"Here is my verdict:\n```json\n{content}\n```\nThanks."
         top = int(body.get("top_logprobs") or 0)
         logprobs = _logprobs(content, top) if outcome.logprobs and body.get("logprobs") else None
-        prompt_tokens = sum(len(_text(m.get("content"))) for m in messages) // 4 + 1
-        completion_tokens = len(content) // 4 + 1
-        return JSONResponse(
-            {
-                "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": self.served.get(model.removeprefix("openai/"), model),
-                "system_fingerprint": "fp_judge_double",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                        "logprobs": logprobs,
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
-            },
-            headers=outcome.headers,
-        )
+        if logprobs is not None and outcome.bad_logprobs:
+            _spoil(logprobs, outcome.bad_logprobs)
+        prompt_tokens: Any = sum(len(_text(m.get("content"))) for m in messages) // 4 + 1
+        completion_tokens: Any = len(content) // 4 + 1
+        if outcome.usage:
+            prompt_tokens = completion_tokens = USAGE_FAULTS[outcome.usage]
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens if outcome.usage else prompt_tokens + completion_tokens,
+        }
+        said: Any = [{"type": "text", "text": content}] if outcome.parts else content
+        answer = {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.served.get(model.removeprefix("openai/"), model),
+            "system_fingerprint": "fp_judge_double",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": said},
+                    "finish_reason": outcome.finish,
+                    "logprobs": logprobs,
+                }
+            ],
+            **({} if outcome.usage == "none" else {"usage": usage}),
+        }
+        if outcome.drip_ms:
+            return StreamingResponse(
+                _dripped(json.dumps(answer).encode(), outcome.drip_ms / 1000, self._stopping),
+                media_type="application/json",
+                headers=outcome.headers,
+            )
+        return JSONResponse(answer, headers=outcome.headers)
+
+
+def _spoil(logprobs: dict[str, Any], kind: str) -> None:
+    """Make `logprobs` (``choices[0].logprobs``) wrong in the way `kind` says."""
+    if kind == "notlist":
+        logprobs["content"] = "nope"
+        return
+    entry = logprobs["content"][-1]
+    for e in logprobs["content"]:
+        if e["top_logprobs"] and len(e["top_logprobs"]) > 1:
+            entry = e  # the verdict value's token: the one with alternatives
+    if kind == "heavy":
+        for alt in entry["top_logprobs"]:
+            alt["logprob"] = -0.01
+        return
+    entry["logprob"] = {"str": "high", "null": None, "positive": 1000.0}[kind]
+
+
+async def _dripped(body: bytes, pause_s: float, stopping: threading.Event) -> Any:
+    """`body` one byte at a time, `pause_s` apart (cut short by stop())."""
+    for i in range(len(body)):
+        if stopping.is_set():
+            return
+        yield body[i : i + 1]
+        await asyncio.sleep(pause_s)
 
 
 def main(argv: list[str] | None = None) -> None:

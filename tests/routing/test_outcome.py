@@ -154,6 +154,26 @@ def test_two_position_biased_judges_send_the_item_to_humans() -> None:
     assert Reason.POSITION_INCONSISTENT in [r.code for r in verdict.routing.reasons]
 
 
+def test_no_judge_answering_in_both_orders_sends_the_item_to_humans() -> None:
+    """Every judge's BA call failed (a judged text can make one order fail): the votes agree
+    and are confident, but position bias was never checked, so the item is not decided
+    alone; it was decided, with no reason, before."""
+    votes = pair("a", "A", None) + pair("b", "A", None) + pair("c", "A", None)
+    verdict = run(PAIRWISE, votes)
+    assert verdict.value == "A" and verdict.agreement.position_consistency is None
+    assert [r.code for r in verdict.routing.reasons] == [Reason.POSITION_UNCHECKED]
+    # The check is off with the position limit; one order only, asked so, is no reason.
+    assert (
+        run(PAIRWISE, votes, policy=RoutingPolicy(max_position_inconsistency=None)).routing.decision
+        == "auto"
+    )
+    one_order = [v for v in votes if v.order == "AB"]
+    assert run(PAIRWISE, one_order).routing.decision == "auto"
+    # One judge in both orders is a check: the usual rule applies.
+    checked = pair("a", "A", "B") + pair("b", "A", None) + pair("c", "A", None)
+    assert Reason.POSITION_UNCHECKED not in [r.code for r in run(PAIRWISE, checked).routing.reasons]
+
+
 def test_a_pairwise_response_b_win_in_the_canonical_frame() -> None:
     # Every judge prefers response_b: shown second in AB, first in BA.
     votes = pair("a", "B", "A") + pair("b", "B", "A")
