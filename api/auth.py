@@ -90,7 +90,10 @@ class Principal:
                 raise InvalidInput("name a 'reviewer': the API is open, so no key says who you are")
             return asserted
         if asserted is not None and asserted != self.name:
-            raise Forbidden(f"this key reviews as {self.name!r}: omit 'reviewer' or send that name")
+            raise Forbidden(
+                f"this key reviews as {self.name!r}: give that name as the reviewer "
+                "(or none: the key's name is used)"
+            )
         return self.name
 
 

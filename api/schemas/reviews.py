@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from api.schemas.catalog import RubricPublic
 from api.schemas.common import NoNul
@@ -78,12 +78,18 @@ class ReleaseRequest(BaseModel):
     reviewer: Annotated[str | None, NoNul] = REVIEWER
 
 
+ANY_SCALAR = [{"type": t} for t in ("boolean", "integer", "string", "number")]
+"""What a verdict's value may be, as the schema documents it (a scale value)."""
+
+
 class VerdictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reviewer: Annotated[str | None, NoNul] = REVIEWER
-    value: ScaleValue | float
-    """A value on the rubric's scale (pairwise: "A", "B" or "tie")."""
+    value: Annotated[Any, WithJsonSchema({"anyOf": ANY_SCALAR})]
+    """A value on the rubric's scale (pairwise: "A", "B" or "tie"). Any JSON is taken here
+    and checked against the item's scale when deciding, so every wrong value (null, a list,
+    "5" for 5) gets the one message that names the scale, at `body.value`."""
     comment: Annotated[str | None, NoNul] = Field(default=None, max_length=10_000)
     shown_order: Literal["AB", "BA"] | None = None
     """Pairwise only: the order the reviewer saw the responses in (the item's `shown_order`),

@@ -4,10 +4,12 @@ Blindness is decided here for every answer of the review API (an item, a list, a
 a decision, a release), from who reads, never from what the request says about them:
 
 - an admin key sees everything: votes, the panel's verdict, every decision, every name;
-- a reviewer who has not decided an item of a blind panel sees a blind view (`BLINDED`):
-  no votes, verdict, winner, confidence, agreement, judge verdicts, routing decision or
-  reasons, uncertainty or routing reasons of the item; the input, rubric, panel, status,
-  stage and how many reviews are done stay;
+- a reviewer who has not decided an item of a blind panel sees a blind view (`blinded`):
+  of the evaluation only the fields listed in `SHOWN` (the input, rubric, panel, status,
+  timestamps...); everything else, the votes, verdict, winner, confidence, agreement,
+  judge verdicts, checklist questions and routing, is emptied (`HIDDEN`), as are the
+  item's uncertainty and routing reasons; stage and how many reviews are done stay;
+- a claim whose lease ran out reads as pending, claimed by nobody (`status_at`);
 - a reviewer sees other reviewers' decisions only once the item is decided, and then
   without their names ("reviewer 1", "reviewer 2", in decision order); `claimed_by` is
   the reader's own name or "another reviewer". Open mode (no keys) shows names: anyone
@@ -23,10 +25,35 @@ from typing import Any
 from api.auth import Principal
 from api.schemas import EvaluationPublic, ReviewDecisionPublic, ReviewItemPublic, RubricPublic
 from api.services.review_view import shown_order, visible_decisions
-from api.store.tables import ReviewDecisionRow, ReviewItemRow
+from api.store.reviews import status_at
+from api.store.tables import ReviewDecisionRow, ReviewItemRow, utcnow
 
 ANOTHER = "another reviewer"
-BLINDED: dict[str, Any] = {
+SHOWN: frozenset[str] = frozenset(
+    {
+        "id",
+        "kind",
+        "panel",
+        "rubric",
+        "status",
+        "review_id",
+        "jury_version",
+        "assessment_id",
+        "subject",
+        "use_case",
+        "error",
+        "webhook_url",
+        "input",
+        "metadata",
+        "created_at",
+        "completed_at",
+    }
+)
+"""The evaluation fields a blind view keeps: what was judged and when, nothing of the
+panel's opinion. A field not listed here is hidden (`blinded` builds the view from this
+list), and tests/api/test_review_blind.py fails on a field of `EvaluationPublic` that is
+neither here nor in `HIDDEN`."""
+HIDDEN: dict[str, Any] = {
     "verdict": None,
     "winner": None,
     "confidence": None,
@@ -34,8 +61,18 @@ BLINDED: dict[str, Any] = {
     "routing": None,
     "judges": [],
     "votes": [],
+    "questions": [],
+    "idempotency_key": None,
 }
-"""The evaluation fields a blind view empties: each gives the panel's opinion away."""
+"""The evaluation fields a blind view empties, with the empty value each gets: the panel's
+opinion (verdict, votes, per-question answers...), and the idempotency key, with which the
+same request sent again would be answered with the stored evaluation whole."""
+
+
+def blinded(evaluation: EvaluationPublic) -> EvaluationPublic:
+    """`evaluation` as a blind reader sees it: the `SHOWN` fields, the `HIDDEN` ones empty."""
+    kept = {name: getattr(evaluation, name) for name in SHOWN}
+    return EvaluationPublic.model_validate({**kept, **HIDDEN})
 
 
 @dataclass(frozen=True)
@@ -81,10 +118,10 @@ def claimant(row: ReviewItemRow, by: Reader) -> str | None:
 def state(row: ReviewItemRow, by: Reader) -> str:
     """Why a decision or release by `by` cannot consume a claim on `row`, for the 409."""
     if row.status == "decided":
-        return "already decided"
+        return "already decided: it takes no more decisions"
     if row.status == "claimed":
         return f"claimed by {claimant(row, by)!r}"
-    return "not claimed"
+    return "not claimed; claim it first"
 
 
 def view(
@@ -102,13 +139,15 @@ def view(
     mine = by.name is not None and any(d.reviewer == by.name for d in decisions)
     reveal = by.admin or not blind_panel or row.status == "decided" or mine
     if not reveal:
-        evaluation = evaluation.model_copy(update=BLINDED)
+        evaluation = blinded(evaluation)
     shown = (
         list(decisions)
         if by.admin
         else visible_decisions(decisions, row.status, row.stage, by.name)
     )
     order = list(dict.fromkeys(d.reviewer for d in decisions))
+    status = status_at(row, utcnow())
+    held = status == row.status  # else a lapsed claim: pending, held by nobody
 
     def who(name: str) -> str:
         return name if by.names or name == by.name else f"reviewer {order.index(name) + 1}"
@@ -117,14 +156,14 @@ def view(
         id=row.id,
         evaluation_id=row.evaluation_id,
         panel=row.panel,
-        status=row.status,
+        status=status,
         stage=row.stage,
         uncertainty=row.uncertainty if reveal else None,
         reasons=row.reasons if reveal else [],
         required_reviews=row.required_reviews,
         reviews_done=sum(1 for d in decisions if d.stage == "review"),
-        claimed_by=claimant(row, by),
-        lease_until=row.lease_until,
+        claimed_by=claimant(row, by) if held else None,
+        lease_until=row.lease_until if held else None,
         final_value=row.final_value,
         decided_at=row.decided_at,
         created_at=row.created_at,

@@ -169,7 +169,7 @@ class ReviewService:
             decisions = await repo.decisions(evaluation.review_id)
         if row is None or row.status == "decided" or any(d.reviewer == who.name for d in decisions):
             return evaluation
-        return evaluation.model_copy(update=blind.BLINDED)
+        return blind.blinded(evaluation)
 
     @staticmethod
     async def _item(session: AsyncSession, item_id: str, reach: Reach) -> ReviewItemRow:
@@ -182,8 +182,10 @@ class ReviewService:
     async def claim(
         self, who: Principal, reviewer: str | None, panel: str | None
     ) -> ReviewItemPublic | None:
-        """The most uncertain (then oldest) claimable item the caller may see and has not
-        decided, under a lease; None if none."""
+        """The item the caller already holds under a running lease (on `panel`, if given),
+        so a reviewer who lost their page gets it back; else the most uncertain (then
+        oldest) claimable item the caller may see and has not decided, under a lease;
+        None if none."""
         by = blind.actor(who, reviewer)
         if panel is not None:
             self.config.panel(panel)
@@ -191,6 +193,9 @@ class ReviewService:
             now = utcnow()
             async with self.sessions() as session:
                 repo = self._repo(session)
+                mine = await repo.held(by.name, panel, who.reach, now)
+                if mine is not None:  # handed back as it is: same lease, nothing to record
+                    return await self._public(session, await repo.fresh(mine), by)
                 found = await repo.candidate(by.name, panel, who.reach, now)
                 if found is None:
                     return None
@@ -257,6 +262,7 @@ class ReviewService:
             value = exact(rubric, raw_value)
             if value is None:
                 shown = json.dumps(raw_value)
+                shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
                 raise InvalidInput(
                     f"value {shown} is not on the scale of {rubric.key}: "
                     f"{json.dumps(list(rubric.scale))} (the same JSON type exactly)",
@@ -264,11 +270,20 @@ class ReviewService:
                 )
             if order is not None and evaluation.kind != "comparison":
                 raise InvalidInput("shown_order applies to pairwise items only")
+            if any(d.reviewer == by.name for d in await repo.decisions(item_id)):
+                raise Conflict(
+                    f"{by.name!r} already decided item {item_id}: one reviewer counts once"
+                )
             now = utcnow()
             stage = row.stage
             as_admin = who.admin and row.status == "claimed" and row.claimed_by != by.name
             if not await repo.unclaim(item_id, None if as_admin else by.name, now):
-                raise Conflict(f"review item {item_id} is {blind.state(row, by)}; claim it first")
+                await session.refresh(row)  # word the 409 from what a concurrent one left
+                if any(d.reviewer == by.name for d in await repo.decisions(item_id)):
+                    raise Conflict(
+                        f"{by.name!r} already decided item {item_id}: one reviewer counts once"
+                    )
+                raise Conflict(f"review item {item_id} is {blind.state(row, by)}")
             decision = ReviewDecisionRow(
                 review_item_id=item_id,
                 evaluation_id=row.evaluation_id,

@@ -30,6 +30,33 @@
     $(id).textContent = value === undefined || value === null ? "" : String(value);
   }
 
+  // Bidi embeddings, overrides and isolates, direction marks and zero-width characters:
+  // invisible, yet they reorder or hide what a reviewer reads ("\u202eevil\u202c" shows
+  // "live"). Judged texts, comments and rationales show each as a visible marker instead.
+  const CONTROLS = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+  function codePoint(ch) {
+    return `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+  }
+
+  // `node` shows `value` as text, each control character as a ⟨U+XXXX⟩ marker (display
+  // only: what is sent and stored is unchanged).
+  function putText(node, value) {
+    const textValue = value === undefined || value === null ? "" : String(value);
+    const parts = [];
+    let at = 0;
+    for (const match of textValue.matchAll(CONTROLS)) {
+      if (match.index > at) parts.push(document.createTextNode(textValue.slice(at, match.index)));
+      const marker = el("span", "control", `⟨${codePoint(match[0])}⟩`);
+      marker.title = "An invisible control character in the text, shown so it cannot reorder it";
+      parts.push(marker);
+      at = match.index + match[0].length;
+    }
+    if (at < textValue.length) parts.push(document.createTextNode(textValue.slice(at)));
+    node.replaceChildren(...parts);
+    return node;
+  }
+
   function show(id, visible) {
     $(id).hidden = !visible;
   }
@@ -168,7 +195,7 @@
   function fillText(boxId, textId, value) {
     const present = typeof value === "string" && value.length > 0;
     if (boxId) show(boxId, present);
-    setText(textId, present ? value : "");
+    putText($(textId), present ? value : "");
     $(textId).scrollTop = 0;
   }
 
@@ -310,7 +337,7 @@
       }
       li.append(head);
       const why = vote.rationale || vote.error || vote.detail;
-      if (why) li.append(el("div", "rationale", why));
+      if (why) li.append(putText(el("div", "rationale"), why));
       list.append(li);
     }
   }
@@ -323,9 +350,9 @@
     for (const d of earlier) {
       const li = el("li", "vote review");
       const head = el("div", "vote-head");
-      head.append(el("span", "judge", d.reviewer), el("span", "vote-value", label(d.value, order)));
+      head.append(putText(el("span", "judge"), d.reviewer), el("span", "vote-value", label(d.value, order)));
       li.append(head);
-      if (d.comment) li.append(el("div", "rationale", d.comment));
+      if (d.comment) li.append(putText(el("div", "rationale"), d.comment));
       list.append(li);
     }
     show("reviews-box", earlier.length > 0);
@@ -499,6 +526,7 @@
         status("Finish or release the current item first.");
         return;
       }
+      if (!state.item && (await resumeHeld(name))) return;
       await claimNext(name);
     });
   }
@@ -536,23 +564,33 @@
     });
   }
 
+  // Show the item this browser last held, if the server says `name` still holds it; true
+  // if shown. The stored id is forgotten only when the item is gone (404) or no longer held
+  // by `name` (decided, released, its lease taken over); a missing key (401), an
+  // unreachable server or another error keeps it for the next try (N, after the key).
+  async function resumeHeld(name) {
+    const id = recall(STORE.current);
+    if (!id) return false;
+    let item;
+    try {
+      item = await api("GET", `/v1/reviews/${encodeURIComponent(id)}?reviewer=${encodeURIComponent(name)}`);
+    } catch (e) {
+      if (e.status !== 404) throw e;
+      item = null;
+    }
+    if (item && item.status === "claimed" && item.claimed_by === name) {
+      showItem(item, `Resumed item ${item.id.slice(0, 8)}, still claimed by you.`);
+      return true;
+    }
+    store(STORE.current, "");
+    return false;
+  }
+
   // Reloading the page keeps the item this reviewer holds.
   async function resume() {
-    const id = recall(STORE.current);
     const name = $("reviewer").value.trim();
-    if (!id || !name) return;
-    await run(async () => {
-      try {
-        const item = await api("GET", `/v1/reviews/${encodeURIComponent(id)}?reviewer=${encodeURIComponent(name)}`);
-        if (item && item.status === "claimed" && item.claimed_by === name) {
-          showItem(item, `Resumed item ${item.id.slice(0, 8)}, still claimed by you.`);
-          return;
-        }
-      } catch (_) {
-        /* gone or unreachable: start fresh */
-      }
-      store(STORE.current, "");
-    });
+    if (!recall(STORE.current) || !name) return;
+    await run(() => resumeHeld(name));
   }
 
   // --- wiring --------------------------------------------------------------------------

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.store.reach import Reach
-from api.store.tables import ReviewDecisionRow, ReviewItemRow
+from api.store.tables import ReviewDecisionRow, ReviewItemRow, utcnow
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
@@ -26,6 +26,30 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
         col(ReviewItemRow.status) == "pending",
         and_(col(ReviewItemRow.status) == "claimed", col(ReviewItemRow.lease_until) < now),
     )
+
+
+def _held(now: datetime) -> ColumnElement[bool]:
+    """Claimed under a lease that still runs."""
+    return and_(col(ReviewItemRow.status) == "claimed", col(ReviewItemRow.lease_until) >= now)
+
+
+def _is(status: str, now: datetime) -> ColumnElement[bool]:
+    """The item's status is `status` as the API tells it (`status_at`)."""
+    if status == "pending":
+        return _claimable(now)
+    if status == "claimed":
+        return _held(now)
+    return col(ReviewItemRow.status) == status
+
+
+def status_at(row: ReviewItemRow, now: datetime) -> str:
+    """The item's status at `now`: a claim whose lease ran out is pending again (anyone may
+    claim it), whatever the stored status still says. Expired claims are not swept back:
+    every reader (the list filter, the queue gauges, an item's answer) applies this rule,
+    so there is no window in which they disagree, and no job to run on every replica."""
+    if row.status == "claimed" and row.lease_until is not None and row.lease_until < now:
+        return "pending"
+    return row.status
 
 
 class ReviewRepository:
@@ -53,7 +77,7 @@ class ReviewRepository:
         """Items `reach` sees, most uncertain first (then oldest), and how many match."""
         conditions = reach.where(ReviewItemRow.tenant, ReviewItemRow.panel)
         if status:
-            conditions.append(col(ReviewItemRow.status) == status)
+            conditions.append(_is(status, utcnow()))
         if panel:
             conditions.append(col(ReviewItemRow.panel) == panel)
         total = (
@@ -93,6 +117,25 @@ class ReviewRepository:
             pick = pick.with_for_update(skip_locked=True)
         found = (await self.session.exec(pick)).first()
         return None if found is None else (found[0], found[1])
+
+    async def held(
+        self, reviewer: str, panel: str | None, reach: Reach, now: datetime
+    ) -> str | None:
+        """The id of an item `reach` sees that `reviewer` holds under a running lease (on
+        `panel`, if given; the most uncertain, then oldest, first), or None."""
+        pick = (
+            select(ReviewItemRow.id)
+            .where(
+                _held(now),
+                col(ReviewItemRow.claimed_by) == reviewer,
+                *reach.where(ReviewItemRow.tenant, ReviewItemRow.panel),
+            )
+            .order_by(col(ReviewItemRow.uncertainty).desc(), col(ReviewItemRow.created_at))
+            .limit(1)
+        )
+        if panel is not None:
+            pick = pick.where(col(ReviewItemRow.panel) == panel)
+        return (await self.session.exec(pick)).first()
 
     async def claim(self, item_id: str, reviewer: str, now: datetime, lease_s: float) -> bool:
         """Claim `item_id` for `reviewer` if it is still claimable; False if another won."""
@@ -135,20 +178,33 @@ class ReviewRepository:
             q = q.where(col(ReviewDecisionRow.stage) == stage)
         return (await self.session.exec(q.order_by(col(ReviewDecisionRow.id)))).all()
 
-    async def depth(self, statuses: Sequence[str]) -> dict[tuple[str, str], int]:
-        """How many review items in `statuses` each (panel, status) holds."""
+    async def depth(
+        self, statuses: Sequence[str], now: datetime | None = None
+    ) -> dict[tuple[str, str], int]:
+        """How many review items in `statuses` (as `status_at` tells them) each (panel,
+        status) holds at `now` (default: now)."""
+        lapsed = and_(
+            col(ReviewItemRow.status) == "claimed",
+            col(ReviewItemRow.lease_until) < (now or utcnow()),
+        )
+        # A subquery, so the status expression is grouped by its name: PostgreSQL would not
+        # match the CASE in GROUP BY with the one selected (each binds `now` anew).
+        told = select(
+            col(ReviewItemRow.panel).label("panel"),
+            case((lapsed, "pending"), else_=col(ReviewItemRow.status)).label("status"),
+        ).subquery()
         rows = await self.session.exec(
-            select(ReviewItemRow.panel, ReviewItemRow.status, func.count())
-            .where(col(ReviewItemRow.status).in_(statuses))
-            .group_by(ReviewItemRow.panel, ReviewItemRow.status)
+            select(told.c.panel, told.c.status, func.count())
+            .where(told.c.status.in_(statuses))
+            .group_by(told.c.panel, told.c.status)
         )
         return {(p, s): int(n) for p, s, n in rows.all()}
 
-    async def oldest_pending(self) -> dict[str, datetime]:
-        """When each panel's oldest pending item was created."""
+    async def oldest_pending(self, now: datetime | None = None) -> dict[str, datetime]:
+        """When each panel's oldest pending item (a lapsed claim included) was created."""
         rows = await self.session.exec(
             select(ReviewItemRow.panel, func.min(ReviewItemRow.created_at))
-            .where(col(ReviewItemRow.status) == "pending")
+            .where(_claimable(now or utcnow()))
             .group_by(ReviewItemRow.panel)
         )
         return {p: t for p, t in rows.all() if t is not None}

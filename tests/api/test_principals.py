@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +21,11 @@ PANEL_OPINION = ("fixed-1", "fixed-3", "fixed-5", "low_confidence", "judges_disa
 """Strings only the votes, judge verdicts and routing reasons of a blind-pair item hold."""
 
 
-@pytest.fixture(scope="module")
-def trust(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Iterator[Trust]:
-    with serve(tmp_path_factory.mktemp("principals"), double) as server:
+@pytest.fixture
+def trust(tmp_path: Path, double: JudgeDouble) -> Iterator[Trust]:
+    """A fresh server per test: a claim hands a reviewer back the item they hold, so a
+    test can only reach its own item when no earlier test left others in the queue."""
+    with serve(tmp_path, double) as server:
         yield server
 
 
@@ -31,19 +34,12 @@ def item_of(trust: Trust, evaluation_id: str) -> str:
 
 
 def claim_item(trust: Trust, role: str, item_id: str) -> dict[str, Any]:
-    """Claim until `role` holds `item_id`, then give back the items handed out before it."""
-    others: list[str] = []
-    try:
-        while True:
-            r = trust.call(role, "POST", "/v1/reviews/claim", json={"panel": "blind-pair"})
-            assert r.status_code == 200, f"{role} was never handed {item_id}: {r.status_code}"
-            got: dict[str, Any] = r.json()
-            if got["id"] == item_id:
-                return got
-            others.append(got["id"])
-    finally:
-        for other in others:
-            trust.call(role, "POST", f"/v1/reviews/{other}/release", json={})
+    """`role` claims `item_id`: the only item of the test's server that `role` may claim."""
+    r = trust.call(role, "POST", "/v1/reviews/claim", json={"panel": "blind-pair"})
+    assert r.status_code == 200, f"{role} was not handed {item_id}: {r.status_code}"
+    got: dict[str, Any] = r.json()
+    assert got["id"] == item_id, f"{role} was handed {got['id']}, not {item_id}"
+    return got
 
 
 def assert_blind(item: dict[str, Any]) -> None:
@@ -91,14 +87,8 @@ def test_one_principal_counts_once(trust: Trust) -> None:
     first = trust.call("review", "POST", f"/v1/reviews/{item_id}/verdict", json={"value": 1})
     assert first.json()["status"] == "pending" and first.json()["reviews_done"] == 1
     # alice is never handed the item again: it needs someone else
-    handed = []
-    while (
-        r := trust.call("review", "POST", "/v1/reviews/claim", json={"panel": "blind-pair"})
-    ).status_code == 200:
-        handed.append(r.json()["id"])
-    assert item_id not in handed
-    for other in handed:
-        trust.call("review", "POST", f"/v1/reviews/{other}/release", json={})
+    r = trust.call("review", "POST", "/v1/reviews/claim", json={"panel": "blind-pair"})
+    assert r.status_code == 204, r.text
     again = trust.call("review", "POST", f"/v1/reviews/{item_id}/verdict", json={"value": 1})
     assert again.status_code == 409
     ev = trust.call("ops", "GET", f"/v1/evaluations/{evaluation_id}").json()
@@ -186,13 +176,13 @@ def test_tenants_do_not_see_each_other(trust: Trust) -> None:
     )
     listed = trust.call("rival", "GET", "/v1/reviews", params={"limit": 500}).json()["data"]
     assert globex_item in {i["id"] for i in listed} and acme_item not in {i["id"] for i in listed}
-    # globex's reviewers are handed globex's items only
-    handed = []
-    while (
-        r := trust.call("rival", "POST", "/v1/reviews/claim", json={"panel": "blind-pair"})
-    ).status_code == 200:
-        handed.append(r.json()["id"])
-    assert handed == [globex_item]
+    # globex's reviewers are handed globex's items only (asked again: the one they hold)
+    for _ in range(2):
+        r = trust.call("rival", "POST", "/v1/reviews/claim", json={"panel": "blind-pair"})
+        assert r.status_code == 200 and r.json()["id"] == globex_item
+    trust.call("rival", "POST", f"/v1/reviews/{globex_item}/verdict", json={"value": 1})
+    r = trust.call("rival", "POST", "/v1/reviews/claim", json={"panel": "blind-pair"})
+    assert r.status_code == 204
 
     # audit exports: each tenant its own; root (every tenant) both
     def exported(role: str) -> set[str]:

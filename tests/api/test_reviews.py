@@ -126,3 +126,22 @@ def test_bad_review_requests(http: httpx.Client) -> None:
     assert claim(http, "x", "no-such-panel").status_code == 404
     r = http.post("/v1/reviews/nope/verdict", json={"reviewer": "a", "value": 1})
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_wrong_values_and_decided_items_say_what_is_wrong(http: httpx.Client) -> None:
+    route_to_humans(http, "split", 1)
+    item = claim(http, "vera", "split").json()
+    path = f"/v1/reviews/{item['id']}/verdict"
+    for wrong in (None, [4], {"v": 4}, "4", 4.0):
+        r = http.post(path, json={"reviewer": "vera", "value": wrong})
+        assert r.status_code == 422, r.text
+        [error] = r.json()["errors"]
+        assert error["location"] == "body.value", error
+        assert "not on the scale of helpfulness" in error["message"], error
+    missing = http.post(path, json={"reviewer": "vera"})
+    assert missing.status_code == 422 and missing.json()["errors"][0]["location"] == "body.value"
+    assert http.post(path, json={"reviewer": "vera", "value": 4}).status_code == 200
+    again = http.post(path, json={"reviewer": "walt", "value": 4})
+    assert again.status_code == 409
+    assert "already decided" in again.json()["detail"]
+    assert "claim it first" not in again.json()["detail"]
