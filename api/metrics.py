@@ -18,6 +18,7 @@ same switch as PROMETHEUS_DISABLE_CREATED_SERIES=true; multiprocess mode writes 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
@@ -73,6 +74,12 @@ class Metrics:
             "quorum_evaluations_total",
             "Evaluations completed, by routing decision.",
             ["panel", "rubric", "app", "decision"],
+            registry=r,
+        )
+        self.failed = Counter(
+            "quorum_evaluations_failed_total",
+            "Evaluations marked failed (an error inside Quorum, or interrupted too often).",
+            ["panel"],
             registry=r,
         )
         self.verdicts = Counter(
@@ -332,11 +339,13 @@ class Metrics:
             self.judge_latency.labels(v.judge).observe(v.latency_ms / 1000)
             if v.unscored is not None:
                 self.judge_unscored.labels(v.judge, v.unscored.value).inc()
-            if v.prompt_tokens:
+            # Counters only go up: a figure a provider got wrong (the client keeps none
+            # that is negative, but a vote can come from elsewhere) is not counted.
+            if v.prompt_tokens and v.prompt_tokens > 0:
                 self.judge_tokens.labels(v.judge, "prompt").inc(v.prompt_tokens)
-            if v.completion_tokens:
+            if v.completion_tokens and v.completion_tokens > 0:
                 self.judge_tokens.labels(v.judge, "completion").inc(v.completion_tokens)
-            if v.cost_usd:
+            if v.cost_usd and v.cost_usd > 0 and math.isfinite(v.cost_usd):
                 self.judge_cost.labels(v.judge).inc(v.cost_usd)
 
     def _subject(self, model: str | None, use_case: str | None) -> tuple[str, str]:

@@ -79,7 +79,8 @@ async def create_batch(
             )
         except QuorumError as exc:
             return BatchResult(index=index, status=exc.status, problem=problems.of(exc))
-        return BatchResult(index=index, status=202 if background else 200, evaluation=evaluation)
+        pending = background or evaluation.status == "pending"  # a replay still judged
+        return BatchResult(index=index, status=202 if pending else 200, evaluation=evaluation)
 
     # Room for the whole batch, or 503 with nothing stored; what no item used (refused,
     # replayed) is given back when the batch ends.

@@ -36,15 +36,12 @@ ASYNC: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _accepted(evaluation: EvaluationPublic) -> JSONResponse:
-    return JSONResponse(
-        evaluation.model_dump(mode="json"),
-        status_code=202,
-        headers={
-            "Location": f"/v1/evaluations/{evaluation.id}",
-            "Preference-Applied": "respond-async",
-        },
-    )
+def _accepted(evaluation: EvaluationPublic, applied: bool = True) -> JSONResponse:
+    """202 with the Location to poll; `applied`: because the caller asked for it."""
+    headers = {"Location": f"/v1/evaluations/{evaluation.id}"}
+    if applied:
+        headers["Preference-Applied"] = "respond-async"
+    return JSONResponse(evaluation.model_dump(mode="json"), status_code=202, headers=headers)
 
 
 async def _submit(
@@ -55,7 +52,8 @@ async def _submit(
     prefer: str | None,
 ) -> EvaluationPublic | JSONResponse:
     """Submit for the caller (its panel checked): judged now, or 202 with
-    `Prefer: respond-async`."""
+    `Prefer: respond-async`, or 202 when a replayed idempotency key's evaluation is still
+    pending after waiting for it (its first request's replica died, say)."""
     check_panel(caller, body.panel)
     background = wants_async(prefer)
     evaluation = await service.submit(
@@ -66,7 +64,9 @@ async def _submit(
         tenant=caller.tenant,
         actor=caller.actor,
     )
-    return _accepted(evaluation) if background else evaluation
+    if background or evaluation.status == "pending":
+        return _accepted(evaluation, applied=background)
+    return evaluation
 
 
 @router.post("/evaluations", response_model=EvaluationPublic, responses=ASYNC)

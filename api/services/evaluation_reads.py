@@ -1,8 +1,13 @@
 """Reading stored evaluations as the API answers them: one by id, a filtered page, and
-the stored twin of a repeated idempotency key. Each read runs in a session of its own;
-`EvaluationService` (api/services/evaluator.py) answers its routes with these."""
+the stored twin of a repeated idempotency key, and waiting for a pending one to conclude.
+Each read runs in a session of its own; `EvaluationService` (api/services/evaluator.py)
+answers its routes with these."""
 
 from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
 
 from api.errors import Conflict, NotFound
 from api.schemas import EvaluationFilters, EvaluationPublic
@@ -11,7 +16,10 @@ from api.store import EVERYTHING, Reach, SessionFactory
 from api.store.evaluations import EvaluationRepository
 from api.store.tables import EvaluationRow
 
-__all__ = ["get", "page", "presented", "replay", "stored"]
+__all__ = ["POLL_S", "get", "judged", "page", "presented", "replay", "settled", "stored"]
+
+POLL_S = 0.5
+"""How often a request waiting for another replica's evaluation reads it again."""
 
 
 async def presented(repo: EvaluationRepository, row: EvaluationRow) -> EvaluationPublic:
@@ -82,3 +90,44 @@ async def replay(
                 f"idempotency key {key!r} was used for a different request (evaluation {row.id})"
             )
         return await presented(repo, row)
+
+
+async def judged(
+    sessions: SessionFactory, task: asyncio.Task[EvaluationPublic], evaluation_id: str
+) -> EvaluationPublic:
+    """What the judging in `task` stored. Shielded: a client that hangs up does not
+    abandon a judged-half evaluation."""
+    try:
+        return await asyncio.shield(task)
+    except Exception:
+        # Judging failed inside the service: the evaluation was marked failed with the
+        # reason (answer it, as a poll would); if even that could not be stored (the
+        # database is down), the error itself is the answer (503).
+        failed = await stored(sessions, evaluation_id)
+        if failed is None or failed.status != "failed":
+            raise
+        return failed
+
+
+async def settled(
+    sessions: SessionFactory,
+    evaluation: EvaluationPublic,
+    within_s: float,
+    running: Mapping[str, asyncio.Task[EvaluationPublic]],
+) -> EvaluationPublic:
+    """`evaluation` once it is no longer pending, waiting at most `within_s`: for the
+    judging this process holds (`running`, by id), or else reading the row every `POLL_S`
+    (another replica judges it, or will resume it); still pending when the time is up,
+    as it is then."""
+    ends = time.monotonic() + within_s
+    while evaluation.status == "pending" and (left := ends - time.monotonic()) > 0:
+        task = running.get(evaluation.id)
+        if task is not None and not task.done():
+            try:
+                evaluation = await asyncio.wait_for(judged(sessions, task, evaluation.id), left)
+            except TimeoutError:
+                break
+            continue
+        await asyncio.sleep(min(POLL_S, left))
+        evaluation = await stored(sessions, evaluation.id) or evaluation
+    return evaluation

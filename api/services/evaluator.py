@@ -4,7 +4,8 @@ An accepted request is committed (status `pending`, with a lease) before any jud
 called, so a crash leaves a visible record. `Admission` decides whether there is room
 for it; `Leases` keeps the lease of everything this process holds ahead of the clock;
 `resume_stale` picks up records whose lease ran out (their process died) and judges them
-again, or marks them failed after `MAX_RUNS` tries. This module owns its short
+again, or marks them failed after `MAX_RUNS` tries; each worker writes only in the run
+it holds (`api.services.leases`). This module owns its short
 transactions on purpose: the acceptance must be durable before the judges are called,
 which a request-scoped session committing at the end cannot give. The rows themselves
 are built by `api.services.records`, the outcome's transaction is `api.services.outcomes`,
@@ -87,7 +88,8 @@ class EvaluationService:
         """Checks `webhook_url` at request time (delivery checks it again)."""
         self.concluded: Callable[[str], Awaitable[None]] | None = None
         """Called with the assessment id when one of its criteria concludes (or fails)."""
-        self._running: set[asyncio.Task[EvaluationPublic]] = set()
+        self._running: dict[str, asyncio.Task[EvaluationPublic]] = {}
+        """The judging this process holds, by evaluation id."""
 
     def panel(self, name: str, kind: Kind) -> tuple[PanelConfig, Rubric]:
         panel, rubric = self.config.panel_rubric(name)
@@ -110,9 +112,10 @@ class EvaluationService:
         assessment_id: str | None = None,
         guidance: str | None = None,
     ) -> EvaluationPublic:
-        """Judge one request, or return the stored evaluation for a repeated idempotency key.
-        With `wait=False` the evaluation is returned as soon as it is stored (`pending`) and
-        judged in the background; a restart resumes it (its lease runs out). Raises
+        """Judge one request, or return the stored evaluation for a repeated idempotency key
+        (with `wait`, once it concludes: `_settled`). With `wait=False` the evaluation is
+        returned as soon as it is stored (`pending`) and judged in the background; a
+        restart resumes it (its lease runs out). Raises
         `Overloaded` when this process holds all it may, unless the caller already made
         room with `admit` and passes its `ticket` (as a batch does for all its items).
         The evaluation belongs to `tenant` (the key's); its idempotency key is looked up
@@ -142,9 +145,10 @@ class EvaluationService:
         if key is not None:
             existing = await evaluation_reads.replay(self.sessions, key, digest, tenant)
             if existing is not None:
-                return existing
+                return await self._settled(existing, panel) if wait else existing
         own = ticket is None
         ticket = ticket if ticket is not None else self.admission.admit(panel=panel.name)
+        twin: EvaluationPublic | None = None
         try:
             lease_s = self.leases.length_s(panel)
             row = records.new_evaluation(
@@ -170,44 +174,46 @@ class EvaluationService:
             except IntegrityError:
                 if key is None:
                     raise
-                # a concurrent twin won
-                existing = await evaluation_reads.replay(self.sessions, key, digest, tenant)
-                if existing is None:
+                twin = await evaluation_reads.replay(self.sessions, key, digest, tenant)
+                if twin is None:
                     raise
-                return existing
         finally:
-            ticket.use()  # stored (now held below) or failed: no longer reserved
+            ticket.use()  # stored (now held below), a twin's or failed: no longer reserved
             if own:
                 ticket.close()
-        # Shielded: a client that hangs up does not abandon a judged-half evaluation.
+        if twin is not None:  # a concurrent twin won: answered as a replay
+            return await self._settled(twin, panel) if wait else twin
         task = self._start(row, lease_s, panel, rubric, item)
         if not wait:
             task.add_done_callback(_log_failure)
             return present.evaluation(row, [], None)
-        try:
-            return await asyncio.shield(task)
-        except Exception:
-            # Judging failed inside the service: the evaluation was marked failed with the
-            # reason (answer it, as a poll would); if even that could not be stored (the
-            # database is down), the error itself is the answer (503).
-            stored = await evaluation_reads.stored(self.sessions, row.id)
-            if stored is None or stored.status != "failed":
-                raise
-            return stored
+        judged = await evaluation_reads.judged(self.sessions, task, row.id)
+        return await self._settled(judged, panel)
+
+    async def _settled(self, evaluation: EvaluationPublic, panel: PanelConfig) -> EvaluationPublic:
+        """A synchronous request's answer when the evaluation is still pending (a replay
+        of a key whose first request is still judged, here or on another replica, or
+        whose replica died; or taken over meanwhile): wait for it to conclude, at most one
+        lease of its panel (what a new request could wait); if it is still pending then,
+        the route answers 202 with its Location."""
+        within_s = self.leases.length_s(panel)
+        return await evaluation_reads.settled(self.sessions, evaluation, within_s, self._running)
 
     def _start(
         self, row: EvaluationRow, lease_s: float, panel: PanelConfig, rubric: Rubric, item: Item
     ) -> asyncio.Task[EvaluationPublic]:
-        """Judge a stored evaluation in a task this process holds until it ends."""
+        """Judge a stored evaluation in a task this process holds until it ends, in the run
+        `row.runs` (this worker's copy: 1 when accepted here, the run taken over else)."""
         evaluation_id = row.id
-        self.leases.hold(evaluation_id, lease_s)
+        self.leases.hold(evaluation_id, lease_s, row.runs)
         if row.guidance:  # the judges see it among their instructions
             rubric = rubric.model_copy(update={"guidance": row.guidance})
         task = asyncio.create_task(self._judge(row, panel, rubric, item))
-        self._running.add(task)
+        self._running[evaluation_id] = task
 
         def release(done: asyncio.Task[EvaluationPublic]) -> None:
-            self._running.discard(done)
+            if self._running.get(evaluation_id) is done:
+                del self._running[evaluation_id]
             self.leases.release(evaluation_id)
 
         task.add_done_callback(release)
@@ -236,7 +242,8 @@ class EvaluationService:
             return await self._complete(row, panel, rubric, votes)
         except Exception as exc:
             log.exception("evaluation %s failed", row.id)
-            await self._fail(row.id, f"internal error while judging: {type(exc).__name__}")
+            why = f"internal error while judging: {type(exc).__name__}"
+            await self._fail(row.id, why, row.runs)
             raise
 
     async def _ask(
@@ -272,8 +279,9 @@ class EvaluationService:
         self, row: EvaluationRow, panel: PanelConfig, rubric: Rubric, votes: tuple[Vote, ...]
     ) -> EvaluationPublic:
         """Store the verdict with the votes, the review item and the webhook in one
-        transaction, unless the evaluation is no longer pending (another worker finished
-        it first, after a resume): then the stored result is returned."""
+        transaction (retried while the database is out and the lease lasts), unless the
+        evaluation is no longer pending in this worker's run (another worker finished it
+        first, or took it over): then the stored result is returned."""
         version, model = (
             self._jury(panel.name) if panel.aggregation is Aggregation.JURY else (None, None)
         )
@@ -291,23 +299,28 @@ class EvaluationService:
         now = outcome["completed_at"]
         vote_rows = [records.vote_values(row.id, v, self._params(v), now) for v in votes]
         review = records.review_item(row, panel, verdict, now)
-        public, concluded = await outcomes.store_verdict(
-            self.sessions, row, votes, outcome, vote_rows, review
+        public, concluded = await outcomes.persist(
+            lambda: outcomes.store_verdict(self.sessions, row, votes, outcome, vote_rows, review),
+            lambda: self.leases.left_s(row.id),
+            f"the outcome of evaluation {row.id}",
         )
         if not concluded:
             return public
         if row.webhook_url and self.webhooks:
             self.webhooks.wake()
         if self.metrics is not None:
-            self.metrics.observe(
-                panel.name,
-                rubric,
-                row.app,
-                verdict,
-                votes,
-                model=row.subject_model,
-                use_case=row.use_case,
-            )
+            try:  # stored: counting it must not turn the answer into an error
+                self.metrics.observe(
+                    panel.name,
+                    rubric,
+                    row.app,
+                    verdict,
+                    votes,
+                    model=row.subject_model,
+                    use_case=row.use_case,
+                )
+            except Exception:
+                log.exception("could not count evaluation %s in the metrics", row.id)
         await self._assessment(row.assessment_id)
         return public
 
@@ -325,13 +338,19 @@ class EvaluationService:
         judge = self.config.judges.get(vote.judge)
         return dict(judge.params) if judge else {}
 
-    async def _fail(self, evaluation_id: str, reason: str) -> None:
+    async def _fail(self, evaluation_id: str, reason: str, run: int) -> None:
         """Mark a pending evaluation failed with `reason` (and queue its webhook), unless
-        it is no longer pending: a conditional UPDATE, so a replica that completed it in
-        the meantime keeps its result."""
+        it is no longer pending in `run`: a conditional UPDATE, so a replica that completed
+        or took it over in the meantime keeps its result."""
         try:
-            row = await outcomes.store_failure(self.sessions, evaluation_id, reason)
+            row = await outcomes.persist(
+                lambda: outcomes.store_failure(self.sessions, evaluation_id, reason, run),
+                lambda: self.leases.left_s(evaluation_id),
+                f"the failure of evaluation {evaluation_id}",
+            )
             if row is not None:
+                if self.metrics is not None:
+                    self.metrics.failed.labels(row.panel).inc()
                 await self._assessment(row.assessment_id)
         except Exception:  # the lease will expire and a sweeper will retry or fail it
             log.exception("could not mark evaluation %s failed", evaluation_id)
@@ -357,12 +376,14 @@ class EvaluationService:
                     if panel is not None and row.runs >= MAX_RUNS
                     else f"panel {row.panel!r} or its rubric changed since it was accepted"
                 )
-                await self._fail(row.id, f"could not be completed: {why}")
+                await self._fail(row.id, f"could not be completed: {why}", row.runs)
                 continue
             rubric = self.config.rubrics[panel.rubric]
-            if not await self.leases.take(row.id, row.lease_until, panel):
+            run = await self.leases.take(row, panel)
+            if run is None:
                 continue
-            log.info("resuming evaluation %s (run %d)", row.id, row.runs + 1)
+            row.runs = run  # this worker's run: the fence of all it writes
+            log.info("resuming evaluation %s (run %d)", row.id, run)
             lease_s = self.leases.length_s(panel)
             self._start(row, lease_s, panel, rubric, Item(**row.input)).add_done_callback(
                 _log_failure
@@ -373,4 +394,4 @@ class EvaluationService:
     async def drain(self) -> None:
         """Wait for judging in flight (at shutdown)."""
         if self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+            await asyncio.gather(*self._running.values(), return_exceptions=True)

@@ -215,8 +215,8 @@ class WebhookSender:
         self, d: WebhookDeliveryRow, status: int | None, error: str | None, final: bool = False
     ) -> None:
         now = utcnow()
-        attempts = d.attempts + 1
-        values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error}
+        attempts = d.attempts + 1  # as counted by the claim (`d` was read before it)
+        values: dict[str, Any] = {"last_status": status, "last_error": error}
         if error is None:
             values.update(status="delivered", delivered_at=now)
         elif final or attempts >= MAX_ATTEMPTS:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, update
+from sqlalchemy import Integer, Table, bindparam, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,9 +23,13 @@ EVALUATIONS: Table = EvaluationRow.__table__  # type: ignore[attr-defined]
 VOTES: Table = VoteRow.__table__  # type: ignore[attr-defined]
 
 CONCLUDE = update(EVALUATIONS).where(
-    EVALUATIONS.c.id == bindparam("c_evaluation_id"), EVALUATIONS.c.status == "pending"
+    EVALUATIONS.c.id == bindparam("c_evaluation_id"),
+    EVALUATIONS.c.status == "pending",
+    EVALUATIONS.c.runs == func.coalesce(bindparam("c_run", type_=Integer), EVALUATIONS.c.runs),
 )
-"""Conclude a pending evaluation: built once, its SET clause from the parameters given."""
+"""Conclude a pending evaluation in the run that holds it: built once, its SET clause
+from the parameters given. The run is the fence: a worker whose lease another replica
+took over (`take_lease` counts a run) concludes nothing."""
 
 
 class EvaluationRepository:
@@ -142,32 +146,47 @@ class EvaluationRepository:
         )
         return result.all()
 
-    async def conclude(self, evaluation_id: str, values: dict[str, Any]) -> bool:
-        """Set a pending evaluation's outcome columns (`values`: completed or failed); False,
-        and nothing changed, if it is no longer pending (another worker concluded it)."""
+    async def conclude(
+        self, evaluation_id: str, values: dict[str, Any], run: int | None = None
+    ) -> bool:
+        """Set a pending evaluation's outcome columns (`values`: completed or failed) if
+        `run`, the caller's, still holds it (None: whichever run does; the services always
+        fence); False, and nothing changed, if it is no longer pending (another worker
+        concluded it) or another replica took it over since."""
         conn = await self.session.connection()
-        result = await conn.execute(CONCLUDE, {**values, "c_evaluation_id": evaluation_id})
+        params = {**values, "c_evaluation_id": evaluation_id, "c_run": run}
+        result = await conn.execute(CONCLUDE, params)
         return bool(result.rowcount)
 
-    async def renew_leases(self, ids: Sequence[str], until: datetime) -> int:
-        """Move the leases of these pending evaluations (held by the caller) to `until`."""
+    async def renew_leases(self, ids: Sequence[str], until: datetime, *, run: int) -> int:
+        """Move to `until` the leases of these pending evaluations that the caller holds
+        in run `run`; one taken over by another replica since keeps the taker's lease."""
         if not ids:
             return 0
         result = await self.session.exec(
             update(EVALUATIONS)
-            .where(EVALUATIONS.c.id.in_(ids), EVALUATIONS.c.status == "pending")
+            .where(
+                EVALUATIONS.c.id.in_(ids),
+                EVALUATIONS.c.status == "pending",
+                EVALUATIONS.c.runs == run,
+            )
             .values(lease_until=until)
         )
         return int(result.rowcount)
 
-    async def take_lease(self, evaluation_id: str, seen: datetime | None, until: datetime) -> bool:
-        """Atomically move a stale pending evaluation's lease to us; False if someone else did."""
+    async def take_lease(
+        self, evaluation_id: str, seen: datetime | None, run: int, until: datetime
+    ) -> bool:
+        """Atomically move a stale pending evaluation's lease (as read: `seen`, in run
+        `run`) to us, in run `run + 1` (the fence of `conclude` and `renew_leases`); False
+        if someone else did."""
         result = await self.session.exec(
             update(EVALUATIONS)
             .where(
                 EVALUATIONS.c.id == evaluation_id,
                 EVALUATIONS.c.status == "pending",
                 EVALUATIONS.c.lease_until == seen,
+                EVALUATIONS.c.runs == run,
             )
             .values(lease_until=until, runs=EVALUATIONS.c.runs + 1, updated_at=utcnow())
         )

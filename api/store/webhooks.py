@@ -47,8 +47,9 @@ class WebhookRepository:
         return (await self.session.exec(q)).all()
 
     async def claim(self, d: WebhookDeliveryRow, until: datetime) -> bool:
-        """Push a due delivery's next attempt to `until` (this process sends it now);
-        False if another process claimed it first."""
+        """Push a due delivery's next attempt to `until` and count the attempt (this
+        process sends it now; one that dies sending has still made it); False if another
+        process claimed it first."""
         result = await self.session.exec(
             update(WebhookDeliveryRow)
             .where(
@@ -56,7 +57,7 @@ class WebhookRepository:
                 col(WebhookDeliveryRow.status) == "pending",
                 col(WebhookDeliveryRow.next_attempt_at) == d.next_attempt_at,
             )
-            .values(next_attempt_at=until)
+            .values(next_attempt_at=until, attempts=col(WebhookDeliveryRow.attempts) + 1)
         )
         return result.rowcount == 1
 

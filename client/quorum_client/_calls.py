@@ -30,6 +30,10 @@ class Call(Generic[T]):
     headers: Mapping[str, str] | None = None
     replayable: bool = False
     """Safe to resend after a connection error or timeout: see `Endpoints`."""
+    settle: bool = False
+    """The answer is an evaluation the caller waits for: one still `pending` (a replay of
+    a key whose first request the server could not finish in time) is polled until it
+    concludes (`wait_for`)."""
 
 
 def one(model: type[M]) -> Callable[[httpx.Response], M]:

@@ -13,7 +13,7 @@ import inspect
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import httpx
 
@@ -49,7 +49,9 @@ class _Base:
     def __init__(self, api_key: str | None, max_retries: int, max_wait: float) -> None:
         self.max_retries = check_count("max_retries", max_retries, maximum=100)
         self.max_wait = check_seconds("max_wait", max_wait, maximum=MAX_TIMEOUT_S, zero=True)
-        """A Retry-After longer than this is not waited out: the error is raised at once."""
+        """A Retry-After longer than this is not waited out: the error is raised at once.
+        Also how long `evaluate`/`compare` with `wait=True` poll an evaluation the server
+        answered still `pending` (then TimeoutError)."""
         self.headers = {"User-Agent": "quorum-client", "Accept": "application/json"}
         if api_key:
             self.headers["Authorization"] = f"Bearer {check_api_key(api_key)}"
@@ -88,6 +90,13 @@ class _Base:
         except (ValueError, LookupError, TypeError, AttributeError) as exc:
             what = f"unreadable: {unreadable(exc)}"
             raise UnexpectedResponseError.of(outcome, what) from exc
+
+    @staticmethod
+    def _pending(call: Call[Any], result: object) -> str | None:
+        """The id of an evaluation answered still `pending` to a call that waits for it."""
+        if call.settle and isinstance(result, EvaluationPublic) and result.status == "pending":
+            return result.id
+        return None
 
     @staticmethod
     def _wait_step(evaluation: EvaluationPublic, deadline: float, poll: float) -> float | None:
@@ -174,7 +183,10 @@ class QuorumClient(_Base):
                 outcome = exc
             delay = self._delay(call, attempt, outcome)
             if delay is None:
-                return self._result(call, outcome)
+                result = self._result(call, outcome)
+                if (pending := self._pending(call, result)) is not None:
+                    return cast(T, self.wait_for(pending, timeout=self.max_wait))
+                return result
             time.sleep(delay)
             attempt += 1
 
@@ -257,7 +269,10 @@ class AsyncQuorumClient(_Base):
                 outcome = exc
             delay = self._delay(call, attempt, outcome)
             if delay is None:
-                return self._result(call, outcome)
+                result = self._result(call, outcome)
+                if (pending := self._pending(call, result)) is not None:
+                    return cast(T, await self.wait_for(pending, timeout=self.max_wait))
+                return result
             await asyncio.sleep(delay)
             attempt += 1
 

@@ -59,7 +59,8 @@ def _submit(
 ) -> Call[EvaluationPublic]:
     headers = None if wait else RESPOND_ASYNC
     replay = body.idempotency_key is not None
-    return Call("POST", path, _one(EvaluationPublic), _body(body), None, headers, replay)
+    parse = _one(EvaluationPublic)
+    return Call("POST", path, parse, _body(body), None, headers, replay, settle=wait)
 
 
 class Endpoints(GovernanceEndpoints):
@@ -92,9 +93,12 @@ class Endpoints(GovernanceEndpoints):
     ) -> Call[EvaluationPublic]:
         """Judge one response on a pointwise panel. `subject`: the production model that
         wrote `response` (its name, or `{"model": ..., "version": ...}`); `use_case`: the
-        governance label of the business use. `wait=False` sends `Prefer: respond-async`
-        and returns the stored `pending` evaluation at once (see `wait_for`). Arguments
-        the schema rejects raise pydantic.ValidationError before sending."""
+        governance label of the business use. `wait=True` returns the concluded evaluation:
+        one the server answers still pending (a replayed `idempotency_key` whose first
+        request is unfinished) is polled for up to `max_wait` s (`wait_for`), TimeoutError
+        after. `wait=False` sends `Prefer: respond-async` and returns the stored `pending`
+        evaluation at once (see `wait_for`). Arguments the schema rejects raise
+        pydantic.ValidationError before sending."""
         fields = PointwiseInput(
             prompt=prompt, response=response, context=context, reference=reference
         )
@@ -183,7 +187,7 @@ class Endpoints(GovernanceEndpoints):
         wait: bool = True,
     ) -> Call[EvaluationPublic]:
         """Compare two responses on a pairwise panel; `winner` is "a", "b" or "tie".
-        `subject` and `use_case` as for `evaluate`."""
+        `subject`, `use_case` and `wait` as for `evaluate`."""
         fields = PairwiseInput(
             prompt=prompt,
             response_a=response_a,

@@ -133,3 +133,46 @@ def test_bad_webhook_url_is_422(hooked: tuple[httpx.Client, Receiver, str, Path]
         },
     )
     assert r.status_code == 422
+
+
+def test_a_claimed_attempt_is_counted_before_it_is_sent(tmp_path: Path) -> None:
+    """A replica that dies mid-delivery has made an attempt: the claim counts it, so the
+    re-send after the claim runs out is the second attempt, as the row says."""
+    import asyncio
+    from datetime import timedelta
+
+    from api.services.webhooks import delivery
+    from api.store.engine import make_engine, make_session_factory
+    from api.store.migrate import upgrade
+    from api.store.tables import utcnow
+    from api.store.webhooks import WebhookRepository
+
+    database = f"sqlite:///{tmp_path / 'q.db'}"
+    upgrade(database)
+
+    async def claim_twice() -> list[int]:
+        engine = make_engine(database)
+        sessions = make_session_factory(engine)
+        counted = []
+        try:
+            async with sessions() as session:
+                session.add(
+                    delivery("e" * 32, "http://127.0.0.1/hook", "evaluation.completed", {}, None)
+                )
+                await session.commit()
+            for _ in range(2):  # claimed, then the claimer dies before recording anything
+                async with sessions() as session:
+                    repo = WebhookRepository(session)
+                    [due] = await repo.due(utcnow() + timedelta(minutes=2), 10)
+                    assert await repo.claim(due, utcnow() + timedelta(seconds=60))
+                    await session.commit()
+                async with sessions() as session:
+                    [stored] = await WebhookRepository(session).due(
+                        utcnow() + timedelta(hours=1), 10
+                    )
+                    counted.append(stored.attempts)
+        finally:
+            await engine.dispose()
+        return counted
+
+    assert asyncio.run(claim_twice()) == [1, 2]
