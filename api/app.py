@@ -15,6 +15,7 @@ from api.auth import Authenticator
 from api.config import QuorumConfig, load_config
 from api.head import HeadAsGet
 from api.limits import BodyLimit, BodyTimeout, EarlyAuth, SecurityHeaders
+from api.logs import configure_logging
 from api.metric_labels import AppLabels, CappedLabels
 from api.metrics import Metrics
 from api.routes import (
@@ -167,6 +168,7 @@ async def _count_window(stats: StatsService) -> None:
 
 def create_app(settings: Settings | None = None, client: ChatClient | None = None) -> FastAPI:
     """Build the app. `client` defaults to the litellm adapter (tests pass nothing else)."""
+    configure_logging()  # a `serve --workers N` worker process has had no set-up
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import ipaddress
-import logging
 import os
 import shutil
 import sys
@@ -20,6 +19,7 @@ from api.cli_common import OutputProblem, SettingsProblem, run_command, run_job,
 from api.cli_keys import cmd_keys
 from api.cli_qualify import add_parser as add_qualify
 from api.errors import ConfigError, QuorumError
+from api.logs import configure_logging
 
 # The config and the judges pull in the statistics stack (scipy, the jury model: about
 # 1.3 s of imports on a 2-core machine); the commands that need them import them when
@@ -317,10 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    # Alembic logs every step at INFO: nothing a user of a command needs (and nothing
-    # should come before a new key). Its warnings still show.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging()
     argv = sys.argv[1:] if argv is None else argv
     return run_command(lambda: _run(argv))
 

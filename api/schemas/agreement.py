@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from api.schemas.common import RubricRef
@@ -126,9 +126,26 @@ class CalibrationRequest(BaseModel):
     One model rather than a union of two, so that a bad field is reported at its own
     location (`body.alpha`) and alone, not once per union member."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # What the validator below requires, in the schema too: alpha (reset absent or
+        # false), or reset true alone.
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["alpha"], "properties": {"reset": {"const": False}}},
+                {
+                    "required": ["reset"],
+                    "properties": {"reset": {"const": True}},
+                    "not": {"anyOf": [{"required": [k]} for k in ("alpha", "delta", "apply")]},
+                },
+            ]
+        },
+    )
 
-    alpha: float | None = Field(default=None, gt=0, lt=1)
+    alpha: Annotated[
+        float | None,
+        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}),
+    ] = Field(default=None, gt=0, lt=1)
     """Tolerated disagreement rate of auto-decided items with humans. Required, unless
     `reset` is true."""
     delta: float = Field(default=0.1, gt=0, lt=1)

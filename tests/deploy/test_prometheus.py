@@ -183,6 +183,15 @@ def served(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Ite
             proc,
             log,
         )
+        # Each worker process logs in Quorum's format (it set none up before: no INFO
+        # lines, and warnings without their level and logger).
+        wait_for(
+            "each worker's ready line",
+            lambda: log.read_text().count("INFO quorum: quorum ready: ") >= 2,
+            30,
+            proc,
+            log,
+        )
         results = s.post_all(FIRST_BATCH)
         reasons = {ev["panel"]: {r["code"] for r in ev["routing"]["reasons"]} for ev in results}
         assert "low_agreement" in reasons["split"] and "below_quorum" in reasons["degraded"]
