@@ -48,10 +48,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
         print("Store them now: the key is not shown again.")
         if args.tenant is None:
             print(
-                f"quorum: note: tenant {row.tenant} is this key's own: it sees only the evaluations, "
-                "reviews and exports of keys in that tenant, i.e. its own. For reviewers or "
-                "an admin to see an app's evaluations, create their keys and the app's with "
-                "one --tenant (e.g. --tenant acme)",
+                f"quorum: note: tenant {row.tenant} is this key's own: it sees only the "
+                "evaluations, reviews and exports of keys in that tenant, i.e. its own. For "
+                "reviewers or an admin to see an app's evaluations, create their keys and "
+                "the app's with one --tenant (e.g. --tenant acme)",
                 file=sys.stderr,
             )
         return 0

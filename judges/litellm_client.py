@@ -367,7 +367,7 @@ class LiteLLMClient:
         content = getattr(getattr(choice, "message", None), "content", None)
         # A NUL character cannot be stored in PostgreSQL text; it carries no meaning here.
         text = (content if isinstance(content, str) else "").replace("\x00", "\ufffd")
-        notes: list[str] = []
+        notes = [] if text else _why_no_text(getattr(choice, "message", None))
         usage = getattr(response, "usage", None)
         tokens = {}
         for name in ("prompt_tokens", "completion_tokens"):
@@ -390,6 +390,17 @@ class LiteLLMClient:
             finish_reason=finish if isinstance(finish, str) else None,
             notes=(*notes, *([ignored] if ignored else [])),
         )
+
+
+def _why_no_text(message: Any) -> list[str]:
+    """What an answer with no text said instead, for the vote's detail: a refusal (the
+    provider's own field) or tool calls (a judge that was not asked for any)."""
+    refusal = getattr(message, "refusal", None)
+    if isinstance(refusal, str) and refusal.strip():
+        return [f"the model refused: {refusal.strip()[:200]}"]
+    if getattr(message, "tool_calls", None):
+        return ["the answer is a tool call, not text"]
+    return []
 
 
 PROVIDER_COST_HEADER = "x-litellm-response-cost"

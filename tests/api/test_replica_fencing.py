@@ -203,3 +203,41 @@ def test_a_short_outage_delays_the_result_without_judging_again(
         finally:
             allow(True)
     assert (row["status"], row["runs"], row["votes"], row["verdict_value"]) == ("decided", 1, 3, 4)
+
+
+def test_an_evaluation_interrupted_too_often_is_failed_by_another_replica_and_counted(
+    database: str, tmp_path: Path, double: JudgeDouble
+) -> None:
+    """A replica's sweep fails an evaluation whose lease ran out after its last allowed run,
+    and counts it in `quorum_evaluations_failed_total` (no metric counted failures); the
+    worker still judging it (a stalled replica) stores nothing over the failure."""
+    from api.services.evaluator import MAX_RUNS
+    from api.store.evaluations import EVALUATIONS
+    from api.store.tables import utcnow
+
+    first = replica(database, tmp_path, double, deadline_s=6, grace_s=0.3)
+    with ServerThread(first) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        r = http.post("/v1/evaluations", headers={"Prefer": "respond-async"}, json=BODY)
+        assert r.status_code == 202
+        evaluation_id = r.json()["id"]
+        # Interrupted as often as allowed, its lease run out: what a sweep finds after
+        # replicas died in each run.
+        sql(
+            database,
+            update(EVALUATIONS)
+            .where(EVALUATIONS.c.id == evaluation_id)
+            .values(runs=MAX_RUNS, lease_until=utcnow() - timedelta(seconds=1)),
+        )
+        (tmp_path / "second").mkdir()
+        second = replica(database, tmp_path / "second", double, deadline_s=6, grace_s=0.3)
+        with ServerThread(second) as other:  # its sweep runs once, at start-up
+            deadline = time.monotonic() + 10
+            while stored(database, evaluation_id)["status"] != "failed":
+                assert time.monotonic() < deadline, "not failed by the second replica's sweep"
+                time.sleep(0.05)
+            metrics = httpx.get(f"{other.url}/metrics", timeout=10).text
+        idle(first)
+    assert 'quorum_evaluations_failed_total{panel="sleepy"} 1.0' in metrics
+    row = stored(database, evaluation_id)
+    assert (row["status"], row["votes"]) == ("failed", 0)
+    assert f"interrupted {MAX_RUNS} times" in row["error"]

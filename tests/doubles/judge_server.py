@@ -38,7 +38,8 @@ HTML-escaped (Quorum escapes them) and are unescaped before use.
   ``logprobs-``: ``str`` a logprob that is a word, ``null``, ``positive`` 1000,
   ``notlist`` content that is not a list, ``heavy`` alternatives adding up to about 3),
   ``parts-<b>`` (content as a list of text parts), ``drip-<ms>-<b>`` (the body sent one
-  byte every <ms> milliseconds).
+  byte every <ms> milliseconds), ``refusal`` (no content, a ``refusal`` field) and
+  ``toolcall`` (no content, a tool call).
 - ``contrary-<b>``: <b>'s verdict reversed (A/B and pass/fail swapped, a 1-5 score q as
   6 - q): a judge that is reliably wrong.
 - ``checklist``: a checklist rubric's answers: "yes" to every question the system message
@@ -130,6 +131,8 @@ class _Outcome:  # what a behaviour decided: a JSON verdict, a raw text, or an H
     bad_logprobs: str = ""  # badlp-<kind>
     parts: bool = False  # content as a list of text parts
     drip_ms: int = 0  # the body trickled a byte at a time
+    refusal: str | None = None  # no content: the message's refusal field instead
+    tool_call: bool = False  # no content: a tool call instead
 
 
 @dataclass
@@ -243,6 +246,10 @@ async def _resolve(spec: str, ctx: _Ctx) -> _Outcome:
         listed = re.search(r"^Scale \([^)]*\): (.+)$", ctx.system, re.MULTILINE)
         first = listed.group(1).split(", ")[0].strip('"') if listed else "3"
         return _answer(ctx, _value(first), "The first option listed.")
+    if spec == "refusal":
+        return _Outcome(text="", refusal="I can't help with grading this response.")
+    if spec == "toolcall":
+        return _Outcome(text="", tool_call=True)
     if spec == "garbage":
         return _Outcome(text="I think this response is quite good overall.")
     if spec == "offscale":
@@ -602,6 +609,13 @@ class JudgeDouble:
             "total_tokens": prompt_tokens if outcome.usage else prompt_tokens + completion_tokens,
         }
         said: Any = [{"type": "text", "text": content}] if outcome.parts else content
+        message: dict[str, Any] = {"role": "assistant", "content": said}
+        if outcome.refusal is not None or outcome.tool_call:
+            message["content"] = None
+            message["refusal"] = outcome.refusal
+        if outcome.tool_call:
+            call = {"name": "grade", "arguments": json.dumps({"score": 4})}
+            message["tool_calls"] = [{"id": "call_1", "type": "function", "function": call}]
         answer = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",
@@ -611,7 +625,7 @@ class JudgeDouble:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": said},
+                    "message": message,
                     "finish_reason": outcome.finish,
                     "logprobs": logprobs,
                 }

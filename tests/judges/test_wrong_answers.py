@@ -186,3 +186,19 @@ async def test_an_answer_the_provider_stopped_short_is_unscored(
     assert vote.prompt_tokens  # the call was paid for: its usage is kept
     finished = await one_vote(fresh, "finish-stop-honest")
     assert finished.value == 4
+
+
+@pytest.mark.parametrize(
+    "behaviour, said",
+    [
+        ("refusal", "the model refused: I can't help with grading this response."),
+        ("toolcall", "the answer is a tool call, not text"),
+    ],
+)
+async def test_an_answer_with_no_text_says_what_it_was(
+    fresh: JudgeDouble, behaviour: str, said: str
+) -> None:
+    """Both were only "empty output"."""
+    vote = await one_vote(fresh, behaviour)
+    assert vote.unscored is Unscored.EMPTY and vote.value is None
+    assert said in vote.detail
