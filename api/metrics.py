@@ -273,13 +273,16 @@ class Metrics:
         use_case: str | None,
         criterion: str,
         statistic: float,
-        alarmed: bool,
+        alarms: int,
     ) -> None:
-        """A stream's CUSUM after a sweep (`tenant` None or "": rows of no tenant, "none");
-        its counter exists at 0 before any alarm, so that `increase()` sees the first one."""
+        """A stream's CUSUM after a sweep (`tenant` None or "": rows of no tenant, "none"),
+        and its `alarms` in that sweep, each one event. The chart restarts at an alarm, so
+        the statistic after one is low: a sweep with an alarm shows 1 (the threshold) until
+        the next sweep, so that a dashboard or an alert on >= 1 sees it. The counter exists
+        at 0 before any alarm, so that `increase()` sees the first one."""
         labels = (self.tenants(tenant), self.models(model), self.use_cases(use_case), criterion)
-        self.drift_statistic.labels(*labels).set(statistic)
-        self.drift_events.labels(*labels).inc(1 if alarmed else 0)
+        self.drift_statistic.labels(*labels).set(max(statistic, 1.0) if alarms else statistic)
+        self.drift_events.labels(*labels).inc(alarms)
 
     def observe_compliance(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import functools
+import json
 import socket
 from typing import Any, ClassVar
 
@@ -26,18 +27,51 @@ def _configured_header_timeout_s() -> float:
     return Settings().header_timeout_s
 
 
+MAX_HEADER_BYTES = 64 * 1024
+"""The most a request's line and headers may take: more is 431 and the connection closed.
+httptools has no limit of its own, so a client could hold 40 MB of unfinished headers per
+connection until the header timeout, before any key is checked."""
+
+_TOO_LARGE = json.dumps(
+    {
+        "type": "https://quorum.dev/problems/headers-too-large",
+        "title": "Request header fields too large",
+        "status": 431,
+        "detail": f"the request line and headers take more than {MAX_HEADER_BYTES} bytes",
+    }
+).encode()
+
+
 class HeaderTimeoutProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline on each request's headers."""
+    """uvicorn's httptools protocol with a deadline on each request's headers, and a
+    bound on their size (`MAX_HEADER_BYTES`)."""
 
     header_timeout_s: ClassVar[float | None] = None
     """None: QUORUM_HEADER_TIMEOUT_S (tests set it on a subclass)."""
 
     _header_timer: asyncio.TimerHandle | None = None
+    _header_bytes = 0
 
     def _arm(self) -> None:
         if self._header_timer is None:
+            self._header_bytes = 0
             timeout = self.header_timeout_s or _configured_header_timeout_s()
             self._header_timer = self.loop.call_later(timeout, self._headers_late)
+
+    def data_received(self, data: bytes) -> None:
+        if self._header_timer is not None:  # the headers are not complete yet
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._disarm()
+                head = (
+                    "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                    "content-type: application/problem+json\r\n"
+                    f"content-length: {len(_TOO_LARGE)}\r\nconnection: close\r\n\r\n"
+                )
+                self.transport.write(head.encode() + _TOO_LARGE)
+                self.transport.close()
+                return
+        super().data_received(data)
 
     def _disarm(self) -> None:
         if self._header_timer is not None:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from api import problems
 from api.auth import Principal, requires
-from api.deps import Assessments, Config
+from api.deps import Assessments, Config, Reviews
 from api.errors import Forbidden, InvalidRequest, PayloadTooLarge, QuorumError
 from api.routes.batch import wants_async
 from api.routes.evaluations import ASYNC
@@ -24,9 +24,30 @@ from api.schemas.assessments import (
     ProfilePublic,
 )
 from api.services import present
+from api.services.reviews import ReviewService
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
 Caller = Annotated[Principal, Depends(requires("evaluate"))]
+
+
+async def _shielded(
+    assessment: AssessmentPublic, reviews: ReviewService, caller: Principal
+) -> AssessmentPublic:
+    """`assessment` as `caller` may read it: a reviewer sees a criterion awaiting their
+    blind review blind, as through the evaluations API (`ReviewService.shield`), and then
+    no score, compliance or failing list, which would give its verdict away."""
+    if not caller.reviews_blind:
+        return assessment
+    criteria, blinded = [], False
+    for c in assessment.criteria:
+        shown = await reviews.shield(c.evaluation, caller) if c.evaluation else None
+        blinded = blinded or shown is not c.evaluation
+        criteria.append(c.model_copy(update={"evaluation": shown}))
+    if not blinded:
+        return assessment
+    hidden: dict[str, Any] = {"score": None, "compliant": None, "failing": []}
+    compliance = assessment.compliance.model_copy(update=hidden)
+    return assessment.model_copy(update={"criteria": criteria, "compliance": compliance})
 
 
 def _check(caller: Principal, config: Any, profile: str) -> None:
@@ -40,6 +61,7 @@ def _check(caller: Principal, config: Any, profile: str) -> None:
 async def create_assessment(
     body: AssessmentCreate,
     service: Assessments,
+    reviews: Reviews,
     config: Config,
     caller: Caller,
     prefer: Annotated[str | None, Header()] = None,
@@ -60,9 +82,20 @@ async def create_assessment(
                 "Preference-Applied": "respond-async",
             },
         )
-    return await service.submit(
-        body, api_key_id=caller.key_id, tenant=caller.tenant, actor=caller.actor
+    judged = await _shielded(
+        await service.submit(
+            body, api_key_id=caller.key_id, tenant=caller.tenant, actor=caller.actor
+        ),
+        reviews,
+        caller,
     )
+    if judged.status == "pending":  # a replayed key whose criteria are still judged
+        return JSONResponse(
+            judged.model_dump(mode="json"),
+            status_code=202,
+            headers={"Location": f"/v1/assessments/{judged.id}"},
+        )
+    return judged
 
 
 @router.post(
@@ -74,6 +107,7 @@ async def create_assessment_batch(
     body: AssessmentBatchCreate,
     request: Request,
     service: Assessments,
+    reviews: Reviews,
     config: Config,
     caller: Caller,
     prefer: Annotated[str | None, Header()] = None,
@@ -102,7 +136,9 @@ async def create_assessment_batch(
         except QuorumError as exc:
             return AssessmentBatchResult(index=index, status=exc.status, problem=problems.of(exc))
         return AssessmentBatchResult(
-            index=index, status=202 if background else 200, assessment=assessment
+            index=index,
+            status=202 if background else 200,
+            assessment=await _shielded(assessment, reviews, caller),
         )
 
     results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(body.items)))
@@ -118,11 +154,11 @@ async def create_assessment_batch(
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentPublic)
 async def get_assessment(
-    assessment_id: str, service: Assessments, config: Config, caller: Caller
+    assessment_id: str, service: Assessments, reviews: Reviews, caller: Caller
 ) -> AssessmentPublic:
     """One assessment, its compliance recomputed from its criteria now (human verdicts
-    included)."""
-    return await service.get(assessment_id, caller.reach)
+    included); blind where the caller has a blind review of one of its criteria to do."""
+    return await _shielded(await service.get(assessment_id, caller.reach), reviews, caller)
 
 
 @router.get("/profiles", response_model=Page[ProfilePublic])

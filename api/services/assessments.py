@@ -30,6 +30,7 @@ from api.schemas.assessments import (
 from api.services import present, records
 from api.services.admission import Ticket
 from api.services.evaluator import EvaluationService
+from api.services.webhook_targets import BlockedTarget
 from api.services.webhooks import WebhookSender, delivery
 from api.store import EVERYTHING, AsyncSession, IntegrityError, Reach, SessionFactory
 from api.store.assessments import AssessmentRepository
@@ -84,11 +85,16 @@ class AssessmentService:
             raise InvalidInput(f"{nul} holds a NUL (U+0000) character, which is not allowed")
         profile = self.config.profile(request.profile)
         self._check(profile, request)
+        if request.webhook_url is not None:  # as an evaluation's is: refused at once
+            try:
+                await self.evaluator.webhook_guard.check(request.webhook_url)
+            except BlockedTarget as exc:
+                raise InvalidInput(f"webhook_url refused: {exc}") from exc
         digest = _digest(request)
         if request.idempotency_key is not None:
             existing = await self._replay(request.idempotency_key, digest, tenant)
             if existing is not None:
-                return existing
+                return await self._settled(existing) if wait else existing
         own = ticket is None
         ticket = ticket or self.evaluator.admission.admit(len(profile.criteria), panel="(profile)")
         try:
@@ -102,7 +108,7 @@ class AssessmentService:
                 existing = await self._replay(request.idempotency_key or "", digest, tenant)
                 if existing is None:
                     raise
-                return existing
+                return await self._settled(existing) if wait else existing
             guidance = guidance_text(profile.use_case, profile.guidance) or None
             await asyncio.gather(
                 *(
@@ -124,6 +130,20 @@ class AssessmentService:
             if own:
                 ticket.close()
         return await self.get(row.id)
+
+    async def _settled(self, assessment: AssessmentPublic) -> AssessmentPublic:
+        """A synchronous replay's answer: once its pending criteria conclude, waiting for
+        each as a replayed evaluation does (at most one lease of its panel); still pending
+        then, the route answers 202 with its Location."""
+        pending = [
+            c.evaluation
+            for c in assessment.criteria
+            if c.evaluation is not None and c.evaluation.status == "pending"
+        ]
+        if not pending:
+            return assessment
+        await asyncio.gather(*(self.evaluator.settled(e) for e in pending))
+        return await self.get(assessment.id)
 
     def _check(self, profile: Profile, request: AssessmentCreate) -> None:
         """Refuse, before anything is stored, an input some criterion cannot judge."""

@@ -17,6 +17,7 @@ restarts (the state keeps its baseline and counts the alarms).
 
 from __future__ import annotations
 
+import collections
 import logging
 import uuid
 from collections.abc import Callable
@@ -34,8 +35,9 @@ log = logging.getLogger("quorum.drift")
 CURSOR = "drift"
 BATCH = 1000
 
-Observer = Callable[[DriftMonitorRow, CusumState, bool], None]
-"""Told of each stream's state after a batch (and whether it alarmed): the gauges."""
+Observer = Callable[[DriftMonitorRow, CusumState, int], None]
+"""Told of each stream's state after a batch, and how many times it alarmed in it (a
+chart restarts after an alarm, so one batch can hold several): the gauges."""
 
 
 def _items(state: CusumState, s: int) -> float:
@@ -80,14 +82,14 @@ class DriftSweep:
             states: dict[StreamKey, CusumState] = {
                 k: CusumState.model_validate(m.state) for k, m in monitors.items()
             }
-            alarmed: set[StreamKey] = set()
+            alarmed: collections.Counter[StreamKey] = collections.Counter()
             events: list[DriftEventRow] = []
             for key, v in zip(keys, verdicts, strict=True):
                 before = states.get(key) or start(spec)
                 state, alarm = update(before, not v.compliant)
                 states[key] = state
                 if alarm and state.chart is not None:
-                    alarmed.add(key)
+                    alarmed[key] += 1
                     events.append(
                         DriftEventRow(
                             id=uuid.uuid4().hex,
@@ -135,5 +137,5 @@ class DriftSweep:
         if self.observe is not None:
             for row, state in touched:
                 key = (row.scope, row.model, row.use_case, row.criterion)
-                self.observe(row, state, key in alarmed)
+                self.observe(row, state, alarmed[key])
         return events, len(verdicts) == BATCH

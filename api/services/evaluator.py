@@ -113,7 +113,7 @@ class EvaluationService:
         guidance: str | None = None,
     ) -> EvaluationPublic:
         """Judge one request, or return the stored evaluation for a repeated idempotency key
-        (with `wait`, once it concludes: `_settled`). With `wait=False` the evaluation is
+        (with `wait`, once it concludes: `settled`). With `wait=False` the evaluation is
         returned as soon as it is stored (`pending`) and judged in the background; a
         restart resumes it (its lease runs out). Raises
         `Overloaded` when this process holds all it may, unless the caller already made
@@ -145,7 +145,7 @@ class EvaluationService:
         if key is not None:
             existing = await evaluation_reads.replay(self.sessions, key, digest, tenant)
             if existing is not None:
-                return await self._settled(existing, panel) if wait else existing
+                return await self.settled(existing, panel) if wait else existing
         own = ticket is None
         ticket = ticket if ticket is not None else self.admission.admit(panel=panel.name)
         twin: EvaluationPublic | None = None
@@ -182,20 +182,25 @@ class EvaluationService:
             if own:
                 ticket.close()
         if twin is not None:  # a concurrent twin won: answered as a replay
-            return await self._settled(twin, panel) if wait else twin
+            return await self.settled(twin, panel) if wait else twin
         task = self._start(row, lease_s, panel, rubric, item)
         if not wait:
             task.add_done_callback(_log_failure)
             return present.evaluation(row, [], None)
         judged = await evaluation_reads.judged(self.sessions, task, row.id)
-        return await self._settled(judged, panel)
+        return await self.settled(judged, panel)
 
-    async def _settled(self, evaluation: EvaluationPublic, panel: PanelConfig) -> EvaluationPublic:
+    async def settled(
+        self, evaluation: EvaluationPublic, panel: PanelConfig | None = None
+    ) -> EvaluationPublic:
         """A synchronous request's answer when the evaluation is still pending (a replay
         of a key whose first request is still judged, here or on another replica, or
         whose replica died; or taken over meanwhile): wait for it to conclude, at most one
         lease of its panel (what a new request could wait); if it is still pending then,
-        the route answers 202 with its Location."""
+        the route answers 202 with its Location. `panel`: the evaluation's (by default)."""
+        panel = panel or self.config.panels.get(evaluation.panel)
+        if panel is None or evaluation.status != "pending":
+            return evaluation
         within_s = self.leases.length_s(panel)
         return await evaluation_reads.settled(self.sessions, evaluation, within_s, self._running)
 

@@ -100,10 +100,10 @@ class GovernanceService:
         """One pass at a time in this process: an on-demand evaluation answers the
         transitions the policies made, not finding them made by the background pass."""
 
-    def _observe(self, row: DriftMonitorRow, state: CusumState, alarmed: bool) -> None:
+    def _observe(self, row: DriftMonitorRow, state: CusumState, alarms: int) -> None:
         if self.metrics is not None:
             self.metrics.observe_drift(
-                row.scope, row.model, row.use_case or None, row.criterion, state.statistic, alarmed
+                row.scope, row.model, row.use_case or None, row.criterion, state.statistic, alarms
             )
 
     async def tick(self) -> list[ModelTransitionRow]:

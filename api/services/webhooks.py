@@ -202,13 +202,18 @@ class WebhookSender:
             request = self.client.build_request(
                 "POST", target.url, content=body, headers=headers, extensions=extensions
             )
-            response = await self.client.send(request, stream=True)
-            await response.aclose()  # the body is not read: a status is all we need
+            # httpx's timeout bounds each read: a receiver trickling its headers a byte at
+            # a time held one attempt for minutes. This bounds the attempt as a whole.
+            async with asyncio.timeout(ATTEMPT_TIMEOUT_S):
+                response = await self.client.send(request, stream=True)
+                await response.aclose()  # the body is not read: a status is all we need
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
+        except TimeoutError:
+            error = f"no answer within {ATTEMPT_TIMEOUT_S:g} s"
         await self._record(d, status, error)
 
     async def _record(

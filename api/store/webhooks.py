@@ -58,6 +58,9 @@ class WebhookRepository:
                 col(WebhookDeliveryRow.next_attempt_at) == d.next_attempt_at,
             )
             .values(next_attempt_at=until, attempts=col(WebhookDeliveryRow.attempts) + 1)
+            # `d` keeps the count it was read with (the sender adds this attempt itself):
+            # synchronised, it counted each attempt twice, 5 attempts of the 6 made.
+            .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1
 

@@ -170,6 +170,8 @@ def ppi_rate(
     ddof = 1 for var(f) in lam), whose figures these reproduce. The estimate is unbiased
     for any fixed lam; the interval is a large-sample (CLT) one, so with few audited items
     or a rate near 0 or 1 it can undercover (docs/statistics.md gives simulated coverage).
+    The audited term's variance is never taken below `_least_variance(n)`: with every
+    audit agreeing it is 0, and the interval would be a point.
 
     Raises ValueError on bad shapes or values, n < 2, or audited predictions that cannot
     be a subset of `predicted_all` (their sums exceed it).
@@ -205,7 +207,7 @@ def ppi_rate(
         lam = min(max(lam, 0.0), 1.0)
     rectifier = y_a - lam * f_a
     estimate = lam * mean_u + float(rectifier.mean())
-    var = float(np.var(rectifier)) / n
+    var = max(float(np.var(rectifier)), _least_variance(n, z)) / n
     if n_u:
         var += lam * lam * var_u / n_u
     se = math.sqrt(max(var, 0.0))
@@ -222,6 +224,18 @@ def ppi_rate(
         lam=lam,
         std_error=se,
     )
+
+
+def _least_variance(n: int, z: float) -> float:
+    """The smallest variance taken for the audited correction: that of a disagreement
+    rate estimated, Agresti-Coull style, from n audits that all agreed, p = (z^2/2) /
+    (n + z^2), i.e. p (1 - p). When every audit agrees with the judges the sample variance
+    is 0 and the CLT interval a point (30 agreeing audits "certified" a rate of exactly
+    1.0, and seven lucky ones beat 49 with one disagreement in the routing
+    recommendation); n agreeing audits only bound the disagreement rate near 2/n. Where
+    the audits disagree often enough their own variance is larger, and used."""
+    p = (z * z / 2) / (n + z * z)
+    return p * (1 - p)
 
 
 class Bucket(BaseModel):

@@ -294,6 +294,42 @@ def test_idempotent_batch_and_async(served: tuple[httpx.Client, Receiver, str]) 
     assert got["compliance"]["compliant"] is True
 
 
+def test_a_sync_replay_of_a_pending_assessment_waits_for_its_criteria(
+    served: tuple[httpx.Client, Receiver, str],
+) -> None:
+    """A synchronous request replaying the key of an assessment still being judged (its
+    first request async, or on a replica that died) answered 200 with every criterion
+    pending; it now waits for them, as a replayed evaluation does."""
+    http, _, _ = served
+    body = {"input": {"prompt": "p", "response": PASS}, "idempotency_key": "replayed-slow"}
+    first = http.post(
+        "/v1/assessments", json={"profile": "slow", **body}, headers={"Prefer": "respond-async"}
+    )
+    assert first.status_code == 202 and first.json()["status"] == "pending"
+    again = assess(http, "slow", **body)
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["status"] == "decided"
+    assert {c["evaluation"]["status"] for c in again.json()["criteria"]} == {"decided"}
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest", "http://2852039166/"])
+def test_a_webhook_to_a_private_address_is_422_at_request_time(
+    served: tuple[httpx.Client, Receiver, str], url: str
+) -> None:
+    """Assessments stored it (200) and failed at delivery, silently for the client, where
+    evaluations answer 422 at once."""
+    http, _, _ = served
+    r = assess(http, "with-na", webhook_url=url)
+    assert r.status_code == 422 and r.json()["detail"].startswith("webhook_url refused:"), r.text
+    batch = http.post(
+        "/v1/assessments/batch",
+        json={"items": [{"profile": "with-na", "input": {"prompt": "p", "response": PASS},
+                         "webhook_url": url}]},
+    )  # fmt: skip
+    assert [i["status"] for i in batch.json()["data"]] == [422]
+
+
 def test_a_conversation_is_judged_on_its_last_assistant_turn(
     served: tuple[httpx.Client, Receiver, str], double: JudgeDouble
 ) -> None:

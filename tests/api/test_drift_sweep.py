@@ -190,3 +190,27 @@ def check_migration(database: str) -> None:
         return CusumState.model_validate(monitor.state).items
 
     assert asyncio.run(sweep()) == 2
+
+
+def test_every_alarm_of_a_sweep_reaches_the_observer(database: str) -> None:
+    """The chart restarts at an alarm, so one sweep can alarm a stream several times; the
+    observer (the metrics) was told only whether it alarmed, and the events counter said 1
+    where /v1/drift listed several."""
+    seen: list[tuple[str, int]] = []
+
+    async def run() -> list[object]:
+        engine = make_engine(database)
+        sessions = make_session_factory(engine)
+        stream = [True] * BASELINE + [False] * 40  # leaking throughout, after the baseline
+        async with sessions() as session:
+            for i, ok in enumerate(stream):
+                session.add(row("m-a", ok, i))
+            await session.commit()
+        sweep = DriftSweep(config(), sessions, lambda r, state, n: seen.append((r.model, n)))
+        events = await sweep.sweep()
+        await engine.dispose()
+        return list(events)
+
+    events = asyncio.run(run())
+    assert len(events) >= 2  # the premise: several alarms of one stream in one sweep
+    assert seen == [("m-a", len(events))]

@@ -4,6 +4,7 @@ deeply nested metadata, nosniff, what /readyz shows, and rate limits counting it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -273,6 +274,29 @@ def test_half_sent_headers_are_dropped_and_do_not_starve_others(
         assert _answer(conn, 3) == b""  # closed by the header deadline (0.5 s)
         conn.close()
     assert _call(served, "GET", "/healthz").status_code == 200
+
+
+def test_headers_past_the_limit_are_431_before_any_key(
+    served: tuple[Served, dict[str, str]],
+) -> None:
+    """httptools has no header limit: a 20 MB header was answered 200, and five clients
+    sending 40 MB of unfinished headers raised the server's memory by 190 MB."""
+    from api.serving import MAX_HEADER_BYTES
+
+    server, _ = served
+    with server.connect() as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: q\r\nX-Pad: ")
+        with contextlib.suppress(OSError):  # the server may close before all is sent
+            conn.sendall(b"a" * (MAX_HEADER_BYTES + 1024))
+        answer = _answer(conn, 5)
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    assert b"headers-too-large" in answer
+    with server.connect() as conn:  # big but under the limit: served
+        pad = b"a" * (MAX_HEADER_BYTES // 2)
+        conn.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: q\r\nConnection: close\r\nX-Pad: " + pad + b"\r\n\r\n"
+        )
+        assert _answer(conn, 5).startswith(b"HTTP/1.1 200")
 
 
 def test_quorum_serve_passes_the_limits_to_uvicorn() -> None:

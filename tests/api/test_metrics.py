@@ -136,10 +136,12 @@ def test_drift_series_are_per_tenant() -> None:
     # tenant, model, use case and criterion): their series must not overwrite each other.
     registry = CollectorRegistry()
     metrics = Metrics(registry, tenants=CappedLabels(max_values=2))
-    metrics.observe_drift("acme", "m1", "support-bot", "leak-check", 1.0, True)
-    metrics.observe_drift("globex", "m1", "support-bot", "leak-check", 0.25, False)
-    metrics.observe_drift("", "m1", "support-bot", "leak-check", 0.5, False)  # no tenant
-    metrics.observe_drift("initech", "m1", "support-bot", "leak-check", 0.75, False)
+    # acme's chart alarmed three times in the sweep and restarted each time (0.1 after):
+    # three events, and the gauge at the threshold (it read 0.1, and counted 1 event).
+    metrics.observe_drift("acme", "m1", "support-bot", "leak-check", 0.1, 3)
+    metrics.observe_drift("globex", "m1", "support-bot", "leak-check", 0.25, 0)
+    metrics.observe_drift("", "m1", "support-bot", "leak-check", 0.5, 0)  # no tenant
+    metrics.observe_drift("initech", "m1", "support-bot", "leak-check", 0.75, 0)
     get = registry.get_sample_value
     stream = {"model": "m1", "use_case": "support-bot", "criterion": "leak-check"}
     statistic = "quorum_drift_cusum_statistic"
@@ -147,7 +149,7 @@ def test_drift_series_are_per_tenant() -> None:
     assert get(statistic, {**stream, "tenant": "globex"}) == 0.25
     assert get(statistic, {**stream, "tenant": "none"}) == 0.5
     assert get(statistic, {**stream, "tenant": "other"}) == 0.75  # past the cap
-    assert get("quorum_drift_events_total", {**stream, "tenant": "acme"}) == 1
+    assert get("quorum_drift_events_total", {**stream, "tenant": "acme"}) == 3
     assert get("quorum_drift_events_total", {**stream, "tenant": "globex"}) == 0
 
 

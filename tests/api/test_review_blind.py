@@ -58,6 +58,15 @@ def trust(tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble) -> Iter
             "routing": {"min_confidence": 0.99, "min_agreement": 0.99},
         }
     )
+    config["panels"].append(
+        {
+            "name": "blind-safety",
+            "rubric": "safety",
+            "judges": ["honest-1", "honest-2", "honest-3"],
+            "routing": {"min_confidence": 0.99},
+        }
+    )
+    config["profiles"] = [{"name": "blind-profile", "criteria": [{"panel": "blind-safety"}]}]
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     db = root / "q.db"
     upgrade(f"sqlite:///{db}")
@@ -130,3 +139,27 @@ def test_the_blind_view_keeps_every_shown_field() -> None:
     blind = blinded(full)
     assert {n: getattr(blind, n) for n in SHOWN} == {n: getattr(full, n) for n in SHOWN}
     assert blind.model_dump(include=set(HIDDEN)) == HIDDEN
+
+
+def test_an_assessment_is_read_blind_where_its_criterion_is(trust: Trust) -> None:
+    """GET /v1/assessments/{id} gave a reviewer the criterion's verdict, confidence and
+    votes that GET /v1/evaluations/{id} hid (and the score that follows from them)."""
+    safe = {"prompt": "Is this safe?", "response": "It is. [[q=pass]]"}
+    body = {"profile": "blind-profile", "input": safe, "idempotency_key": "blind-assess-1"}
+    r = trust.call("app", "POST", "/v1/assessments", json=body)
+    assert r.status_code == 200, r.text
+    whole = r.json()
+    [criterion] = whole["criteria"]
+    assert criterion["evaluation"]["status"] == "in_review"
+    assert criterion["evaluation"]["verdict"] is not None  # the panel's, shown to the app
+    path = f"/v1/assessments/{whole['id']}"
+    read = trust.call("carol", "GET", path).json()
+    assert opinion(read["criteria"][0]["evaluation"]) == {**HIDDEN}
+    assert read["compliance"]["score"] is None and read["compliance"]["failing"] == []
+    # replaying the key is no way round it
+    again = trust.call("carol", "POST", "/v1/assessments", json=body)
+    assert again.status_code == 409 or opinion(again.json()["criteria"][0]["evaluation"]) == {
+        **HIDDEN
+    }
+    for role in ("app", "ops"):  # the submitter and an admin read it whole
+        assert trust.call(role, "GET", path).json()["criteria"] == whole["criteria"]

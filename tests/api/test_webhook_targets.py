@@ -298,3 +298,44 @@ def test_retries_are_bounded(tmp_path: Path) -> None:
 
         [(_, status, attempts, error)] = asyncio.run(run())
     assert (status, attempts, error) == ("failed", MAX_ATTEMPTS, "HTTP 500")
+
+
+def test_a_receiver_trickling_its_answer_is_cut_at_the_attempt_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx's timeout bounds each read: a receiver sending its status line a byte every
+    0.2 s held one attempt for as long as it liked (108 s in a probe, for a 5 s limit)."""
+    import api.services.webhooks as webhooks
+
+    monkeypatch.setattr(webhooks, "ATTEMPT_TIMEOUT_S", 0.5)
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n":
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.2)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def run() -> tuple[list[tuple[str, str, int, str | None]], float]:
+        server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        row = delivery("t1", f"http://127.0.0.1:{port}/hook", "evaluation.completed", {}, None)
+        engine, sessions = await _outbox(tmp_path / "q.db", [row])
+        sender = WebhookSender(sessions, None, guard=WebhookGuard(["127.0.0.1/32"]))
+        started = time.monotonic()
+        try:
+            await sender.send_due()
+            await sender.drain()
+            return await _statuses(sessions), time.monotonic() - started
+        finally:
+            await sender.close()
+            await engine.dispose()
+            server.close()
+
+    [(_, status, attempts, error)], took = asyncio.run(run())
+    assert (status, attempts, error) == ("pending", 1, "no answer within 0.5 s")
+    assert took < 3  # the whole answer would take 8 s

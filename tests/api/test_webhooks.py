@@ -164,7 +164,11 @@ def test_a_claimed_attempt_is_counted_before_it_is_sent(tmp_path: Path) -> None:
                 async with sessions() as session:
                     repo = WebhookRepository(session)
                     [due] = await repo.due(utcnow() + timedelta(minutes=2), 10)
+                    read = due.attempts
                     assert await repo.claim(due, utcnow() + timedelta(seconds=60))
+                    # The sender counts this attempt from the row as read: a claim that
+                    # also raised the loaded row's count made it count every attempt twice.
+                    assert due.attempts == read
                     await session.commit()
                 async with sessions() as session:
                     [stored] = await WebhookRepository(session).due(

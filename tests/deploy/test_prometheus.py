@@ -52,6 +52,8 @@ MAY_BE_EMPTY = {
     "quorum_vote_cache_requests",
     # Admission-control refusals: only when a process is full; this test never fills one.
     "quorum_evaluations_refused",
+    # Failed evaluations: none fails here (tests/api/test_replica_fencing.py counts one).
+    "quorum_evaluations_failed",
     # Profiles: counted by assessments (POST /v1/assessments) and n/a verdicts; this test
     # configures no profile and no rubric with n/a (tests/api/test_assessments.py reads
     # them from /metrics).

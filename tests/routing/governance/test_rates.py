@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -255,3 +256,23 @@ def test_trend_rejects_unordered_or_impossible_buckets() -> None:
         trend([Bucket(start=_day(1), k=1, n=1), Bucket(start=_day(0), k=1, n=1)])
     with pytest.raises(ValueError, match="exceeds"):
         trend([Bucket(start=_day(0), k=3, n=2)])
+
+
+def test_agreeing_audits_never_make_the_interval_a_point() -> None:
+    """Every audit agreeing gave a sample variance of 0, so the interval was a point: 30
+    agreeing audits of 1,000 compliant verdicts gave [1.0, 1.0], and seven lucky audits
+    out-ranked 49 with one disagreement on the lower bound (the routing recommendation's
+    rule). The audited term's variance is floored at an Agresti-Coull disagreement rate
+    of zero in n."""
+    certain = ppi_rate([1] * 1000, [1] * 30, [1] * 30)
+    assert certain.value == 1.0 and certain.high == 1.0
+    z2 = 1.959963984540054**2
+    p = (z2 / 2) / (30 + z2)
+    assert certain.low == pytest.approx(1 - math.sqrt(z2 * p * (1 - p) / 30), abs=1e-12)
+    assert 0.9 < certain.low < 0.93
+    lucky = ppi_rate([1] * 20, [1] * 7, [1] * 7)
+    record = ppi_rate([1] * 150, [1] * 49, [1] * 48 + [0])
+    assert lucky.low < record.low < record.value < 1.0
+    # Overruled in every audit: the same holds at the other end.
+    overruled = ppi_rate([1] * 100, [1] * 21, [0] * 21)
+    assert overruled.value == 0.0 and overruled.low == 0.0 and overruled.high > 0.05
