@@ -51,10 +51,12 @@ async def list_reviews(
     responses={204: {"description": "Nothing to review"}},
 )
 async def claim(
-    body: ClaimRequest, reviews: Reviews, caller: Caller
+    reviews: Reviews, caller: Caller, body: ClaimRequest | None = None
 ) -> ReviewItemPublic | Response:
     """The next item (highest uncertainty first, then oldest) of the key's tenant and
-    panels that the caller has not decided, under a lease, or 204."""
+    panels that the caller has not decided, under a lease, or 204. Every field is
+    optional, so is the body (`curl -X POST` with a key claims for the key's name)."""
+    body = body or ClaimRequest()
     _panel_allowed(caller, body.panel)
     item = await reviews.claim(caller, body.reviewer, body.panel)
     if item is None:
@@ -83,7 +85,8 @@ async def verdict(
 
 @router.post("/{item_id}/release", response_model=ReviewItemPublic)
 async def release(
-    item_id: str, body: ReleaseRequest, reviews: Reviews, caller: Caller
+    item_id: str, reviews: Reviews, caller: Caller, body: ReleaseRequest | None = None
 ) -> ReviewItemPublic:
-    """Give the caller's claim back to the queue (an admin: anyone's)."""
-    return await reviews.release(item_id, caller, body.reviewer)
+    """Give the caller's claim back to the queue (an admin: anyone's); the body is
+    optional, as for a claim."""
+    return await reviews.release(item_id, caller, (body or ReleaseRequest()).reviewer)

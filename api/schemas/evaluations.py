@@ -99,14 +99,14 @@ class _Submission(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     """Repeat a request with the same key to get the stored evaluation, not a new one."""
     webhook_url: str | None = Field(
-        default=None, max_length=2048, pattern=r"^https?://[^\s/$.?#].[^\s]*$"
+        default=None, max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/$.?#].[^\s]*$"
     )
     """POSTed the evaluation when it completes, and again if a human verdict changes it;
     signed with the submitting key's webhook secret (see docs/webhooks.md)."""
     subject: Subject | None = None
     """The production model that wrote the judged response; stored, filterable, exported
     and a (capped) metric label."""
-    use_case: str | None = Field(default=None, pattern=USE_CASE_PATTERN)
+    use_case: str | None = Field(default=None, max_length=128, pattern=USE_CASE_PATTERN)
     """The business use this response served (`support-bot`, `hr-faq`): a governance
     label, stored, filterable, exported and a (capped) metric label. Not the judges'
     guidance of a panel or profile (its `use_case:` in the config)."""

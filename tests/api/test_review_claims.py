@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.api.trust_keys import Trust, serve
@@ -83,3 +84,23 @@ def decide(trust: Trust, role: str, item_id: str, value: int, code: int) -> dict
     assert r.status_code == code, r.text
     body: dict[str, object] = r.json()
     return body
+
+
+def test_claim_and_release_need_no_body(trust: Trust) -> None:
+    """Every field of both is optional, but a bare `curl -X POST` got 415 ("the body must
+    be JSON"); a body that is not JSON still does."""
+    trust.route_to_humans("evaluate", PAIR, "bodiless")
+    r = trust.call("review", "POST", "/v1/reviews/claim")
+    assert r.status_code == 200, r.text
+    released = trust.call("review", "POST", f"/v1/reviews/{r.json()['id']}/release")
+    assert released.status_code == 200 and released.json()["status"] == "pending", released.text
+    form = httpx.post(
+        f"{trust.url}/v1/reviews/claim",
+        content=b"panel=x",
+        headers={
+            "Authorization": f"Bearer {trust.keys['review']}",
+            "content-type": "application/x-www-form-urlencoded",
+        },
+        timeout=30,
+    )
+    assert form.status_code == 415, form.text

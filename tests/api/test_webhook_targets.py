@@ -141,7 +141,13 @@ BODY = {"panel": "jury", "input": {"prompt": "p", "response": "[[q=4]]"}}
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:1/hook", "http://2130706433/", "http://a:b@[::1]/", "http://localhost/"],
+    [
+        "http://127.0.0.1:1/hook",
+        "http://2130706433/",
+        "http://a:b@[::1]/",
+        "http://localhost/",
+        "HTTP://127.0.0.1/hook",  # a scheme is case-insensitive: checked, not a pattern error
+    ],
 )
 def test_a_loopback_webhook_is_422_at_request_time(strict: str, url: str) -> None:
     r = httpx.post(f"{strict}/v1/evaluations", json={**BODY, "webhook_url": url}, timeout=30)
