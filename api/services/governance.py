@@ -97,6 +97,7 @@ class GovernanceService:
         self.metrics = metrics
         self.drift = DriftSweep(config, sessions, self._observe)
         self._running = asyncio.Lock()
+        self._published = False
         """One pass at a time in this process: an on-demand evaluation answers the
         transitions the policies made, not finding them made by the background pass."""
 
@@ -110,6 +111,8 @@ class GovernanceService:
         """One background pass: the sweep, every known model's policies, the gauges."""
         moved: list[ModelTransitionRow] = []
         async with self._running:
+            if not self._published:  # this process's first pass: every stored stream
+                await self._publish_stored()
             await self.drift.sweep()
             if self.config.policies:
                 for scope, model in await self._known():
@@ -119,6 +122,15 @@ class GovernanceService:
                         log.exception("policies for %s (scope %r) failed", model, scope)
         await self.refresh_gauges()
         return moved
+
+    async def _publish_stored(self) -> None:
+        """Set the drift gauges of every stored stream, so that after a restart they are
+        there before the stream's next verdict (they were absent until then)."""
+        async with self.sessions() as session:
+            monitors = await DriftRepository(session).all_monitors()
+        for row in monitors:
+            self._observe(row, CusumState.model_validate(row.state), 0)
+        self._published = True
 
     async def _known(self) -> list[tuple[str, str]]:
         """Every (scope, model) with a zone, or with evaluations inside the longest policy

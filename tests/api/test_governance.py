@@ -198,3 +198,34 @@ def test_bad_governance_requests_are_problems(http: httpx.Client) -> None:
         ).status_code
         == 409
     )
+
+
+def test_drift_gauges_are_back_at_start_up(
+    tmp_path_factory: pytest.TempPathFactory, double: JudgeDouble
+) -> None:
+    """After a restart a stream's CUSUM gauge was absent until the stream's next verdict:
+    the first governance pass now sets every stored stream's."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    root = tmp_path_factory.mktemp("governance-restart")
+    settings = Settings(
+        database_url=f"sqlite:///{root / 'q.db'}",
+        config=governance_config(root / "q.yaml", double),
+    )
+    series = 'quorum_drift_cusum_statistic{criterion="leak-check",model="acme/restarted"'
+
+    def gauge_shown(http: httpx.Client) -> bool:
+        return any(line.startswith(series) for line in http.get("/metrics").text.splitlines())
+
+    for first_run in (True, False):
+        with (
+            ServerThread(create_app(settings)) as server,
+            httpx.Client(base_url=server.url, timeout=60) as http,
+        ):
+            if first_run:  # the stream gets its verdicts, and a sweep
+                assess(http, "acme/restarted", [GOOD] * 3)
+            deadline = time.monotonic() + 20
+            while not gauge_shown(http):
+                assert time.monotonic() < deadline, "no drift gauge for the stored stream"
+                time.sleep(0.1)
