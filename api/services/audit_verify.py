@@ -1,5 +1,5 @@
 """`quorum audit verify`: recompute the audit chain and compare every stored record with
-the hash its latest event pinned.
+the hash its latest event pinned, and each model's zone with its transitions.
 
 Findings, each naming what it is about:
 - `event-altered`: an event's content does not match its hash (an edited event row);
@@ -11,6 +11,10 @@ Findings, each naming what it is about:
 - `record-deleted`: a record is gone without a `deleted` (retention) event;
 - `record-unrecorded`: a record no event mentions (inserted behind Quorum's back);
 - `record-resurrected`: a record is back after its `deleted` event;
+- for a model's zone (`model_zones`, which no event hashes: it is what its transitions
+  made it), `record-changed` when it is not the last transition's target and time,
+  `record-unrecorded` when no transition moved the model, `record-deleted` when the row
+  is gone and the last transition moved the model out of `candidate`;
 - `event-unreadable`, `record-unreadable`: a stored value its column cannot hold (JSON
   that does not parse, a time that is not a time, a number that is not a number, text
   that is not UTF-8), named by table, row and column; such a row is always a finding,
@@ -32,14 +36,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from api.services.lifecycle import CANDIDATE
 from api.store.audit_log import GENESIS, event_hash
-from api.store.digest import calibration_digest, evaluation_digest, key_digest, review_digest
+from api.store.digest import (
+    calibration_digest,
+    canonical_row,
+    evaluation_digest,
+    key_digest,
+    review_digest,
+    transition_digest,
+)
 from api.store.engine import SessionFactory
 from api.store.stored_rows import StoredRow, StoredRows
+from api.store.tables import ModelTransitionRow, ModelZoneRow
 
 BATCH = 1000
-AUDITED = ("evaluation", "review", "key", "calibration")
-"""Subject types whose records the trail pins."""
+AUDITED = ("evaluation", "review", "key", "calibration", "model")
+"""Subject types whose records the trail pins (`model`: a model's transition)."""
+NAMED = {"model": "transition"}
+"""How findings name a record whose events' subject type says something else."""
 Digest = Callable[[dict[str, Any], list[dict[str, Any]]], str]
 """A record's digest from its row's values and its parts' (votes, decisions)."""
 UNHASHABLE = (TypeError, ValueError, OverflowError)
@@ -77,6 +92,10 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.findings
+
+
+def _record_name(kind: str, subject_id: str) -> str:
+    return f"{NAMED.get(kind, kind)} {subject_id}"
 
 
 def _event_name(v: dict[str, Any]) -> str:
@@ -190,6 +209,7 @@ class _Records:
         report = self.report
         subject_id = row.ident("id")
         key = (kind, subject_id)
+        name = _record_name(kind, subject_id)
         last = self.latest.get(key)
         if last is not None:
             self.seen.add(key)
@@ -202,7 +222,7 @@ class _Records:
             except UNHASHABLE as exc:  # loaded, and still not a value its column held
                 problems = [f"{row.table}: its values cannot be hashed: {exc}"]
         for problem in problems:
-            report.findings.append(Finding("record-unreadable", f"{kind} {subject_id}", problem))
+            report.findings.append(Finding("record-unreadable", name, problem))
         if problems:
             return
         if last is None:
@@ -212,15 +232,13 @@ class _Records:
             if created_at is not None and (self.first_at is None or created_at < self.first_at):
                 report.predating += 1
                 return
-            report.findings.append(
-                Finding("record-unrecorded", f"{kind} {subject_id}", "no audit event records it")
-            )
+            report.findings.append(Finding("record-unrecorded", name, "no audit event records it"))
             return
         if last.event == "deleted":
             report.findings.append(
                 Finding(
                     "record-resurrected",
-                    f"{kind} {subject_id}",
+                    name,
                     f"present after its deletion (event #{last.seq})",
                 )
             )
@@ -229,11 +247,69 @@ class _Records:
             report.findings.append(
                 Finding(
                     "record-changed",
-                    f"{kind} {subject_id}",
+                    name,
                     f"differs from the record its last event (#{last.seq} {last.event}{at}) "
                     "hashed: changed outside Quorum",
                 )
             )
+
+
+def _canonical(model: type[ModelZoneRow | ModelTransitionRow], row: StoredRow) -> Any:
+    """A readable row's values in canonical form (None when unreadable: named elsewhere)."""
+    if row.problems:
+        return None
+    try:
+        return canonical_row(model, row.values)
+    except UNHASHABLE:
+        return None
+
+
+def _zone_name(scope: Any, model: Any) -> str:
+    return f"zone {model}" + (f" (tenant {scope})" if scope else "")
+
+
+def _check_zones(
+    report: Report, transitions: Sequence[StoredRow], zones: Sequence[StoredRow]
+) -> None:
+    """Each model's zone against its transitions: the zone and time of the last one, or
+    `candidate` (no row) for a model none moved. The zone drives the routing
+    recommendation and no event hashes it, so this is how a zone set by hand is found.
+    A model with a transition that cannot be read (a finding of its own) is not checked."""
+    last: dict[tuple[Any, Any], dict[str, Any]] = {}
+    canonical = [(t, _canonical(ModelTransitionRow, t)) for t in transitions]
+    readable = [c for _, c in canonical if c is not None]
+    unknown = {(t.values["scope"], t.values["model"]) for t, c in canonical if c is None}
+    for t in sorted(readable, key=lambda c: (datetime.fromisoformat(c["created_at"]), c["id"])):
+        last[(t["scope"], t["model"])] = t
+    seen: set[tuple[Any, Any]] = set()
+    for z in zones:
+        key = (z.values["scope"], z.values["model"])
+        seen.add(key)
+        name = _zone_name(key[0], key[1] if key[1] is not None else f"#{z.ident('id')}")
+        report.records += 1
+        for problem in _unreadable(z, ()):
+            report.findings.append(Finding("record-unreadable", name, problem))
+        row = _canonical(ModelZoneRow, z)
+        if row is None or key in unknown:
+            continue
+        moved = last.get(key)
+        if moved is None:
+            why = f"in {row['zone']}, and no transition moved it: changed outside Quorum"
+            report.findings.append(Finding("record-unrecorded", name, why))
+        elif (row["zone"], row["since"]) != (moved["to_zone"], moved["created_at"]):
+            why = (
+                f"in {row['zone']} since {row['since']}, but its last transition "
+                f"({moved['id']}) moved it to {moved['to_zone']} at {moved['created_at']}: "
+                "changed outside Quorum"
+            )
+            report.findings.append(Finding("record-changed", name, why))
+    for key, moved in last.items():
+        if key not in seen and key not in unknown and moved["to_zone"] != CANDIDATE:
+            why = (
+                f"gone (so a {CANDIDATE}), but its last transition ({moved['id']}) moved it "
+                f"to {moved['to_zone']}"
+            )
+            report.findings.append(Finding("record-deleted", _zone_name(*key), why))
 
 
 def _ids(rows: Sequence[StoredRow]) -> list[str]:
@@ -272,16 +348,21 @@ async def verify(sessions: SessionFactory, since: datetime | None = None) -> Rep
         rows = StoredRows(session)
         keys = await rows.keys()
         calibrations = await rows.calibrations()
+        transitions = await rows.transitions()
+        zones = await rows.zones()
     for k in keys:
         records.compare("key", k, (), lambda values, _: key_digest(values))
     for c in calibrations:
         records.compare("calibration", c, (), lambda values, _: calibration_digest(values))
+    for t in transitions:
+        records.compare("model", t, (), lambda values, _: transition_digest(values))
+    _check_zones(report, transitions, zones)
     for (kind, subject_id), last in sorted(latest.items(), key=lambda kv: kv[1].seq):
         if (kind, subject_id) not in records.seen and last.event != "deleted":
             report.findings.append(
                 Finding(
                     "record-deleted",
-                    f"{kind} {subject_id}",
+                    _record_name(kind, subject_id),
                     f"gone without a retention event (last event #{last.seq} {last.event})",
                 )
             )

@@ -46,6 +46,8 @@ from api.store.tables import (
     AuditEventRow,
     CalibrationRow,
     EvaluationRow,
+    ModelTransitionRow,
+    ModelZoneRow,
     ReviewDecisionRow,
     ReviewItemRow,
     VoteRow,
@@ -240,6 +242,14 @@ class StoredRows:
 
     async def calibrations(self) -> list[StoredRow]:
         return await self._rows(CalibrationRow, order="id")
+
+    async def transitions(self) -> list[StoredRow]:
+        """Every model transition (few: one per zone move), by id."""
+        return await self._rows(ModelTransitionRow, order="id")
+
+    async def zones(self) -> list[StoredRow]:
+        """Every model's zone (one row per tenant and model moved), by id."""
+        return await self._rows(ModelZoneRow, order="id")
 
     async def events(
         self, after_seq: int, limit: int, since: datetime | None = None
