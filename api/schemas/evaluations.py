@@ -35,6 +35,13 @@ class ChatMessage(BaseModel):
     content: str = Field(max_length=MAX_TEXT)
 
 
+_CONVERSATION: dict[str, Any] = {
+    "required": ["messages"],
+    "properties": {"messages": {"type": "array"}},
+}
+"""In the schema: a request whose `messages` is a conversation (not null)."""
+
+
 class PointwiseInput(BaseModel):
     """What is judged: `prompt` and `response`, or a conversation (`messages`) whose last
     assistant turn is judged when `response` is absent (and whose last user turn is the
@@ -42,10 +49,11 @@ class PointwiseInput(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        # `messages` stands in for them only as a conversation, not as null.
         json_schema_extra={
             "allOf": [
-                {"anyOf": [{"required": ["prompt"]}, {"required": ["messages"]}]},
-                {"anyOf": [{"required": ["response"]}, {"required": ["messages"]}]},
+                {"anyOf": [{"required": ["prompt"]}, _CONVERSATION]},
+                {"anyOf": [{"required": ["response"]}, _CONVERSATION]},
             ]
         },
     )

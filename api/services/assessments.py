@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 import uuid
 
 from api.config import QuorumConfig
@@ -132,18 +133,25 @@ class AssessmentService:
         return await self.get(row.id)
 
     async def _settled(self, assessment: AssessmentPublic) -> AssessmentPublic:
-        """A synchronous replay's answer: once its pending criteria conclude, waiting for
-        each as a replayed evaluation does (at most one lease of its panel); still pending
-        then, the route answers 202 with its Location."""
-        pending = [
-            c.evaluation
-            for c in assessment.criteria
-            if c.evaluation is not None and c.evaluation.status == "pending"
-        ]
-        if not pending:
-            return assessment
-        await asyncio.gather(*(self.evaluator.settled(e) for e in pending))
-        return await self.get(assessment.id)
+        """A synchronous replay's answer: once its criteria conclude, waiting for each as a
+        replayed evaluation does, and for criteria not stored yet (a concurrent twin is
+        storing them), for at most the longest lease of the profile's panels; still
+        pending then, the route answers 202 with its Location."""
+        panels = [self.config.panels.get(c.panel) for c in assessment.criteria]
+        within = max((self.evaluator.leases.length_s(p) for p in panels if p), default=0.0)
+        ends = time.monotonic() + within
+        while assessment.status == "pending" and time.monotonic() < ends:
+            pending = [
+                c.evaluation
+                for c in assessment.criteria
+                if c.evaluation is not None and c.evaluation.status == "pending"
+            ]
+            if pending:
+                await asyncio.gather(*(self.evaluator.settled(e) for e in pending))
+            else:  # criteria not stored yet
+                await asyncio.sleep(0.1)
+            assessment = await self.get(assessment.id)
+        return assessment
 
     def _check(self, profile: Profile, request: AssessmentCreate) -> None:
         """Refuse, before anything is stored, an input some criterion cannot judge."""

@@ -30,6 +30,13 @@ class ChatMessage(BaseModel):
     content: str = Field(max_length=MAX_TEXT)
 
 
+_CONVERSATION: dict[str, Any] = {
+    "required": ["messages"],
+    "properties": {"messages": {"type": "array"}},
+}
+"""In the schema: a request whose `messages` is a conversation (not null)."""
+
+
 class PointwiseInput(BaseModel):
     """The texts of one pointwise evaluation: `prompt` and `response`, or a conversation
     (`messages`) whose last assistant turn is judged when `response` is absent (and whose
@@ -40,8 +47,8 @@ class PointwiseInput(BaseModel):
         extra="forbid",
         json_schema_extra={
             "allOf": [
-                {"anyOf": [{"required": ["prompt"]}, {"required": ["messages"]}]},
-                {"anyOf": [{"required": ["response"]}, {"required": ["messages"]}]},
+                {"anyOf": [{"required": ["prompt"]}, _CONVERSATION]},
+                {"anyOf": [{"required": ["response"]}, _CONVERSATION]},
             ]
         },
     )
@@ -105,12 +112,12 @@ class _Submission(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     """Repeat a request with the same key to get the stored evaluation, not a new one."""
     webhook_url: str | None = Field(
-        default=None, max_length=2048, pattern=r"^https?://[^\s/$.?#].[^\s]*$"
+        default=None, max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/$.?#].[^\s]*$"
     )
     """POSTed the evaluation when it completes (see the service's docs/webhooks.md)."""
     subject: Subject | None = None
     """The production model that wrote the judged response."""
-    use_case: str | None = Field(default=None, pattern=USE_CASE_PATTERN)
+    use_case: str | None = Field(default=None, max_length=128, pattern=USE_CASE_PATTERN)
     """The business use this response served (a governance label; not a profile's
     judge-guidance `use_case`)."""
 
