@@ -20,6 +20,11 @@ What counts (`record`), by the kind of the call's outcome:
 
 A call cut short by the panel (its deadline, or the quorum being in) says nothing about
 the judge: `abandon`.
+
+Apart from the circuit, a provider's retry hint on a 429 (`hold`) holds every call of the
+judge until it has passed, at most `MAX_HOLD_S`: a call that would go out before then
+waits for it, or is not made when the hint outlasts its deadline, instead of spending a
+request the provider has said it will refuse.
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ OUTAGES = frozenset({CallErrorKind.TIMEOUT, CallErrorKind.SERVER_ERROR, CallErro
 """Call outcomes that count as a failure towards opening the circuit."""
 ANSWERED = frozenset({CallErrorKind.AUTH, CallErrorKind.BAD_REQUEST, CallErrorKind.NOT_FOUND})
 """Call errors that show the endpoint is up (they count as a success)."""
+
+
+MAX_HOLD_S = 300.0
+"""The longest a retry hint holds a judge's calls (a proxy asking for an hour is taken as
+five minutes: the next evaluation after that asks again)."""
 
 
 class BreakerState(StrEnum):
@@ -67,6 +77,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._probing = False
+        self._held_until = 0.0
 
     @property
     def state(self) -> BreakerState:
@@ -92,6 +103,17 @@ class CircuitBreaker:
                 self._probing = True
                 return True
             return False
+
+    def hold(self, seconds: float) -> None:
+        """The provider asked to wait `seconds` (a 429's hint): hold calls until then."""
+        with self._lock:
+            until = self._clock() + min(max(seconds, 0.0), MAX_HOLD_S)
+            self._held_until = max(self._held_until, until)
+
+    def held_for(self) -> float:
+        """Seconds until a retry hint stops holding calls (0: none holds them)."""
+        with self._lock:
+            return max(0.0, self._held_until - self._clock())
 
     def success(self) -> None:
         with self._lock:

@@ -113,6 +113,17 @@ async def ask(
                 started,
                 attempt,
             )
+        if (held := breaker.held_for()) > 0:  # the provider asked every call to wait
+            if held >= remaining:
+                why = (
+                    f"the provider asked to wait {held:.1f} s more, {remaining:.2f} s left "
+                    "before the panel deadline; not called"
+                )
+                return _stopped(
+                    judge, prompt, last, CallErrorKind.RATE_LIMITED, why, started, attempt
+                )
+            await asyncio.sleep(held)
+            continue
         attempt += 1
         try:
             # The judge's timeout bounds the whole attempt: litellm's bounds each read, so
@@ -152,6 +163,8 @@ async def ask(
                 await cache.put(key, result)
             return answered(judge, prompt, rubric, item, result, ms(started), attempt)
         breaker.record(error.kind)
+        if error.kind is CallErrorKind.RATE_LIMITED and error.retry_after_s:
+            breaker.hold(error.retry_after_s)
         last = error
         if not error.retryable:
             return _from_error(judge, prompt, error, None, started, attempt)

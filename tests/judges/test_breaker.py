@@ -120,3 +120,17 @@ async def test_panel_stops_calling_a_dead_judge(double: JudgeDouble) -> None:
 def test_policy_rejects_nonsense(failures: int) -> None:
     with pytest.raises(ValueError):
         BreakerPolicy(failures=failures)
+
+
+def test_a_hold_is_capped_and_only_ever_extended() -> None:
+    from judges.breaker import MAX_HOLD_S
+
+    now = [100.0]
+    breaker = CircuitBreaker(BreakerPolicy(), clock=lambda: now[0])
+    assert breaker.held_for() == 0.0
+    breaker.hold(3600)  # a proxy asking for an hour holds for MAX_HOLD_S
+    assert breaker.held_for() == MAX_HOLD_S
+    breaker.hold(10)  # a shorter hint does not shorten the hold
+    assert breaker.held_for() == MAX_HOLD_S
+    now[0] += MAX_HOLD_S
+    assert breaker.held_for() == 0.0 and breaker.allow()  # the circuit is another matter

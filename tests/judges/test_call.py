@@ -80,6 +80,36 @@ async def test_a_hint_past_the_deadline_stops_the_retries_at_once(fresh: JudgeDo
     assert "left before the panel deadline" in vote.detail
 
 
+async def test_a_hint_holds_the_judges_next_calls(fresh: JudgeDouble) -> None:
+    """A provider asking for a minute was asked again by the very next evaluation (and
+    refused it at once): the hint now holds the judge's calls until it has passed."""
+    behaviour = "hint-s-60-status-429"
+    panel = runner()
+    [first] = await panel.run([judge(fresh, behaviour)], HELPFULNESS, ITEM, deadline_s=5)
+    assert first.error is CallErrorKind.RATE_LIMITED and calls(fresh, behaviour) == 1
+    [second] = await panel.run([judge(fresh, behaviour)], HELPFULNESS, ITEM, deadline_s=5)
+    assert second.error is CallErrorKind.RATE_LIMITED and second.attempts == 0
+    assert second.detail.startswith(
+        ("the provider asked to wait 60", "the provider asked to wait 59")
+    )
+    assert second.detail.endswith("before the panel deadline; not called")
+    assert calls(fresh, behaviour) == 1  # not called
+
+
+async def test_a_call_held_by_a_short_hint_waits_for_it(fresh: JudgeDouble) -> None:
+    """A hint shorter than what is left of the next call's deadline is waited out, then
+    the call goes out."""
+    behaviour = "hint-s-0.6-flaky-1-429-honest"
+    panel = runner()
+    [cut] = await panel.run([judge(fresh, behaviour)], HELPFULNESS, ITEM, deadline_s=0.3)
+    assert cut.error is CallErrorKind.RATE_LIMITED  # the hint outlasted this deadline
+    started = time.monotonic()
+    [vote] = await panel.run([judge(fresh, behaviour)], HELPFULNESS, ITEM, deadline_s=5)
+    assert vote.value == 4 and vote.attempts == 1
+    assert time.monotonic() - started > 0.3  # it waited for the rest of the hint
+    assert calls(fresh, behaviour) == 2
+
+
 async def test_exhausted_retries_keep_the_hint_on_the_vote(fresh: JudgeDouble) -> None:
     behaviour = "hint-ms-50-status-429"
     [vote] = await runner().run(
