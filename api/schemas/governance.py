@@ -89,6 +89,9 @@ class CriterionCompliance(BaseModel):
     criterion: str
     n: int
     """Decided, applicable evaluations (n/a verdicts are out of every rate)."""
+    n_awaiting: int = 0
+    """Evaluations of the window whose verdict is not known yet (being judged, or waiting
+    for a human): in no rate. A rate of 8 of 8 with 12 awaiting is 8 of 20 so far."""
     rate: Rate | None
     """Share compliant of the final verdicts (human where there is one), Wilson 95%."""
     corrected: CorrectedRate | None
@@ -105,6 +108,9 @@ class ComplianceRow(BaseModel):
     use_case: str | None
     n: int
     """Assessments whose profile compliance is known."""
+    n_awaiting: int = 0
+    """Assessments of the window whose compliance is not known yet (a criterion being
+    judged, or waiting for a human): in no rate."""
     rate: Rate | None
     corrected: CorrectedRate | None
     n_audited: int

@@ -69,6 +69,9 @@ class Outcomes:
     """(panel's prediction, human's verdict) of the audited items."""
     min_audited: int = 30
     """Audited items the corrected rate needs (`governance.min_audited`)."""
+    awaiting: int = 0
+    """Items whose compliance is not known yet (being judged, or waiting for a human):
+    in the window, but in no rate."""
 
     def rate(self) -> Rate | None:
         n = len(self.final)
@@ -93,6 +96,10 @@ class Outcomes:
         return trend([Bucket(start=since + i * width, k=k, n=n) for i, (k, n) in enumerate(counts)])
 
 
+AWAITING = ("pending", "in_review")
+"""Statuses of an evaluation whose final verdict is not known yet."""
+
+
 def _audited(item: JudgedCriterion, audit_rate: float) -> bool:
     return item.source == "human" and item.audit_draw < audit_rate
 
@@ -105,6 +112,8 @@ def criterion_outcomes(
     for item in items:
         if item.compliant is not None:
             out.final.append((item.created_at, item.compliant))
+        elif item.status in AWAITING:
+            out.awaiting += 1
         if item.panel_compliant is not None and item.status in ("decided", "in_review"):
             out.predicted.append(item.panel_compliant)
             if item.compliant is not None and _audited(item, audit_rates.get(item.criterion, 0)):
@@ -162,6 +171,8 @@ def profile_outcomes(
         at = min(i.created_at for i in criteria)
         if final is not None:
             out.final.append((at, final))
+        elif len(criteria) < len(profile.criteria) or any(i.status in AWAITING for i in criteria):
+            out.awaiting += 1
         if predicted is not None:
             out.predicted.append(predicted)
             every = all(_audited(i, audit_rates.get(i.criterion, 0)) for i in criteria)
@@ -231,6 +242,7 @@ class ComplianceService:
                     CriterionCompliance(
                         criterion=c.panel,
                         n=len(one.final),
+                        n_awaiting=one.awaiting,
                         rate=one.rate(),
                         corrected=one.corrected(),
                         n_audited=len(one.audited),
@@ -242,6 +254,7 @@ class ComplianceService:
                     model=name,
                     use_case=case,
                     n=len(whole.final),
+                    n_awaiting=whole.awaiting,
                     rate=whole.rate(),
                     corrected=whole.corrected(),
                     n_audited=len(whole.audited),

@@ -144,6 +144,8 @@ class CriterionCompliance(BaseModel):
 
     criterion: str
     n: int
+    n_awaiting: int = 0
+    """Evaluations whose verdict is not known yet (being judged or with a human)."""
     rate: Rate | None
     corrected: CorrectedRate | None
     n_audited: int
@@ -156,6 +158,9 @@ class ComplianceRow(BaseModel):
     model: str
     use_case: str | None
     n: int
+    n_awaiting: int = 0
+    """Assessments whose compliance is not known yet (a criterion being judged or with a
+    human)."""
     rate: Rate | None
     corrected: CorrectedRate | None
     n_audited: int

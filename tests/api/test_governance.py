@@ -162,6 +162,12 @@ def test_the_corrected_rate_rests_on_the_audit_sample(http: httpx.Client) -> Non
     overturn two of the judges' six passes; the corrected rate follows the humans."""
     model = "acme/model-d"
     assess(http, model, [GOOD] * 6, profile="audited")
+    query = {"profile": "audited", "window": "1h", "subject_model": model}
+    # All six wait for a reviewer: in no rate, but counted (the matrix said n 0 and no
+    # more, so "0 of 0" could not be told from "0 of 6 so far").
+    [waiting] = http.get("/v1/compliance", params=query).json()["data"]
+    assert (waiting["n"], waiting["n_awaiting"], waiting["rate"]) == (0, 6, None)
+    assert [(c["n"], c["n_awaiting"]) for c in waiting["criteria"]] == [(0, 6)]
     for i in range(6):
         item = http.post("/v1/reviews/claim", json={"reviewer": "rita", "panel": "audited-leak"})
         assert item.status_code == 200, item.text
@@ -175,6 +181,7 @@ def test_the_corrected_rate_rests_on_the_audit_sample(http: httpx.Client) -> Non
     ).json()
     [row] = matrix["data"]
     assert row["n"] == 6 and row["rate"]["k"] == 4 and row["n_audited"] == 6
+    assert row["n_awaiting"] == 0
     corrected = row["corrected"]
     assert corrected["uncorrected"] == 1.0  # the judges passed all six
     assert corrected["value"] == pytest.approx(4 / 6)
