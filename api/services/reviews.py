@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -270,19 +270,13 @@ class ReviewService:
                 )
             if order is not None and evaluation.kind != "comparison":
                 raise InvalidInput("shown_order applies to pairwise items only")
-            if any(d.reviewer == by.name for d in await repo.decisions(item_id)):
-                raise Conflict(
-                    f"{by.name!r} already decided item {item_id}: one reviewer counts once"
-                )
+            _counted_once(by.name, item_id, await repo.decisions(item_id))
             now = utcnow()
             stage = row.stage
             as_admin = who.admin and row.status == "claimed" and row.claimed_by != by.name
             if not await repo.unclaim(item_id, None if as_admin else by.name, now):
                 await session.refresh(row)  # word the 409 from what a concurrent one left
-                if any(d.reviewer == by.name for d in await repo.decisions(item_id)):
-                    raise Conflict(
-                        f"{by.name!r} already decided item {item_id}: one reviewer counts once"
-                    )
+                _counted_once(by.name, item_id, await repo.decisions(item_id))
                 raise Conflict(f"review item {item_id} is {blind.state(row, by)}")
             decision = ReviewDecisionRow(
                 review_item_id=item_id,
@@ -389,3 +383,9 @@ class ReviewService:
             by=by,
             pairwise=evaluation.kind == "comparison",
         )
+
+
+def _counted_once(name: str | None, item_id: str, decisions: Sequence[ReviewDecisionRow]) -> None:
+    """Refuse (409) a second decision by one reviewer on an item, at any stage."""
+    if any(d.reviewer == name for d in decisions):
+        raise Conflict(f"{name!r} already decided item {item_id}: one reviewer counts once")

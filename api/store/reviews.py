@@ -20,12 +20,14 @@ from api.store.reach import Reach
 from api.store.tables import ReviewDecisionRow, ReviewItemRow, utcnow
 
 
+def _lapsed(now: datetime) -> ColumnElement[bool]:
+    """Claimed under a lease that ran out (pending again: `status_at`)."""
+    return and_(col(ReviewItemRow.status) == "claimed", col(ReviewItemRow.lease_until) < now)
+
+
 def _claimable(now: datetime) -> ColumnElement[bool]:
     """Pending, or claimed under a lease that ran out."""
-    return or_(
-        col(ReviewItemRow.status) == "pending",
-        and_(col(ReviewItemRow.status) == "claimed", col(ReviewItemRow.lease_until) < now),
-    )
+    return or_(col(ReviewItemRow.status) == "pending", _lapsed(now))
 
 
 def _held(now: datetime) -> ColumnElement[bool]:
@@ -183,16 +185,10 @@ class ReviewRepository:
     ) -> dict[tuple[str, str], int]:
         """How many review items in `statuses` (as `status_at` tells them) each (panel,
         status) holds at `now` (default: now)."""
-        lapsed = and_(
-            col(ReviewItemRow.status) == "claimed",
-            col(ReviewItemRow.lease_until) < (now or utcnow()),
-        )
         # A subquery, so the status expression is grouped by its name: PostgreSQL would not
         # match the CASE in GROUP BY with the one selected (each binds `now` anew).
-        told = select(
-            col(ReviewItemRow.panel).label("panel"),
-            case((lapsed, "pending"), else_=col(ReviewItemRow.status)).label("status"),
-        ).subquery()
+        status = case((_lapsed(now or utcnow()), "pending"), else_=col(ReviewItemRow.status))
+        told = select(col(ReviewItemRow.panel).label("panel"), status.label("status")).subquery()
         rows = await self.session.exec(
             select(told.c.panel, told.c.status, func.count())
             .where(told.c.status.in_(statuses))
