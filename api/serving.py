@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.problems import TYPE_BASE
 from api.settings import Settings
 
 
@@ -34,7 +35,7 @@ connection until the header timeout, before any key is checked."""
 
 _TOO_LARGE = json.dumps(
     {
-        "type": "https://quorum.dev/problems/headers-too-large",
+        "type": f"{TYPE_BASE}headers-too-large",
         "title": "Request header fields too large",
         "status": 431,
         "detail": f"the request line and headers take more than {MAX_HEADER_BYTES} bytes",

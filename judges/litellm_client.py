@@ -417,14 +417,19 @@ def _reported_cost(response: Any) -> float | None:
         (raw, PROVIDER_COST_HEADER),
         (forwarded, f"llm_provider-{PROVIDER_COST_HEADER}"),
     ):
-        found = {str(k).lower(): v for k, v in headers.items()}.get(name)
-        try:
-            cost = float(found) if found is not None else None
-        except (TypeError, ValueError):
-            cost = None
-        if cost is not None and math.isfinite(cost) and cost >= 0:
+        cost = _as_cost({str(k).lower(): v for k, v in headers.items()}.get(name))
+        if cost is not None:
             return cost
     return None
+
+
+def _as_cost(value: object) -> float | None:
+    """`value` as a cost in USD when it is one (a finite number >= 0), else None."""
+    try:
+        cost = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return cost if math.isfinite(cost) and cost >= 0 else None
 
 
 def _cost(response: Any, unpriced: bool = False) -> tuple[float | None, CostSource | None]:
@@ -452,9 +457,6 @@ def _cost(response: Any, unpriced: bool = False) -> tuple[float | None, CostSour
 
 
 def _usable_cost(cost: object) -> tuple[float | None, CostSource | None]:
-    """A price-list cost when it is one (a finite number >= 0), else unknown."""
-    try:
-        value = float(cost)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None, None
-    return (value, "price_list") if math.isfinite(value) and value >= 0 else (None, None)
+    """A price-list cost when it is one (`_as_cost`), else unknown."""
+    value = _as_cost(cost)
+    return (value, "price_list") if value is not None else (None, None)
