@@ -1,19 +1,15 @@
 """One judge call through the real litellm client: retry hints, the circuit breaker between
 attempts, and what the vote says when retries stop early."""
 
-import random
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from judges import BreakerPolicy, BreakerState, CallErrorKind, JudgeConfig, PanelRunner, RetryPolicy
-from judges.litellm_client import LiteLLMClient, configure_litellm
-from rubrics import LIBRARY_DIR, Item, load_rubrics
+from judges import BreakerPolicy, BreakerState, CallErrorKind
+from judges.litellm_client import configure_litellm
 from tests.doubles.judge_server import JudgeDouble
-
-HELPFULNESS = load_rubrics([LIBRARY_DIR])["helpfulness"]
-ITEM = Item(prompt="Explain DNS in one line.", response="[[q=4]] DNS maps names to addresses.")
+from tests.support.calls import HELPFULNESS, ITEM, judge, runner
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -25,20 +21,6 @@ def _litellm() -> None:
 def fresh(double: JudgeDouble) -> Iterator[JudgeDouble]:
     double.reset()
     yield double
-
-
-def runner(**kwargs: object) -> PanelRunner:
-    # Backoff of milliseconds: a wait longer than that comes from the provider's hint.
-    return PanelRunner(
-        LiteLLMClient(),
-        retry=RetryPolicy(base_s=0.01, cap_s=0.02),
-        rng=random.Random(3),
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-def judge(double: JudgeDouble, behaviour: str, **kw: object) -> JudgeConfig:
-    return JudgeConfig(name="j", model=f"openai/{behaviour}", api_base=double.base_url, **kw)  # type: ignore[arg-type]
 
 
 def calls(double: JudgeDouble, behaviour: str) -> int:

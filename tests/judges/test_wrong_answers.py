@@ -2,7 +2,6 @@
 through the real litellm client to the double: the verdict in the text stands, what is
 wrong is ignored and said, and nothing wrong becomes a crash, a stuck circuit or a hang."""
 
-import random
 import re
 import time
 from collections.abc import Iterator
@@ -14,18 +13,13 @@ from judges import (
     CallErrorKind,
     ChatRequest,
     ChatResult,
-    JudgeConfig,
-    PanelRunner,
-    RetryPolicy,
     Vote,
 )
 from judges.litellm_client import UNREADABLE_DETAIL, LiteLLMClient, configure_litellm
-from rubrics import LIBRARY_DIR, Item, Unscored, load_rubrics
+from rubrics import Item, Unscored
 from rubrics.parse import MAX_PARSED_CHARS
 from tests.doubles.judge_server import JudgeDouble
-
-HELPFULNESS = load_rubrics([LIBRARY_DIR])["helpfulness"]
-ITEM = Item(prompt="Explain DNS in one line.", response="[[q=4]] DNS maps names to addresses.")
+from tests.support.calls import HELPFULNESS, ITEM, judge, runner
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -37,19 +31,6 @@ def _litellm() -> None:
 def fresh(double: JudgeDouble) -> Iterator[JudgeDouble]:
     double.reset()
     yield double
-
-
-def runner(client: LiteLLMClient | None = None, **kwargs: object) -> PanelRunner:
-    return PanelRunner(
-        client or LiteLLMClient(),
-        retry=RetryPolicy(base_s=0.01, cap_s=0.02),
-        rng=random.Random(3),
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-def judge(double: JudgeDouble, behaviour: str, **kw: object) -> JudgeConfig:
-    return JudgeConfig(name="j", model=f"openai/{behaviour}", api_base=double.base_url, **kw)  # type: ignore[arg-type]
 
 
 async def one_vote(double: JudgeDouble, behaviour: str, **kw: object) -> Vote:
